@@ -1,0 +1,122 @@
+/* common/cache.c: picks the backend by URL scheme and checks arguments once
+ * for all backends. Called by the thread that owns the cache object. */
+#include "cache_backend.h"
+
+#include "caps.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+sl_cache_t *
+sl_cache_new(const char *url, sl_error_t *err)
+{
+    if (!url || !*url) {
+        sl_error_set(err, SL_EINVAL, "cache URL is empty");
+        return NULL;
+    }
+    if (strncmp(url, "redis://", 8) == 0)
+        return sl_cache_redis_new(url, err);
+    if (strncmp(url, "lmdb://", 7) == 0)
+        return sl_cache_lmdb_new(url, err);
+    sl_error_set(err, SL_EINVAL, "cache URL '%s': unknown scheme (use "
+                 "redis://host:port/db or lmdb://PATH)", url);
+    return NULL;
+}
+
+void
+sl_cache_destroy(sl_cache_t **p)
+{
+    if (p && *p) {
+        free((*p)->url);
+        (*p)->ops->destroy(*p);
+        *p = NULL;
+    }
+}
+
+const char *
+sl_cache_url(const sl_cache_t *c)
+{
+    return c->url;
+}
+
+static int
+check_key(const char *key, sl_error_t *err)
+{
+    size_t size = strlen(key);
+    if (size == 0 || size > SL_KEY_MAX_BYTES)
+        return sl_error_set(err, SL_EINVAL, "cache key of %zu bytes (1 to %d "
+                            "allowed)", size, SL_KEY_MAX_BYTES);
+    return 0;
+}
+
+int
+sl_cache_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
+                   sl_buf_t *outs, int *rcs, sl_error_t *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        rcs[i] = SL_ECACHE;
+        if (check_key(keys[i], err) < 0)
+            return SL_EINVAL;
+    }
+    return count ? c->ops->get_batch(c, keys, count, outs, rcs, err) : 0;
+}
+
+int
+sl_cache_get(sl_cache_t *c, const char *key, sl_buf_t *out, sl_error_t *err)
+{
+    int rc_key;
+    int rc = sl_cache_get_batch(c, &key, 1, out, &rc_key, err);
+    if (rc == 0 && rc_key == SL_ENOTFOUND)
+        sl_error_set(err, SL_ENOTFOUND, "%s: no entry '%s'", c->url, key);
+    return rc < 0 ? rc : rc_key;
+}
+
+int
+sl_cache_set(sl_cache_t *c, const char *key, const void *data, size_t size,
+             int64_t ttl_ms, sl_error_t *err)
+{
+    if (check_key(key, err) < 0)
+        return SL_EINVAL;
+    if (ttl_ms <= 0 && ttl_ms != SL_TTL_FOREVER)
+        return sl_error_set(err, SL_EINVAL, "TTL of %lld ms: give a positive "
+                            "duration or forever", (long long)ttl_ms);
+    return c->ops->set(c, key, data, size, ttl_ms, err);
+}
+
+int
+sl_cache_del(sl_cache_t *c, const char *key, sl_error_t *err)
+{
+    if (check_key(key, err) < 0)
+        return SL_EINVAL;
+    return c->ops->del(c, key, err);
+}
+
+int
+sl_cache_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
+              void *ctx, sl_error_t *err)
+{
+    return c->ops->scan(c, prefix, visit, ctx, err);
+}
+
+char *
+sl_cache_default_url(void)
+{
+    const char *dir = getenv("SLUICE_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    const char *suffix = "";
+    if (!dir || !*dir) {
+        dir = xdg && *xdg ? xdg : home;
+        suffix = xdg && *xdg ? "/sluice" : "/.cache/sluice";
+    }
+    if (!dir || !*dir)
+        return NULL;
+    size_t size = strlen("lmdb://") + strlen(dir) + strlen(suffix) + 1;
+    char *url = malloc(size);
+    if (url) {
+        strcpy(url, "lmdb://");
+        strcat(url, dir);
+        strcat(url, suffix);
+    }
+    return url;
+}

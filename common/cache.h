@@ -1,0 +1,63 @@
+/* common/cache.h: the result cache, one interface over two backends:
+ * redis://[[user]:password@]host[:port][/db] (shared, hiredis) and
+ * lmdb://PATH (embedded, one machine). The cache stores bytes (encoded
+ * entries, entry.h) under keys with a TTL. A cache object belongs to one
+ * thread; open one per thread. */
+#ifndef SL_CACHE_H
+#define SL_CACHE_H
+
+#include "buf.h"
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A TTL that never expires. A TTL of 0 is refused: it never silently means
+ * "now" or "forever". */
+#define SL_TTL_FOREVER (-1)
+
+typedef struct sl_cache sl_cache_t;
+
+/* Opens a cache by URL. Redis connects lazily, so a cache whose server is
+ * down still opens, and each call reports the error. NULL, with err saying
+ * why, for a bad URL or an LMDB path that cannot be opened. */
+sl_cache_t *sl_cache_new(const char *url, sl_error_t *err);
+
+/* NULL-safe; sets *p to NULL. */
+void sl_cache_destroy(sl_cache_t **p);
+
+/* The URL, with any password replaced by "***"; borrowed from c. */
+const char *sl_cache_url(const sl_cache_t *c);
+
+/* Looks up count keys in one round trip. rcs[i] is 0 (outs[i] holds the
+ * bytes; the caller owns and finis the buffers) or SL_ENOTFOUND. Returns 0,
+ * or SL_ECACHE when the backend failed (every rcs[i] is then SL_ECACHE). */
+int sl_cache_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
+                       sl_buf_t *outs, int *rcs, sl_error_t *err);
+
+/* One key: 0 (out holds the bytes), SL_ENOTFOUND or SL_ECACHE. */
+int sl_cache_get(sl_cache_t *c, const char *key, sl_buf_t *out,
+                 sl_error_t *err);
+
+/* Stores bytes under key for ttl_ms (> 0) or SL_TTL_FOREVER, replacing
+ * what was there. Returns 0, SL_EINVAL (bad TTL or key) or SL_ECACHE. */
+int sl_cache_set(sl_cache_t *c, const char *key, const void *data,
+                 size_t size, int64_t ttl_ms, sl_error_t *err);
+
+/* Deletes key: 0, SL_ENOTFOUND or SL_ECACHE. */
+int sl_cache_del(sl_cache_t *c, const char *key, sl_error_t *err);
+
+/* Calls visit for each live key that starts with prefix, with the size of
+ * its stored bytes; stops early when visit returns non-zero. Returns 0 or
+ * SL_ECACHE. */
+typedef int (*sl_cache_visit_fn)(const char *key, size_t size_bytes,
+                                  void *ctx);
+int sl_cache_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
+                  void *ctx, sl_error_t *err);
+
+/* The embedded default when no URL is configured:
+ * lmdb://$SLUICE_CACHE_DIR, else $XDG_CACHE_HOME/sluice, else
+ * $HOME/.cache/sluice. The caller frees it; NULL if no home is known. */
+char *sl_cache_default_url(void);
+
+#endif

@@ -1,0 +1,29 @@
+/* common/cache_backend.h: what a cache backend provides to cache.c. Only
+ * cache.c, cache_redis.c and cache_lmdb.c include this. */
+#ifndef SL_CACHE_BACKEND_H
+#define SL_CACHE_BACKEND_H
+
+#include "cache.h"
+
+typedef struct sl_cache_ops {
+    int (*get_batch)(sl_cache_t *c, const char *const *keys, size_t count,
+                     sl_buf_t *outs, int *rcs, sl_error_t *err);
+    int (*set)(sl_cache_t *c, const char *key, const void *data, size_t size,
+               int64_t ttl_ms, sl_error_t *err);
+    int (*del)(sl_cache_t *c, const char *key, sl_error_t *err);
+    int (*scan)(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
+                void *ctx, sl_error_t *err);
+    void (*destroy)(sl_cache_t *c); /* frees the backend's part and c */
+} sl_cache_ops_t;
+
+/* The first member of every backend's struct. */
+struct sl_cache {
+    const sl_cache_ops_t *ops;  /* the backend */
+    char *url;                  /* redacted URL, owned */
+};
+
+/* Backend constructors; url has the scheme already checked. */
+sl_cache_t *sl_cache_redis_new(const char *url, sl_error_t *err);
+sl_cache_t *sl_cache_lmdb_new(const char *url, sl_error_t *err);
+
+#endif

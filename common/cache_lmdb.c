@@ -1,0 +1,297 @@
+/* common/cache_lmdb.c: the embedded cache for one machine (LMDB). Each value
+ * is stored as 8 bytes of big-endian expiry (unix ms, 0: never) then the
+ * entry; an expired value is a miss and is removed by the next write to its
+ * key or by `sluice cache` commands. The only file that sees lmdb.h.
+ *
+ * LMDB allows one open environment per file per process, and sluice --local
+ * opens the same path from many threads, so environments are shared through
+ * a small process-wide table under a mutex: the one piece of global state in
+ * common/, kept because the library demands it. Each cache object is still
+ * used by one thread; transactions are MDB_NOTLS, so they are not tied to a
+ * thread. */
+#include "cache_backend.h"
+
+#include "entry.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAP_SIZE_BYTES ((size_t)1 << 30)
+#define EXPIRY_BYTES 8
+
+typedef struct shared_env {
+    char *path;               /* directory of the environment */
+    MDB_env *env;             /* open environment */
+    MDB_dbi dbi;              /* the main database */
+    int refs;                 /* cache objects using it */
+    struct shared_env *next;  /* next in the table */
+} shared_env_t;
+
+static pthread_mutex_t envs_lock = PTHREAD_MUTEX_INITIALIZER;
+static shared_env_t *envs;
+
+typedef struct {
+    sl_cache_t base;     /* first: cache.c sees only this */
+    shared_env_t *shared; /* the environment, shared per process */
+} lmdb_cache_t;
+
+static int
+make_dirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static shared_env_t *
+open_env(const char *path, sl_error_t *err)
+{
+    shared_env_t *s = calloc(1, sizeof *s);
+    MDB_txn *txn = NULL;
+    int rc = s ? 0 : ENOMEM;
+    if (rc == 0 && make_dirs(path) != 0)
+        rc = errno;
+    if (rc == 0)
+        rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(s->env, MAP_SIZE_BYTES);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(s->env, 512);
+    if (rc == 0)
+        rc = mdb_env_open(s->env, path, MDB_NOTLS | MDB_NOSYNC, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, NULL, 0, &s->dbi);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (rc == 0 && !(s->path = strdup(path)))
+        rc = ENOMEM;
+    if (rc == 0)
+        return s;
+    sl_error_set(err, SL_ECACHE, "lmdb://%s: %s", path, mdb_strerror(rc));
+    if (txn)
+        mdb_txn_abort(txn);
+    if (s && s->env)
+        mdb_env_close(s->env);
+    free(s);
+    return NULL;
+}
+
+static shared_env_t *
+acquire_env(const char *path, sl_error_t *err)
+{
+    pthread_mutex_lock(&envs_lock);
+    shared_env_t *s = envs;
+    while (s && strcmp(s->path, path) != 0)
+        s = s->next;
+    if (!s && (s = open_env(path, err))) {
+        s->next = envs;
+        envs = s;
+    }
+    if (s)
+        s->refs++;
+    pthread_mutex_unlock(&envs_lock);
+    return s;
+}
+
+static void
+release_env(shared_env_t *s)
+{
+    pthread_mutex_lock(&envs_lock);
+    if (--s->refs == 0) {
+        shared_env_t **pp = &envs;
+        while (*pp != s)
+            pp = &(*pp)->next;
+        *pp = s->next;
+        mdb_env_close(s->env);
+        free(s->path);
+        free(s);
+    }
+    pthread_mutex_unlock(&envs_lock);
+}
+
+static int
+lmdb_fail(sl_cache_t *c, sl_error_t *err, const char *op, int rc)
+{
+    return sl_error_set(err, SL_ECACHE, "%s: %s: %s", c->url, op,
+                        mdb_strerror(rc));
+}
+
+static int64_t
+read_expiry(const MDB_val *v)
+{
+    const unsigned char *p = v->mv_data;
+    uint64_t x = 0;
+    for (int i = 0; i < EXPIRY_BYTES; i++)
+        x = x << 8 | p[i];
+    return (int64_t)x;
+}
+
+static bool
+is_live(const MDB_val *v, int64_t now_ms)
+{
+    if (v->mv_size < EXPIRY_BYTES)
+        return false;
+    int64_t expires_ms = read_expiry(v);
+    return expires_ms == 0 || expires_ms > now_ms;
+}
+
+static int
+lmdb_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
+               sl_buf_t *outs, int *rcs, sl_error_t *err)
+{
+    shared_env_t *s = ((lmdb_cache_t *)c)->shared;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return lmdb_fail(c, err, "begin", rc);
+    int64_t now_ms = sl_entry_now_ms();
+    for (size_t i = 0; i < count; i++) {
+        MDB_val k = {strlen(keys[i]), (void *)keys[i]}, v;
+        rc = mdb_get(txn, s->dbi, &k, &v);
+        if (rc == MDB_NOTFOUND || (rc == 0 && !is_live(&v, now_ms))) {
+            rcs[i] = SL_ENOTFOUND;
+            continue;
+        }
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            return lmdb_fail(c, err, "get", rc);
+        }
+        outs[i].size = 0;
+        rcs[i] = sl_buf_append(&outs[i], (char *)v.mv_data + EXPIRY_BYTES,
+                               v.mv_size - EXPIRY_BYTES) < 0 ? SL_ECACHE : 0;
+    }
+    mdb_txn_abort(txn);
+    return 0;
+}
+
+static int
+lmdb_set(sl_cache_t *c, const char *key, const void *data, size_t size,
+         int64_t ttl_ms, sl_error_t *err)
+{
+    shared_env_t *s = ((lmdb_cache_t *)c)->shared;
+    uint64_t expires_ms = ttl_ms == SL_TTL_FOREVER
+                              ? 0 : (uint64_t)(sl_entry_now_ms() + ttl_ms);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lmdb_fail(c, err, "begin", rc);
+    MDB_val k = {strlen(key), (void *)key};
+    MDB_val v = {size + EXPIRY_BYTES, NULL};
+    rc = mdb_put(txn, s->dbi, &k, &v, MDB_RESERVE);
+    if (rc == 0) {
+        unsigned char *p = v.mv_data;
+        for (int i = EXPIRY_BYTES - 1; i >= 0; i--, expires_ms >>= 8)
+            p[i] = (unsigned char)(expires_ms & 0xff);
+        memcpy(p + EXPIRY_BYTES, data, size);
+        rc = mdb_txn_commit(txn);
+        return rc == 0 ? 0 : lmdb_fail(c, err, "commit", rc);
+    }
+    mdb_txn_abort(txn);
+    return lmdb_fail(c, err, "put", rc);
+}
+
+static int
+lmdb_del(sl_cache_t *c, const char *key, sl_error_t *err)
+{
+    shared_env_t *s = ((lmdb_cache_t *)c)->shared;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lmdb_fail(c, err, "begin", rc);
+    MDB_val k = {strlen(key), (void *)key}, v;
+    bool was_live = mdb_get(txn, s->dbi, &k, &v) == 0 &&
+                    is_live(&v, sl_entry_now_ms());
+    rc = mdb_del(txn, s->dbi, &k, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return lmdb_fail(c, err, "del", rc);
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc != 0)
+        return lmdb_fail(c, err, "commit", rc);
+    return was_live ? 0 : SL_ENOTFOUND;
+}
+
+static int
+lmdb_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
+          void *ctx, sl_error_t *err)
+{
+    shared_env_t *s = ((lmdb_cache_t *)c)->shared;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0 && (rc = mdb_cursor_open(txn, s->dbi, &cur)) != 0)
+        mdb_txn_abort(txn);
+    if (rc != 0)
+        return lmdb_fail(c, err, "scan", rc);
+    size_t plen = strlen(prefix);
+    int64_t now_ms = sl_entry_now_ms();
+    MDB_val k = {plen, (void *)prefix}, v;
+    char key[SL_KEY_MAX_BYTES + 1];
+    rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+        if (is_live(&v, now_ms) && k.mv_size < sizeof key) {
+            memcpy(key, k.mv_data, k.mv_size);
+            key[k.mv_size] = '\0';
+            if (visit(key, v.mv_size - EXPIRY_BYTES, ctx))
+                break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return 0;
+}
+
+static void
+lmdb_destroy(sl_cache_t *c)
+{
+    release_env(((lmdb_cache_t *)c)->shared);
+    free(c);
+}
+
+static const sl_cache_ops_t lmdb_ops = {
+    lmdb_get_batch, lmdb_set, lmdb_del, lmdb_scan, lmdb_destroy,
+};
+
+sl_cache_t *
+sl_cache_lmdb_new(const char *url, sl_error_t *err)
+{
+    const char *path = url + strlen("lmdb://");
+    if (!*path) {
+        sl_error_set(err, SL_EINVAL, "cache URL '%s': no path", url);
+        return NULL;
+    }
+    lmdb_cache_t *l = calloc(1, sizeof *l);
+    if (!l || !(l->base.url = strdup(url))) {
+        free(l);
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    l->base.ops = &lmdb_ops;
+    l->shared = acquire_env(path, err);
+    if (!l->shared) {
+        free(l->base.url);
+        free(l);
+        return NULL;
+    }
+    return &l->base;
+}

@@ -1,0 +1,306 @@
+/* common/cache_redis.c: the shared Redis cache (hiredis, blocking, with
+ * timeouts). One connection per cache object, so one per thread. After any
+ * connection error the context is freed (a hiredis context is dead after a
+ * timeout) and reconnects are paced by a capped backoff; while waiting, calls
+ * fail at once instead of stalling tasks. The only file that sees hiredis.h. */
+#include "cache_backend.h"
+
+#include "caps.h"
+#include "entry.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONNECT_TIMEOUT_MS 1000
+#define COMMAND_TIMEOUT_MS 1000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+typedef struct {
+    sl_cache_t base;       /* first: cache.c sees only this */
+    redisContext *ctx;     /* NULL while disconnected */
+    char host[256];        /* server host name or address */
+    int port;              /* server port */
+    int db;                /* SELECTed database */
+    char user[128];        /* ACL user, or empty */
+    char password[256];    /* AUTH password, or empty */
+    int64_t retry_at_ms;   /* no connect attempt before this */
+    int64_t backoff_ms;    /* next wait after a failure */
+    char last_error[256];  /* why the last connection failed */
+} redis_cache_t;
+
+static const char *
+copy_part(char *dst, size_t cap, const char *from, const char *to)
+{
+    size_t n = (size_t)(to - from);
+    if (n >= cap)
+        return NULL;
+    memcpy(dst, from, n);
+    dst[n] = '\0';
+    return dst;
+}
+
+static int
+parse_url(redis_cache_t *r, const char *url, sl_error_t *err)
+{
+    const char *p = url + strlen("redis://");
+    const char *at = strrchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (!colon || !copy_part(r->user, sizeof r->user, p, colon) ||
+            !copy_part(r->password, sizeof r->password, colon + 1, at))
+            return sl_error_set(err, SL_EINVAL, "cache URL: credentials must "
+                                "read [user]:password@");
+        p = at + 1;
+    }
+    const char *slash = strchr(p, '/');
+    const char *hostend = slash ? slash : p + strlen(p);
+    const char *colon = memchr(p, ':', (size_t)(hostend - p));
+    r->port = 6379;
+    if (!copy_part(r->host, sizeof r->host, p, colon ? colon : hostend) ||
+        !*r->host)
+        return sl_error_set(err, SL_EINVAL, "cache URL '%s': no host", url);
+    if (colon) {
+        char *e;
+        long port = strtol(colon + 1, &e, 10);
+        if (e != hostend || port < 1 || port > 65535)
+            return sl_error_set(err, SL_EINVAL, "cache URL '%s': bad port",
+                                url);
+        r->port = (int)port;
+    }
+    if (slash && slash[1]) {
+        char *e;
+        long db = strtol(slash + 1, &e, 10);
+        if (*e || db < 0 || db > 1000000)
+            return sl_error_set(err, SL_EINVAL, "cache URL '%s': bad database "
+                                "number", url);
+        r->db = (int)db;
+    }
+    const char *env = getenv("SLUICE_REDIS_PASSWORD");
+    if (!*r->password && env)
+        snprintf(r->password, sizeof r->password, "%s", env);
+    return 0;
+}
+
+static void
+disconnect(redis_cache_t *r, const char *why)
+{
+    snprintf(r->last_error, sizeof r->last_error, "%s", why);
+    if (r->ctx)
+        redisFree(r->ctx);
+    r->ctx = NULL;
+    r->retry_at_ms = sl_entry_now_ms() + r->backoff_ms;
+    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                       : r->backoff_ms * 2;
+}
+
+static int
+fail(redis_cache_t *r, sl_error_t *err, const char *what)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", r->ctx && r->ctx->err ? r->ctx->errstr
+                                                          : what);
+    disconnect(r, why);
+    return sl_error_set(err, SL_ECACHE, "%s: %s", r->base.url, why);
+}
+
+static int
+command_ok(redis_cache_t *r, redisReply *reply, const char *what,
+           sl_error_t *err)
+{
+    char why[300];
+    if (!reply)
+        return fail(r, err, what);
+    bool is_ok = reply->type != REDIS_REPLY_ERROR;
+    snprintf(why, sizeof why, "%s: %s", what, is_ok ? "" : reply->str);
+    freeReplyObject(reply);
+    return is_ok ? 0 : fail(r, err, why);
+}
+
+static int
+connect_now(redis_cache_t *r, sl_error_t *err)
+{
+    if (r->ctx)
+        return 0;
+    if (sl_entry_now_ms() < r->retry_at_ms)
+        return sl_error_set(err, SL_ECACHE, "%s: unavailable (%s); next "
+                            "attempt in %lld ms", r->base.url, r->last_error,
+                            (long long)(r->retry_at_ms - sl_entry_now_ms()));
+    struct timeval ct = {0, CONNECT_TIMEOUT_MS * 1000};
+    struct timeval rt = {COMMAND_TIMEOUT_MS / 1000,
+                         (COMMAND_TIMEOUT_MS % 1000) * 1000};
+    r->ctx = redisConnectWithTimeout(r->host, r->port, ct);
+    if (!r->ctx || r->ctx->err)
+        return fail(r, err, "cannot connect");
+    redisSetTimeout(r->ctx, rt);
+    if (*r->password) {
+        redisReply *reply =
+            *r->user ? redisCommand(r->ctx, "AUTH %s %s", r->user, r->password)
+                     : redisCommand(r->ctx, "AUTH %s", r->password);
+        if (command_ok(r, reply, "AUTH", err) < 0)
+            return SL_ECACHE;
+    }
+    if (r->db && command_ok(r, redisCommand(r->ctx, "SELECT %d", r->db),
+                            "SELECT", err) < 0)
+        return SL_ECACHE;
+    r->backoff_ms = BACKOFF_MIN_MS;
+    return 0;
+}
+
+static int
+redis_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
+                sl_buf_t *outs, int *rcs, sl_error_t *err)
+{
+    redis_cache_t *r = (redis_cache_t *)c;
+    if (connect_now(r, err) < 0)
+        return SL_ECACHE;
+    for (size_t i = 0; i < count; i++)
+        if (redisAppendCommand(r->ctx, "GET %s", keys[i]) != REDIS_OK)
+            return fail(r, err, "GET");
+    int rc = 0;
+    for (size_t i = 0; i < count; i++) {
+        redisReply *reply = NULL;
+        if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply) {
+            rc = fail(r, err, "GET");
+            for (size_t j = 0; j < count; j++)
+                rcs[j] = SL_ECACHE;
+            return rc;
+        }
+        if (reply->type == REDIS_REPLY_STRING) {
+            sl_buf_t *out = &outs[i];
+            out->size = 0;
+            rcs[i] = sl_buf_append(out, reply->str, reply->len) < 0
+                         ? SL_ECACHE : 0;
+        } else {
+            rcs[i] = reply->type == REDIS_REPLY_NIL ? SL_ENOTFOUND : SL_ECACHE;
+        }
+        if (reply->type == REDIS_REPLY_ERROR)
+            sl_error_set(err, SL_ECACHE, "%s: GET %s: %s", c->url, keys[i],
+                         reply->str);
+        freeReplyObject(reply);
+    }
+    return rc;
+}
+
+static int
+redis_set(sl_cache_t *c, const char *key, const void *data, size_t size,
+          int64_t ttl_ms, sl_error_t *err)
+{
+    redis_cache_t *r = (redis_cache_t *)c;
+    if (connect_now(r, err) < 0)
+        return SL_ECACHE;
+    redisReply *reply =
+        ttl_ms == SL_TTL_FOREVER
+            ? redisCommand(r->ctx, "SET %s %b", key, data, size)
+            : redisCommand(r->ctx, "SET %s %b PX %lld", key, data, size,
+                           (long long)ttl_ms);
+    return command_ok(r, reply, "SET", err);
+}
+
+static int
+redis_del(sl_cache_t *c, const char *key, sl_error_t *err)
+{
+    redis_cache_t *r = (redis_cache_t *)c;
+    if (connect_now(r, err) < 0)
+        return SL_ECACHE;
+    redisReply *reply = redisCommand(r->ctx, "DEL %s", key);
+    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
+        if (reply)
+            freeReplyObject(reply);
+        return fail(r, err, "DEL");
+    }
+    long long n = reply->integer;
+    freeReplyObject(reply);
+    return n > 0 ? 0 : SL_ENOTFOUND;
+}
+
+/* One SCAN page: sizes of its keys by pipelined STRLEN, then visits. */
+static int
+scan_page(redis_cache_t *r, redisReply *keys, sl_cache_visit_fn visit,
+          void *ctx, sl_error_t *err, bool *is_stopped)
+{
+    for (size_t i = 0; i < keys->elements; i++)
+        if (redisAppendCommand(r->ctx, "STRLEN %b", keys->element[i]->str,
+                               keys->element[i]->len) != REDIS_OK)
+            return fail(r, err, "STRLEN");
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *len = NULL;
+        if (redisGetReply(r->ctx, (void **)&len) != REDIS_OK || !len)
+            return fail(r, err, "STRLEN");
+        size_t size = len->type == REDIS_REPLY_INTEGER ? (size_t)len->integer
+                                                       : 0;
+        freeReplyObject(len);
+        if (!*is_stopped && visit(keys->element[i]->str, size, ctx))
+            *is_stopped = true;
+    }
+    return 0;
+}
+
+static int
+redis_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
+           void *ctx, sl_error_t *err)
+{
+    redis_cache_t *r = (redis_cache_t *)c;
+    char cursor[32] = "0";
+    bool is_stopped = false;
+    if (connect_now(r, err) < 0)
+        return SL_ECACHE;
+    do {
+        redisReply *reply = redisCommand(r->ctx, "SCAN %s MATCH %s* COUNT 1000",
+                                         cursor, prefix);
+        if (!reply || reply->type != REDIS_REPLY_ARRAY ||
+            reply->elements != 2) {
+            if (reply)
+                freeReplyObject(reply);
+            return fail(r, err, "SCAN");
+        }
+        snprintf(cursor, sizeof cursor, "%s", reply->element[0]->str);
+        int rc = scan_page(r, reply->element[1], visit, ctx, err, &is_stopped);
+        freeReplyObject(reply);
+        if (rc < 0)
+            return rc;
+    } while (strcmp(cursor, "0") != 0 && !is_stopped);
+    return 0;
+}
+
+static void
+redis_destroy(sl_cache_t *c)
+{
+    redis_cache_t *r = (redis_cache_t *)c;
+    if (r->ctx)
+        redisFree(r->ctx);
+    memset(r->password, 0, sizeof r->password);
+    free(r);
+}
+
+static const sl_cache_ops_t redis_ops = {
+    redis_get_batch, redis_set, redis_del, redis_scan, redis_destroy,
+};
+
+sl_cache_t *
+sl_cache_redis_new(const char *url, sl_error_t *err)
+{
+    redis_cache_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    r->base.ops = &redis_ops;
+    r->backoff_ms = BACKOFF_MIN_MS;
+    if (parse_url(r, url, err) < 0) {
+        free(r);
+        return NULL;
+    }
+    char redacted[600];
+    snprintf(redacted, sizeof redacted, "redis://%s%s%s:%d/%d", r->user,
+             *r->user || *r->password ? ":***@" : "", r->host, r->port, r->db);
+    r->base.url = strdup(redacted);
+    if (!r->base.url) {
+        free(r);
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return &r->base;
+}

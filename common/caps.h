@@ -1,0 +1,25 @@
+/* common/caps.h: every bound on input from a network or a file, in one
+ * place, with its documented default (docs/PROTOCOL.md, "Limits"). */
+#ifndef SL_CAPS_H
+#define SL_CAPS_H
+
+/* A value nests at most this deep (a scalar is depth 1). */
+#define SL_VALUE_MAX_DEPTH 64
+/* A value has at most this many nodes. */
+#define SL_VALUE_MAX_NODES (1u << 20)
+/* One message (one ZeroMQ frame) is at most this many bytes. */
+#define SL_MSG_MAX_BYTES (64u << 20)
+/* A result larger than this, encoded, is returned but not cached. */
+#define SL_CACHE_VALUE_MAX_BYTES (1u << 20)
+/* A flow file is at most this many bytes. */
+#define SL_FLOW_MAX_BYTES (4u << 20)
+/* A flow has at most this many nodes. */
+#define SL_FLOW_MAX_NODES 10000
+/* A mapped node expands to at most this many tasks. */
+#define SL_MAP_MAX_WIDTH 1000000
+/* Names (flows, nodes, tasks, params) are at most this many bytes. */
+#define SL_NAME_MAX_BYTES 128
+/* A cache key is at most this many bytes (LMDB takes up to 511). */
+#define SL_KEY_MAX_BYTES 500
+
+#endif

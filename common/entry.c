@@ -1,0 +1,116 @@
+/* common/entry.c: cache entries <-> protobuf CacheEntry. Pure; any thread. */
+#include "entry.h"
+
+#include "wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+void
+sl_entry_fini(sl_entry_t *e)
+{
+    sl_value_destroy(&e->value);
+    free(e->task);
+    free(e->arg_digests);
+    free(e->producer);
+    memset(e, 0, sizeof *e);
+}
+
+int64_t
+sl_entry_now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int
+sl_entry_encode(const sl_entry_t *e, sl_buf_t *out, sl_error_t *err)
+{
+    Sluice__CacheEntry msg = SLUICE__CACHE_ENTRY__INIT;
+    ProtobufCBinaryData *args = calloc(e->arg_count + 1, sizeof *args);
+    if (!args)
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    int rc = sl_wire_value_view(e->value, &msg.value, err);
+    if (rc < 0) {
+        free(args);
+        return rc;
+    }
+    msg.format = SL_ENTRY_FORMAT;
+    msg.task = e->task ? e->task : "";
+    msg.version = e->version;
+    if (e->has_input_digest) {
+        msg.input_digest.data = (uint8_t *)e->input_digest;
+        msg.input_digest.len = SL_DIGEST_BYTES;
+    }
+    for (size_t i = 0; i < e->arg_count; i++)
+        args[i] = (ProtobufCBinaryData){SL_DIGEST_BYTES, e->arg_digests[i]};
+    msg.n_arg_digests = e->arg_count;
+    msg.arg_digests = args;
+    msg.created_ms = e->created_ms;
+    msg.expires_ms = e->expires_ms;
+    msg.duration_us = e->duration_us;
+    msg.producer = e->producer ? e->producer : "";
+    size_t size = sluice__cache_entry__get_packed_size(&msg);
+    rc = sl_buf_reserve(out, size);
+    if (rc == 0) {
+        sluice__cache_entry__pack(&msg, (uint8_t *)out->data + out->size);
+        out->size += size;
+        out->data[out->size] = '\0';
+    }
+    free(msg.value);
+    free(args);
+    return rc < 0 ? sl_error_set(err, rc, "out of memory") : 0;
+}
+
+static int
+decode_fields(const Sluice__CacheEntry *msg, sl_entry_t *e, sl_error_t *err)
+{
+    if (msg->format != SL_ENTRY_FORMAT)
+        return sl_error_set(err, SL_EINVAL, "cache entry format %u, expected "
+                            "%d", msg->format, SL_ENTRY_FORMAT);
+    if (msg->input_digest.len != 0 && msg->input_digest.len != SL_DIGEST_BYTES)
+        return sl_error_set(err, SL_EINVAL, "cache entry input digest of %zu "
+                            "bytes", msg->input_digest.len);
+    int rc = sl_wire_value_unpack(msg->value, &e->value, err);
+    if (rc < 0)
+        return rc;
+    e->task = strdup(msg->task);
+    e->producer = strdup(msg->producer);
+    e->arg_digests = calloc(msg->n_arg_digests ? msg->n_arg_digests : 1,
+                            SL_DIGEST_BYTES);
+    if (!e->task || !e->producer || !e->arg_digests)
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < msg->n_arg_digests; i++) {
+        if (msg->arg_digests[i].len != SL_DIGEST_BYTES)
+            return sl_error_set(err, SL_EINVAL, "cache entry argument digest "
+                                "%zu has %zu bytes", i,
+                                msg->arg_digests[i].len);
+        memcpy(e->arg_digests[i], msg->arg_digests[i].data, SL_DIGEST_BYTES);
+    }
+    e->arg_count = msg->n_arg_digests;
+    e->version = msg->version;
+    e->has_input_digest = msg->input_digest.len == SL_DIGEST_BYTES;
+    if (e->has_input_digest)
+        memcpy(e->input_digest, msg->input_digest.data, SL_DIGEST_BYTES);
+    e->created_ms = msg->created_ms;
+    e->expires_ms = msg->expires_ms;
+    e->duration_us = msg->duration_us;
+    return 0;
+}
+
+int
+sl_entry_decode(const void *data, size_t size, sl_entry_t *e, sl_error_t *err)
+{
+    Sluice__CacheEntry *msg = (Sluice__CacheEntry *)sl_wire_unpack(
+        &sluice__cache_entry__descriptor, data, size);
+    if (!msg)
+        return sl_error_set(err, SL_EINVAL, "cache entry of %zu bytes does "
+                            "not decode", size);
+    int rc = decode_fields(msg, e, err);
+    sluice__cache_entry__free_unpacked(msg, NULL);
+    if (rc < 0)
+        sl_entry_fini(e);
+    return rc;
+}

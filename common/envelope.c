@@ -1,0 +1,105 @@
+/* common/envelope.c: envelopes on ZeroMQ frames. Called by whichever thread
+ * owns the socket. Never keeps a message: the caller owns what it gets. */
+#include "envelope.h"
+
+#include <errno.h>
+#include <zmq.h>
+
+int
+sl_envelope_send(zsock_t *sock, zframe_t *identity, Sluice__Envelope *env,
+                 sl_error_t *err)
+{
+    env->version = SL_PROTOCOL_VERSION;
+    size_t size = sluice__envelope__get_packed_size(env);
+    if (size > SL_MSG_MAX_BYTES)
+        return sl_error_set(err, SL_ETOOBIG, "%s message of %zu bytes is over "
+                            "the cap of %u", sl_envelope_kind(env), size,
+                            SL_MSG_MAX_BYTES);
+    void *raw = zsock_resolve(sock);
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, size) != 0)
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    sluice__envelope__pack(env, zmq_msg_data(&msg));
+    if (identity && zmq_send(raw, zframe_data(identity), zframe_size(identity),
+                             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        goto fail;
+    if (zmq_msg_send(&msg, raw, ZMQ_DONTWAIT) < 0)
+        goto fail;
+    return 0;
+fail:;
+    int e = errno;
+    zmq_msg_close(&msg);
+    return sl_error_set(err, e == EAGAIN ? SL_ETIMEDOUT : SL_EIO,
+                        "send %s: %s", sl_envelope_kind(env), zmq_strerror(e));
+}
+
+Sluice__Envelope *
+sl_envelope_decode(const void *data, size_t size, sl_error_t *err)
+{
+    if (size > SL_MSG_MAX_BYTES) {
+        sl_error_set(err, SL_ETOOBIG, "message of %zu bytes is over the cap "
+                     "of %u", size, SL_MSG_MAX_BYTES);
+        return NULL;
+    }
+    Sluice__Envelope *env = (Sluice__Envelope *)sl_wire_unpack(
+        &sluice__envelope__descriptor, data, size);
+    if (!env) {
+        sl_error_set(err, SL_EPROTO, "message of %zu bytes is not a valid "
+                     "sluice envelope", size);
+        return NULL;
+    }
+    if (env->version != SL_PROTOCOL_VERSION) {
+        sl_error_set(err, SL_EPROTO, "protocol version %u, this side speaks "
+                     "%d", env->version, SL_PROTOCOL_VERSION);
+        sl_envelope_free(&env);
+    } else if (env->body_case == SLUICE__ENVELOPE__BODY__NOT_SET) {
+        sl_error_set(err, SL_EPROTO, "envelope has no known message type");
+        sl_envelope_free(&env);
+    }
+    return env;
+}
+
+void
+sl_envelope_free(Sluice__Envelope **p)
+{
+    if (p && *p) {
+        sluice__envelope__free_unpacked(*p, NULL);
+        *p = NULL;
+    }
+}
+
+const char *
+sl_envelope_kind(const Sluice__Envelope *env)
+{
+    switch (env->body_case) {
+    case SLUICE__ENVELOPE__BODY_READY: return "ready";
+    case SLUICE__ENVELOPE__BODY_HEARTBEAT: return "heartbeat";
+    case SLUICE__ENVELOPE__BODY_TASKS: return "tasks";
+    case SLUICE__ENVELOPE__BODY_RESULTS: return "results";
+    case SLUICE__ENVELOPE__BODY_DISCONNECT: return "disconnect";
+    case SLUICE__ENVELOPE__BODY_SUBMIT: return "submit";
+    case SLUICE__ENVELOPE__BODY_ACCEPTED: return "accepted";
+    case SLUICE__ENVELOPE__BODY_REJECTED: return "rejected";
+    case SLUICE__ENVELOPE__BODY_EVENTS: return "events";
+    case SLUICE__ENVELOPE__BODY_RUN_RESULT: return "run_result";
+    case SLUICE__ENVELOPE__BODY_STATUS_REQUEST: return "status_request";
+    case SLUICE__ENVELOPE__BODY_STATUS: return "status";
+    case SLUICE__ENVELOPE__BODY_CANCEL: return "cancel";
+    case SLUICE__ENVELOPE__BODY_ERROR: return "error";
+    default: return "unknown";
+    }
+}
+
+void
+sl_envelope_tune(zsock_t *sock)
+{
+    zsock_set_linger(sock, 1000);
+    zsock_set_maxmsgsize(sock, SL_MSG_MAX_BYTES + 4096);
+    zsock_set_handshake_ivl(sock, 5000);
+    zsock_set_heartbeat_ivl(sock, 1000);
+    zsock_set_heartbeat_timeout(sock, 3000);
+    zsock_set_tcp_keepalive(sock, 1);
+    zsock_set_reconnect_ivl_max(sock, 5000);
+    zsock_set_sndhwm(sock, 100000);
+    zsock_set_rcvhwm(sock, 100000);
+}

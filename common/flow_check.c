@@ -1,0 +1,260 @@
+/* common/flow_check.c: sl_flow_validate, the rules a flow must meet before
+ * any of it runs. Pure; never changes the flow. Each error names the file,
+ * line and column of the part that is wrong. */
+#include "flow.h"
+
+#include "caps.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const sl_flow_t *flow;  /* being checked */
+    const sl_node_t *node;  /* whose references are walked */
+    sl_pos_t pos;           /* where those references stand */
+    bool is_map_source;     /* walking a map source, not args */
+    sl_error_t *err;        /* first error */
+    int rc;                 /* 0 until an error */
+} check_t;
+
+static int
+fail_at(check_t *c, sl_pos_t pos, const char *fmt, const char *a,
+        const char *b)
+{
+    char where[300], msg[400];
+    if (c->rc < 0)
+        return c->rc;
+    snprintf(msg, sizeof msg, fmt, a, b);
+    c->rc = sl_error_set(c->err, SL_EINVAL, "%s: %s",
+                         sl_flow_where(c->flow, pos, where, sizeof where), msg);
+    return c->rc;
+}
+
+static void
+check_ref(check_t *c, const sl_value_t *v)
+{
+    const char *name;
+    const sl_node_t *n = c->node;
+    switch (sl_flow_ref(v, &name)) {
+    case SL_REF_NONE:
+        break;
+    case SL_REF_PARAM:
+        if (!sl_value_lookup(c->flow->params, name))
+            fail_at(c, c->pos, "node '%s' refers to '$params.%s', which is "
+                    "not a declared parameter", n->name, name);
+        break;
+    case SL_REF_NAME:
+        if (!c->is_map_source && sl_flow_is_map_var(n, name))
+            break;
+        if (strcmp(name, n->name) == 0)
+            fail_at(c, c->pos, "node '%s' refers to itself ('$%s')", n->name,
+                    name);
+        else if (!sl_flow_find(c->flow, name))
+            fail_at(c, c->pos, "node '%s' refers to '$%s', which is not a "
+                    "node of this flow", n->name, name);
+        break;
+    }
+    for (size_t i = 0; i < sl_value_count(v) && c->rc == 0; i++)
+        check_ref(c, sl_value_at(v, i));
+}
+
+static sl_pos_t
+or_node(sl_pos_t pos, const sl_node_t *n)
+{
+    return pos.line ? pos : n->pos;
+}
+
+static void
+check_map(check_t *c, const sl_node_t *n)
+{
+    sl_pos_t pos = or_node(n->map_pos, n);
+    size_t width = 0;
+    bool has_width = false;
+    for (size_t i = 0; i < n->map_count && c->rc == 0; i++) {
+        const sl_value_t *src = n->map_sources[i];
+        const char *ref;
+        char count[32];
+        if (!sl_flow_is_name(n->map_vars[i], false))
+            fail_at(c, pos, "node '%s': map variable '%s' is not a name",
+                    n->name, n->map_vars[i]);
+        else if (strcmp(n->map_vars[i], "params") == 0 ||
+                 sl_flow_find(c->flow, n->map_vars[i]))
+            fail_at(c, pos, "node '%s': map variable '%s' has the name of a "
+                    "node or of params", n->name, n->map_vars[i]);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(n->map_vars[i], n->map_vars[j]) == 0)
+                fail_at(c, pos, "node '%s': map variable '%s' is given twice",
+                        n->name, n->map_vars[i]);
+        if (sl_flow_ref(src, &ref) != SL_REF_NONE) {
+            c->is_map_source = true;
+            check_ref(c, src);
+            c->is_map_source = false;
+            continue;
+        }
+        if (sl_value_type(src) != SL_LIST) {
+            fail_at(c, pos, "node '%s': map variable '%s' must be a list or a "
+                    "reference like $node", n->name, n->map_vars[i]);
+            continue;
+        }
+        snprintf(count, sizeof count, "%d", SL_MAP_MAX_WIDTH);
+        if (sl_value_count(src) > SL_MAP_MAX_WIDTH)
+            fail_at(c, pos, "node '%s': map is wider than the cap of %s",
+                    n->name, count);
+        if (has_width && sl_value_count(src) != width)
+            fail_at(c, pos, "node '%s': map lists of different lengths "
+                    "(variable '%s')", n->name, n->map_vars[i]);
+        width = sl_value_count(src);
+        has_width = true;
+        c->is_map_source = true;
+        check_ref(c, src);
+        c->is_map_source = false;
+    }
+}
+
+static void
+check_options(check_t *c, const sl_node_t *n)
+{
+    const sl_node_options_t *o = &n->opt;
+    if (o->cache == SL_CACHE_KEY && (!o->cache_key || !*o->cache_key))
+        fail_at(c, n->pos, "node '%s': cache: key needs a cache_key%s",
+                n->name, "");
+    if (o->cache_key && strlen(o->cache_key) > SL_KEY_MAX_BYTES - 64)
+        fail_at(c, n->pos, "node '%s': cache_key is too long%s", n->name, "");
+    if (o->cache_key && o->cache != SL_CACHE_KEY)
+        fail_at(c, n->pos, "node '%s': cache_key is set but cache is not "
+                "'key'%s", n->name, "");
+    if (o->cache_key && n->map_count)
+        fail_at(c, n->pos, "node '%s' is mapped: a cache_key would give every "
+                "element the same entry%s", n->name, "");
+    if (o->ttl_ms < -1)
+        fail_at(c, n->pos, "node '%s': bad ttl%s", n->name, "");
+}
+
+static void
+check_node(check_t *c, size_t i)
+{
+    const sl_node_t *n = &c->flow->nodes[i];
+    c->node = n;
+    if (!sl_flow_is_name(n->name, false) || strcmp(n->name, "params") == 0)
+        fail_at(c, n->pos, "node name '%s' is not a name (letters, digits, _ "
+                "and -, not 'params')%s", n->name, "");
+    else if (!n->task || !*n->task)
+        fail_at(c, n->pos, "node '%s' has no 'run' (the task to call)%s",
+                n->name, "");
+    else if (!sl_flow_is_name(n->task, true))
+        fail_at(c, n->pos, "node '%s': task '%s' is not a task name", n->name,
+                n->task);
+    else if (sl_value_type(n->args) != SL_LIST)
+        fail_at(c, or_node(n->args_pos, n), "node '%s': args must be a "
+                "list%s", n->name, "");
+    if (sl_flow_index(c->flow, n->name) != (ptrdiff_t)i)
+        fail_at(c, n->pos, "node '%s' is defined twice%s", n->name, "");
+    if (c->rc < 0)
+        return;
+    check_map(c, n);
+    c->pos = or_node(n->args_pos, n);
+    check_ref(c, n->args);
+    check_options(c, n);
+}
+
+typedef struct {
+    size_t *from;   /* edge k: node from is needed by node to */
+    size_t *to;
+    size_t count;   /* edges stored */
+    size_t cap;     /* edges allocated */
+    size_t node;    /* the node whose dependencies are being collected */
+    bool is_oom;    /* an allocation failed */
+} edges_t;
+
+static void
+add_edge(size_t dep, void *ctx)
+{
+    edges_t *e = ctx;
+    if (e->count == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 16;
+        size_t *from = realloc(e->from, cap * sizeof *from);
+        if (from)
+            e->from = from;
+        size_t *to = realloc(e->to, cap * sizeof *to);
+        if (to)
+            e->to = to;
+        if (!from || !to) {
+            e->is_oom = true;
+            return;
+        }
+        e->cap = cap;
+    }
+    e->from[e->count] = dep;
+    e->to[e->count++] = e->node;
+}
+
+/* Kahn's algorithm over the reference edges: whatever is left unordered
+ * sits on a cycle or behind one. */
+static void
+check_cycles(check_t *c)
+{
+    const sl_flow_t *f = c->flow;
+    size_t n = f->node_count, head = 0, tail = 0;
+    edges_t e = {0};
+    size_t *pending = calloc(n, sizeof *pending);
+    size_t *queue = calloc(n, sizeof *queue);
+    for (size_t i = 0; i < n && pending && queue; i++) {
+        e.node = i;
+        sl_flow_deps(f, i, add_edge, &e);
+    }
+    if (!pending || !queue || e.is_oom) {
+        c->rc = sl_error_set(c->err, SL_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t k = 0; k < e.count; k++)
+        pending[e.to[k]]++;
+    for (size_t i = 0; i < n; i++)
+        if (pending[i] == 0)
+            queue[tail++] = i;
+    while (head < tail) { /* O(nodes x edges): flows are capped small */
+        size_t done = queue[head++];
+        for (size_t k = 0; k < e.count; k++)
+            if (e.from[k] == done && --pending[e.to[k]] == 0)
+                queue[tail++] = e.to[k];
+    }
+    for (size_t i = 0; i < n && tail < n; i++) {
+        if (pending[i] == 0)
+            continue;
+        size_t cur = i; /* n steps back along unordered edges end on the cycle */
+        for (size_t step = 0; step < n; step++)
+            for (size_t k = 0; k < e.count; k++)
+                if (e.to[k] == cur && pending[e.from[k]] > 0) {
+                    cur = e.from[k];
+                    break;
+                }
+        fail_at(c, f->nodes[cur].pos, "node '%s' is part of a cycle of "
+                "references%s", f->nodes[cur].name, "");
+        break;
+    }
+out:
+    free(e.from);
+    free(e.to);
+    free(pending);
+    free(queue);
+}
+
+int
+sl_flow_validate(const sl_flow_t *flow, sl_error_t *err)
+{
+    check_t c = {.flow = flow, .err = err};
+    sl_pos_t top = {0, 0};
+    if (!flow->name || !*flow->name)
+        return fail_at(&c, top, "the flow has no name ('flow: NAME')%s%s", "",
+                       "");
+    if (flow->node_count == 0)
+        return fail_at(&c, top, "flow '%s' has no tasks%s", flow->name, "");
+    if (flow->node_count > SL_FLOW_MAX_NODES)
+        return fail_at(&c, top, "flow '%s' has more nodes than the cap%s",
+                       flow->name, "");
+    for (size_t i = 0; i < flow->node_count && c.rc == 0; i++)
+        check_node(&c, i);
+    if (c.rc == 0)
+        check_cycles(&c);
+    return c.rc;
+}

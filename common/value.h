@@ -1,0 +1,19 @@
+/* common/value.h: the value model, as the public header declares it, plus
+ * the caps that every edge applies to values from outside. */
+#ifndef SL_VALUE_H
+#define SL_VALUE_H
+
+#include <sluice/value.h>
+
+#include "caps.h"
+
+/* For decoders: appends key → *item to map without looking for an earlier
+ * key (O(1)); the decoder calls sl_value_duplicate_key once the map is
+ * complete. *item is consumed. Returns 0, SL_EINVAL or SL_ENOMEM. */
+int sl_value_append_unchecked(sl_value_t *map, const char *key, size_t key_size,
+                              sl_value_t **item);
+
+/* A key that stands twice in map (borrowed), or NULL. O(n log n). */
+const char *sl_value_duplicate_key(const sl_value_t *map);
+
+#endif
