@@ -1,0 +1,381 @@
+/* worker/executor.c: an executor thread. Owns its cache connections and
+ * shares nothing with other threads but the read-only registry; talks to the
+ * worker thread only over its actor pipe. For each batch of tasks: one
+ * pipelined lookup per cache, hits answered at once, misses computed one by
+ * one, stored with their TTL and answered as each finishes. A cache failure
+ * never fails a task: it is computed and the result says the cache failed. */
+#include "executor.h"
+
+#include "cache.h"
+#include "entry.h"
+#include "envelope.h"
+#include "key.h"
+#include "log.h"
+#include "task_ctx.h"
+
+#include <string.h>
+#include <time.h>
+
+#define MAX_CACHES 8
+
+typedef struct {
+    char *url;          /* as the task or worker named it, owned */
+    sl_cache_t *cache;  /* open connection, owned; NULL if it failed */
+    char error[256];    /* why it failed to open */
+} cache_slot_t;
+
+typedef struct {
+    const sl_executor_config_t *cfg;  /* borrowed from the worker */
+    zsock_t *pipe;                    /* to the worker thread */
+    cache_slot_t caches[MAX_CACHES];  /* opened on first use */
+    size_t cache_count;               /* slots in use */
+    sl_task_ctx_t ctx;                /* handed to each task */
+} executor_t;
+
+typedef struct {
+    Sluice__Task *task;          /* unpacked, owned */
+    const sl_task_def_t *def;    /* the code to run, NULL if unknown */
+    sl_value_t *args;            /* owned */
+    cache_slot_t *slot;          /* NULL: cache: none */
+    char key[SL_KEY_MAX_BYTES + 1];
+    uint8_t digest[SL_DIGEST_BYTES]; /* input digest */
+    Sluice__Result result;       /* what goes back */
+    sl_value_t *value;           /* the result value, owned */
+    char error[512];             /* result.error storage */
+    char cache_error[512];       /* result.cache_error storage */
+    bool is_looked_up;           /* its key went to the cache */
+    bool is_done;                /* result is final */
+} job_t;
+
+static cache_slot_t *
+cache_for(executor_t *ex, const char *url)
+{
+    for (size_t i = 0; i < ex->cache_count; i++)
+        if (!strcmp(ex->caches[i].url, url))
+            return &ex->caches[i];
+    size_t i = ex->cache_count < MAX_CACHES ? ex->cache_count++
+                                            : MAX_CACHES - 1;
+    cache_slot_t *slot = &ex->caches[i];
+    if (slot->url) { /* full: the last slot is reused */
+        free(slot->url);
+        sl_cache_destroy(&slot->cache);
+    }
+    sl_error_t err = {0};
+    slot->url = strdup(url);
+    slot->cache = sl_cache_new(url, &err);
+    snprintf(slot->error, sizeof slot->error, "%s", err.msg);
+    if (!slot->cache)
+        sl_log(SL_LOG_WARN, "executor", "cache=%s err=\"%s\"", url, err.msg);
+    return slot;
+}
+
+static void
+fail_job(job_t *j, const char *fmt, const char *a)
+{
+    snprintf(j->error, sizeof j->error, fmt, a);
+    j->result.status = SLUICE__RESULT__STATUS__ERROR;
+    j->result.error = j->error;
+    j->is_done = true;
+}
+
+static void
+cache_failed(job_t *j, const char *msg)
+{
+    snprintf(j->cache_error, sizeof j->cache_error, "%s", msg);
+    j->result.cache = SLUICE__RESULT__CACHE__CACHE_ERROR;
+    j->result.cache_error = j->cache_error;
+}
+
+static void
+prepare(executor_t *ex, job_t *j, zframe_t *frame)
+{
+    sl_error_t err = {0};
+    sluice__result__init(&j->result);
+    j->task = (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor,
+                                             zframe_data(frame),
+                                             zframe_size(frame));
+    if (!j->task)
+        return fail_job(j, "task message does not decode%s", "");
+    Sluice__Task *t = j->task;
+    j->result.task_id = t->task_id;
+    j->result.attempt = t->attempt;
+    j->def = sl_registry_find(ex->cfg->registry, t->name, t->version);
+    if (!j->def)
+        return fail_job(j, "this worker has no task '%s'", t->name);
+    j->result.version = j->def->version;
+    if (sl_wire_value_unpack(t->args, &j->args, &err) < 0)
+        return fail_job(j, "bad args: %s", err.msg);
+    if (sl_value_type(j->args) != SL_LIST)
+        return fail_job(j, "args must be a list%s", "");
+    if (t->cache == SLUICE__FLOW_NODE__CACHE_MODE__NONE) {
+        j->result.cache = SLUICE__RESULT__CACHE__SKIPPED;
+        return;
+    }
+    if (sl_digest_task(j->def->name, j->def->version, j->args, j->digest) < 0 ||
+        sl_key_build(j->key, sizeof j->key, (sl_cache_mode_t)t->cache,
+                     t->cache_namespace, j->def->name, t->cache_key,
+                     j->digest) < 0)
+        return fail_job(j, "cannot make a cache key for task '%s'", t->name);
+    j->result.cache_key = j->key;
+    const char *url = ex->cfg->cache_url ? ex->cfg->cache_url
+                      : *t->cache_url    ? t->cache_url
+                                         : ex->cfg->fallback_url;
+    j->slot = cache_for(ex, url);
+    if (!j->slot->cache)
+        cache_failed(j, j->slot->error);
+    if (t->refresh)
+        j->result.cache = SLUICE__RESULT__CACHE__REFRESHED;
+}
+
+/* A stored entry answers the job, unless it is corrupt or (validate:
+ * inputs) was computed from other inputs: then it is a miss, logged. */
+static void
+take_hit(job_t *j, const sl_buf_t *bytes)
+{
+    sl_entry_t e = {0};
+    sl_error_t err = {0};
+    if (sl_entry_decode(bytes->data, bytes->size, &e, &err) < 0) {
+        sl_log(SL_LOG_WARN, "executor", "key=%s corrupt entry, treated as a "
+               "miss: %s", j->key, err.msg);
+        return;
+    }
+    bool is_other_input = j->task->validate_inputs &&
+                          (!e.has_input_digest ||
+                           memcmp(e.input_digest, j->digest, SL_DIGEST_BYTES));
+    if (is_other_input) {
+        sl_log(SL_LOG_INFO, "executor", "key=%s entry is for other inputs, "
+               "treated as a miss", j->key);
+    } else {
+        j->value = e.value;
+        e.value = NULL;
+        j->result.cache = SLUICE__RESULT__CACHE__HIT;
+        j->is_done = true;
+    }
+    sl_entry_fini(&e);
+}
+
+static bool
+wants_lookup(const job_t *j)
+{
+    return !j->is_done && !j->is_looked_up && j->slot && j->slot->cache &&
+           !j->task->refresh;
+}
+
+/* One pipelined lookup per cache for the jobs that want one. */
+static void
+lookup(job_t *jobs, size_t n)
+{
+    const char **keys = calloc(n, sizeof *keys);
+    job_t **which = calloc(n, sizeof *which);
+    sl_buf_t *outs = calloc(n, sizeof *outs);
+    int *rcs = calloc(n, sizeof *rcs);
+    for (size_t first = 0; keys && which && outs && rcs && first < n; first++) {
+        if (!wants_lookup(&jobs[first]))
+            continue;
+        cache_slot_t *slot = jobs[first].slot;
+        size_t count = 0;
+        for (size_t i = first; i < n; i++) {
+            if (jobs[i].slot != slot || !wants_lookup(&jobs[i]))
+                continue;
+            jobs[i].is_looked_up = true;
+            which[count] = &jobs[i];
+            keys[count++] = jobs[i].key;
+        }
+        sl_error_t err = {0};
+        if (sl_cache_get_batch(slot->cache, keys, count, outs, rcs, &err) < 0)
+            for (size_t i = 0; i < count; i++)
+                cache_failed(which[i], err.msg);
+        for (size_t i = 0; i < count; i++) {
+            if (rcs[i] == 0)
+                take_hit(which[i], &outs[i]);
+            sl_buf_fini(&outs[i]);
+        }
+    }
+    free(keys);
+    free(which);
+    free(outs);
+    free(rcs);
+}
+
+static uint64_t
+now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void
+fill_arg_digests(sl_entry_t *e, const sl_value_t *args)
+{
+    e->arg_count = sl_value_count(args);
+    e->arg_digests = calloc(e->arg_count + 1, SL_DIGEST_BYTES);
+    if (!e->arg_digests) {
+        e->arg_count = 0;
+        return;
+    }
+    for (size_t i = 0; i < e->arg_count; i++)
+        sl_digest_value(sl_value_at(args, i), e->arg_digests[i]);
+}
+
+/* Stores a computed value with the task's TTL; says how in result.cache. */
+static void
+store(executor_t *ex, job_t *j, uint64_t duration_us)
+{
+    const Sluice__Task *t = j->task;
+    if (!j->slot || !j->slot->cache)
+        return; /* none, or already a cache error */
+    if (t->ttl_ms == 0 || t->ttl_ms < SL_TTL_FOREVER)
+        return cache_failed(j, "the task has no valid TTL: not stored");
+    sl_entry_t e = {.value = j->value,
+                    .task = (char *)j->def->name,
+                    .version = j->def->version,
+                    .has_input_digest = true,
+                    .created_ms = sl_entry_now_ms(),
+                    .duration_us = duration_us,
+                    .producer = (char *)ex->cfg->worker_id};
+    memcpy(e.input_digest, j->digest, SL_DIGEST_BYTES);
+    e.expires_ms = t->ttl_ms == SL_TTL_FOREVER ? 0 : e.created_ms + t->ttl_ms;
+    fill_arg_digests(&e, j->args);
+    sl_buf_t bytes = {0};
+    sl_error_t err = {0};
+    int rc = sl_entry_encode(&e, &bytes, &err);
+    free(e.arg_digests);
+    if (rc == 0 && bytes.size > SL_CACHE_VALUE_MAX_BYTES) {
+        j->result.cache = SLUICE__RESULT__CACHE__TOO_LARGE;
+        snprintf(j->cache_error, sizeof j->cache_error, "entry of %zu bytes "
+                 "is over the cache cap of %u: not stored", bytes.size,
+                 SL_CACHE_VALUE_MAX_BYTES);
+        j->result.cache_error = j->cache_error;
+    } else if (rc == 0) {
+        rc = sl_cache_set(j->slot->cache, j->key, bytes.data, bytes.size,
+                          t->ttl_ms, &err);
+    }
+    if (rc < 0)
+        cache_failed(j, err.msg);
+    sl_buf_fini(&bytes);
+}
+
+static void
+compute(executor_t *ex, job_t *j)
+{
+    ex->ctx.has_failed = false;
+    ex->ctx.error[0] = '\0';
+    uint64_t start = now_us();
+    int rc = j->def->fn(&ex->ctx, j->args, &j->value);
+    uint64_t duration_us = now_us() - start;
+    j->result.duration_us = duration_us;
+    if (rc != 0 || ex->ctx.has_failed || !j->value) {
+        sl_value_destroy(&j->value);
+        fail_job(j, "%s", ex->ctx.has_failed ? ex->ctx.error
+                          : rc != 0 ? "the task failed and gave no reason"
+                                    : "the task returned no value");
+        return;
+    }
+    j->is_done = true;
+    store(ex, j, duration_us);
+}
+
+/* Sends the results of jobs[0..n) as one envelope. */
+static void
+send_results(executor_t *ex, job_t **jobs, size_t n)
+{
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    Sluice__ResultBatch batch = SLUICE__RESULT_BATCH__INIT;
+    Sluice__Result **results = calloc(n + 1, sizeof *results);
+    if (!results || n == 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        sl_error_t err = {0};
+        results[i] = &jobs[i]->result;
+        if (jobs[i]->value &&
+            sl_wire_value_view(jobs[i]->value, &results[i]->value, &err) < 0) {
+            sl_value_destroy(&jobs[i]->value);
+            fail_job(jobs[i], "result: %s", err.msg);
+        }
+    }
+    batch.n_results = n;
+    batch.results = results;
+    env.body_case = SLUICE__ENVELOPE__BODY_RESULTS;
+    env.results = &batch;
+    env.version = SL_PROTOCOL_VERSION;
+    zframe_t *frame = zframe_new(NULL, sluice__envelope__get_packed_size(&env));
+    sluice__envelope__pack(&env, zframe_data(frame));
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, "R");
+    zmsg_append(msg, &frame);
+    zmsg_send(&msg, ex->pipe);
+    for (size_t i = 0; i < n; i++) {
+        free(results[i]->value);
+        results[i]->value = NULL;
+    }
+out:
+    free(results);
+}
+
+static void
+run_batch(executor_t *ex, zmsg_t *msg)
+{
+    size_t n = zmsg_size(msg);
+    job_t *jobs = calloc(n + 1, sizeof *jobs);
+    job_t **ready = calloc(n + 1, sizeof *ready);
+    size_t i = 0, ready_count = 0;
+    if (!jobs || !ready)
+        goto out;
+    for (zframe_t *f = zmsg_first(msg); f; f = zmsg_next(msg))
+        prepare(ex, &jobs[i++], f);
+    lookup(jobs, n);
+    for (i = 0; i < n; i++)
+        if (jobs[i].is_done)
+            ready[ready_count++] = &jobs[i];
+    send_results(ex, ready, ready_count); /* hits and bad tasks at once */
+    for (i = 0; i < n; i++) {
+        job_t *j = &jobs[i];
+        if (j->is_done)
+            continue;
+        compute(ex, j);
+        send_results(ex, &j, 1);
+    }
+    for (i = 0; i < n; i++) {
+        sl_value_destroy(&jobs[i].args);
+        sl_value_destroy(&jobs[i].value);
+        if (jobs[i].task)
+            sluice__task__free_unpacked(jobs[i].task, NULL);
+    }
+out:
+    free(jobs);
+    free(ready);
+}
+
+static void
+executor_actor(zsock_t *pipe, void *args)
+{
+    executor_t ex = {.cfg = args, .pipe = pipe};
+    ex.ctx.worker_id = ex.cfg->worker_id;
+    zsock_signal(pipe, 0);
+    for (;;) {
+        zmsg_t *msg = zmsg_recv(pipe);
+        if (!msg)
+            break;
+        char *command = zmsg_popstr(msg);
+        bool is_term = !command || strcmp(command, "$TERM") == 0;
+        if (!is_term && strcmp(command, "T") == 0) {
+            run_batch(&ex, msg);
+            zstr_send(pipe, "I");
+        }
+        free(command);
+        zmsg_destroy(&msg);
+        if (is_term)
+            break;
+    }
+    for (size_t i = 0; i < ex.cache_count; i++) {
+        free(ex.caches[i].url);
+        sl_cache_destroy(&ex.caches[i].cache);
+    }
+}
+
+zactor_t *
+sl_executor_new(const sl_executor_config_t *cfg)
+{
+    return zactor_new(executor_actor, (void *)cfg);
+}

@@ -1,0 +1,323 @@
+/* worker/worker.c: the worker thread (a CZMQ actor). Owns the DEALER to the
+ * broker, the queue of tasks in hand and the executor actors; only this
+ * thread touches them. Never runs task code itself, so it always answers the
+ * broker. Results from executors are forwarded as they come, unchanged. */
+#include "worker.h"
+
+#include "cache.h"
+#include "envelope.h"
+#include "executor.h"
+#include "log.h"
+#include "registry.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CHUNK 64
+
+struct sl_worker {
+    char *id;                  /* routing id and producer name, owned */
+    char *endpoint;            /* broker worker socket, owned */
+    char *cache_url;           /* --cache, owned, may be NULL */
+    char *fallback_url;        /* owned */
+    uint32_t slots;            /* executor count */
+    sl_registry_t *registry;   /* read-only once the actor runs */
+    sl_executor_config_t exec_cfg; /* shared, read-only, by executors */
+    zactor_t *actor;           /* the worker thread */
+};
+
+typedef struct {
+    sl_worker_t *w;            /* configuration, read-only here */
+    zsock_t *pipe;             /* to the owner of the sl_worker_t */
+    zsock_t *dealer;           /* to the broker */
+    zactor_t **execs;          /* slots executors */
+    bool *is_busy;             /* per executor */
+    zlist_t *queue;            /* packed Task frames waiting, owned */
+    zpoller_t *poller;         /* pipe, dealer and executors */
+} loop_t;
+
+static void
+send_ready(loop_t *l)
+{
+    sl_worker_t *w = l->w;
+    size_t n = sl_registry_count(w->registry);
+    Sluice__TaskRef *refs = calloc(n + 1, sizeof *refs);
+    Sluice__TaskRef **ptrs = calloc(n + 1, sizeof *ptrs);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    for (size_t i = 0; refs && ptrs && i < n; i++) {
+        const sl_task_def_t *d = sl_registry_at(w->registry, i);
+        sluice__task_ref__init(&refs[i]);
+        refs[i].name = (char *)d->name;
+        refs[i].version = d->version;
+        ptrs[i] = &refs[i];
+    }
+    Sluice__Ready ready = SLUICE__READY__INIT;
+    ready.worker_id = w->id;
+    ready.tasks = ptrs;
+    ready.n_tasks = refs && ptrs ? n : 0;
+    ready.slots = w->slots;
+    ready.hostname = host;
+    ready.pid = (uint32_t)getpid();
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_READY;
+    env.ready = &ready;
+    sl_error_t err = {0};
+    if (sl_envelope_send(l->dealer, NULL, &env, &err) < 0)
+        sl_log(SL_LOG_WARN, "worker", "worker=%s ready not sent: %s", w->id,
+               err.msg);
+    free(refs);
+    free(ptrs);
+}
+
+static void
+send_disconnect(loop_t *l, const char *reason)
+{
+    Sluice__Disconnect bye = SLUICE__DISCONNECT__INIT;
+    bye.reason = (char *)reason;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_DISCONNECT;
+    env.disconnect = &bye;
+    sl_envelope_send(l->dealer, NULL, &env, NULL);
+}
+
+/* Hands queued tasks to idle executors, a fair share each. */
+static void
+dispatch(loop_t *l)
+{
+    size_t idle = 0;
+    for (uint32_t i = 0; i < l->w->slots; i++)
+        idle += !l->is_busy[i];
+    for (uint32_t i = 0; i < l->w->slots && zlist_size(l->queue) > 0; i++) {
+        if (l->is_busy[i])
+            continue;
+        size_t chunk = (zlist_size(l->queue) + idle - 1) / idle;
+        chunk = chunk > MAX_CHUNK ? MAX_CHUNK : chunk;
+        zmsg_t *msg = zmsg_new();
+        zmsg_addstr(msg, "T");
+        for (size_t k = 0; k < chunk; k++) {
+            zframe_t *f = zlist_pop(l->queue);
+            zmsg_append(msg, &f);
+        }
+        zmsg_send(&msg, zactor_sock(l->execs[i]));
+        l->is_busy[i] = true;
+        idle--;
+    }
+}
+
+static void
+take_tasks(loop_t *l, const Sluice__TaskBatch *batch)
+{
+    for (size_t i = 0; i < batch->n_tasks; i++) {
+        size_t size = sluice__task__get_packed_size(batch->tasks[i]);
+        zframe_t *f = zframe_new(NULL, size);
+        sluice__task__pack(batch->tasks[i], zframe_data(f));
+        zlist_append(l->queue, f);
+    }
+    dispatch(l);
+}
+
+static void
+on_broker(loop_t *l)
+{
+    zmsg_t *msg = zmsg_recv(l->dealer);
+    zframe_t *frame = msg ? zmsg_first(msg) : NULL;
+    sl_error_t err = {0};
+    Sluice__Envelope *env =
+        frame ? sl_envelope_decode(zframe_data(frame), zframe_size(frame), &err)
+              : NULL;
+    if (!env && frame)
+        sl_log(SL_LOG_WARN, "worker", "worker=%s dropped a message from the "
+               "broker: %s", l->w->id, err.msg);
+    else if (env && env->body_case == SLUICE__ENVELOPE__BODY_TASKS)
+        take_tasks(l, env->tasks);
+    else if (env && env->body_case == SLUICE__ENVELOPE__BODY_ERROR)
+        sl_log(SL_LOG_WARN, "worker", "worker=%s broker says: %s", l->w->id,
+               env->error->reason);
+    else if (env)
+        sl_log(SL_LOG_DEBUG, "worker", "worker=%s ignored %s", l->w->id,
+               sl_envelope_kind(env));
+    sl_envelope_free(&env);
+    zmsg_destroy(&msg);
+}
+
+static void
+on_executor(loop_t *l, uint32_t i)
+{
+    zmsg_t *msg = zmsg_recv(zactor_sock(l->execs[i]));
+    if (!msg)
+        return;
+    char *kind = zmsg_popstr(msg);
+    if (kind && kind[0] == 'R') {
+        zframe_t *f = zmsg_pop(msg);
+        if (f && zframe_send(&f, l->dealer, ZFRAME_DONTWAIT) != 0)
+            sl_log(SL_LOG_WARN, "worker", "worker=%s result not sent",
+                   l->w->id);
+        zframe_destroy(&f);
+    } else if (kind && kind[0] == 'I') {
+        l->is_busy[i] = false;
+        dispatch(l);
+    }
+    free(kind);
+    zmsg_destroy(&msg);
+}
+
+static int
+loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w)
+{
+    l->w = w;
+    l->pipe = pipe;
+    l->dealer = zsock_new(ZMQ_DEALER);
+    l->execs = calloc(w->slots, sizeof *l->execs);
+    l->is_busy = calloc(w->slots, sizeof *l->is_busy);
+    l->queue = zlist_new();
+    l->poller = zpoller_new(pipe, NULL);
+    if (!l->dealer || !l->execs || !l->is_busy || !l->queue || !l->poller)
+        return SL_ENOMEM;
+    sl_envelope_tune(l->dealer);
+    zsock_set_identity(l->dealer, w->id);
+    if (zsock_connect(l->dealer, "%s", w->endpoint) != 0)
+        return SL_EINVAL;
+    zpoller_add(l->poller, l->dealer);
+    for (uint32_t i = 0; i < w->slots; i++) {
+        l->execs[i] = sl_executor_new(&w->exec_cfg);
+        if (!l->execs[i])
+            return SL_ENOMEM;
+        zpoller_add(l->poller, zactor_sock(l->execs[i]));
+    }
+    return 0;
+}
+
+static void
+loop_fini(loop_t *l)
+{
+    for (uint32_t i = 0; l->execs && i < l->w->slots; i++)
+        zactor_destroy(&l->execs[i]);
+    free(l->execs);
+    free(l->is_busy);
+    while (l->queue && zlist_size(l->queue)) {
+        zframe_t *f = zlist_pop(l->queue);
+        zframe_destroy(&f);
+    }
+    zlist_destroy(&l->queue);
+    zpoller_destroy(&l->poller);
+    zsock_destroy(&l->dealer);
+}
+
+static void
+worker_actor(zsock_t *pipe, void *args)
+{
+    loop_t l = {0};
+    int rc = loop_init(&l, pipe, args);
+    zsock_signal(pipe, 0);
+    zstr_send(pipe, rc == 0 ? "ok" : "failed"); /* read by sl_worker_new */
+    if (rc == 0) {
+        send_ready(&l);
+        sl_log(SL_LOG_INFO, "worker", "worker=%s broker=%s slots=%u tasks=%zu "
+               "cache=%s", l.w->id, l.w->endpoint, l.w->slots,
+               sl_registry_count(l.w->registry),
+               l.w->cache_url ? l.w->cache_url : "(flow's, else embedded)");
+    }
+    while (rc == 0) {
+        void *which = zpoller_wait(l.poller, -1);
+        if (which == pipe || (!which && zpoller_terminated(l.poller)))
+            break; /* $TERM, or the context is going away */
+        if (which == l.dealer) {
+            on_broker(&l);
+            continue;
+        }
+        for (uint32_t i = 0; i < l.w->slots; i++)
+            if (which == zactor_sock(l.execs[i]))
+                on_executor(&l, i);
+    }
+    if (rc == 0)
+        send_disconnect(&l, "worker stopping");
+    loop_fini(&l);
+}
+
+static char *
+make_id(void)
+{
+    char host[128] = "host", id[200];
+    gethostname(host, sizeof host - 1);
+    snprintf(id, sizeof id, "%s-%d-%04x", host, (int)getpid(),
+             (unsigned)(randof(0x10000)));
+    return strdup(id);
+}
+
+static int
+configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    w->slots = opt->slots ? opt->slots : (uint32_t)(cores > 0 ? cores : 1);
+    if (w->slots > 1024)
+        return sl_error_set(err, SL_EINVAL, "--slots %u: at most 1024",
+                            w->slots);
+    w->id = opt->id ? strdup(opt->id) : make_id();
+    w->endpoint = strdup(opt->endpoint ? opt->endpoint : "tcp://127.0.0.1:5556");
+    w->cache_url = opt->cache_url ? strdup(opt->cache_url) : NULL;
+    w->fallback_url = opt->fallback_url ? strdup(opt->fallback_url)
+                                        : sl_cache_default_url();
+    w->registry = sl_registry_new();
+    if (!w->id || !w->endpoint || !w->fallback_url || !w->registry)
+        return sl_error_set(err, SL_ENOMEM, "out of memory (or no $HOME for "
+                            "the default cache)");
+    if (strlen(w->id) > 255 || !*w->id)
+        return sl_error_set(err, SL_EINVAL, "worker id must have 1 to 255 "
+                            "bytes");
+    int rc = sl_builtins_register(w->registry, err);
+    for (size_t i = 0; rc == 0 && i < opt->plugin_count; i++)
+        rc = sl_registry_load_plugin(w->registry, opt->plugins[i], err);
+    w->exec_cfg = (sl_executor_config_t){w->registry, w->id, w->cache_url,
+                                         w->fallback_url};
+    return rc;
+}
+
+sl_worker_t *
+sl_worker_new(const sl_worker_options_t *opt, sl_error_t *err)
+{
+    sl_worker_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (configure(w, opt, err) < 0) {
+        sl_worker_destroy(&w);
+        return NULL;
+    }
+    w->actor = zactor_new(worker_actor, w);
+    char *status = w->actor ? zstr_recv(w->actor) : NULL;
+    bool is_ok = status && strcmp(status, "ok") == 0;
+    free(status);
+    if (!is_ok) {
+        sl_error_set(err, SL_EINVAL, "worker: cannot connect to '%s'",
+                     w->endpoint);
+        sl_worker_destroy(&w);
+    }
+    return w;
+}
+
+void
+sl_worker_destroy(sl_worker_t **p)
+{
+    if (!p || !*p)
+        return;
+    sl_worker_t *w = *p;
+    zactor_destroy(&w->actor);
+    sl_registry_destroy(&w->registry);
+    free(w->id);
+    free(w->endpoint);
+    free(w->cache_url);
+    free(w->fallback_url);
+    free(w);
+    *p = NULL;
+}
+
+const char *
+sl_worker_id(const sl_worker_t *w)
+{
+    return w->id;
+}

@@ -1,0 +1,37 @@
+/* worker/worker.h: sl_worker_t, a worker: connects to a broker, advertises
+ * its tasks and slots, and runs what it is given on a pool of executor
+ * threads. sluice-worker's main.c, `sluice run --local` and the tests all
+ * start this same object. */
+#ifndef SL_WORKER_H
+#define SL_WORKER_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sl_worker sl_worker_t;
+
+typedef struct sl_worker_options {
+    const char *endpoint;        /* the broker's worker socket */
+    const char *id;              /* NULL: host-pid-random */
+    uint32_t slots;              /* executor threads; 0: one per core */
+    const char *cache_url;       /* NULL: each flow's, else fallback_url */
+    const char *fallback_url;    /* NULL: the embedded default (LMDB) */
+    const char *const *plugins;  /* plugin_count .so paths */
+    size_t plugin_count;
+} sl_worker_options_t;
+
+/* Builds the task registry (built-ins and plugins), then starts the worker
+ * thread and its executors. NULL, with err saying why, if a plugin does not
+ * load or an option is bad; nothing is left running then. */
+sl_worker_t *sl_worker_new(const sl_worker_options_t *opt, sl_error_t *err);
+
+/* Says goodbye to the broker, stops the threads and frees the worker.
+ * NULL-safe; sets *p to NULL. */
+void sl_worker_destroy(sl_worker_t **p);
+
+/* The worker's id (borrowed). */
+const char *sl_worker_id(const sl_worker_t *w);
+
+#endif
