@@ -1,0 +1,619 @@
+/* broker/broker.c: the broker loop (a CZMQ actor): one thread, no locks,
+ * like Redis. Owns both ROUTER sockets, the scheduler and every run. Every
+ * frame from the network is decoded and checked here before any other part
+ * sees it; a bad one is answered with an error or dropped, never trusted. */
+#include "broker.h"
+
+#include "envelope.h"
+#include "flow_wire.h"
+#include "log.h"
+#include "run.h"
+#include "scheduler.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BATCH 256
+
+struct sl_broker {
+    sl_broker_options_t opt;  /* strings borrowed until the actor says ok */
+    zactor_t *actor;          /* the broker thread */
+};
+
+typedef struct {
+    const sl_broker_options_t *opt; /* read-only */
+    zsock_t *pipe;                  /* to the owner */
+    zsock_t *front;                 /* ROUTER for clients */
+    zsock_t *back;                  /* ROUTER for workers */
+    zpoller_t *poller;              /* pipe, front, back */
+    sl_sched_t *sched;              /* queues and workers */
+    zhashx_t *runs;                 /* run id -> sl_run_t*, owned */
+    zhashx_t *runs_by_seq;          /* "%08x" seq -> sl_run_t*, borrowed */
+    zlistx_t *finished;             /* finished run ids, oldest first */
+    zlistx_t *touched;              /* runs changed in this step, borrowed */
+    uint32_t next_seq;              /* for the next run */
+} loop_t;
+
+static void
+send_env(loop_t *l, zsock_t *sock, zframe_t *to, Sluice__Envelope *env)
+{
+    sl_error_t err = {0};
+    if (sl_envelope_send(sock, to, env, &err) < 0)
+        sl_log(SL_LOG_DEBUG, "broker", "%s not delivered: %s",
+               sl_envelope_kind(env), err.msg);
+    (void)l;
+}
+
+static void
+send_error(loop_t *l, zsock_t *sock, zframe_t *to, const char *reason)
+{
+    Sluice__Error e = SLUICE__ERROR__INIT;
+    e.reason = (char *)reason;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    send_env(l, sock, to, &env);
+}
+
+static void
+touch(loop_t *l, sl_run_t *run)
+{
+    if (!zlistx_find(l->touched, run))
+        zlistx_add_end(l->touched, run);
+}
+
+/* ---- dispatch -------------------------------------------------------- */
+
+static void fill_task(sl_job_t *job, Sluice__Task *t);
+
+static void
+requeue_all(loop_t *l, zlistx_t *jobs)
+{
+    for (sl_job_t *job = zlistx_first(jobs); job; job = zlistx_next(jobs)) {
+        sl_run_job_requeue(job->run, l->sched, job);
+        touch(l, job->run);
+    }
+}
+
+static void
+drop_worker(loop_t *l, sl_bworker_t *w, const char *why)
+{
+    zlistx_t *requeued = zlistx_new();
+    sl_log(SL_LOG_INFO, "broker", "worker=%s gone (%s), %u tasks requeued",
+           w->id, why, w->in_flight);
+    sl_sched_remove_worker(l->sched, w, requeued);
+    requeue_all(l, requeued);
+    zlistx_destroy(&requeued);
+}
+
+/* Sends each worker as many queued tasks as its credit allows. */
+static void
+dispatch(loop_t *l)
+{
+    sl_job_t *jobs[MAX_BATCH];
+    Sluice__Task tasks[MAX_BATCH];
+    Sluice__Task *ptrs[MAX_BATCH];
+    zlistx_t *workers = sl_sched_workers(l->sched);
+    bool is_progress = true;
+    while (is_progress) {
+        is_progress = false;
+        for (sl_bworker_t *w = zlistx_first(workers); w;
+             w = zlistx_next(workers)) {
+            uint32_t credit = sl_sched_credit(l->sched, w);
+            size_t n = sl_sched_take(l->sched, w, jobs,
+                                     credit < MAX_BATCH ? credit : MAX_BATCH);
+            if (n == 0)
+                continue;
+            for (size_t i = 0; i < n; i++) {
+                fill_task(jobs[i], &tasks[i]);
+                ptrs[i] = &tasks[i];
+            }
+            Sluice__TaskBatch batch = SLUICE__TASK_BATCH__INIT;
+            batch.tasks = ptrs;
+            batch.n_tasks = n;
+            Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+            env.body_case = SLUICE__ENVELOPE__BODY_TASKS;
+            env.tasks = &batch;
+            sl_error_t err = {0};
+            int rc = sl_envelope_send(l->back, w->identity, &env, &err);
+            for (size_t i = 0; i < n; i++) {
+                free(tasks[i].args);
+                if (rc == 0)
+                    sl_run_job_started(jobs[i]->run, jobs[i], w->id);
+                touch(l, jobs[i]->run);
+            }
+            if (rc < 0) { /* gone or stuck: its tasks go to others */
+                drop_worker(l, w, err.msg);
+                is_progress = true;
+                break; /* the list changed under us */
+            }
+            is_progress = is_progress || credit > MAX_BATCH;
+        }
+    }
+}
+
+/* A dispatch of job; args is a view to free after sending. */
+static void
+fill_task(sl_job_t *job, Sluice__Task *t)
+{
+    const sl_flow_t *flow = sl_run_flow(job->run);
+    const sl_node_t *node = &flow->nodes[job->node];
+    sluice__task__init(t);
+    t->task_id = job->id;
+    t->attempt = job->attempt;
+    t->name = node->task;
+    t->version = node->version;
+    if (sl_wire_value_view(job->args, &t->args, NULL) < 0)
+        t->args = NULL; /* the worker then fails it: args must be a list */
+    t->cache = (Sluice__FlowNode__CacheMode)node->opt.cache;
+    t->cache_key = node->opt.cache_key ? (char *)node->opt.cache_key : "";
+    t->cache_namespace = flow->cache_namespace;
+    t->cache_url = flow->cache_url ? flow->cache_url : "";
+    t->ttl_ms = node->opt.ttl_ms ? node->opt.ttl_ms : flow->ttl_ms;
+    t->refresh = node->opt.refresh;
+    t->validate_inputs = node->opt.validate_inputs;
+    t->timeout_ms = node->opt.timeout_ms;
+}
+
+/* ---- runs -------------------------------------------------------------- */
+
+static void
+flush(loop_t *l)
+{
+    for (sl_run_t *run = zlistx_first(l->touched); run;
+         run = zlistx_next(l->touched)) {
+        Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+        if (sl_run_has_events(run)) {
+            Sluice__EventBatch batch;
+            sl_run_events(run, &batch);
+            env.body_case = SLUICE__ENVELOPE__BODY_EVENTS;
+            env.events = &batch;
+            send_env(l, l->front, sl_run_client(run), &env);
+            sl_run_events_sent(run);
+        }
+        if (!sl_run_take_finish(run))
+            continue;
+        Sluice__RunResult *result = sl_run_result(run);
+        if (result) {
+            env.body_case = SLUICE__ENVELOPE__BODY_RUN_RESULT;
+            env.run_result = result;
+            send_env(l, l->front, sl_run_client(run), &env);
+            sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" %s",
+                   sl_run_id(run), result->flow,
+                   result->state == SLUICE__RUN_RESULT__STATE__DONE
+                       ? "done" : "failed");
+        }
+        sl_run_result_free(&result);
+        sl_run_compact(run);
+        zlistx_add_end(l->finished, strdup(sl_run_id(run)));
+    }
+    zlistx_purge(l->touched);
+    /* forget the oldest finished runs no worker still holds a job of */
+    for (char *id = zlistx_first(l->finished);
+         id && zlistx_size(l->finished) > l->opt->finished_runs;) {
+        sl_run_t *run = zhashx_lookup(l->runs, id);
+        if (run && sl_run_is_held(run)) {
+            id = zlistx_next(l->finished);
+            continue;
+        }
+        if (run) {
+            char seq[16];
+            snprintf(seq, sizeof seq, "%08x", sl_run_seq(run));
+            zhashx_delete(l->runs_by_seq, seq);
+            zhashx_delete(l->runs, id);
+        }
+        zlistx_delete(l->finished, zlistx_cursor(l->finished));
+        id = zlistx_first(l->finished);
+    }
+}
+
+static void
+destroy_run(void **item)
+{
+    sl_run_destroy((sl_run_t **)item);
+}
+
+static sl_value_t *
+merge_params(const sl_flow_t *flow, const Sluice__Submit *s, sl_error_t *err)
+{
+    sl_value_t *params = sl_value_copy(flow->params);
+    for (size_t i = 0; params && i < s->n_params; i++) {
+        const char *name = s->params[i]->name;
+        sl_value_t *v = NULL;
+        int rc = 0;
+        if (!sl_value_lookup(flow->params, name))
+            rc = sl_error_set(err, SL_EINVAL, "unknown parameter '%s': flow "
+                              "'%s' does not declare it under params:", name,
+                              flow->name);
+        else if ((rc = sl_wire_value_unpack(s->params[i]->value, &v, err)) == 0)
+            rc = sl_value_put(params, name, &v);
+        if (rc < 0)
+            sl_value_destroy(&params);
+    }
+    return params;
+}
+
+static void
+on_submit(loop_t *l, zframe_t *client, const Sluice__Submit *s)
+{
+    sl_error_t err = {0};
+    sl_flow_t *flow = s->flow ? sl_flow_wire_unpack(s->flow, &err) : NULL;
+    sl_value_t *params = flow ? merge_params(flow, s, &err) : NULL;
+    if (!s->flow)
+        sl_error_set(&err, SL_EINVAL, "submit has no flow");
+    if (!flow || !params) {
+        sl_log(SL_LOG_INFO, "broker", "submit rejected: %s", err.msg);
+        Sluice__Rejected rej = SLUICE__REJECTED__INIT;
+        rej.reason = err.msg;
+        Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+        env.body_case = SLUICE__ENVELOPE__BODY_REJECTED;
+        env.rejected = &rej;
+        send_env(l, l->front, client, &env);
+        sl_flow_destroy(&flow);
+        return;
+    }
+    size_t nodes = flow->node_count;
+    sl_run_config_t cfg = {l->next_seq++, flow, params, client, s->events};
+    sl_run_t *run = sl_run_new(&cfg);
+    if (!run)
+        return send_error(l, l->front, client, "broker out of memory");
+    char seq[16];
+    snprintf(seq, sizeof seq, "%08x", sl_run_seq(run));
+    zhashx_insert(l->runs, sl_run_id(run), run);
+    zhashx_insert(l->runs_by_seq, seq, run);
+    Sluice__Accepted acc = SLUICE__ACCEPTED__INIT;
+    acc.run_id = (char *)sl_run_id(run);
+    acc.nodes = (uint32_t)nodes;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_ACCEPTED;
+    env.accepted = &acc;
+    send_env(l, l->front, client, &env);
+    sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" accepted, %zu nodes",
+           sl_run_id(run), sl_run_flow(run)->name, nodes);
+    sl_run_start(run, l->sched);
+    touch(l, run);
+}
+
+static void
+on_cancel(loop_t *l, zframe_t *client, const Sluice__Cancel *c)
+{
+    sl_run_t *run = zhashx_lookup(l->runs, c->run_id);
+    if (!run)
+        return send_error(l, l->front, client, "cancel: no such run");
+    sl_run_cancel(run, l->sched, "cancelled");
+    touch(l, run);
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+typedef struct {
+    Sluice__QueueStatus *items;  /* storage, count allocated */
+    Sluice__QueueStatus **ptrs;
+    size_t count;                /* filled */
+    size_t cap;                  /* allocated */
+} queues_t;
+
+static void
+add_queue(const char *key, size_t depth, size_t workers, void *ctx)
+{
+    queues_t *q = ctx;
+    if (q->count == q->cap || (depth == 0 && workers == 0))
+        return;
+    Sluice__QueueStatus *s = &q->items[q->count];
+    sluice__queue_status__init(s);
+    s->task = (char *)key;
+    s->depth = (uint32_t)depth;
+    s->workers = (uint32_t)workers;
+    q->ptrs[q->count++] = s;
+}
+
+static void
+fill_worker(sl_bworker_t *w, Sluice__WorkerStatus *ws, Sluice__TaskRef *refs,
+            Sluice__TaskRef **ptrs)
+{
+    sluice__worker_status__init(ws);
+    ws->worker_id = w->id;
+    ws->hostname = w->hostname;
+    ws->pid = w->pid;
+    ws->slots = w->slots;
+    ws->in_flight = w->in_flight;
+    for (size_t k = 0; k < w->key_count; k++) {
+        char *at = strchr(w->keys[k], '@');
+        if (!at)
+            continue; /* every task is listed both ways: keep name@version */
+        Sluice__TaskRef *r = &refs[ws->n_tasks];
+        sluice__task_ref__init(r);
+        r->name = w->keys[k];
+        r->version = (uint32_t)strtoul(at + 1, NULL, 10);
+        ptrs[ws->n_tasks++] = r;
+    }
+    ws->tasks = ptrs;
+}
+
+static void
+on_status(loop_t *l, zframe_t *client, const Sluice__StatusRequest *req)
+{
+    zlistx_t *workers = sl_sched_workers(l->sched);
+    size_t nw = zlistx_size(workers), nr = zhashx_size(l->runs), keys = 0;
+    for (sl_bworker_t *w = zlistx_first(workers); w; w = zlistx_next(workers))
+        keys += w->key_count;
+    Sluice__WorkerStatus *ws = calloc(nw + 1, sizeof *ws);
+    Sluice__WorkerStatus **wptrs = calloc(nw + 1, sizeof *wptrs);
+    Sluice__TaskRef *refs = calloc(keys + 1, sizeof *refs);
+    Sluice__TaskRef **rptrs = calloc(keys + 1, sizeof *rptrs);
+    Sluice__RunStatus *rs = calloc(nr + 1, sizeof *rs);
+    Sluice__RunStatus **rsptrs = calloc(nr + 1, sizeof *rsptrs);
+    size_t nq = 1024;
+    queues_t q = {calloc(nq, sizeof *q.items), calloc(nq, sizeof *q.ptrs), 0,
+                  nq};
+    Sluice__StatusReply reply = SLUICE__STATUS_REPLY__INIT;
+    if (!ws || !wptrs || !refs || !rptrs || !rs || !rsptrs || !q.items ||
+        !q.ptrs) {
+        send_error(l, l->front, client, "broker out of memory");
+        goto out;
+    }
+    size_t i = 0, used = 0;
+    for (sl_bworker_t *w = zlistx_first(workers); w;
+         w = zlistx_next(workers), i++) {
+        fill_worker(w, &ws[i], refs + used, rptrs + used);
+        used += ws[i].n_tasks;
+        wptrs[i] = &ws[i];
+    }
+    reply.workers = wptrs;
+    reply.n_workers = nw;
+    sl_sched_each_queue(l->sched, add_queue, &q);
+    reply.queues = q.ptrs;
+    reply.n_queues = q.count;
+    for (sl_run_t *run = zhashx_first(l->runs); run;
+         run = zhashx_next(l->runs)) {
+        if (*req->run_id && strcmp(req->run_id, sl_run_id(run)) != 0)
+            continue;
+        sl_run_status(run, &rs[reply.n_runs]);
+        rsptrs[reply.n_runs] = &rs[reply.n_runs];
+        reply.n_runs++;
+    }
+    reply.runs = rsptrs;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_STATUS;
+    env.status = &reply;
+    send_env(l, l->front, client, &env);
+out:
+    free(ws);
+    free(wptrs);
+    free(refs);
+    free(rptrs);
+    free(rs);
+    free(rsptrs);
+    free(q.items);
+    free(q.ptrs);
+}
+
+/* ---- sockets ------------------------------------------------------------- */
+
+/* Receives [identity, payload] from a ROUTER and decodes the payload. NULL
+ * (after answering or logging) for anything else. */
+static Sluice__Envelope *
+receive(loop_t *l, zsock_t *sock, zframe_t **identity)
+{
+    zmsg_t *msg = zmsg_recv(sock);
+    *identity = msg ? zmsg_pop(msg) : NULL;
+    zframe_t *body = msg ? zmsg_pop(msg) : NULL;
+    const char *side = sock == l->front ? "client" : "worker";
+    Sluice__Envelope *env = NULL;
+    sl_error_t err = {0};
+    if (!*identity || !body || zmsg_size(msg) != 0)
+        sl_log(SL_LOG_WARN, "broker", "dropped a malformed %s message (%zu "
+               "frames)", side, msg ? zmsg_size(msg) + 2 : 0);
+    else if (!(env = sl_envelope_decode(zframe_data(body), zframe_size(body),
+                                        &err))) {
+        sl_log(SL_LOG_WARN, "broker", "bad %s message: %s", side, err.msg);
+        send_error(l, sock, *identity, err.msg);
+    }
+    zframe_destroy(&body);
+    zmsg_destroy(&msg);
+    if (!env)
+        zframe_destroy(identity);
+    return env;
+}
+
+static void
+on_front(loop_t *l)
+{
+    zframe_t *client;
+    Sluice__Envelope *env = receive(l, l->front, &client);
+    if (!env)
+        return;
+    switch (env->body_case) {
+    case SLUICE__ENVELOPE__BODY_SUBMIT: on_submit(l, client, env->submit); break;
+    case SLUICE__ENVELOPE__BODY_STATUS_REQUEST:
+        on_status(l, client, env->status_request);
+        break;
+    case SLUICE__ENVELOPE__BODY_CANCEL: on_cancel(l, client, env->cancel); break;
+    default:
+        send_error(l, l->front, client, "this message type is not taken on "
+                   "the client socket");
+    }
+    sl_envelope_free(&env);
+    zframe_destroy(&client);
+}
+
+static void
+on_results(loop_t *l, sl_bworker_t *w, const Sluice__ResultBatch *batch)
+{
+    for (size_t i = 0; i < batch->n_results; i++) {
+        const Sluice__Result *r = batch->results[i];
+        char seq[16];
+        snprintf(seq, sizeof seq, "%08x", (uint32_t)(r->task_id >> 32));
+        sl_run_t *run = zhashx_lookup(l->runs_by_seq, seq);
+        sl_job_t *job = run ? sl_run_job(run, (uint32_t)r->task_id) : NULL;
+        if (!job || job->worker != w || job->attempt != r->attempt) {
+            sl_log(SL_LOG_WARN, "broker", "worker=%s task=%llx attempt=%u "
+                   "result dropped: the worker does not hold that task",
+                   w->id, (unsigned long long)r->task_id, r->attempt);
+            continue;
+        }
+        sl_value_t *value = NULL;
+        sl_error_t err = {0};
+        Sluice__Result bad = *r;
+        if (r->status == SLUICE__RESULT__STATUS__OK &&
+            sl_wire_value_unpack(r->value, &value, &err) < 0) {
+            bad.status = SLUICE__RESULT__STATUS__ERROR;
+            bad.error = err.msg;
+        }
+        sl_run_job_result(run, l->sched, job, &bad, &value, w->id);
+        touch(l, run);
+    }
+}
+
+static void
+on_back(loop_t *l)
+{
+    zframe_t *id;
+    Sluice__Envelope *env = receive(l, l->back, &id);
+    if (!env)
+        return;
+    sl_bworker_t *w = sl_sched_find_worker(l->sched, id);
+    switch (env->body_case) {
+    case SLUICE__ENVELOPE__BODY_READY:
+        if (w)
+            drop_worker(l, w, "it introduced itself again");
+        w = sl_sched_add_worker(l->sched, id, env->ready);
+        if (w)
+            sl_log(SL_LOG_INFO, "broker", "worker=%s ready, slots=%u "
+                   "tasks=%zu host=%s", w->id, w->slots, env->ready->n_tasks,
+                   w->hostname);
+        break;
+    case SLUICE__ENVELOPE__BODY_RESULTS:
+        if (w)
+            on_results(l, w, env->results);
+        else
+            send_error(l, l->back, id, "unknown worker: send READY first");
+        break;
+    case SLUICE__ENVELOPE__BODY_DISCONNECT:
+        if (w)
+            drop_worker(l, w, env->disconnect->reason);
+        break;
+    case SLUICE__ENVELOPE__BODY_HEARTBEAT:
+        break;
+    default:
+        send_error(l, l->back, id, "this message type is not taken on the "
+                   "worker socket");
+    }
+    sl_envelope_free(&env);
+    zframe_destroy(&id);
+}
+
+static void
+free_string(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+static int
+loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt)
+{
+    l->opt = opt;
+    l->pipe = pipe;
+    l->front = zsock_new(ZMQ_ROUTER);
+    l->back = zsock_new(ZMQ_ROUTER);
+    l->sched = sl_sched_new(opt->prefetch);
+    l->runs = zhashx_new();
+    l->runs_by_seq = zhashx_new();
+    l->finished = zlistx_new();
+    l->touched = zlistx_new();
+    if (!l->front || !l->back || !l->sched || !l->runs || !l->runs_by_seq ||
+        !l->finished || !l->touched)
+        return SL_ENOMEM;
+    zhashx_set_destructor(l->runs, destroy_run);
+    zlistx_set_destructor(l->finished, free_string);
+    sl_envelope_tune(l->front);
+    sl_envelope_tune(l->back);
+    zsock_set_router_mandatory(l->front, 1);
+    zsock_set_router_mandatory(l->back, 1);
+    zsock_set_router_handover(l->back, 1);
+    if (zsock_bind(l->front, "%s", opt->frontend) < 0)
+        return SL_EIO;
+    if (zsock_bind(l->back, "%s", opt->backend) < 0)
+        return SL_EINVAL;
+    l->poller = zpoller_new(pipe, l->front, l->back, NULL);
+    return l->poller ? 0 : SL_ENOMEM;
+}
+
+static void
+loop_fini(loop_t *l)
+{
+    zpoller_destroy(&l->poller);
+    zsock_destroy(&l->front);
+    zsock_destroy(&l->back);
+    zlistx_destroy(&l->touched);
+    zlistx_destroy(&l->finished);
+    zhashx_destroy(&l->runs_by_seq);
+    sl_sched_destroy(&l->sched); /* before the runs: it points at jobs */
+    zhashx_destroy(&l->runs);
+}
+
+static void
+broker_actor(zsock_t *pipe, void *args)
+{
+    loop_t l = {0};
+    const sl_broker_options_t *opt = args;
+    int rc = loop_init(&l, pipe, opt);
+    zsock_signal(pipe, 0);
+    zstr_sendf(pipe, "%s", rc == 0 ? "ok"
+                           : rc == SL_EIO ? opt->frontend
+                           : rc == SL_EINVAL ? opt->backend
+                                             : "out of memory");
+    if (rc == 0)
+        sl_log(SL_LOG_INFO, "broker", "clients=%s workers=%s", opt->frontend,
+               opt->backend);
+    while (rc == 0) {
+        void *which = zpoller_wait(l.poller, -1);
+        if (which == pipe || (!which && zpoller_terminated(l.poller)))
+            break;
+        if (which == l.front)
+            on_front(&l);
+        else if (which == l.back)
+            on_back(&l);
+        dispatch(&l);
+        flush(&l);
+    }
+    loop_fini(&l);
+}
+
+sl_broker_t *
+sl_broker_new(const sl_broker_options_t *opt, sl_error_t *err)
+{
+    sl_broker_t *b = calloc(1, sizeof *b);
+    if (!b) {
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    b->opt = *opt;
+    if (!b->opt.frontend)
+        b->opt.frontend = SL_BROKER_FRONTEND;
+    if (!b->opt.backend)
+        b->opt.backend = SL_BROKER_BACKEND;
+    if (!b->opt.finished_runs)
+        b->opt.finished_runs = 100;
+    b->actor = zactor_new(broker_actor, &b->opt);
+    char *status = b->actor ? zstr_recv(b->actor) : NULL;
+    if (!status || strcmp(status, "ok") != 0) {
+        sl_error_set(err, SL_EIO, "broker: cannot bind %s: %s",
+                     status ? status : "?", zmq_strerror(zmq_errno()));
+        sl_broker_destroy(&b);
+    }
+    free(status);
+    return b;
+}
+
+void
+sl_broker_destroy(sl_broker_t **p)
+{
+    if (p && *p) {
+        zactor_destroy(&(*p)->actor);
+        free(*p);
+        *p = NULL;
+    }
+}

@@ -1,0 +1,32 @@
+/* broker/broker.h: sl_broker_t, the broker: takes flows from clients on one
+ * ROUTER socket, hands their tasks to workers on another, streams progress
+ * back. sluice-broker's main.c, `sluice run --local` and the tests all
+ * start this same object. */
+#ifndef SL_BROKER_H
+#define SL_BROKER_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_BROKER_FRONTEND "tcp://*:5555"
+#define SL_BROKER_BACKEND "tcp://*:5556"
+
+typedef struct sl_broker sl_broker_t;
+
+typedef struct sl_broker_options {
+    const char *frontend;      /* clients connect here (SL_BROKER_FRONTEND) */
+    const char *backend;       /* workers connect here (SL_BROKER_BACKEND) */
+    uint32_t prefetch;         /* tasks a worker may hold beyond its slots */
+    uint32_t finished_runs;    /* finished runs kept for status (100) */
+} sl_broker_options_t;
+
+/* Binds both sockets and starts the broker thread. NULL, with err saying
+ * which endpoint failed, if a socket cannot bind; nothing is left running. */
+sl_broker_t *sl_broker_new(const sl_broker_options_t *opt, sl_error_t *err);
+
+/* Stops the broker thread and frees everything. NULL-safe; sets *p NULL. */
+void sl_broker_destroy(sl_broker_t **p);
+
+#endif

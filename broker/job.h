@@ -1,0 +1,39 @@
+/* broker/job.h: one task of a run as the broker tracks it (a "job", so as
+ * not to be confused with a task definition on a worker). Owned by its run;
+ * queued in scheduler.c while it waits, held by a worker while it runs. */
+#ifndef SL_JOB_H
+#define SL_JOB_H
+
+#include "value.h"
+
+#include <czmq.h>
+
+#include <stdint.h>
+
+typedef struct sl_run sl_run_t;
+typedef struct sl_bworker sl_bworker_t;
+
+typedef enum {
+    SL_JOB_QUEUED,     /* waiting for a worker */
+    SL_JOB_RUNNING,    /* sent to a worker */
+    SL_JOB_DONE,       /* succeeded */
+    SL_JOB_FAILED,     /* failed */
+    SL_JOB_CANCELLED   /* its node or run ended first */
+} sl_job_state_t;
+
+typedef struct sl_job {
+    uint64_t id;            /* run seq << 32 | index in the run */
+    sl_run_t *run;          /* owner */
+    uint32_t node;          /* node index in the run's flow */
+    uint32_t index;         /* element of a mapped node */
+    uint32_t attempt;       /* 1 for the first dispatch */
+    sl_job_state_t state;   /* where it is */
+    sl_value_t *args;       /* resolved args, owned until it ends */
+    sl_value_t *value;      /* result, owned until its node gathers it */
+    sl_bworker_t *worker;   /* holder while RUNNING */
+    zlistx_t *queue;        /* its ready queue while QUEUED */
+    void *queue_handle;     /* its place in that queue */
+    void *held_handle;      /* zlistx handle in its worker's held list */
+} sl_job_t;
+
+#endif

@@ -1,0 +1,94 @@
+/* broker/main.c: sluice-broker, a thin shell around sl_broker_t: parses
+ * options, starts the broker, waits for SIGINT or SIGTERM, stops it. */
+#include "broker.h"
+#include "log.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sluice-broker [options]\n"
+            "  --clients ENDPOINT  where clients connect (default %s)\n"
+            "  --workers ENDPOINT  where workers connect (default %s)\n"
+            "  --prefetch N        tasks a worker may hold beyond its slots "
+            "(default 2)\n"
+            "  --keep-runs N       finished runs kept for status "
+            "(default 100)\n"
+            "  --log-level LEVEL   error, warn, info (default), debug\n",
+            SL_BROKER_FRONTEND, SL_BROKER_BACKEND);
+}
+
+static int
+parse_count(const char *flag, const char *text, uint32_t *out)
+{
+    char *end;
+    unsigned long n = strtoul(text, &end, 10);
+    if (*end || !*text || n > 1000000) {
+        fprintf(stderr, "sluice-broker: %s '%s': give a number from 0 to "
+                "1000000\n", flag, text);
+        return -1;
+    }
+    *out = (uint32_t)n;
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"clients", required_argument, NULL, 'c'},
+        {"workers", required_argument, NULL, 'w'},
+        {"prefetch", required_argument, NULL, 'p'},
+        {"keep-runs", required_argument, NULL, 'k'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    sl_broker_options_t opt = {.prefetch = 2};
+    int level = SL_LOG_INFO, c;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 'c': opt.frontend = optarg; break;
+        case 'w': opt.backend = optarg; break;
+        case 'p':
+            if (parse_count("--prefetch", optarg, &opt.prefetch) < 0)
+                return 2;
+            break;
+        case 'k':
+            if (parse_count("--keep-runs", optarg, &opt.finished_runs) < 0)
+                return 2;
+            break;
+        case 'l':
+            if ((level = sl_log_level_parse(optarg)) < 0) {
+                fprintf(stderr, "sluice-broker: --log-level '%s': use error, "
+                        "warn, info or debug\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "sluice-broker: unexpected argument '%s'\n",
+                argv[optind]);
+        return 2;
+    }
+    sl_log_set_level((sl_log_level_t)level);
+    zsys_init();
+    sl_error_t err = {0};
+    sl_broker_t *broker = sl_broker_new(&opt, &err);
+    if (!broker) {
+        fprintf(stderr, "sluice-broker: %s\n", err.msg);
+        return 1;
+    }
+    while (!zsys_interrupted)
+        zclock_sleep(200);
+    sl_log(SL_LOG_INFO, "broker", "stopping");
+    sl_broker_destroy(&broker);
+    return 0;
+}

@@ -1,0 +1,270 @@
+/* broker/scheduler.c: ready queues and workers. Owned by the broker loop thread;
+ * no locks. Never frees a job (runs own them) and never sends anything
+ * (broker.c does). */
+#include "scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sl_sched {
+    zhashx_t *queues;     /* key -> zlistx_t of sl_job_t*, owned */
+    zhashx_t *by_id;      /* hex routing id -> sl_bworker_t*, owned */
+    zlistx_t *workers;    /* sl_bworker_t*, borrowed from by_id */
+    uint32_t prefetch;    /* jobs a worker may hold beyond its slots */
+};
+
+static void
+destroy_queue(void **item)
+{
+    zlistx_destroy((zlistx_t **)item);
+}
+
+static void
+destroy_worker(void **item)
+{
+    sl_bworker_t *w = *item;
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->key_count; i++)
+        free(w->keys[i]);
+    free(w->keys);
+    free(w->id);
+    free(w->hostname);
+    zframe_destroy(&w->identity);
+    zlistx_destroy(&w->held);
+    free(w);
+    *item = NULL;
+}
+
+sl_sched_t *
+sl_sched_new(uint32_t prefetch)
+{
+    sl_sched_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->queues = zhashx_new();
+    s->by_id = zhashx_new();
+    s->workers = zlistx_new();
+    s->prefetch = prefetch;
+    if (!s->queues || !s->by_id || !s->workers) {
+        sl_sched_destroy(&s);
+        return NULL;
+    }
+    zhashx_set_destructor(s->queues, destroy_queue);
+    zhashx_set_destructor(s->by_id, destroy_worker);
+    return s;
+}
+
+void
+sl_sched_destroy(sl_sched_t **p)
+{
+    if (!p || !*p)
+        return;
+    zlistx_destroy(&(*p)->workers);
+    zhashx_destroy(&(*p)->by_id);
+    zhashx_destroy(&(*p)->queues);
+    free(*p);
+    *p = NULL;
+}
+
+void
+sl_sched_key(char *out, size_t size, const char *task, uint32_t version)
+{
+    if (version)
+        snprintf(out, size, "%s@%u", task, version);
+    else
+        snprintf(out, size, "%s", task);
+}
+
+static zlistx_t *
+queue_for(sl_sched_t *s, const char *key)
+{
+    zlistx_t *q = zhashx_lookup(s->queues, key);
+    if (!q) {
+        q = zlistx_new();
+        if (q)
+            zhashx_insert(s->queues, key, q);
+    }
+    return q;
+}
+
+static bool
+serves(const sl_bworker_t *w, const char *key)
+{
+    for (size_t i = 0; i < w->key_count; i++)
+        if (!strcmp(w->keys[i], key))
+            return true;
+    return false;
+}
+
+static size_t
+workers_serving(sl_sched_t *s, const char *key)
+{
+    size_t n = 0;
+    for (sl_bworker_t *w = zlistx_first(s->workers); w;
+         w = zlistx_next(s->workers))
+        n += serves(w, key);
+    return n;
+}
+
+bool
+sl_sched_enqueue(sl_sched_t *s, sl_job_t *job, const char *key, bool at_front)
+{
+    zlistx_t *q = queue_for(s, key);
+    job->state = SL_JOB_QUEUED;
+    job->worker = NULL;
+    job->queue = q;
+    job->queue_handle = q ? (at_front ? zlistx_add_start(q, job)
+                                      : zlistx_add_end(q, job))
+                          : NULL;
+    return workers_serving(s, key) > 0;
+}
+
+void
+sl_sched_dequeue(sl_sched_t *s, sl_job_t *job)
+{
+    (void)s;
+    if (job->queue && job->queue_handle)
+        zlistx_delete(job->queue, job->queue_handle);
+    job->queue = NULL;
+    job->queue_handle = NULL;
+}
+
+static int
+add_key(sl_bworker_t *w, const char *key)
+{
+    if (serves(w, key))
+        return 0;
+    char **keys = realloc(w->keys, (w->key_count + 1) * sizeof *keys);
+    if (!keys)
+        return -1;
+    w->keys = keys;
+    w->keys[w->key_count] = strdup(key);
+    if (!w->keys[w->key_count])
+        return -1;
+    w->key_count++;
+    return 0;
+}
+
+sl_bworker_t *
+sl_sched_add_worker(sl_sched_t *s, zframe_t *identity,
+                    const Sluice__Ready *ready)
+{
+    sl_bworker_t *old = sl_sched_find_worker(s, identity);
+    if (old)
+        sl_sched_remove_worker(s, old, NULL);
+    sl_bworker_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->id = strdup(ready->worker_id);
+    w->hostname = strdup(ready->hostname);
+    w->pid = ready->pid;
+    w->slots = ready->slots ? ready->slots : 1;
+    w->identity = zframe_dup(identity);
+    w->held = zlistx_new();
+    bool ok = w->id && w->hostname && w->identity && w->held;
+    for (size_t i = 0; ok && i < ready->n_tasks; i++) {
+        char key[300];
+        sl_sched_key(key, sizeof key, ready->tasks[i]->name,
+                     ready->tasks[i]->version);
+        ok = add_key(w, ready->tasks[i]->name) == 0 && add_key(w, key) == 0;
+    }
+    if (!ok) {
+        destroy_worker((void **)&w);
+        return NULL;
+    }
+    char *hex = zframe_strhex(identity);
+    zhashx_insert(s->by_id, hex, w);
+    free(hex);
+    zlistx_add_end(s->workers, w);
+    return w;
+}
+
+sl_bworker_t *
+sl_sched_find_worker(sl_sched_t *s, zframe_t *identity)
+{
+    char *hex = zframe_strhex(identity);
+    sl_bworker_t *w = hex ? zhashx_lookup(s->by_id, hex) : NULL;
+    free(hex);
+    return w;
+}
+
+void
+sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w, zlistx_t *requeued)
+{
+    for (sl_job_t *job = zlistx_last(w->held); job;
+         job = zlistx_prev(w->held)) {
+        job->held_handle = NULL;
+        job->worker = NULL;
+        if (requeued)
+            zlistx_add_start(requeued, job);
+    }
+    void *handle = zlistx_find(s->workers, w);
+    if (handle)
+        zlistx_delete(s->workers, handle);
+    char *hex = zframe_strhex(w->identity);
+    zhashx_delete(s->by_id, hex); /* frees w */
+    free(hex);
+}
+
+uint32_t
+sl_sched_credit(const sl_sched_t *s, const sl_bworker_t *w)
+{
+    uint32_t cap = w->slots + s->prefetch;
+    return w->in_flight >= cap ? 0 : cap - w->in_flight;
+}
+
+size_t
+sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
+{
+    size_t n = 0;
+    bool is_progress = true;
+    while (n < max && is_progress) { /* round robin over w's queues */
+        is_progress = false;
+        for (size_t k = 0; k < w->key_count && n < max; k++) {
+            zlistx_t *q = zhashx_lookup(s->queues, w->keys[k]);
+            sl_job_t *job = q ? zlistx_first(q) : NULL;
+            if (!job)
+                continue;
+            zlistx_delete(q, job->queue_handle);
+            job->queue = NULL;
+            job->queue_handle = NULL;
+            job->state = SL_JOB_RUNNING;
+            job->worker = w;
+            job->attempt++;
+            job->held_handle = zlistx_add_end(w->held, job);
+            w->in_flight++;
+            out[n++] = job;
+            is_progress = true;
+        }
+    }
+    return n;
+}
+
+void
+sl_sched_release(sl_sched_t *s, sl_job_t *job)
+{
+    (void)s;
+    sl_bworker_t *w = job->worker;
+    if (w && job->held_handle) {
+        zlistx_delete(w->held, job->held_handle);
+        w->in_flight--;
+    }
+    job->held_handle = NULL;
+    job->worker = NULL;
+}
+
+zlistx_t *
+sl_sched_workers(sl_sched_t *s)
+{
+    return s->workers;
+}
+
+void
+sl_sched_each_queue(sl_sched_t *s, sl_sched_queue_fn fn, void *ctx)
+{
+    for (zlistx_t *q = zhashx_first(s->queues); q; q = zhashx_next(s->queues))
+        fn(zhashx_cursor(s->queues), zlistx_size(q),
+           workers_serving(s, zhashx_cursor(s->queues)), ctx);
+}

@@ -1,0 +1,73 @@
+/* broker/scheduler.h: ready queues per task and the workers that drain them,
+ * with credit flow control: a worker holds at most slots + prefetch jobs.
+ * Owned by the broker loop thread. Never frees a job: jobs belong to runs. */
+#ifndef SL_SCHEDULER_H
+#define SL_SCHEDULER_H
+
+#include "job.h"
+
+#include "proto/sluice.pb-c.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+
+typedef struct sl_sched sl_sched_t;
+
+struct sl_bworker {
+    char *id;              /* the worker's name (and routing id) */
+    zframe_t *identity;    /* routing id frame */
+    char *hostname;        /* where it runs */
+    uint32_t pid;          /* its process id */
+    uint32_t slots;        /* executor threads */
+    uint32_t in_flight;    /* jobs held */
+    char **keys;           /* queue keys it serves: "name", "name@v" */
+    size_t key_count;      /* entries in keys */
+    zlistx_t *held;        /* jobs held, in dispatch order */
+};
+
+sl_sched_t *sl_sched_new(uint32_t prefetch);
+void sl_sched_destroy(sl_sched_t **p);
+
+/* The queue key of a task: "name" (any version) or "name@version". */
+void sl_sched_key(char *out, size_t size, const char *task, uint32_t version);
+
+/* Queues job under key (at the back, or the front for a requeue).
+ * Returns whether a connected worker serves the key. */
+bool sl_sched_enqueue(sl_sched_t *s, sl_job_t *job, const char *key,
+                      bool at_front);
+
+/* Drops a queued job from its queue (cancel). */
+void sl_sched_dequeue(sl_sched_t *s, sl_job_t *job);
+
+/* Registers a worker from its READY; a worker already known by the same
+ * routing id is replaced (its jobs are requeued). */
+sl_bworker_t *sl_sched_add_worker(sl_sched_t *s, zframe_t *identity,
+                                  const Sluice__Ready *ready);
+
+/* The worker with this routing id, or NULL. */
+sl_bworker_t *sl_sched_find_worker(sl_sched_t *s, zframe_t *identity);
+
+/* Forgets a worker; the jobs it held go back to the front of their queues,
+ * and are appended to requeued (if not NULL). */
+void sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w,
+                            zlistx_t *requeued);
+
+/* Takes up to max jobs that w can run, oldest first, and marks them
+ * RUNNING with w as holder. Returns how many. */
+size_t sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out,
+                     size_t max);
+
+/* How many more jobs w may hold. */
+uint32_t sl_sched_credit(const sl_sched_t *s, const sl_bworker_t *w);
+
+/* A job's holder gave it back (result or failure): w's credit grows. */
+void sl_sched_release(sl_sched_t *s, sl_job_t *job);
+
+/* For status: the workers, and per queue key its depth and the workers
+ * that serve it. */
+zlistx_t *sl_sched_workers(sl_sched_t *s);
+typedef void (*sl_sched_queue_fn)(const char *key, size_t depth,
+                                  size_t workers, void *ctx);
+void sl_sched_each_queue(sl_sched_t *s, sl_sched_queue_fn fn, void *ctx);
+
+#endif
