@@ -85,6 +85,10 @@ int sl_flow_set_file(sl_flow_t *flow, const char *file);
 /* The node most recently added, for the parser to fill in positions. */
 sl_node_t *sl_flow_last(sl_flow_t *flow);
 
+/* Parses text as one YAML value ("10", "1.5", "true", "[1, 2]", "a b"),
+ * with the same rules as values in flow files. */
+int sl_flow_parse_value(const char *text, sl_value_t **out, sl_error_t *err);
+
 /* Formats "file:line:col: " for pos into buf. */
 const char *sl_flow_where(const sl_flow_t *flow, sl_pos_t pos, char *buf,
                           size_t size);

@@ -571,3 +571,33 @@ sl_flow_load(const char *path, sl_error_t *err)
     free(text);
     return flow;
 }
+
+int
+sl_flow_parse_value(const char *text, sl_value_t **out, sl_error_t *err)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    sl_flow_t *where = sl_flow_new("");
+    int rc = where ? sl_flow_set_file(where, "<value>") : SL_ENOMEM;
+    *out = NULL;
+    if (rc < 0) {
+        sl_flow_destroy(&where);
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    }
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+                                 strlen(text));
+    if (!yaml_parser_load(&parser, &doc)) {
+        rc = sl_error_set(err, SL_EINVAL, "value '%s': %s", text,
+                          parser.problem ? parser.problem : "bad YAML");
+    } else {
+        parse_t p = {&doc, where, err, VISIT_BUDGET};
+        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        rc = root ? to_value(&p, root, 1, out)
+                  : ((*out = sl_value_new_null()) ? 0 : SL_ENOMEM);
+        yaml_document_delete(&doc);
+    }
+    yaml_parser_delete(&parser);
+    sl_flow_destroy(&where);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/* client/cli.h: the `sluice` command's subcommands, and what they share. */
+#ifndef SL_CLI_H
+#define SL_CLI_H
+
+#include <sluice/client.h>
+
+#include <stdio.h>
+
+/* Exit codes of every subcommand. */
+enum {
+    SL_EXIT_OK = 0,        /* everything succeeded */
+    SL_EXIT_FAILED = 1,    /* the run (or the command) failed */
+    SL_EXIT_USAGE = 2,     /* bad arguments or a bad flow file */
+    SL_EXIT_CONNECT = 3    /* no broker or no cache to talk to */
+};
+
+#define SL_CLI_BROKER "tcp://127.0.0.1:5555"
+#define SL_CLI_TIMEOUT_MS 5000
+
+int sl_cli_run(int argc, char **argv);
+int sl_cli_status(int argc, char **argv);
+int sl_cli_cache(int argc, char **argv);
+
+/* Prints v as JSON and a newline. */
+void sl_cli_print_json(FILE *out, const sl_value_t *v);
+
+/* A short JSON rendering of v, cut to width with "..." (caller frees). */
+char *sl_cli_brief(const sl_value_t *v, size_t width);
+
+/* Integer or string field of a map, for printing. */
+long long sl_cli_int(const sl_value_t *map, const char *key);
+const char *sl_cli_str(const sl_value_t *map, const char *key);
+
+#endif

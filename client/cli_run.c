@@ -1,0 +1,289 @@
+/* client/cli_run.c: `sluice run FLOW.yaml`: load and check the flow, submit
+ * it to a broker (or to one started in this process with --local), show
+ * progress on a terminal, print the results, exit 0 only if every task
+ * succeeded. */
+#include "cli.h"
+
+#include "flow.h"
+#include "local.h"
+#include "log.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_PLUGINS 64
+
+typedef struct {
+    const char *broker;         /* --broker */
+    bool is_local;              /* --local */
+    sl_local_options_t local;   /* --workers, --slots, --cache, --tasks */
+    const char *plugins[MAX_PLUGINS];
+    sl_value_t *params;         /* --param NAME=VALUE, a MAP, owned */
+    bool is_json;               /* --json */
+    bool is_quiet;              /* --quiet */
+    int timeout_ms;             /* for the broker to accept */
+} run_args_t;
+
+typedef struct {
+    uint32_t total;    /* tasks known */
+    uint32_t done;     /* computed */
+    uint32_t cached;   /* from the cache */
+    uint32_t failed;   /* failed for good */
+} progress_t;
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sluice run FLOW.yaml [options]\n"
+            "  --broker ENDPOINT   the broker's client socket (default %s)\n"
+            "  --local             start a broker and workers in this process\n"
+            "  --workers N         with --local: workers (default 2)\n"
+            "  --slots N           with --local: threads per worker "
+            "(default 2)\n"
+            "  --cache URL         with --local: the cache (default: embedded\n"
+            "                      LMDB under ~/.cache/sluice)\n"
+            "  --tasks LIB.so      with --local: load a task plugin "
+            "(repeatable)\n"
+            "  --param NAME=VALUE  set a flow parameter (repeatable)\n"
+            "  --json              print the result as JSON\n"
+            "  --quiet             no progress line\n"
+            "  --timeout MS        wait this long for the broker to accept "
+            "(default %d)\n",
+            SL_CLI_BROKER, SL_CLI_TIMEOUT_MS);
+}
+
+static int
+add_param(run_args_t *a, char *text)
+{
+    char *eq = strchr(text, '=');
+    sl_error_t err = {0};
+    sl_value_t *v = NULL;
+    if (!eq || eq == text) {
+        fprintf(stderr, "sluice run: --param '%s': write NAME=VALUE\n", text);
+        return -1;
+    }
+    *eq = '\0';
+    if (sl_flow_parse_value(eq + 1, &v, &err) < 0) {
+        fprintf(stderr, "sluice run: --param %s: %s\n", text, err.msg);
+        return -1;
+    }
+    return sl_value_put(a->params, text, &v);
+}
+
+/* 0 to go on, 1 after --help, -1 on a bad argument (already said). */
+static int
+parse_args(run_args_t *a, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"broker", required_argument, NULL, 'b'},
+        {"local", no_argument, NULL, 'L'},
+        {"workers", required_argument, NULL, 'w'},
+        {"slots", required_argument, NULL, 's'},
+        {"cache", required_argument, NULL, 'c'},
+        {"tasks", required_argument, NULL, 't'},
+        {"param", required_argument, NULL, 'p'},
+        {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    a->broker = SL_CLI_BROKER;
+    a->timeout_ms = SL_CLI_TIMEOUT_MS;
+    a->local.plugins = a->plugins;
+    a->params = sl_value_new_map();
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 'b': a->broker = optarg; break;
+        case 'L': a->is_local = true; break;
+        case 'w': a->local.workers = (uint32_t)atoi(optarg); break;
+        case 's': a->local.slots = (uint32_t)atoi(optarg); break;
+        case 'c': a->local.cache_url = optarg; break;
+        case 't':
+            if (a->local.plugin_count == MAX_PLUGINS)
+                return -1;
+            a->plugins[a->local.plugin_count++] = optarg;
+            break;
+        case 'p':
+            if (add_param(a, optarg) < 0)
+                return -1;
+            break;
+        case 'j': a->is_json = true; break;
+        case 'q': a->is_quiet = true; break;
+        case 'T': a->timeout_ms = atoi(optarg); break;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "sluice run: give exactly one flow file\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+show_progress(const char *flow, const progress_t *p, bool is_final)
+{
+    fprintf(stderr, "\r%s: %u/%u done, %u cached, %u failed%s", flow,
+            p->done + p->cached + p->failed, p->total, p->cached, p->failed,
+            is_final ? "\n" : "");
+    fflush(stderr);
+}
+
+static void
+count_event(progress_t *p, const sl_event_t *e)
+{
+    p->total = e->total;
+    p->done += e->kind == SL_EVENT_DONE;
+    p->cached += e->kind == SL_EVENT_CACHED;
+    p->failed += e->kind == SL_EVENT_FAILED && *e->worker_id;
+}
+
+static void
+print_table(const sl_value_t *result, uint64_t elapsed_us)
+{
+    const sl_value_t *nodes = sl_value_lookup(result, "nodes");
+    long long tasks = 0, cached = 0, failed = 0;
+    printf("%-20s %-8s %6s %6s %6s  %s\n", "NODE", "STATE", "TASKS", "CACHED",
+           "FAILED", "RESULT");
+    for (size_t i = 0; i < sl_value_count(nodes); i++) {
+        const sl_value_t *n = sl_value_at(nodes, i);
+        const char *error = sl_cli_str(n, "error");
+        char *brief = sl_cli_brief(sl_value_lookup(n, "value"), 60);
+        printf("%-20s %-8s %6lld %6lld %6lld  %s\n", sl_cli_str(n, "name"),
+               sl_cli_str(n, "state"), sl_cli_int(n, "tasks"),
+               sl_cli_int(n, "cached"), sl_cli_int(n, "failed"),
+               *error ? error : brief ? brief : "");
+        free(brief);
+        tasks += sl_cli_int(n, "tasks");
+        cached += sl_cli_int(n, "cached");
+        failed += sl_cli_int(n, "failed");
+    }
+    printf("run %s %s in %.1f ms: %lld tasks, %lld cached, %lld failed\n",
+           sl_cli_str(result, "run_id"), sl_cli_str(result, "state"),
+           (double)elapsed_us / 1000.0, tasks, cached, failed);
+}
+
+/* Follows the run to its end; returns the result map or NULL. */
+static sl_value_t *
+follow(sl_client_t *client, const sl_flow_t *flow, bool is_live)
+{
+    progress_t p = {0};
+    sl_value_t *result = NULL;
+    sl_event_t e;
+    int64_t last_draw = 0;
+    for (;;) {
+        sl_error_t err = {0};
+        int rc = sl_client_wait(client, &e, &result, 1000, &err);
+        if (rc == 1) {
+            count_event(&p, &e);
+            if (e.kind == SL_EVENT_WAITING && !is_live)
+                continue;
+            if (e.kind == SL_EVENT_WAITING)
+                fprintf(stderr, "\r%s: task %s waits for a worker that has "
+                        "it\n", sl_flow_name(flow), e.node);
+        } else if (rc == 0) {
+            break;
+        } else if (rc != SL_ETIMEDOUT) {
+            fprintf(stderr, "sluice run: %s\n", err.msg);
+            break;
+        }
+        if (is_live && zclock_mono() - last_draw >= 100) {
+            show_progress(sl_flow_name(flow), &p, false);
+            last_draw = zclock_mono();
+        }
+    }
+    if (is_live && result) {
+        const sl_value_t *nodes = sl_value_lookup(result, "nodes");
+        p = (progress_t){0};
+        for (size_t i = 0; i < sl_value_count(nodes); i++) {
+            const sl_value_t *n = sl_value_at(nodes, i);
+            p.total += (uint32_t)sl_cli_int(n, "tasks");
+            p.cached += (uint32_t)sl_cli_int(n, "cached");
+            p.failed += (uint32_t)sl_cli_int(n, "failed");
+        }
+        p.done = p.total - p.cached - p.failed;
+        show_progress(sl_flow_name(flow), &p, true);
+    }
+    return result;
+}
+
+static int
+submit_and_follow(const run_args_t *a, const sl_flow_t *flow,
+                  const char *endpoint)
+{
+    sl_error_t err = {0};
+    sl_client_t *client = sl_client_new(endpoint, &err);
+    char *run_id = NULL;
+    bool is_live = !a->is_quiet && isatty(STDERR_FILENO);
+    int64_t start = zclock_usecs();
+    int rc = client ? sl_client_submit(client, flow, a->params, true,
+                                       a->timeout_ms, &run_id, &err)
+                    : err.code;
+    if (rc < 0) {
+        fprintf(stderr, "sluice run: %s\n", err.msg);
+        sl_client_destroy(&client);
+        return rc == SL_EREJECTED || rc == SL_EINVAL ? SL_EXIT_USAGE
+                                                      : SL_EXIT_CONNECT;
+    }
+    if (is_live)
+        fprintf(stderr, "%s: run %s accepted by %s\n", sl_flow_name(flow),
+                run_id, endpoint);
+    sl_value_t *result = follow(client, flow, is_live);
+    int code = result && !strcmp(sl_cli_str(result, "state"), "done")
+                   ? SL_EXIT_OK : SL_EXIT_FAILED;
+    if (result && a->is_json)
+        sl_cli_print_json(stdout, result);
+    else if (result)
+        print_table(result, (uint64_t)(zclock_usecs() - start));
+    sl_value_destroy(&result);
+    free(run_id);
+    sl_client_destroy(&client);
+    return code;
+}
+
+int
+sl_cli_run(int argc, char **argv)
+{
+    run_args_t a = {0};
+    sl_error_t err = {0};
+    sl_flow_t *flow = NULL;
+    sl_local_t *local = NULL;
+    int code = SL_EXIT_USAGE;
+    int rc = parse_args(&a, argc, argv);
+    if (rc != 0) {
+        code = rc > 0 ? SL_EXIT_OK : SL_EXIT_USAGE;
+        goto out;
+    }
+    if (!(flow = sl_flow_load(argv[optind], &err))) {
+        fprintf(stderr, "sluice run: %s\n", err.msg);
+        goto out; /* nothing was submitted */
+    }
+    zsys_init();
+    if (a.is_local) {
+        sl_log_set_level(SL_LOG_WARN);
+        if (!(local = sl_local_start(&a.local, &err))) {
+            fprintf(stderr, "sluice run: %s\n", err.msg);
+            code = SL_EXIT_CONNECT;
+            goto out;
+        }
+        if (!a.is_quiet && isatty(STDERR_FILENO))
+            fprintf(stderr, "local: %u workers, cache %s%s%s\n",
+                    a.local.workers ? a.local.workers : 2,
+                    sl_local_cache_url(local),
+                    flow->cache_url ? " (the flow names " : "",
+                    flow->cache_url ? "another; --cache picks one)" : "");
+    }
+    code = submit_and_follow(&a, flow, local ? sl_local_endpoint(local)
+                                             : a.broker);
+out:
+    sl_local_stop(&local);
+    sl_flow_destroy(&flow);
+    sl_value_destroy(&a.params);
+    return code;
+}

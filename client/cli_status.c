@@ -1,0 +1,90 @@
+/* client/cli_status.c: `sluice status [RUN]`: a broker's workers (their
+ * tasks and slots), its queues (depth, and whether any worker can take
+ * them) and its runs. */
+#include "cli.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+print_status(const sl_value_t *s)
+{
+    const sl_value_t *workers = sl_value_lookup(s, "workers");
+    const sl_value_t *queues = sl_value_lookup(s, "queues");
+    const sl_value_t *runs = sl_value_lookup(s, "runs");
+    printf("WORKERS (%zu)\n", sl_value_count(workers));
+    for (size_t i = 0; i < sl_value_count(workers); i++) {
+        const sl_value_t *w = sl_value_at(workers, i);
+        char *tasks = sl_cli_brief(sl_value_lookup(w, "tasks"), 70);
+        printf("  %-28s host=%s pid=%lld slots=%lld in_flight=%lld\n"
+               "  %-28s tasks=%s\n", sl_cli_str(w, "id"), sl_cli_str(w, "host"),
+               sl_cli_int(w, "pid"), sl_cli_int(w, "slots"),
+               sl_cli_int(w, "in_flight"), "", tasks ? tasks : "");
+        free(tasks);
+    }
+    printf("QUEUES\n");
+    for (size_t i = 0; i < sl_value_count(queues); i++) {
+        const sl_value_t *q = sl_value_at(queues, i);
+        long long able = sl_cli_int(q, "workers");
+        printf("  %-28s depth=%lld workers=%lld%s\n", sl_cli_str(q, "task"),
+               sl_cli_int(q, "depth"), able,
+               able == 0 && sl_cli_int(q, "depth") > 0
+                   ? "  WAITING: no connected worker has this task" : "");
+    }
+    printf("RUNS (%zu)\n", sl_value_count(runs));
+    for (size_t i = 0; i < sl_value_count(runs); i++) {
+        const sl_value_t *r = sl_value_at(runs, i);
+        printf("  %s %-8s %-24s tasks=%lld done=%lld cached=%lld "
+               "failed=%lld\n", sl_cli_str(r, "run_id"), sl_cli_str(r, "state"),
+               sl_cli_str(r, "flow"), sl_cli_int(r, "tasks"),
+               sl_cli_int(r, "done"), sl_cli_int(r, "cached"),
+               sl_cli_int(r, "failed"));
+    }
+}
+
+int
+sl_cli_status(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"broker", required_argument, NULL, 'b'},
+        {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *broker = SL_CLI_BROKER;
+    bool is_json = false;
+    int timeout_ms = SL_CLI_TIMEOUT_MS, c;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 'b': broker = optarg; break;
+        case 'j': is_json = true; break;
+        case 'T': timeout_ms = atoi(optarg); break;
+        case 'h':
+            printf("usage: sluice status [RUN] [--broker ENDPOINT] [--json] "
+                   "[--timeout MS]\n");
+            return SL_EXIT_OK;
+        default: return SL_EXIT_USAGE;
+        }
+    }
+    const char *run_id = optind < argc ? argv[optind] : NULL;
+    sl_error_t err = {0};
+    sl_value_t *status = NULL;
+    zsys_init();
+    sl_client_t *client = sl_client_new(broker, &err);
+    int rc = client ? sl_client_status(client, run_id, timeout_ms, &status,
+                                       &err)
+                    : err.code;
+    sl_client_destroy(&client);
+    if (rc < 0) {
+        fprintf(stderr, "sluice status: %s\n", err.msg);
+        return SL_EXIT_CONNECT;
+    }
+    if (is_json)
+        sl_cli_print_json(stdout, status);
+    else
+        print_status(status);
+    sl_value_destroy(&status);
+    return SL_EXIT_OK;
+}

@@ -1,0 +1,341 @@
+/* client/client.c: libsluice. A DEALER socket to the broker's client port.
+ * Owned by the application thread that made it; logs nothing. */
+#include <sluice/client.h>
+
+#include "envelope.h"
+#include "flow_wire.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sl_client {
+    zsock_t *sock;            /* DEALER to the broker */
+    zpoller_t *poller;        /* on sock, for timeouts */
+    char *endpoint;           /* for error messages, owned */
+    Sluice__Envelope *batch;  /* events being handed out, owned */
+    size_t next_event;        /* index into batch */
+};
+
+sl_client_t *
+sl_client_new(const char *endpoint, sl_error_t *err)
+{
+    sl_client_t *c = calloc(1, sizeof *c);
+    if (!c || !(c->endpoint = strdup(endpoint)) ||
+        !(c->sock = zsock_new(ZMQ_DEALER)) ||
+        !(c->poller = zpoller_new(c->sock, NULL))) {
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        sl_client_destroy(&c);
+        return NULL;
+    }
+    sl_envelope_tune(c->sock);
+    if (zsock_connect(c->sock, "%s", endpoint) != 0) {
+        sl_error_set(err, SL_EINVAL, "broker endpoint '%s': %s", endpoint,
+                     zmq_strerror(zmq_errno()));
+        sl_client_destroy(&c);
+    }
+    return c;
+}
+
+void
+sl_client_destroy(sl_client_t **p)
+{
+    if (!p || !*p)
+        return;
+    sl_client_t *c = *p;
+    sl_envelope_free(&c->batch);
+    zpoller_destroy(&c->poller);
+    if (c->sock)
+        zsock_set_linger(c->sock, 0); /* nothing owed to the broker */
+    zsock_destroy(&c->sock);
+    free(c->endpoint);
+    free(c);
+    *p = NULL;
+}
+
+/* The next envelope from the broker, or NULL on timeout / bad message. */
+static Sluice__Envelope *
+receive(sl_client_t *c, int timeout_ms, sl_error_t *err)
+{
+    if (!zpoller_wait(c->poller, timeout_ms)) {
+        sl_error_set(err, SL_ETIMEDOUT, "no answer from the broker at %s in "
+                     "%d ms", c->endpoint, timeout_ms);
+        return NULL;
+    }
+    zframe_t *f = zframe_recv(c->sock);
+    if (!f) {
+        sl_error_set(err, SL_EIO, "receive from %s interrupted", c->endpoint);
+        return NULL;
+    }
+    Sluice__Envelope *env = sl_envelope_decode(zframe_data(f), zframe_size(f),
+                                               err);
+    zframe_destroy(&f);
+    return env;
+}
+
+/* A DEALER queues what it sends until the broker is there. */
+static int
+send_env(sl_client_t *c, Sluice__Envelope *env, sl_error_t *err)
+{
+    return sl_envelope_send(c->sock, NULL, env, err);
+}
+
+int
+sl_client_submit(sl_client_t *c, const sl_flow_t *flow,
+                 const sl_value_t *params, bool want_events, int timeout_ms,
+                 char **run_id, sl_error_t *err)
+{
+    Sluice__Submit submit = SLUICE__SUBMIT__INIT;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    Sluice__Param **overrides = NULL;
+    size_t count = 0;
+    sl_error_t local = {0};
+    *run_id = NULL;
+    if (!err)
+        err = &local;
+    int rc = sl_flow_validate(flow, err);
+    if (rc == 0)
+        rc = sl_flow_wire_view(flow, &submit.flow, err);
+    if (rc == 0 && params)
+        rc = sl_flow_wire_params(params, &overrides, &count, err);
+    if (rc < 0)
+        goto out;
+    submit.params = overrides;
+    submit.n_params = count;
+    submit.events = want_events;
+    env.body_case = SLUICE__ENVELOPE__BODY_SUBMIT;
+    env.submit = &submit;
+    if ((rc = send_env(c, &env, err)) < 0)
+        goto out;
+    int64_t deadline = zclock_mono() + timeout_ms;
+    while (rc == 0 && !*run_id) {
+        int left = (int)(deadline - zclock_mono());
+        Sluice__Envelope *reply = receive(c, left > 0 ? left : 0, err);
+        if (!reply) {
+            rc = err->code ? err->code : SL_ETIMEDOUT;
+            break;
+        }
+        if (reply->body_case == SLUICE__ENVELOPE__BODY_ACCEPTED)
+            *run_id = strdup(reply->accepted->run_id);
+        else if (reply->body_case == SLUICE__ENVELOPE__BODY_REJECTED)
+            rc = sl_error_set(err, SL_EREJECTED, "%s",
+                              reply->rejected->reason);
+        else if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
+            rc = sl_error_set(err, SL_EPROTO, "broker: %s",
+                              reply->error->reason);
+        sl_envelope_free(&reply); /* anything else is for an earlier run */
+    }
+out:
+    sl_flow_wire_free(&submit.flow);
+    sl_flow_wire_free_params(overrides, count);
+    return rc;
+}
+
+static void
+put(sl_value_t *map, const char *key, sl_value_t *v)
+{
+    sl_value_put(map, key, &v);
+}
+
+static void
+put_str(sl_value_t *map, const char *key, const char *s)
+{
+    put(map, key, sl_value_new_string(s ? s : ""));
+}
+
+static void
+put_int(sl_value_t *map, const char *key, int64_t i)
+{
+    put(map, key, sl_value_new_int(i));
+}
+
+static const char *
+node_state_name(Sluice__NodeResult__State s)
+{
+    switch (s) {
+    case SLUICE__NODE_RESULT__STATE__PENDING: return "pending";
+    case SLUICE__NODE_RESULT__STATE__RUNNING: return "running";
+    case SLUICE__NODE_RESULT__STATE__DONE: return "done";
+    default: return "failed";
+    }
+}
+
+static const char *
+run_state_name(Sluice__RunResult__State s)
+{
+    switch (s) {
+    case SLUICE__RUN_RESULT__STATE__RUNNING: return "running";
+    case SLUICE__RUN_RESULT__STATE__DONE: return "done";
+    default: return "failed";
+    }
+}
+
+static sl_value_t *
+result_value(const Sluice__RunResult *r)
+{
+    sl_value_t *map = sl_value_new_map(), *nodes = sl_value_new_list();
+    put_str(map, "run_id", r->run_id);
+    put_str(map, "flow", r->flow);
+    put_str(map, "state", run_state_name(r->state));
+    for (size_t i = 0; i < r->n_nodes; i++) {
+        const Sluice__NodeResult *n = r->nodes[i];
+        sl_value_t *node = sl_value_new_map(), *v = NULL;
+        put_str(node, "name", n->name);
+        put_str(node, "state", node_state_name(n->state));
+        if (n->value && sl_wire_value_unpack(n->value, &v, NULL) == 0)
+            put(node, "value", v);
+        else
+            put(node, "value", sl_value_new_null());
+        put_str(node, "error", n->error);
+        put_int(node, "tasks", n->tasks);
+        put_int(node, "cached", n->cached);
+        put_int(node, "failed", n->failed);
+        put_int(node, "duration_us", (int64_t)n->duration_us);
+        sl_value_push(nodes, &node);
+    }
+    put(map, "nodes", nodes);
+    return map;
+}
+
+static void
+fill_event(const Sluice__Event *e, sl_event_t *out)
+{
+    *out = (sl_event_t){
+        .kind = (sl_event_kind_t)e->kind,
+        .run_id = e->run_id,
+        .node = e->node,
+        .index = e->index,
+        .worker_id = e->worker_id,
+        .error = e->error,
+        .cache = (sl_cache_outcome_t)e->cache,
+        .cache_error = e->cache_error,
+        .duration_us = e->duration_us,
+        .total = e->total,
+        .done = e->done,
+    };
+}
+
+int
+sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
+               int timeout_ms, sl_error_t *err)
+{
+    sl_error_t local = {0};
+    *result = NULL;
+    int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono() + timeout_ms;
+    if (!err)
+        err = &local;
+    for (;;) {
+        if (c->batch && c->next_event < c->batch->events->n_events) {
+            fill_event(c->batch->events->events[c->next_event++], event);
+            return 1;
+        }
+        sl_envelope_free(&c->batch);
+        int left = deadline < 0 ? -1 : (int)(deadline - zclock_mono());
+        Sluice__Envelope *env = receive(c, deadline < 0 ? -1
+                                           : left > 0 ? left : 0, err);
+        if (!env) {
+            if (err->code == SL_ETIMEDOUT || err->code == SL_EIO)
+                return err->code;
+            continue; /* a bad message: skipped */
+        }
+        switch (env->body_case) {
+        case SLUICE__ENVELOPE__BODY_EVENTS:
+            c->batch = env;
+            c->next_event = 0;
+            continue;
+        case SLUICE__ENVELOPE__BODY_RUN_RESULT:
+            *result = result_value(env->run_result);
+            sl_envelope_free(&env);
+            return *result ? 0 : sl_error_set(err, SL_ENOMEM, "out of memory");
+        default:
+            sl_envelope_free(&env);
+        }
+    }
+}
+
+static sl_value_t *
+status_value(const Sluice__StatusReply *s)
+{
+    sl_value_t *map = sl_value_new_map();
+    sl_value_t *workers = sl_value_new_list(), *queues = sl_value_new_list(),
+               *runs = sl_value_new_list();
+    for (size_t i = 0; i < s->n_workers; i++) {
+        const Sluice__WorkerStatus *w = s->workers[i];
+        sl_value_t *m = sl_value_new_map(), *tasks = sl_value_new_list();
+        put_str(m, "id", w->worker_id);
+        put_str(m, "host", w->hostname);
+        put_int(m, "pid", w->pid);
+        put_int(m, "slots", w->slots);
+        put_int(m, "in_flight", w->in_flight);
+        for (size_t k = 0; k < w->n_tasks; k++) {
+            sl_value_t *t = sl_value_new_string(w->tasks[k]->name);
+            sl_value_push(tasks, &t);
+        }
+        put(m, "tasks", tasks);
+        sl_value_push(workers, &m);
+    }
+    for (size_t i = 0; i < s->n_queues; i++) {
+        sl_value_t *m = sl_value_new_map();
+        put_str(m, "task", s->queues[i]->task);
+        put_int(m, "depth", s->queues[i]->depth);
+        put_int(m, "workers", s->queues[i]->workers);
+        sl_value_push(queues, &m);
+    }
+    for (size_t i = 0; i < s->n_runs; i++) {
+        const Sluice__RunStatus *r = s->runs[i];
+        sl_value_t *m = sl_value_new_map();
+        put_str(m, "run_id", r->run_id);
+        put_str(m, "flow", r->flow);
+        put_str(m, "state", run_state_name(r->state));
+        put_int(m, "tasks", r->tasks);
+        put_int(m, "done", r->done);
+        put_int(m, "cached", r->cached);
+        put_int(m, "failed", r->failed);
+        sl_value_push(runs, &m);
+    }
+    put(map, "workers", workers);
+    put(map, "queues", queues);
+    put(map, "runs", runs);
+    return map;
+}
+
+int
+sl_client_status(sl_client_t *c, const char *run_id, int timeout_ms,
+                 sl_value_t **status, sl_error_t *err)
+{
+    Sluice__StatusRequest req = SLUICE__STATUS_REQUEST__INIT;
+    req.run_id = run_id ? (char *)run_id : "";
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_STATUS_REQUEST;
+    env.status_request = &req;
+    sl_error_t local = {0};
+    *status = NULL;
+    if (!err)
+        err = &local;
+    int rc = send_env(c, &env, err);
+    int64_t deadline = zclock_mono() + timeout_ms;
+    while (rc == 0 && !*status) {
+        int left = (int)(deadline - zclock_mono());
+        Sluice__Envelope *reply = receive(c, left > 0 ? left : 0, err);
+        if (!reply)
+            return err->code ? err->code : SL_ETIMEDOUT;
+        if (reply->body_case == SLUICE__ENVELOPE__BODY_STATUS)
+            *status = status_value(reply->status);
+        else if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
+            rc = sl_error_set(err, SL_EPROTO, "broker: %s",
+                              reply->error->reason);
+        sl_envelope_free(&reply);
+    }
+    return rc;
+}
+
+int
+sl_client_cancel(sl_client_t *c, const char *run_id, sl_error_t *err)
+{
+    Sluice__Cancel cancel = SLUICE__CANCEL__INIT;
+    cancel.run_id = (char *)run_id;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_CANCEL;
+    env.cancel = &cancel;
+    return send_env(c, &env, err);
+}

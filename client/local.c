@@ -1,0 +1,95 @@
+/* client/local.c: the in-process cluster behind `sluice run --local`. Made
+ * and stopped by the CLI's main thread. */
+#include "local.h"
+
+#include "broker.h"
+#include "cache.h"
+#include "worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_LOCAL_WORKERS 256
+
+struct sl_local {
+    sl_broker_t *broker;     /* owned */
+    sl_worker_t **workers;   /* worker_count, owned */
+    uint32_t worker_count;
+    char front[64];          /* inproc endpoint for clients */
+    char back[64];           /* inproc endpoint for workers */
+    char *cache_url;         /* owned */
+};
+
+sl_local_t *
+sl_local_start(const sl_local_options_t *opt, sl_error_t *err)
+{
+    sl_local_t *l = calloc(1, sizeof *l);
+    uint32_t n = opt->workers ? opt->workers : 2;
+    if (n > MAX_LOCAL_WORKERS) {
+        sl_error_set(err, SL_EINVAL, "--workers %u: at most %d", n,
+                     MAX_LOCAL_WORKERS);
+        free(l);
+        return NULL;
+    }
+    if (!l || !(l->workers = calloc(n, sizeof *l->workers)) ||
+        !(l->cache_url = opt->cache_url ? strdup(opt->cache_url)
+                                        : sl_cache_default_url())) {
+        sl_error_set(err, SL_ENOMEM, "out of memory (or no $HOME for the "
+                     "default cache: set SLUICE_CACHE_DIR)");
+        sl_local_stop(&l);
+        return NULL;
+    }
+    snprintf(l->front, sizeof l->front, "inproc://sluice-clients-%d",
+             (int)getpid());
+    snprintf(l->back, sizeof l->back, "inproc://sluice-workers-%d",
+             (int)getpid());
+    sl_broker_options_t bopt = {l->front, l->back, 2, 100};
+    l->broker = sl_broker_new(&bopt, err);
+    for (uint32_t i = 0; l->broker && i < n; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "local-%d-%u", (int)getpid(), i + 1);
+        sl_worker_options_t wopt = {
+            .endpoint = l->back,
+            .id = id,
+            .slots = opt->slots ? opt->slots : 2,
+            .cache_url = l->cache_url, /* the operator's choice wins */
+            .plugins = opt->plugins,
+            .plugin_count = opt->plugin_count,
+        };
+        if (!(l->workers[i] = sl_worker_new(&wopt, err)))
+            break;
+        l->worker_count++;
+    }
+    if (!l->broker || l->worker_count < n)
+        sl_local_stop(&l);
+    return l;
+}
+
+const char *
+sl_local_endpoint(const sl_local_t *l)
+{
+    return l->front;
+}
+
+const char *
+sl_local_cache_url(const sl_local_t *l)
+{
+    return l->cache_url;
+}
+
+void
+sl_local_stop(sl_local_t **p)
+{
+    if (!p || !*p)
+        return;
+    sl_local_t *l = *p;
+    for (uint32_t i = 0; i < l->worker_count; i++)
+        sl_worker_destroy(&l->workers[i]);
+    sl_broker_destroy(&l->broker);
+    free(l->workers);
+    free(l->cache_url);
+    free(l);
+    *p = NULL;
+}

@@ -1,0 +1,65 @@
+/* client/main.c: the `sluice` command: picks the subcommand and hands over
+ * the rest of the arguments. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sluice COMMAND [options]\n"
+            "  run FLOW.yaml      run a flow (--local, or --broker ENDPOINT)\n"
+            "  status [RUN]       workers, queues and runs of a broker\n"
+            "  cache get|del|stats|ls   look at the result cache\n"
+            "Run `sluice COMMAND --help` for a command's options.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? SL_EXIT_USAGE : SL_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "run"))
+        return sl_cli_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "status"))
+        return sl_cli_status(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "cache"))
+        return sl_cli_cache(argc - 1, argv + 1);
+    fprintf(stderr, "sluice: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return SL_EXIT_USAGE;
+}
+
+void
+sl_cli_print_json(FILE *out, const sl_value_t *v)
+{
+    char *json = sl_value_to_json(v);
+    fprintf(out, "%s\n", json ? json : "null");
+    free(json);
+}
+
+char *
+sl_cli_brief(const sl_value_t *v, size_t width)
+{
+    char *json = sl_value_to_json(v);
+    if (json && strlen(json) > width && width > 3)
+        strcpy(json + width - 3, "...");
+    return json;
+}
+
+long long
+sl_cli_int(const sl_value_t *map, const char *key)
+{
+    return (long long)sl_value_get_int(sl_value_lookup(map, key));
+}
+
+const char *
+sl_cli_str(const sl_value_t *map, const char *key)
+{
+    const char *s = sl_value_get_string(sl_value_lookup(map, key), NULL);
+    return s ? s : "";
+}

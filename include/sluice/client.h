@@ -1,0 +1,93 @@
+/* include/sluice/client.h: libsluice, the client API. Connect to a broker,
+ * submit a flow (loaded from a file or built in code, <sluice/flow.h>),
+ * follow its events, get its results, ask for status. A client object
+ * belongs to one thread. The library logs nothing. */
+#ifndef SL_CLIENT_PUBLIC_H
+#define SL_CLIENT_PUBLIC_H
+
+#include <sluice/error.h>
+#include <sluice/flow.h>
+#include <sluice/value.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sl_client sl_client_t;
+
+typedef enum {
+    SL_EVENT_QUEUED = 0,   /* waiting for a worker (again, if error is set) */
+    SL_EVENT_STARTED = 1,  /* sent to worker_id */
+    SL_EVENT_DONE = 2,     /* computed */
+    SL_EVENT_CACHED = 3,   /* served from the cache */
+    SL_EVENT_FAILED = 4,   /* failed: error says why */
+    SL_EVENT_WAITING = 5   /* no connected worker has this task */
+} sl_event_kind_t;
+
+typedef enum {
+    SL_CACHE_OUTCOME_MISS = 0,       /* computed and stored */
+    SL_CACHE_OUTCOME_HIT = 1,        /* served from the cache */
+    SL_CACHE_OUTCOME_ERROR = 2,      /* the cache failed; computed anyway */
+    SL_CACHE_OUTCOME_SKIPPED = 3,    /* cache: none */
+    SL_CACHE_OUTCOME_REFRESHED = 4,  /* refresh: computed and overwritten */
+    SL_CACHE_OUTCOME_TOO_LARGE = 5   /* computed, too large to store */
+} sl_cache_outcome_t;
+
+/* One event; its strings are borrowed until the next call on the client. */
+typedef struct sl_event {
+    sl_event_kind_t kind;
+    const char *run_id;
+    const char *node;         /* node name */
+    uint32_t index;           /* element of a mapped node */
+    const char *worker_id;    /* "" if none */
+    const char *error;        /* "" if none */
+    sl_cache_outcome_t cache; /* DONE / CACHED / FAILED */
+    const char *cache_error;  /* "" if none */
+    uint64_t duration_us;     /* compute time */
+    uint32_t total;           /* tasks of the run known so far */
+    uint32_t done;            /* of which finished (done or failed) */
+} sl_event_t;
+
+/* Connects (lazily: a broker that is not up yet is waited for). NULL, with
+ * err, for a malformed endpoint. */
+sl_client_t *sl_client_new(const char *endpoint, sl_error_t *err);
+
+/* NULL-safe; sets *p to NULL. */
+void sl_client_destroy(sl_client_t **p);
+
+/* Validates and submits flow with params (a MAP of overrides, or NULL) and
+ * waits up to timeout_ms for the broker to accept it. On success *run_id
+ * (the caller frees it) names the run. SL_EREJECTED with the broker's
+ * reason, SL_EINVAL if the flow is invalid (nothing is sent), or
+ * SL_ETIMEDOUT. */
+int sl_client_submit(sl_client_t *c, const sl_flow_t *flow,
+                     const sl_value_t *params, bool want_events,
+                     int timeout_ms, char **run_id, sl_error_t *err);
+
+/* Waits up to timeout_ms (-1: forever) for what the broker says next about
+ * submitted runs. Returns 1 with *event filled, 0 with *result set (the
+ * caller destroys it) when a run finished, or SL_ETIMEDOUT.
+ *
+ * A result is a map: {"run_id": s, "flow": s, "state": "done"|"failed",
+ * "nodes": [{"name": s, "state": "done"|"failed"|"pending"|"running",
+ * "value": v, "error": s, "tasks": i, "cached": i, "failed": i,
+ * "duration_us": i}, ...]} with nodes in flow order. */
+int sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
+                   int timeout_ms, sl_error_t *err);
+
+/* Asks the broker for its status: {"workers": [{"id", "host", "pid",
+ * "slots", "in_flight", "tasks": [s]}], "queues": [{"task", "depth",
+ * "workers"}], "runs": [{"run_id", "flow", "state", "tasks", "done",
+ * "cached", "failed"}]}. run_id NULL: all runs. */
+int sl_client_status(sl_client_t *c, const char *run_id, int timeout_ms,
+                     sl_value_t **status, sl_error_t *err);
+
+/* Asks the broker to cancel a run; its result follows through
+ * sl_client_wait on the client that submitted it. */
+int sl_client_cancel(sl_client_t *c, const char *run_id, sl_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
