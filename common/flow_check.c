@@ -86,6 +86,7 @@ check_map(check_t *c, const sl_node_t *n)
             if (strcmp(n->map_vars[i], n->map_vars[j]) == 0)
                 fail_at(c, pos, "node '%s': map variable '%s' is given twice",
                         n->name, n->map_vars[i]);
+        c->pos = pos;
         if (sl_flow_ref(src, &ref) != SL_REF_NONE) {
             c->is_map_source = true;
             check_ref(c, src);

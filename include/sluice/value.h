@@ -5,6 +5,8 @@
 #ifndef SL_VALUE_PUBLIC_H
 #define SL_VALUE_PUBLIC_H
 
+#include <sluice/error.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

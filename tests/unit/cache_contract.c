@@ -1,0 +1,122 @@
+/* tests/unit/cache_contract.c: the cache backend contract, as assertions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "cache_contract.h"
+
+#include "cache.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static sl_cache_t *
+open_cache(const char *url)
+{
+    sl_error_t err = {0};
+    sl_cache_t *c = sl_cache_new(url, &err);
+    if (!c)
+        fail_msg("open %s: %s", url, err.msg);
+    return c;
+}
+
+void
+sl_test_cache_set_get_del(const char *url)
+{
+    sl_cache_t *c = open_cache(url);
+    sl_buf_t out = {0};
+    assert_int_equal(sl_cache_get(c, "t:k", &out, NULL), SL_ENOTFOUND);
+    assert_int_equal(sl_cache_set(c, "t:k", "v\0x", 3, 60000, NULL), 0);
+    assert_int_equal(sl_cache_get(c, "t:k", &out, NULL), 0);
+    assert_int_equal(out.size, 3);
+    assert_memory_equal(out.data, "v\0x", 3);
+    assert_int_equal(sl_cache_set(c, "t:k", "w", 1, SL_TTL_FOREVER, NULL), 0);
+    assert_int_equal(sl_cache_get(c, "t:k", &out, NULL), 0);
+    assert_memory_equal(out.data, "w", 1);
+    assert_int_equal(sl_cache_del(c, "t:k", NULL), 0);
+    assert_int_equal(sl_cache_del(c, "t:k", NULL), SL_ENOTFOUND);
+    assert_int_equal(sl_cache_get(c, "t:k", &out, NULL), SL_ENOTFOUND);
+    sl_buf_fini(&out);
+    sl_cache_destroy(&c);
+    assert_null(c);
+}
+
+void
+sl_test_cache_batch_get(const char *url)
+{
+    sl_cache_t *c = open_cache(url);
+    const char *keys[] = {"b:1", "b:missing", "b:2"};
+    sl_buf_t outs[3] = {{0}};
+    int rcs[3];
+    assert_int_equal(sl_cache_set(c, "b:1", "one", 3, 60000, NULL), 0);
+    assert_int_equal(sl_cache_set(c, "b:2", "two", 3, 60000, NULL), 0);
+    assert_int_equal(sl_cache_get_batch(c, keys, 3, outs, rcs, NULL), 0);
+    assert_int_equal(rcs[0], 0);
+    assert_int_equal(rcs[1], SL_ENOTFOUND);
+    assert_int_equal(rcs[2], 0);
+    assert_string_equal(outs[0].data, "one");
+    assert_string_equal(outs[2].data, "two");
+    for (int i = 0; i < 3; i++)
+        sl_buf_fini(&outs[i]);
+    sl_cache_destroy(&c);
+}
+
+void
+sl_test_cache_ttl_expires(const char *url)
+{
+    sl_cache_t *c = open_cache(url);
+    sl_buf_t out = {0};
+    assert_int_equal(sl_cache_set(c, "ttl:k", "v", 1, 100, NULL), 0);
+    assert_int_equal(sl_cache_get(c, "ttl:k", &out, NULL), 0);
+    struct timespec ts = {0, 250 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(sl_cache_get(c, "ttl:k", &out, NULL), SL_ENOTFOUND);
+    sl_buf_fini(&out);
+    sl_cache_destroy(&c);
+}
+
+static int
+count_key(const char *key, size_t size, void *ctx)
+{
+    size_t *n = ctx;
+    assert_int_equal(strncmp(key, "scan:", 5), 0);
+    assert_int_equal(size, 2);
+    ++*n;
+    return 0;
+}
+
+void
+sl_test_cache_scan_by_prefix(const char *url)
+{
+    sl_cache_t *c = open_cache(url);
+    char key[32];
+    size_t n = 0;
+    for (int i = 0; i < 25; i++) {
+        snprintf(key, sizeof key, "scan:%d", i);
+        assert_int_equal(sl_cache_set(c, key, "xy", 2, 60000, NULL), 0);
+    }
+    assert_int_equal(sl_cache_set(c, "other:1", "xyz", 3, 60000, NULL), 0);
+    assert_int_equal(sl_cache_scan(c, "scan:", count_key, &n, NULL), 0);
+    assert_int_equal(n, 25);
+    sl_cache_destroy(&c);
+}
+
+void
+sl_test_cache_refuses_bad_arguments(const char *url)
+{
+    sl_cache_t *c = open_cache(url);
+    sl_error_t err = {0};
+    char long_key[600];
+    memset(long_key, 'k', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = '\0';
+    assert_int_equal(sl_cache_set(c, "k", "v", 1, 0, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "TTL of 0"));
+    assert_int_equal(sl_cache_set(c, long_key, "v", 1, 1000, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "cache key of 599 bytes"));
+    assert_int_equal(sl_cache_set(c, "", "v", 1, 1000, &err), SL_EINVAL);
+    sl_cache_destroy(&c);
+    assert_null(sl_cache_new("memcached://x", &err));
+    assert_non_null(strstr(err.msg, "unknown scheme"));
+}

@@ -1,0 +1,13 @@
+/* tests/unit/cache_contract.h: what every cache backend must do, checked
+ * against a live backend by test_cache_lmdb.c and test_cache_redis.c. */
+#ifndef SL_TEST_CACHE_CONTRACT_H
+#define SL_TEST_CACHE_CONTRACT_H
+
+/* Each asserts (cmocka) against the cache at url, which starts empty. */
+void sl_test_cache_set_get_del(const char *url);
+void sl_test_cache_batch_get(const char *url);
+void sl_test_cache_ttl_expires(const char *url);
+void sl_test_cache_scan_by_prefix(const char *url);
+void sl_test_cache_refuses_bad_arguments(const char *url);
+
+#endif

@@ -1,0 +1,116 @@
+/* tests/unit/test_cache_redis.c: the Redis cache (common/cache_redis.c)
+ * against a real redis-server started on a free port, fresh per test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "cache.h"
+#include "cache_contract.h"
+#include "redis_server.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static sl_test_redis_t redis;
+
+static int
+start(void **state)
+{
+    (void)state;
+    redis.port = 0;
+    return sl_test_redis_start(&redis);
+}
+
+static int
+stop(void **state)
+{
+    (void)state;
+    sl_test_redis_stop(&redis);
+    return 0;
+}
+
+static void test_redis_set_get_del(void **s) { (void)s; sl_test_cache_set_get_del(redis.url); }
+static void test_redis_batch_get(void **s) { (void)s; sl_test_cache_batch_get(redis.url); }
+static void test_redis_ttl_expires(void **s) { (void)s; sl_test_cache_ttl_expires(redis.url); }
+static void test_redis_scan_by_prefix(void **s) { (void)s; sl_test_cache_scan_by_prefix(redis.url); }
+static void test_redis_refuses_bad_arguments(void **s) { (void)s; sl_test_cache_refuses_bad_arguments(redis.url); }
+
+static void
+test_redis_down_is_a_cache_error_that_fails_fast(void **state)
+{
+    (void)state;
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", sl_test_free_port());
+    sl_error_t err = {0};
+    sl_cache_t *c = sl_cache_new(url, &err); /* connects lazily: opens */
+    sl_buf_t out = {0};
+    assert_non_null(c);
+    assert_int_equal(sl_cache_get(c, "k", &out, &err), SL_ECACHE);
+    assert_non_null(strstr(err.msg, "127.0.0.1"));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 100; i++) /* in backoff: no connect attempt */
+        assert_int_equal(sl_cache_set(c, "k", "v", 1, 1000, &err), SL_ECACHE);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 1);
+    assert_non_null(strstr(err.msg, "next attempt"));
+    sl_cache_destroy(&c);
+}
+
+static void
+test_redis_reconnects_after_a_restart(void **state)
+{
+    (void)state;
+    sl_cache_t *c = sl_cache_new(redis.url, NULL);
+    sl_buf_t out = {0};
+    int port = redis.port;
+    assert_int_equal(sl_cache_set(c, "k", "v", 1, 60000, NULL), 0);
+    sl_test_redis_stop(&redis);
+    assert_int_equal(sl_cache_get(c, "k", &out, NULL), SL_ECACHE);
+    /* same port again: the same cache object finds it after its backoff */
+    redis.port = port;
+    assert_int_equal(sl_test_redis_start(&redis), 0);
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(sl_cache_get(c, "k", &out, NULL), SL_ENOTFOUND);
+    assert_int_equal(sl_cache_set(c, "k", "w", 1, 60000, NULL), 0);
+    sl_cache_destroy(&c);
+    sl_buf_fini(&out);
+}
+
+static void
+test_redis_url_errors_name_the_problem(void **state)
+{
+    (void)state;
+    sl_error_t err = {0};
+    assert_null(sl_cache_new("redis://", &err));
+    assert_non_null(strstr(err.msg, "no host"));
+    assert_null(sl_cache_new("redis://h:99999/0", &err));
+    assert_non_null(strstr(err.msg, "bad port"));
+    assert_null(sl_cache_new("redis://h:1/x", &err));
+    assert_non_null(strstr(err.msg, "bad database"));
+    sl_cache_t *c = sl_cache_new("redis://:secret@h:1/2", &err);
+    assert_non_null(c);
+    assert_string_equal(sl_cache_url(c), "redis://:***@h:1/2");
+    sl_cache_destroy(&c);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_redis_set_get_del, start, stop),
+        cmocka_unit_test_setup_teardown(test_redis_batch_get, start, stop),
+        cmocka_unit_test_setup_teardown(test_redis_ttl_expires, start, stop),
+        cmocka_unit_test_setup_teardown(test_redis_scan_by_prefix, start, stop),
+        cmocka_unit_test_setup_teardown(test_redis_refuses_bad_arguments,
+                                        start, stop),
+        cmocka_unit_test(test_redis_down_is_a_cache_error_that_fails_fast),
+        cmocka_unit_test_setup_teardown(test_redis_reconnects_after_a_restart,
+                                        start, stop),
+        cmocka_unit_test(test_redis_url_errors_name_the_problem),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

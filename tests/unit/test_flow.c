@@ -1,0 +1,294 @@
+/* tests/unit/test_flow.c: flow files (common/flow_yaml.c), the validator
+ * (common/flow_check.c) and the wire form (common/flow_wire.c). Every error
+ * must name the file, line and column, and a bad file gives no flow. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "flow.h"
+#include "flow_wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char seed[] =
+    "flow: Add Numbers Flow\n"
+    "cache:\n"
+    "  url: redis://localhost:6379/0\n"
+    "  ttl: 1h\n"
+    "tasks:\n"
+    "  add:\n"
+    "    run: add_numbers\n"
+    "    args: [5, 10]\n"
+    "    cache_key: add_numbers\n"
+    "  squares:\n"
+    "    run: mul@2\n"
+    "    map: { x: [1, 2, 3, 4] }\n"
+    "    args: [$x, $x]\n"
+    "  total:\n"
+    "    run: sum\n"
+    "    args: [$squares]\n"
+    "    ttl: forever\n";
+
+static sl_flow_t *
+parse(const char *text, sl_error_t *err)
+{
+    return sl_flow_parse(text, strlen(text), "flow.yaml", err);
+}
+
+static void
+test_flow_seed_parses(void **state)
+{
+    (void)state;
+    sl_error_t err = {0};
+    sl_flow_t *f = parse(seed, &err);
+    if (!f)
+        fail_msg("%s", err.msg);
+    assert_string_equal(sl_flow_name(f), "Add Numbers Flow");
+    assert_string_equal(f->cache_url, "redis://localhost:6379/0");
+    assert_int_equal(f->ttl_ms, 3600000);
+    assert_int_equal(f->node_count, 3);
+    const sl_node_t *add = sl_flow_find(f, "add");
+    assert_int_equal(add->opt.cache, SL_CACHE_KEY);
+    assert_string_equal(add->opt.cache_key, "add_numbers");
+    assert_int_equal(add->pos.line, 6);
+    assert_int_equal(add->pos.column, 3);
+    const sl_node_t *sq = sl_flow_find(f, "squares");
+    assert_string_equal(sq->task, "mul");
+    assert_int_equal(sq->version, 2);
+    assert_int_equal(sq->map_count, 1);
+    assert_int_equal(sl_value_count(sq->map_sources[0]), 4);
+    assert_int_equal(sl_flow_find(f, "total")->opt.ttl_ms, -1);
+    sl_flow_destroy(&f);
+    assert_null(f);
+}
+
+/* The error for text names file:line:col and says what. */
+static void
+expect(const char *text, const char *where, const char *what)
+{
+    sl_error_t err = {0};
+    sl_flow_t *f = parse(text, &err);
+    if (f)
+        fail_msg("accepted a bad flow (expected '%s')", what);
+    if (strncmp(err.msg, where, strlen(where)) != 0 || !strstr(err.msg, what))
+        fail_msg("error '%s' is not at '%s' saying '%s'", err.msg, where, what);
+}
+
+#define HEAD "flow: f\ntasks:\n"
+
+static void
+test_flow_unknown_keys_are_errors(void **state)
+{
+    (void)state;
+    expect("flow: f\ntaks:\n  a: {run: echo}\n", "flow.yaml:2:1",
+           "unknown key 'taks'");
+    expect(HEAD "  a:\n    run: echo\n    arg: [1]\n", "flow.yaml:5:5",
+           "task 'a': unknown key 'arg'");
+    expect("flow: f\ncache: {ttl: 1h, host: x}\ntasks:\n  a: {run: echo}\n",
+           "flow.yaml:2:18", "cache: unknown key 'host'");
+}
+
+static void
+test_flow_missing_run_is_an_error(void **state)
+{
+    (void)state;
+    expect(HEAD "  add:\n    args: [1, 2]\n", "flow.yaml:4:5",
+           "task 'add' has no 'run'");
+}
+
+static void
+test_flow_reference_to_a_missing_node_is_an_error(void **state)
+{
+    (void)state;
+    expect(HEAD "  a: {run: echo, args: [1]}\n"
+                "  total:\n    run: sum\n    args: [$squars]\n",
+           "flow.yaml:6:11", "refers to '$squars', which is not a node");
+    expect(HEAD "  a: {run: echo, args: [$params.n]}\n", "flow.yaml:3:24",
+           "'$params.n', which is not a declared parameter");
+    expect(HEAD "  a: {run: echo, args: [[{deep: $a}]]}\n", "flow.yaml:3:24",
+           "refers to itself");
+}
+
+static void
+test_flow_cycles_are_errors(void **state)
+{
+    (void)state;
+    expect(HEAD "  a: {run: echo, args: [$c]}\n"
+                "  b: {run: echo, args: [$a]}\n"
+                "  c: {run: echo, args: [$b]}\n"
+                "  d: {run: echo, args: [$c]}\n",
+           "flow.yaml:", "is part of a cycle");
+    sl_error_t err = {0};
+    assert_null(parse(HEAD "  a: {run: echo, args: [$b]}\n"
+                           "  b: {run: echo, args: [$a]}\n"
+                           "  z: {run: echo, args: [$a]}\n", &err));
+    /* the node named is on the cycle, not merely behind it */
+    assert_null(strstr(err.msg, "'z'"));
+}
+
+static void
+test_flow_bad_maps_are_errors(void **state)
+{
+    (void)state;
+    expect(HEAD "  a:\n    run: mul\n    map: [1, 2]\n", "flow.yaml:5:10",
+           "map must be a mapping");
+    expect(HEAD "  a:\n    run: mul\n    map: {}\n", "flow.yaml:5:10",
+           "map is empty");
+    expect(HEAD "  a:\n    run: mul\n    map: {x: 3}\n", "flow.yaml:5:14",
+           "map variable 'x' must be a list or a reference");
+    expect(HEAD "  a:\n    run: mul\n    map: {x: [1, 2], y: [1]}\n",
+           "flow.yaml:5:10", "map lists of different lengths");
+    expect(HEAD "  a: {run: echo}\n  b:\n    run: mul\n    map: {a: [1]}\n",
+           "flow.yaml:6:10", "has the name of a node");
+    expect(HEAD "  a:\n    run: mul\n    map: {x: $nothing}\n",
+           "flow.yaml:5:10", "'$nothing', which is not a node");
+    expect(HEAD "  a:\n    run: mul\n    map: {x: [1]}\n    cache_key: k\n",
+           "flow.yaml:3:3", "every element the same entry");
+}
+
+static void
+test_flow_wrong_types_are_errors(void **state)
+{
+    (void)state;
+    expect(HEAD "  a: {run: echo, args: 5}\n", "flow.yaml:3:24",
+           "args must be a list");
+    expect(HEAD "  a: {run: echo, retries: many}\n", "flow.yaml:3:27",
+           "retries must be an integer");
+    expect(HEAD "  a: {run: echo, ttl: 0}\n", "flow.yaml:3:23",
+           "ttl of 0 is refused");
+    expect(HEAD "  a: {run: echo, timeout: soon}\n", "flow.yaml:3:27",
+           "timeout must be a duration");
+    expect(HEAD "  a: {run: echo, refresh: yes}\n", "flow.yaml:3:27",
+           "refresh must be true or false");
+    expect(HEAD "  a: {run: echo, cache: sometimes}\n", "flow.yaml:3:25",
+           "cache must be inputs, key or none");
+    expect(HEAD "  a: {run: [echo]}\n", "flow.yaml:3:12", "run must be a string");
+    expect(HEAD "  a: {run: echo@x}\n", "flow.yaml:3:3", "bad version");
+    expect(HEAD "  a: {run: echo, args: [99999999999999999999]}\n",
+           "flow.yaml:3:25", "out of the 64-bit range");
+    expect("flow: f\ncache: {url: http://x}\ntasks:\n  a: {run: echo}\n",
+           "flow.yaml:2:8", "must start with redis:// or lmdb://");
+    expect("- just\n- a list\n", "flow.yaml:1:1", "a flow file must be a mapping");
+    expect("flow: f\n", "flow.yaml:1:1", "no 'tasks:'");
+    expect("tasks:\n  a: {run: echo}\n", "flow.yaml:1:1", "no 'flow: NAME'");
+}
+
+static void
+test_flow_bad_yaml_and_duplicates_are_errors(void **state)
+{
+    (void)state;
+    expect(HEAD "  a: {run: echo\n", "flow.yaml:4:1", "");
+    expect(HEAD "  a: {run: echo}\n  a: {run: echo}\n", "flow.yaml:4:3",
+           "defined twice");
+    expect(HEAD "  a: {run: echo, args: [{k: 1, k: 2}]}\n", "flow.yaml:3:32",
+           "key 'k' appears twice");
+}
+
+static void
+test_flow_aliases_cannot_blow_up(void **state)
+{
+    (void)state;
+    /* nine levels of ten aliases each: 10^9 values if expanded */
+    char text[4096] = "flow: f\nparams:\n  x0: &a0 [1,1,1,1,1,1,1,1,1,1]\n";
+    for (int i = 1; i < 10; i++) {
+        char line[200];
+        snprintf(line, sizeof line,
+                 "  x%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,"
+                 "*a%d]\n", i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
+                 i - 1, i - 1, i - 1, i - 1);
+        strcat(text, line);
+    }
+    strcat(text, "tasks:\n  a: {run: echo}\n");
+    expect(text, "flow.yaml:", "expands to more than");
+}
+
+static void
+test_flow_wire_round_trip_validates_again(void **state)
+{
+    (void)state;
+    sl_flow_t *f = parse(seed, NULL);
+    Sluice__Flow *msg = NULL;
+    assert_int_equal(sl_flow_wire_view(f, &msg, NULL), 0);
+    size_t size = sluice__flow__get_packed_size(msg);
+    uint8_t *bytes = malloc(size);
+    sluice__flow__pack(msg, bytes);
+    Sluice__Flow *in = sluice__flow__unpack(NULL, size, bytes);
+    sl_error_t err = {0};
+    sl_flow_t *back = sl_flow_wire_unpack(in, &err);
+    if (!back)
+        fail_msg("%s", err.msg);
+    assert_int_equal(back->node_count, 3);
+    assert_int_equal(sl_flow_find(back, "squares")->version, 2);
+    assert_string_equal(sl_flow_find(back, "add")->opt.cache_key,
+                        "add_numbers");
+    assert_true(sl_value_equal(sl_flow_find(back, "squares")->args,
+                               sl_flow_find(f, "squares")->args));
+    /* a tampered flow on the wire is refused by the same validator */
+    in->nodes[2]->args->nodes[1]->s.data[1] = 'Z'; /* $squares -> $Zquares */
+    sl_flow_t *bad = sl_flow_wire_unpack(in, &err);
+    assert_null(bad);
+    assert_non_null(strstr(err.msg, "$Zquares"));
+    assert_non_null(strstr(err.msg, "flow.yaml:14:3"));
+    sluice__flow__free_unpacked(in, NULL);
+    free(bytes);
+    sl_flow_wire_free(&msg);
+    sl_flow_destroy(&back);
+    sl_flow_destroy(&f);
+}
+
+static void
+test_flow_built_in_code_validates(void **state)
+{
+    (void)state;
+    sl_flow_t *f = sl_flow_new("coded");
+    sl_value_t *args = sl_value_new_list(), *ref = sl_value_new_string("$a");
+    sl_value_push(args, &ref);
+    assert_int_equal(sl_flow_add(f, "b", "echo", &args, NULL), 0);
+    assert_int_equal(sl_flow_validate(f, NULL), SL_EINVAL);
+    assert_int_equal(sl_flow_add(f, "a", "echo@1", NULL, NULL), 0);
+    assert_int_equal(sl_flow_validate(f, NULL), 0);
+    assert_int_equal(sl_flow_add(f, "a", "echo", NULL, NULL), SL_EEXIST);
+    sl_flow_destroy(&f);
+}
+
+static void
+test_flow_parse_value_reads_yaml_scalars_and_lists(void **state)
+{
+    (void)state;
+    sl_value_t *v = NULL;
+    assert_int_equal(sl_flow_parse_value("[1, 2.5, x, true, null]", &v, NULL),
+                     0);
+    assert_int_equal(sl_value_count(v), 5);
+    assert_int_equal(sl_value_type(sl_value_at(v, 0)), SL_INT);
+    assert_int_equal(sl_value_type(sl_value_at(v, 1)), SL_DOUBLE);
+    assert_int_equal(sl_value_type(sl_value_at(v, 2)), SL_STRING);
+    assert_int_equal(sl_value_type(sl_value_at(v, 3)), SL_BOOL);
+    assert_int_equal(sl_value_type(sl_value_at(v, 4)), SL_NULL);
+    sl_value_destroy(&v);
+    assert_int_equal(sl_flow_parse_value("'10'", &v, NULL), 0);
+    assert_int_equal(sl_value_type(v), SL_STRING);
+    sl_value_destroy(&v);
+    assert_int_equal(sl_flow_parse_value("[1,", &v, NULL), SL_EINVAL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flow_seed_parses),
+        cmocka_unit_test(test_flow_unknown_keys_are_errors),
+        cmocka_unit_test(test_flow_missing_run_is_an_error),
+        cmocka_unit_test(test_flow_reference_to_a_missing_node_is_an_error),
+        cmocka_unit_test(test_flow_cycles_are_errors),
+        cmocka_unit_test(test_flow_bad_maps_are_errors),
+        cmocka_unit_test(test_flow_wrong_types_are_errors),
+        cmocka_unit_test(test_flow_bad_yaml_and_duplicates_are_errors),
+        cmocka_unit_test(test_flow_aliases_cannot_blow_up),
+        cmocka_unit_test(test_flow_wire_round_trip_validates_again),
+        cmocka_unit_test(test_flow_built_in_code_validates),
+        cmocka_unit_test(test_flow_parse_value_reads_yaml_scalars_and_lists),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
