@@ -23,6 +23,8 @@ typedef struct {
     sl_value_t *value;       /* result once DONE, owned */
     char *error;             /* why it FAILED, owned */
     uint64_t duration_us;    /* compute time over its jobs */
+    uint32_t cache_errors;   /* jobs whose cache failed */
+    char *cache_error;       /* the first such failure, owned */
 } node_state_t;
 
 struct sl_run {
@@ -124,6 +126,7 @@ sl_run_destroy(sl_run_t **p)
         free(run->nodes[i].dependents);
         sl_value_destroy(&run->nodes[i].value);
         free(run->nodes[i].error);
+        free(run->nodes[i].cache_error);
     }
     free(run->nodes);
     free(run->ready);
@@ -482,6 +485,9 @@ sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
     }
     node_state_t *ns = &run->nodes[job->node];
     ns->duration_us += r->duration_us;
+    if (r->cache == SLUICE__RESULT__CACHE__CACHE_ERROR &&
+        ns->cache_errors++ == 0)
+        ns->cache_error = strdup(r->cache_error);
     if (r->status != SLUICE__RESULT__STATUS__OK || !*value) {
         job_failed(run, sched, job, *r->error ? r->error : "no value",
                    worker_id);
@@ -593,6 +599,8 @@ sl_run_result(sl_run_t *run)
         nr->cached = ns->cached_count;
         nr->failed = ns->failed_count;
         nr->duration_us = ns->duration_us;
+        nr->cache_errors = ns->cache_errors;
+        nr->cache_error = ns->cache_error ? ns->cache_error : "";
         if (ns->value && sl_wire_value_view(ns->value, &nr->value, NULL) < 0)
             nr->error = "result too large to send";
         v->ptrs[i] = nr;

@@ -163,6 +163,10 @@ print_table(const sl_value_t *result, uint64_t elapsed_us)
         tasks += sl_cli_int(n, "tasks");
         cached += sl_cli_int(n, "cached");
         failed += sl_cli_int(n, "failed");
+        if (sl_cli_int(n, "cache_errors"))
+            printf("%-20s cache error on %lld tasks (computed, not cached): "
+                   "%s\n", "", sl_cli_int(n, "cache_errors"),
+                   sl_cli_str(n, "cache_error"));
     }
     printf("run %s %s in %.1f ms: %lld tasks, %lld cached, %lld failed\n",
            sl_cli_str(result, "run_id"), sl_cli_str(result, "state"),

@@ -191,6 +191,8 @@ result_value(const Sluice__RunResult *r)
         put_int(node, "cached", n->cached);
         put_int(node, "failed", n->failed);
         put_int(node, "duration_us", (int64_t)n->duration_us);
+        put_int(node, "cache_errors", n->cache_errors);
+        put_str(node, "cache_error", n->cache_error);
         sl_value_push(nodes, &node);
     }
     put(map, "nodes", nodes);

@@ -1,0 +1,134 @@
+# tests/integration/lib.sh: what every integration test shares: real
+# redis-server, sluice-broker and sluice-worker processes on free loopback
+# ports, in a scratch directory; at exit every process is stopped with
+# SIGTERM and must exit 0 within 5 s, or the test fails ("nothing leaked
+# or was left running").
+set -euo pipefail
+: "${SLUICE_BIN:?set SLUICE_BIN to the build folder}"
+: "${SLUICE_SRC:?set SLUICE_SRC to the source folder}"
+
+SLUICE="$SLUICE_BIN/client/sluice"
+BROKER="$SLUICE_BIN/broker/sluice-broker"
+WORKER="$SLUICE_BIN/worker/sluice-worker"
+FREE_PORT="$SLUICE_BIN/tests/free_port"
+SEND_RAW="$SLUICE_BIN/tests/send_raw"
+EXAMPLE_PLUGIN="$SLUICE_BIN/examples/plugin/libexample_tasks.so"
+TEST_PLUGIN="$SLUICE_BIN/tests/libtest_tasks.so"
+WORK=$(mktemp -d /tmp/sluice-it.XXXXXX)
+PIDS=()
+export SLUICE_CACHE_DIR="$WORK/lmdb" # never the user's own cache
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+pass() {
+    echo "PASS: $*"
+}
+
+stop_pid() { # stop_pid PID: SIGTERM, wait up to 5 s, report how it ended
+    local pid=$1 rc=0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "LEAK: process $pid still running 5 s after SIGTERM" >&2
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        return 1
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "process $pid exited with $rc after SIGTERM" >&2
+        return 1
+    fi
+}
+
+cleanup() {
+    local status=$?
+    for pid in "${PIDS[@]}"; do
+        stop_pid "$pid" || status=1
+    done
+    if [ "$status" -ne 0 ]; then
+        for log in "$WORK"/*.log; do
+            [ -f "$log" ] && { echo "--- $log"; tail -n 20 "$log"; }
+        done
+    fi
+    rm -rf "$WORK"
+    exit "$status"
+}
+trap cleanup EXIT
+
+ports() { # ports N: N free loopback ports, one per line
+    "$FREE_PORT" "$1"
+}
+
+start_redis() { # sets REDIS_PORT, REDIS_PID, REDIS_URL
+    REDIS_PORT=${REDIS_PORT:-$(ports 1)}
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+        --appendonly no >>"$WORK/redis.log" 2>&1 &
+    REDIS_PID=$!
+    PIDS+=("$REDIS_PID")
+    REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+    for _ in $(seq 100); do
+        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    fail "redis-server did not start on port $REDIS_PORT"
+}
+
+stop_redis() {
+    stop_pid "$REDIS_PID" || fail "redis-server did not stop cleanly"
+}
+
+rcli() {
+    redis-cli -p "$REDIS_PORT" "$@"
+}
+
+start_broker() { # sets BROKER_EP (clients) and WORKERS_EP
+    local p
+    p=($(ports 2))
+    BROKER_EP="tcp://127.0.0.1:${p[0]}"
+    WORKERS_EP="tcp://127.0.0.1:${p[1]}"
+    "$BROKER" --clients "$BROKER_EP" --workers "$WORKERS_EP" \
+        --log-level debug >>"$WORK/broker.log" 2>&1 &
+    PIDS+=($!)
+}
+
+start_worker() { # start_worker ID [sluice-worker options...]
+    local id=$1
+    shift
+    "$WORKER" --broker "$WORKERS_EP" --id "$id" --log-level debug "$@" \
+        >>"$WORK/$id.log" 2>&1 &
+    PIDS+=($!)
+}
+
+wait_workers() { # wait_workers N: until the broker has N workers
+    local n=0
+    for _ in $(seq 100); do
+        n=$("$SLUICE" status --broker "$BROKER_EP" --json --timeout 1000 \
+            2>/dev/null | jq '.workers | length') || n=0
+        [ "$n" -ge "$1" ] && return 0
+        sleep 0.1
+    done
+    fail "only $n of $1 workers registered"
+}
+
+run_json() { # run_json FLOW [sluice run options...]: result JSON to stdout
+    "$SLUICE" run --broker "$BROKER_EP" --json --quiet "$@"
+}
+
+node() { # node JSON NAME FIELD
+    jq -c --arg n "$2" ".nodes[] | select(.name == \$n) | .$3" <<<"$1"
+}
+
+calls() { # calls FILE: lines in a call log (0 if none)
+    [ -f "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0
+}
+
+expect_eq() { # expect_eq ACTUAL EXPECTED WHAT
+    [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}

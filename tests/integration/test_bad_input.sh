@@ -1,0 +1,49 @@
+# tests/integration/test_bad_input.sh: a bad flow file gets its error with
+# file, line and column and the broker has no new run; an unknown parameter
+# is rejected by the broker; garbage frames on either broker socket are
+# answered or dropped and the broker keeps serving.
+source "$(dirname "$0")/lib.sh"
+
+start_broker
+start_worker w1
+wait_workers 1
+
+runs() {
+    "$SLUICE" status --broker "$BROKER_EP" --json | jq '.runs | length'
+}
+
+printf 'flow: bad\ntasks:\n  a: {run: echo, args: [1]}\n  b:\n    run: sum\n    args: [$nope]\n' >"$WORK/bad.yaml"
+rc=0
+err=$("$SLUICE" run --broker "$BROKER_EP" "$WORK/bad.yaml" 2>&1) || rc=$?
+expect_eq "$rc" 2 "exit code for a bad flow file"
+grep -q "bad.yaml:6:11: node 'b' refers to '\$nope'" <<<"$err" ||
+    fail "error does not name file:line:col: $err"
+expect_eq "$(runs)" 0 "runs after a bad flow file"
+
+rc=0
+err=$("$SLUICE" run --broker "$BROKER_EP" --param nosuch=1 \
+    "$SLUICE_SRC/examples/mapreduce.yaml" 2>&1) || rc=$?
+expect_eq "$rc" 2 "exit code for an unknown parameter"
+grep -q "unknown parameter 'nosuch'" <<<"$err" || fail "reason: $err"
+expect_eq "$(runs)" 0 "runs after a rejected submit"
+
+for kind in garbage empty frames version; do
+    got=$("$SEND_RAW" "$BROKER_EP" "$kind")
+    case "$kind:$got" in
+    garbage:error*|empty:error*|version:error*protocol\ version\ 99*) ;;
+    frames:none) ;; # three frames: not a message, logged and dropped
+    *) fail "client socket, $kind: $got" ;;
+    esac
+done
+for kind in garbage worker-result submit-on-worker; do
+    got=$("$SEND_RAW" "$WORKERS_EP" "$kind")
+    [[ "$got" == error* ]] || fail "worker socket, $kind: $got"
+done
+grep -q "unknown worker: send READY first" <<<"$("$SEND_RAW" "$WORKERS_EP" \
+    worker-result)" || fail "a result from a stranger is not refused"
+
+out=$(run_json "$SLUICE_SRC/examples/mapreduce.yaml") ||
+    fail "broker stopped serving after bad input"
+expect_eq "$(node "$out" total value)" 385 "result after bad input"
+expect_eq "$(runs)" 1 "runs after bad input"
+pass "bad flows and garbage frames: clear errors, nothing lost"

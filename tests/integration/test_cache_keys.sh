@@ -1,0 +1,68 @@
+# tests/integration/test_cache_keys.sh: explicit cache_key vs inputs keys,
+# TTL expiry, a version bump and refresh: true, against real processes.
+source "$(dirname "$0")/lib.sh"
+
+start_redis
+start_broker
+export SLUICE_TEST_CALLS="$WORK/calls"
+start_worker w1 --tasks "$TEST_PLUGIN" --cache "$REDIS_URL"
+start_worker w2 --tasks "$TEST_PLUGIN" --cache "$REDIS_URL"
+wait_workers 2
+
+flow() { # flow FILE NODE-OPTIONS: one node "n" calling counted with [7]
+    printf 'flow: keys\ntasks:\n  n:\n    args: [7]\n%s\n' "$2" >"$WORK/$1"
+    echo "$WORK/$1"
+}
+
+# inputs key: sluice:v1:<ns>:counted:<64 hex>; explicit: the key as given
+out=$(run_json "$(flow inputs.yaml '    run: counted@1')")
+expect_eq "$(node "$out" n value)" 7 "counted@1(7)"
+keys=$(rcli --scan --pattern 'sluice:v1:default:counted:*')
+[[ "$keys" =~ ^sluice:v1:default:counted:[0-9a-f]{64}$ ]] ||
+    fail "inputs key has the wrong form: '$keys'"
+out=$(run_json "$(flow explicit.yaml "$(printf '    run: counted@1\n    cache_key: my-key')")")
+expect_eq "$(rcli exists sluice:v1:default:my-key)" 1 "explicit key stored"
+expect_eq "$(calls "$WORK/calls")" 2 "two different keys, two computations"
+
+# the same inputs again: a hit, no call
+out=$(run_json "$WORK/inputs.yaml")
+expect_eq "$(node "$out" n cached)" 1 "repeat is a hit"
+expect_eq "$(calls "$WORK/calls")" 2 "a hit does not compute"
+
+# a new version of the task: a new key, a miss, the new code's answer
+out=$(run_json "$(flow v2.yaml '    run: counted@2')")
+expect_eq "$(node "$out" n cached)" 0 "version bump misses"
+expect_eq "$(node "$out" n value)" 14 "counted@2(7)"
+expect_eq "$(tail -n 1 "$WORK/calls")" counted@2 "version that computed"
+# and the old version's entry is still served to old code
+out=$(run_json "$WORK/inputs.yaml")
+expect_eq "$(node "$out" n value)" 7 "counted@1 still cached"
+expect_eq "$(node "$out" n cached)" 1 "counted@1 still a hit"
+
+# refresh: true skips the lookup, recomputes and overwrites
+before=$(calls "$WORK/calls")
+out=$(run_json "$(flow refresh.yaml "$(printf '    run: counted@1\n    refresh: true')")")
+expect_eq "$(node "$out" n cached)" 0 "refresh is not a hit"
+expect_eq "$(calls "$WORK/calls")" $((before + 1)) "refresh recomputes"
+
+# TTL: an entry that expired is a miss
+out=$(run_json "$(flow ttl.yaml "$(printf '    run: counted@1\n    args: [8]\n    ttl: 1s')")")
+ttl=$(rcli pttl "$(rcli --scan --pattern 'sluice:v1:default:counted:*' |
+    while read -r k; do [ "$(rcli pttl "$k")" -le 1000 ] && echo "$k"; done |
+    head -n 1)")
+[ "$ttl" -gt 0 ] && [ "$ttl" -le 1000 ] || fail "TTL on Redis is $ttl ms"
+out=$(run_json "$WORK/ttl.yaml")
+expect_eq "$(node "$out" n cached)" 1 "hit before expiry"
+sleep 1.2
+before=$(calls "$WORK/calls")
+out=$(run_json "$WORK/ttl.yaml")
+expect_eq "$(node "$out" n cached)" 0 "miss after expiry"
+expect_eq "$(calls "$WORK/calls")" $((before + 1)) "expired entry recomputed"
+
+# cache: none neither looks up nor stores
+before=$(rcli dbsize)
+out=$(run_json "$(flow none.yaml "$(printf '    run: counted@1\n    args: [9]\n    cache: none')")")
+out=$(run_json "$WORK/none.yaml")
+expect_eq "$(node "$out" n cached)" 0 "cache: none never hits"
+expect_eq "$(rcli dbsize)" "$before" "cache: none stores nothing"
+pass "explicit and inputs keys, versions, refresh, TTL, none"
