@@ -115,15 +115,18 @@ typedef struct {
     size_t remaining;       /* children still to come */
 } frame_t;
 
+/* Adds *child to the container on top; *child is consumed either way. */
 static int
 attach(frame_t *top, const Sluice__ValueNode *n, sl_value_t **child,
        sl_error_t *err, size_t at)
 {
     if (sl_value_type(top->container) == SL_LIST)
         return sl_value_push(top->container, child);
-    if (memchr(n->key.data, 0, n->key.len))
+    if (memchr(n->key.data, 0, n->key.len)) {
+        sl_value_destroy(child);
         return sl_error_set(err, SL_EINVAL, "value node %zu: map key has a "
                                             "NUL byte", at);
+    }
     return sl_value_append_unchecked(top->container, (const char *)n->key.data,
                                      n->key.len, child);
 }

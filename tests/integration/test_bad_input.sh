@@ -47,3 +47,13 @@ out=$(run_json "$SLUICE_SRC/examples/mapreduce.yaml") ||
 expect_eq "$(node "$out" total value)" 385 "result after bad input"
 expect_eq "$(runs)" 1 "runs after bad input"
 pass "bad flows and garbage frames: clear errors, nothing lost"
+
+# no broker at the address: a clear error naming it, exit 3, quickly
+nowhere="tcp://127.0.0.1:$(ports 1)"
+rc=0
+err=$("$SLUICE" run --broker "$nowhere" --timeout 500 \
+    "$SLUICE_SRC/examples/mapreduce.yaml" 2>&1) || rc=$?
+expect_eq "$rc" 3 "exit code with no broker"
+grep -q "no answer from the broker at $nowhere in 500 ms" <<<"$err" ||
+    fail "no-broker error: $err"
+pass "no broker: a clear error"
