@@ -2,6 +2,7 @@
  * options, starts the broker, waits for SIGINT or SIGTERM, stops it. */
 #include "broker.h"
 #include "log.h"
+#include "service.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -49,7 +50,8 @@ main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sl_broker_options_t opt = {.prefetch = 2};
-    int level = SL_LOG_INFO, c;
+    sl_log_set_level(SL_LOG_INFO);
+    int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
         case 'c': opt.frontend = optarg; break;
@@ -63,11 +65,8 @@ main(int argc, char **argv)
                 return 2;
             break;
         case 'l':
-            if ((level = sl_log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "sluice-broker: --log-level '%s': use error, "
-                        "warn, info or debug\n", optarg);
+            if (sl_service_log_level("sluice-broker", optarg) < 0)
                 return 2;
-            }
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -78,7 +77,6 @@ main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
-    sl_log_set_level((sl_log_level_t)level);
     zsys_init();
     sl_error_t err = {0};
     sl_broker_t *broker = sl_broker_new(&opt, &err);
@@ -86,8 +84,7 @@ main(int argc, char **argv)
         fprintf(stderr, "sluice-broker: %s\n", err.msg);
         return 1;
     }
-    while (!zsys_interrupted)
-        zclock_sleep(200);
+    sl_service_wait();
     sl_log(SL_LOG_INFO, "broker", "stopping");
     sl_broker_destroy(&broker);
     return 0;

@@ -55,20 +55,18 @@ visit_print(const char *key, size_t size, void *ctx)
 static sl_value_t *
 entry_value(const char *key, const sl_entry_t *e)
 {
-    sl_value_t *m = sl_value_new_map(), *v;
+    sl_value_t *m = sl_value_new_map(), *v = sl_value_copy(e->value);
     char hex[SL_DIGEST_HEX_BYTES];
-#define PUT(k, make) (v = (make), sl_value_put(m, k, &v))
-    PUT("key", sl_value_new_string(key));
-    PUT("task", sl_value_new_string(e->task));
-    PUT("version", sl_value_new_int(e->version));
     sl_digest_hex(e->input_digest, hex);
-    PUT("input_digest", sl_value_new_string(e->has_input_digest ? hex : ""));
-    PUT("created_ms", sl_value_new_int(e->created_ms));
-    PUT("expires_ms", sl_value_new_int(e->expires_ms));
-    PUT("duration_us", sl_value_new_int((int64_t)e->duration_us));
-    PUT("producer", sl_value_new_string(e->producer));
-    PUT("value", sl_value_copy(e->value));
-#undef PUT
+    sl_value_put_string(m, "key", key);
+    sl_value_put_string(m, "task", e->task);
+    sl_value_put_int(m, "version", e->version);
+    sl_value_put_string(m, "input_digest", e->has_input_digest ? hex : "");
+    sl_value_put_int(m, "created_ms", e->created_ms);
+    sl_value_put_int(m, "expires_ms", e->expires_ms);
+    sl_value_put_int(m, "duration_us", (int64_t)e->duration_us);
+    sl_value_put_string(m, "producer", e->producer);
+    sl_value_put(m, "value", &v);
     return m;
 }
 

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "flow.h"
+#include "value.h"
 #include "local.h"
 #include "log.h"
 
@@ -24,6 +25,7 @@ typedef struct {
     sl_value_t *params;         /* --param NAME=VALUE, a MAP, owned */
     bool is_json;               /* --json */
     bool is_quiet;              /* --quiet */
+    bool is_events;             /* --events: one JSON line per event */
     int timeout_ms;             /* for the broker to accept */
 } run_args_t;
 
@@ -50,6 +52,8 @@ usage(FILE *out)
             "(repeatable)\n"
             "  --param NAME=VALUE  set a flow parameter (repeatable)\n"
             "  --json              print the result as JSON\n"
+            "  --events            print each task event as a JSON line "
+            "first\n"
             "  --quiet             no progress line\n"
             "  --timeout MS        wait this long for the broker to accept "
             "(default %d)\n",
@@ -88,6 +92,7 @@ parse_args(run_args_t *a, int argc, char **argv)
         {"param", required_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
+        {"events", no_argument, NULL, 'e'},
         {"timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -114,6 +119,7 @@ parse_args(run_args_t *a, int argc, char **argv)
             break;
         case 'j': a->is_json = true; break;
         case 'q': a->is_quiet = true; break;
+        case 'e': a->is_events = true; break;
         case 'T': a->timeout_ms = atoi(optarg); break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
@@ -142,6 +148,24 @@ count_event(progress_t *p, const sl_event_t *e)
     p->done += e->kind == SL_EVENT_DONE;
     p->cached += e->kind == SL_EVENT_CACHED;
     p->failed += e->kind == SL_EVENT_FAILED && *e->worker_id;
+}
+
+static void
+print_event(const sl_event_t *e)
+{
+    static const char *kinds[] = {"queued", "started", "done",
+                                  "cached", "failed", "waiting"};
+    sl_value_t *m = sl_value_new_map();
+    sl_value_put_string(m, "event", kinds[e->kind % 6]);
+    sl_value_put_string(m, "run_id", e->run_id);
+    sl_value_put_string(m, "node", e->node);
+    sl_value_put_int(m, "index", e->index);
+    sl_value_put_string(m, "worker", e->worker_id);
+    sl_value_put_string(m, "error", e->error);
+    sl_value_put_string(m, "cache_error", e->cache_error);
+    sl_value_put_int(m, "duration_us", (int64_t)e->duration_us);
+    sl_cli_print_json(stdout, m);
+    sl_value_destroy(&m);
 }
 
 static void
@@ -175,7 +199,8 @@ print_table(const sl_value_t *result, uint64_t elapsed_us)
 
 /* Follows the run to its end; returns the result map or NULL. */
 static sl_value_t *
-follow(sl_client_t *client, const sl_flow_t *flow, bool is_live)
+follow(sl_client_t *client, const sl_flow_t *flow, bool is_live,
+       bool is_events)
 {
     progress_t p = {0};
     sl_value_t *result = NULL;
@@ -186,6 +211,8 @@ follow(sl_client_t *client, const sl_flow_t *flow, bool is_live)
         int rc = sl_client_wait(client, &e, &result, 1000, &err);
         if (rc == 1) {
             count_event(&p, &e);
+            if (is_events)
+                print_event(&e);
             if (e.kind == SL_EVENT_WAITING && !is_live)
                 continue;
             if (e.kind == SL_EVENT_WAITING)
@@ -238,7 +265,7 @@ submit_and_follow(const run_args_t *a, const sl_flow_t *flow,
     if (is_live)
         fprintf(stderr, "%s: run %s accepted by %s\n", sl_flow_name(flow),
                 run_id, endpoint);
-    sl_value_t *result = follow(client, flow, is_live);
+    sl_value_t *result = follow(client, flow, is_live, a->is_events);
     int code = result && !strcmp(sl_cli_str(result, "state"), "done")
                    ? SL_EXIT_OK : SL_EXIT_FAILED;
     if (result && a->is_json)

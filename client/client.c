@@ -4,6 +4,7 @@
 
 #include "envelope.h"
 #include "flow_wire.h"
+#include "value.h"
 
 #include <czmq.h>
 #include <stdlib.h>
@@ -137,18 +138,6 @@ put(sl_value_t *map, const char *key, sl_value_t *v)
     sl_value_put(map, key, &v);
 }
 
-static void
-put_str(sl_value_t *map, const char *key, const char *s)
-{
-    put(map, key, sl_value_new_string(s ? s : ""));
-}
-
-static void
-put_int(sl_value_t *map, const char *key, int64_t i)
-{
-    put(map, key, sl_value_new_int(i));
-}
-
 static const char *
 node_state_name(Sluice__NodeResult__State s)
 {
@@ -174,25 +163,25 @@ static sl_value_t *
 result_value(const Sluice__RunResult *r)
 {
     sl_value_t *map = sl_value_new_map(), *nodes = sl_value_new_list();
-    put_str(map, "run_id", r->run_id);
-    put_str(map, "flow", r->flow);
-    put_str(map, "state", run_state_name(r->state));
+    sl_value_put_string(map, "run_id", r->run_id);
+    sl_value_put_string(map, "flow", r->flow);
+    sl_value_put_string(map, "state", run_state_name(r->state));
     for (size_t i = 0; i < r->n_nodes; i++) {
         const Sluice__NodeResult *n = r->nodes[i];
         sl_value_t *node = sl_value_new_map(), *v = NULL;
-        put_str(node, "name", n->name);
-        put_str(node, "state", node_state_name(n->state));
+        sl_value_put_string(node, "name", n->name);
+        sl_value_put_string(node, "state", node_state_name(n->state));
         if (n->value && sl_wire_value_unpack(n->value, &v, NULL) == 0)
             put(node, "value", v);
         else
             put(node, "value", sl_value_new_null());
-        put_str(node, "error", n->error);
-        put_int(node, "tasks", n->tasks);
-        put_int(node, "cached", n->cached);
-        put_int(node, "failed", n->failed);
-        put_int(node, "duration_us", (int64_t)n->duration_us);
-        put_int(node, "cache_errors", n->cache_errors);
-        put_str(node, "cache_error", n->cache_error);
+        sl_value_put_string(node, "error", n->error);
+        sl_value_put_int(node, "tasks", n->tasks);
+        sl_value_put_int(node, "cached", n->cached);
+        sl_value_put_int(node, "failed", n->failed);
+        sl_value_put_int(node, "duration_us", (int64_t)n->duration_us);
+        sl_value_put_int(node, "cache_errors", n->cache_errors);
+        sl_value_put_string(node, "cache_error", n->cache_error);
         sl_value_push(nodes, &node);
     }
     put(map, "nodes", nodes);
@@ -264,11 +253,11 @@ status_value(const Sluice__StatusReply *s)
     for (size_t i = 0; i < s->n_workers; i++) {
         const Sluice__WorkerStatus *w = s->workers[i];
         sl_value_t *m = sl_value_new_map(), *tasks = sl_value_new_list();
-        put_str(m, "id", w->worker_id);
-        put_str(m, "host", w->hostname);
-        put_int(m, "pid", w->pid);
-        put_int(m, "slots", w->slots);
-        put_int(m, "in_flight", w->in_flight);
+        sl_value_put_string(m, "id", w->worker_id);
+        sl_value_put_string(m, "host", w->hostname);
+        sl_value_put_int(m, "pid", w->pid);
+        sl_value_put_int(m, "slots", w->slots);
+        sl_value_put_int(m, "in_flight", w->in_flight);
         for (size_t k = 0; k < w->n_tasks; k++) {
             sl_value_t *t = sl_value_new_string(w->tasks[k]->name);
             sl_value_push(tasks, &t);
@@ -278,21 +267,21 @@ status_value(const Sluice__StatusReply *s)
     }
     for (size_t i = 0; i < s->n_queues; i++) {
         sl_value_t *m = sl_value_new_map();
-        put_str(m, "task", s->queues[i]->task);
-        put_int(m, "depth", s->queues[i]->depth);
-        put_int(m, "workers", s->queues[i]->workers);
+        sl_value_put_string(m, "task", s->queues[i]->task);
+        sl_value_put_int(m, "depth", s->queues[i]->depth);
+        sl_value_put_int(m, "workers", s->queues[i]->workers);
         sl_value_push(queues, &m);
     }
     for (size_t i = 0; i < s->n_runs; i++) {
         const Sluice__RunStatus *r = s->runs[i];
         sl_value_t *m = sl_value_new_map();
-        put_str(m, "run_id", r->run_id);
-        put_str(m, "flow", r->flow);
-        put_str(m, "state", run_state_name(r->state));
-        put_int(m, "tasks", r->tasks);
-        put_int(m, "done", r->done);
-        put_int(m, "cached", r->cached);
-        put_int(m, "failed", r->failed);
+        sl_value_put_string(m, "run_id", r->run_id);
+        sl_value_put_string(m, "flow", r->flow);
+        sl_value_put_string(m, "state", run_state_name(r->state));
+        sl_value_put_int(m, "tasks", r->tasks);
+        sl_value_put_int(m, "done", r->done);
+        sl_value_put_int(m, "cached", r->cached);
+        sl_value_put_int(m, "failed", r->failed);
         sl_value_push(runs, &m);
     }
     put(map, "workers", workers);

@@ -509,3 +509,17 @@ sl_value_duplicate_key(const sl_value_t *map)
     free(keys);
     return dup;
 }
+
+int
+sl_value_put_string(sl_value_t *map, const char *key, const char *s)
+{
+    sl_value_t *v = sl_value_new_string(s ? s : "");
+    return v ? sl_value_put(map, key, &v) : SL_ENOMEM;
+}
+
+int
+sl_value_put_int(sl_value_t *map, const char *key, int64_t i)
+{
+    sl_value_t *v = sl_value_new_int(i);
+    return v ? sl_value_put(map, key, &v) : SL_ENOMEM;
+}

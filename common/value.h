@@ -16,4 +16,8 @@ int sl_value_append_unchecked(sl_value_t *map, const char *key, size_t key_size,
 /* A key that stands twice in map (borrowed), or NULL. O(n log n). */
 const char *sl_value_duplicate_key(const sl_value_t *map);
 
+/* map[key] = a string (NULL as "") or an int: for building reports. */
+int sl_value_put_string(sl_value_t *map, const char *key, const char *s);
+int sl_value_put_int(sl_value_t *map, const char *key, int64_t i);
+
 #endif

@@ -1,6 +1,7 @@
 /* worker/main.c: sluice-worker, a thin shell around sl_worker_t: parses
  * options, starts the worker, waits for SIGINT or SIGTERM, stops it. */
 #include "log.h"
+#include "service.h"
 #include "worker.h"
 
 #include <czmq.h>
@@ -41,7 +42,8 @@ main(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     const char *plugins[MAX_PLUGINS];
     sl_worker_options_t opt = {.plugins = plugins};
-    int level = SL_LOG_INFO, c;
+    sl_log_set_level(SL_LOG_INFO);
+    int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         char *end;
         switch (c) {
@@ -65,11 +67,8 @@ main(int argc, char **argv)
             break;
         case 'i': opt.id = optarg; break;
         case 'l':
-            if ((level = sl_log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "sluice-worker: --log-level '%s': use error, "
-                        "warn, info or debug\n", optarg);
+            if (sl_service_log_level("sluice-worker", optarg) < 0)
                 return 2;
-            }
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -80,7 +79,6 @@ main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
-    sl_log_set_level((sl_log_level_t)level);
     zsys_init();
     sl_error_t err = {0};
     sl_worker_t *worker = sl_worker_new(&opt, &err);
@@ -88,8 +86,7 @@ main(int argc, char **argv)
         fprintf(stderr, "sluice-worker: %s\n", err.msg);
         return 1;
     }
-    while (!zsys_interrupted)
-        zclock_sleep(200);
+    sl_service_wait();
     sl_log(SL_LOG_INFO, "worker", "worker=%s stopping", sl_worker_id(worker));
     sl_worker_destroy(&worker);
     return 0;

@@ -88,13 +88,13 @@ rcli() {
     redis-cli -p "$REDIS_PORT" "$@"
 }
 
-start_broker() { # sets BROKER_EP (clients) and WORKERS_EP
+start_broker() { # start_broker [options]: sets BROKER_EP and WORKERS_EP
     local p
     p=($(ports 2))
     BROKER_EP="tcp://127.0.0.1:${p[0]}"
     WORKERS_EP="tcp://127.0.0.1:${p[1]}"
     "$BROKER" --clients "$BROKER_EP" --workers "$WORKERS_EP" \
-        --log-level debug >>"$WORK/broker.log" 2>&1 &
+        --log-level debug "$@" >>"$WORK/broker.log" 2>&1 &
     PIDS+=($!)
 }
 

@@ -32,4 +32,15 @@ got=$("$SLUICE" cache get sluice:v1:default:add_numbers --cache "$REDIS_URL" \
     --json)
 expect_eq "$(jq -r .value <<<"$got")" 15 "sluice cache get"
 expect_eq "$(jq -r .task <<<"$got")" add_numbers "entry task"
+
+# deleting the entry makes the next run compute again
+"$SLUICE" cache del sluice:v1:default:add_numbers --cache "$REDIS_URL" ||
+    fail "cache del failed"
+third=$(run_json "$SLUICE_SRC/examples/seed.yaml") || fail "third run failed"
+expect_eq "$(node "$third" add cached)" 0 "run after cache del"
+expect_eq "$(calls "$WORK/calls")" 2 "calls after cache del"
+rc=0
+err=$("$SLUICE" cache del nosuch --cache "$REDIS_URL" 2>&1) || rc=$?
+expect_eq "$rc" 1 "exit code deleting a missing key"
+grep -q "no entry 'nosuch'" <<<"$err" || fail "cache del message: $err"
 pass "seed flow: computed once, then served from Redis"
