@@ -1,7 +1,8 @@
 /* common/cache_lmdb.c: the embedded cache for one machine (LMDB). Each value
  * is stored as 8 bytes of big-endian expiry (unix ms, 0: never) then the
- * entry; an expired value is a miss and is removed by the next write to its
- * key or by `sluice cache` commands. The only file that sees lmdb.h.
+ * entry; an expired value is a miss. Each write also sweeps a few entries
+ * further along the key space and deletes the expired ones, so the file
+ * does not fill with the dead. The only file that sees lmdb.h.
  *
  * LMDB allows one open environment per file per process, and sluice --local
  * opens the same path from many threads, so environments are shared through
@@ -11,6 +12,7 @@
  * thread. */
 #include "cache_backend.h"
 
+#include "caps.h"
 #include "entry.h"
 
 #include <errno.h>
@@ -23,6 +25,7 @@
 
 #define MAP_SIZE_BYTES ((size_t)1 << 30)
 #define EXPIRY_BYTES 8
+#define SWEEP_PER_WRITE 16
 
 typedef struct shared_env {
     char *path;               /* directory of the environment */
@@ -30,6 +33,9 @@ typedef struct shared_env {
     MDB_dbi dbi;              /* the main database */
     int refs;                 /* cache objects using it */
     struct shared_env *next;  /* next in the table */
+    char sweep_from[SL_KEY_MAX_BYTES + 1]; /* where the next sweep starts;
+                                 only touched inside a write transaction,
+                                 which LMDB runs one at a time */
 } shared_env_t;
 
 static pthread_mutex_t envs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -182,6 +188,30 @@ lmdb_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
     return 0;
 }
 
+/* Deletes the expired among the next SWEEP_PER_WRITE entries. */
+static void
+sweep(shared_env_t *s, MDB_txn *txn, int64_t now_ms)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, s->dbi, &cur) != 0)
+        return;
+    MDB_val k = {strlen(s->sweep_from), s->sweep_from}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
+    for (int i = 0; rc == 0 && i < SWEEP_PER_WRITE; i++) {
+        /* after a delete the cursor already stands on the next entry */
+        bool is_deleted = !is_live(&v, now_ms) && mdb_cursor_del(cur, 0) == 0;
+        rc = mdb_cursor_get(cur, &k, &v, is_deleted ? MDB_GET_CURRENT
+                                                    : MDB_NEXT);
+    }
+    if (rc == 0 && k.mv_size < sizeof s->sweep_from) {
+        memcpy(s->sweep_from, k.mv_data, k.mv_size);
+        s->sweep_from[k.mv_size] = '\0';
+    } else {
+        s->sweep_from[0] = '\0'; /* the end: start again from the first */
+    }
+    mdb_cursor_close(cur);
+}
+
 static int
 lmdb_set(sl_cache_t *c, const char *key, const void *data, size_t size,
          int64_t ttl_ms, sl_error_t *err)
@@ -201,6 +231,7 @@ lmdb_set(sl_cache_t *c, const char *key, const void *data, size_t size,
         for (int i = EXPIRY_BYTES - 1; i >= 0; i--, expires_ms >>= 8)
             p[i] = (unsigned char)(expires_ms & 0xff);
         memcpy(p + EXPIRY_BYTES, data, size);
+        sweep(s, txn, sl_entry_now_ms());
         rc = mdb_txn_commit(txn);
         return rc == 0 ? 0 : lmdb_fail(c, err, "commit", rc);
     }

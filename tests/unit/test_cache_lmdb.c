@@ -8,9 +8,11 @@
 #include "cache.h"
 #include "cache_contract.h"
 
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static char url[256];
 
@@ -45,6 +47,41 @@ test_lmdb_two_handles_share_one_environment(void **state)
     assert_int_equal(sl_cache_get(b, "shared", &out, NULL), 0);
     sl_cache_destroy(&b);
     sl_buf_fini(&out);
+}
+
+/* Entries in the file, expired or not (LMDB's own count). */
+static size_t
+raw_entries(const char *path)
+{
+    MDB_env *env;
+    MDB_stat st = {0};
+    mdb_env_create(&env);
+    if (mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS, 0600) == 0)
+        mdb_env_stat(env, &st);
+    mdb_env_close(env);
+    return st.ms_entries;
+}
+
+static void
+test_lmdb_writes_sweep_expired_entries(void **state)
+{
+    (void)state;
+    sl_cache_t *c = sl_cache_new(url, NULL);
+    char key[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "old:%02d", i);
+        assert_int_equal(sl_cache_set(c, key, "v", 1, 50, NULL), 0);
+    }
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    /* each write sweeps 16 entries on from where the last sweep stopped,
+     * wrapping around: six writes cover the 46 entries twice over */
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof key, "new:%d", i);
+        assert_int_equal(sl_cache_set(c, key, "v", 1, 60000, NULL), 0);
+    }
+    sl_cache_destroy(&c); /* closes the environment: LMDB allows one */
+    assert_int_equal(raw_entries(url + strlen("lmdb://")), 6);
 }
 
 static void
@@ -89,6 +126,8 @@ main(void)
         cmocka_unit_test_setup(test_lmdb_scan_by_prefix, make_dir),
         cmocka_unit_test_setup(test_lmdb_refuses_bad_arguments, make_dir),
         cmocka_unit_test_setup(test_lmdb_two_handles_share_one_environment,
+                               make_dir),
+        cmocka_unit_test_setup(test_lmdb_writes_sweep_expired_entries,
                                make_dir),
         cmocka_unit_test(test_lmdb_unusable_path_is_a_clear_error),
         cmocka_unit_test(test_lmdb_default_url_follows_the_environment),
