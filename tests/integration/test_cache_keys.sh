@@ -65,4 +65,21 @@ out=$(run_json "$(flow none.yaml "$(printf '    run: counted@1\n    args: [9]\n 
 out=$(run_json "$WORK/none.yaml")
 expect_eq "$(node "$out" n cached)" 0 "cache: none never hits"
 expect_eq "$(rcli dbsize)" "$before" "cache: none stores nothing"
-pass "explicit and inputs keys, versions, refresh, TTL, none"
+# an explicit key is served whatever the inputs, unless validate: inputs
+run_json "$(flow k7.yaml "$(printf '    run: counted@1\n    cache_key: shared')")" >/dev/null
+out=$(run_json "$(flow k8.yaml "$(printf '    run: counted@1\n    args: [8]\n    cache_key: shared')")")
+expect_eq "$(node "$out" n value)" 7 "explicit key, other inputs, no validate"
+out=$(run_json "$(flow k8v.yaml "$(printf '    run: counted@1\n    args: [8]\n    cache_key: shared\n    validate: inputs')")")
+expect_eq "$(node "$out" n cached)" 0 "validate: inputs, other inputs"
+expect_eq "$(node "$out" n value)" 8 "validate: inputs recomputes"
+
+# a corrupt entry is a miss, logged, and is replaced
+rcli set sluice:v1:default:shared "not a cache entry" >/dev/null
+out=$(run_json "$WORK/k7.yaml")
+expect_eq "$(node "$out" n cached)" 0 "corrupt entry is a miss"
+expect_eq "$(node "$out" n value)" 7 "result over a corrupt entry"
+grep -q "key=sluice:v1:default:shared corrupt entry" "$WORK"/w?.log ||
+    fail "the corrupt entry was not logged"
+out=$(run_json "$WORK/k7.yaml")
+expect_eq "$(node "$out" n cached)" 1 "the corrupt entry was replaced"
+pass "explicit and inputs keys, versions, refresh, TTL, none, validate, corrupt"
