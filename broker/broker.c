@@ -35,25 +35,37 @@ typedef struct {
     uint32_t next_seq;              /* for the next run */
 } loop_t;
 
-static void
+/* Sends env; a failure is logged here and its code returned (SL_EIO: the
+ * peer is gone, SL_ETIMEDOUT: its queue is full). */
+static int
 send_env(loop_t *l, zsock_t *sock, zframe_t *to, Sluice__Envelope *env)
 {
     sl_error_t err = {0};
-    if (sl_envelope_send(sock, to, env, &err) < 0)
+    int rc = sl_envelope_send(sock, to, env, &err);
+    if (rc < 0)
         sl_log(SL_LOG_DEBUG, "broker", "%s not delivered: %s",
                sl_envelope_kind(env), err.msg);
     (void)l;
+    return rc;
+}
+
+static void
+send_error_code(loop_t *l, zsock_t *sock, zframe_t *to, const char *reason,
+                Sluice__Error__Code code)
+{
+    Sluice__Error e = SLUICE__ERROR__INIT;
+    e.reason = (char *)reason;
+    e.code = code;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    send_env(l, sock, to, &env);
 }
 
 static void
 send_error(loop_t *l, zsock_t *sock, zframe_t *to, const char *reason)
 {
-    Sluice__Error e = SLUICE__ERROR__INIT;
-    e.reason = (char *)reason;
-    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
-    env.body_case = SLUICE__ENVELOPE__BODY_ERROR;
-    env.error = &e;
-    send_env(l, sock, to, &env);
+    send_error_code(l, sock, to, reason, SLUICE__ERROR__CODE__GENERIC);
 }
 
 static void
@@ -65,26 +77,25 @@ touch(loop_t *l, sl_run_t *run)
 
 /* ---- dispatch -------------------------------------------------------- */
 
-static void fill_task(sl_job_t *job, Sluice__Task *t);
+static void fill_task(sl_job_t *job, Sluice__Task *t, uint64_t lease_ms);
 
+/* Forgets w; the jobs it held go back to their queues. is_death: it went
+ * without saying goodbye, which counts towards each job's poison limit. */
 static void
-requeue_all(loop_t *l, zlistx_t *jobs)
+drop_worker(loop_t *l, sl_bworker_t *w, const char *why, bool is_death)
 {
-    for (sl_job_t *job = zlistx_first(jobs); job; job = zlistx_next(jobs)) {
-        sl_run_job_requeue(job->run, l->sched, job);
+    zlistx_t *held = zlistx_new();
+    char reason[300];
+    snprintf(reason, sizeof reason, "worker %s %s: %s", w->id,
+             is_death ? "died" : "left", why);
+    sl_log(is_death ? SL_LOG_WARN : SL_LOG_INFO, "broker", "worker=%s gone "
+           "(%s), %u tasks requeued", w->id, why, w->in_flight);
+    sl_sched_remove_worker(l->sched, w, held);
+    for (sl_job_t *job = zlistx_first(held); job; job = zlistx_next(held)) {
+        sl_run_job_lost(job->run, l->sched, job, reason, is_death);
         touch(l, job->run);
     }
-}
-
-static void
-drop_worker(loop_t *l, sl_bworker_t *w, const char *why)
-{
-    zlistx_t *requeued = zlistx_new();
-    sl_log(SL_LOG_INFO, "broker", "worker=%s gone (%s), %u tasks requeued",
-           w->id, why, w->in_flight);
-    sl_sched_remove_worker(l->sched, w, requeued);
-    requeue_all(l, requeued);
-    zlistx_destroy(&requeued);
+    zlistx_destroy(&held);
 }
 
 /* Sends each worker as many queued tasks as its credit allows. */
@@ -106,7 +117,8 @@ dispatch(loop_t *l)
             if (n == 0)
                 continue;
             for (size_t i = 0; i < n; i++) {
-                fill_task(jobs[i], &tasks[i]);
+                fill_task(jobs[i], &tasks[i], (uint64_t)l->opt->heartbeat_ms *
+                                                  l->opt->liveness);
                 ptrs[i] = &tasks[i];
             }
             Sluice__TaskBatch batch = SLUICE__TASK_BATCH__INIT;
@@ -124,7 +136,7 @@ dispatch(loop_t *l)
                 touch(l, jobs[i]->run);
             }
             if (rc < 0) { /* gone or stuck: its tasks go to others */
-                drop_worker(l, w, err.msg);
+                drop_worker(l, w, err.msg, true);
                 is_progress = true;
                 break; /* the list changed under us */
             }
@@ -135,13 +147,14 @@ dispatch(loop_t *l)
 
 /* A dispatch of job; args is a view to free after sending. */
 static void
-fill_task(sl_job_t *job, Sluice__Task *t)
+fill_task(sl_job_t *job, Sluice__Task *t, uint64_t lease_ms)
 {
     const sl_flow_t *flow = sl_run_flow(job->run);
     const sl_node_t *node = &flow->nodes[job->node];
     sluice__task__init(t);
     t->task_id = job->id;
     t->attempt = job->attempt;
+    t->lease_ms = lease_ms;
     t->name = node->task;
     t->version = node->version;
     if (sl_wire_value_view(job->args, &t->args, NULL) < 0)
@@ -318,6 +331,10 @@ fill_worker(sl_bworker_t *w, Sluice__WorkerStatus *ws, Sluice__TaskRef *refs,
     ws->pid = w->pid;
     ws->slots = w->slots;
     ws->in_flight = w->in_flight;
+    ws->draining = w->is_draining;
+    ws->done = w->done;
+    ws->cache_errors = w->cache_errors;
+    ws->last_seen_ms = (uint64_t)(zclock_mono() - w->last_seen_ms);
     for (size_t k = 0; k < w->key_count; k++) {
         char *at = strchr(w->keys[k], '@');
         if (!at)
@@ -461,9 +478,55 @@ on_results(loop_t *l, sl_bworker_t *w, const Sluice__ResultBatch *batch)
             bad.status = SLUICE__RESULT__STATUS__ERROR;
             bad.error = err.msg;
         }
+        w->done++;
+        w->cache_errors += r->cache == SLUICE__RESULT__CACHE__CACHE_ERROR;
         sl_run_job_result(run, l->sched, job, &bad, &value, w->id);
         touch(l, run);
     }
+}
+
+static void
+on_ready(loop_t *l, zframe_t *id, sl_bworker_t *w, const Sluice__Ready *r)
+{
+    if (w && !strcmp(w->incarnation, r->incarnation)) {
+        w->is_draining = false; /* the same process, saying hello again */
+        return;
+    }
+    if (w) /* the same id, a new process: the old one died */
+        drop_worker(l, w, "restarted", true);
+    w = sl_sched_add_worker(l->sched, id, r);
+    if (w)
+        sl_log(SL_LOG_INFO, "broker", "worker=%s ready, slots=%u tasks=%zu "
+               "host=%s", w->id, w->slots, r->n_tasks, w->hostname);
+}
+
+/* A worker lists what it holds: a job it was given more than a heartbeat
+ * ago and no longer lists never arrived or was lost, and is queued again. */
+static void
+on_heartbeat(loop_t *l, sl_bworker_t *w, const Sluice__Heartbeat *hb)
+{
+    int64_t before = zclock_mono() - 2 * (int64_t)l->opt->heartbeat_ms;
+    if (hb->draining && !w->is_draining)
+        sl_log(SL_LOG_INFO, "broker", "worker=%s draining", w->id);
+    w->is_draining = hb->draining;
+    zlistx_t *lost = zlistx_new();
+    for (sl_job_t *job = zlistx_first(w->held); job && lost;
+         job = zlistx_next(w->held)) {
+        bool is_listed = false;
+        for (size_t i = 0; i < hb->n_held_task_ids && !is_listed; i++)
+            is_listed = hb->held_task_ids[i] == job->id;
+        if (!is_listed && job->dispatched_ms < before)
+            zlistx_add_end(lost, job);
+    }
+    for (sl_job_t *job = lost ? zlistx_first(lost) : NULL; job;
+         job = zlistx_next(lost)) {
+        sl_log(SL_LOG_WARN, "broker", "worker=%s task=%llx lost, requeued",
+               w->id, (unsigned long long)job->id);
+        sl_sched_release(l->sched, job);
+        sl_run_job_lost(job->run, l->sched, job, "the worker lost it", false);
+        touch(l, job->run);
+    }
+    zlistx_destroy(&lost);
 }
 
 static void
@@ -474,27 +537,31 @@ on_back(loop_t *l)
     if (!env)
         return;
     sl_bworker_t *w = sl_sched_find_worker(l->sched, id);
+    if (w)
+        w->last_seen_ms = zclock_mono();
     switch (env->body_case) {
     case SLUICE__ENVELOPE__BODY_READY:
-        if (w)
-            drop_worker(l, w, "it introduced itself again");
-        w = sl_sched_add_worker(l->sched, id, env->ready);
-        if (w)
-            sl_log(SL_LOG_INFO, "broker", "worker=%s ready, slots=%u "
-                   "tasks=%zu host=%s", w->id, w->slots, env->ready->n_tasks,
-                   w->hostname);
+        on_ready(l, id, w, env->ready);
         break;
     case SLUICE__ENVELOPE__BODY_RESULTS:
-        if (w)
+    case SLUICE__ENVELOPE__BODY_HEARTBEAT:
+        if (!w) {
+            char *who = zframe_strdup(id);
+            sl_log(SL_LOG_INFO, "broker", "worker=%s unknown: its %s refused, "
+                   "asked to send READY", who ? who : "?",
+                   sl_envelope_kind(env));
+            free(who);
+            send_error_code(l, l->back, id, "unknown worker: send READY first",
+                            SLUICE__ERROR__CODE__UNKNOWN_PEER);
+        }
+        else if (env->body_case == SLUICE__ENVELOPE__BODY_RESULTS)
             on_results(l, w, env->results);
         else
-            send_error(l, l->back, id, "unknown worker: send READY first");
+            on_heartbeat(l, w, env->heartbeat);
         break;
     case SLUICE__ENVELOPE__BODY_DISCONNECT:
         if (w)
-            drop_worker(l, w, env->disconnect->reason);
-        break;
-    case SLUICE__ENVELOPE__BODY_HEARTBEAT:
+            drop_worker(l, w, env->disconnect->reason, false);
         break;
     default:
         send_error(l, l->back, id, "this message type is not taken on the "
@@ -502,6 +569,36 @@ on_back(loop_t *l)
     }
     sl_envelope_free(&env);
     zframe_destroy(&id);
+}
+
+/* Every heartbeat: workers silent for `liveness` intervals are dead (their
+ * jobs go back to the queue); the others get a heartbeat. */
+static void
+on_tick(loop_t *l)
+{
+    int64_t now = zclock_mono();
+    int64_t dead_before = now - (int64_t)l->opt->heartbeat_ms * l->opt->liveness;
+    zlistx_t *workers = sl_sched_workers(l->sched);
+    Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    bool is_changed = true;
+    while (is_changed) { /* dropping one changes the list: start again */
+        is_changed = false;
+        for (sl_bworker_t *w = zlistx_first(workers); w;
+             w = zlistx_next(workers)) {
+            bool is_silent = w->last_seen_ms < dead_before;
+            if (!is_silent &&
+                send_env(l, l->back, w->identity, &env) != SL_EIO)
+                continue;
+            drop_worker(l, w, is_silent ? "missed its heartbeats"
+                                        : "its connection is gone", true);
+            is_changed = true;
+            break;
+        }
+    }
+    sl_sched_release_due(l->sched, now);
 }
 
 static void
@@ -568,14 +665,26 @@ broker_actor(zsock_t *pipe, void *args)
     if (rc == 0)
         sl_log(SL_LOG_INFO, "broker", "clients=%s workers=%s", opt->frontend,
                opt->backend);
+    int64_t next_tick = zclock_mono() + opt->heartbeat_ms;
     while (rc == 0) {
-        void *which = zpoller_wait(l.poller, -1);
+        int64_t now = zclock_mono();
+        int64_t due = sl_sched_next_due(l.sched, now);
+        int64_t wait = next_tick - now;
+        if (due >= 0 && due < wait)
+            wait = due;
+        void *which = zpoller_wait(l.poller, wait > 0 ? (int)wait : 0);
         if (which == pipe || (!which && zpoller_terminated(l.poller)))
             break;
         if (which == l.front)
             on_front(&l);
         else if (which == l.back)
             on_back(&l);
+        now = zclock_mono();
+        if (now >= next_tick) {
+            on_tick(&l);
+            next_tick = now + opt->heartbeat_ms;
+        }
+        sl_sched_release_due(l.sched, now);
         dispatch(&l);
         flush(&l);
     }
@@ -597,6 +706,10 @@ sl_broker_new(const sl_broker_options_t *opt, sl_error_t *err)
         b->opt.backend = SL_BROKER_BACKEND;
     if (!b->opt.finished_runs)
         b->opt.finished_runs = 100;
+    if (!b->opt.heartbeat_ms)
+        b->opt.heartbeat_ms = 1000;
+    if (!b->opt.liveness)
+        b->opt.liveness = 3;
     b->actor = zactor_new(broker_actor, &b->opt);
     char *status = b->actor ? zstr_recv(b->actor) : NULL;
     if (!status || strcmp(status, "ok") != 0) {

@@ -20,6 +20,9 @@ typedef struct sl_broker_options {
     const char *backend;       /* workers connect here (SL_BROKER_BACKEND) */
     uint32_t prefetch;         /* tasks a worker may hold beyond its slots */
     uint32_t finished_runs;    /* finished runs kept for status (100) */
+    uint32_t heartbeat_ms;     /* heartbeat interval both ways (1000) */
+    uint32_t liveness;         /* missed heartbeats before a worker is
+                                  dead and its tasks are requeued (3) */
 } sl_broker_options_t;
 
 /* Binds both sockets and starts the broker thread. NULL, with err saying

@@ -15,6 +15,7 @@ typedef struct sl_bworker sl_bworker_t;
 
 typedef enum {
     SL_JOB_QUEUED,     /* waiting for a worker */
+    SL_JOB_DELAYED,    /* waiting out a retry delay */
     SL_JOB_RUNNING,    /* sent to a worker */
     SL_JOB_DONE,       /* succeeded */
     SL_JOB_FAILED,     /* failed */
@@ -27,6 +28,10 @@ typedef struct sl_job {
     uint32_t node;          /* node index in the run's flow */
     uint32_t index;         /* element of a mapped node */
     uint32_t attempt;       /* 1 for the first dispatch */
+    uint16_t errors;        /* attempts that failed in the task's code */
+    uint16_t deaths;        /* attempts whose worker died holding it */
+    int64_t dispatched_ms;  /* monotonic time of the last dispatch */
+    int64_t due_ms;         /* DELAYED: when it may be queued again */
     sl_job_state_t state;   /* where it is */
     sl_value_t *args;       /* resolved args, owned until it ends */
     sl_value_t *value;      /* result, owned until its node gathers it */

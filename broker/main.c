@@ -20,6 +20,9 @@ usage(FILE *out)
             "(default 2)\n"
             "  --keep-runs N       finished runs kept for status "
             "(default 100)\n"
+            "  --heartbeat-ms MS   heartbeat interval (default 1000)\n"
+            "  --liveness N        missed heartbeats before a worker is dead "
+            "(default 3)\n"
             "  --log-level LEVEL   error, warn, info (default), debug\n",
             SL_BROKER_FRONTEND, SL_BROKER_BACKEND);
 }
@@ -46,12 +49,15 @@ main(int argc, char **argv)
         {"workers", required_argument, NULL, 'w'},
         {"prefetch", required_argument, NULL, 'p'},
         {"keep-runs", required_argument, NULL, 'k'},
+        {"heartbeat-ms", required_argument, NULL, 'H'},
+        {"liveness", required_argument, NULL, 'L'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sl_broker_options_t opt = {.prefetch = 2};
     sl_log_set_level(SL_LOG_INFO);
     int c;
+    sl_service_init();
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
         case 'c': opt.frontend = optarg; break;
@@ -62,6 +68,14 @@ main(int argc, char **argv)
             break;
         case 'k':
             if (parse_count("--keep-runs", optarg, &opt.finished_runs) < 0)
+                return 2;
+            break;
+        case 'H':
+            if (parse_count("--heartbeat-ms", optarg, &opt.heartbeat_ms) < 0)
+                return 2;
+            break;
+        case 'L':
+            if (parse_count("--liveness", optarg, &opt.liveness) < 0)
                 return 2;
             break;
         case 'l':
@@ -77,7 +91,6 @@ main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
-    zsys_init();
     sl_error_t err = {0};
     sl_broker_t *broker = sl_broker_new(&opt, &err);
     if (!broker) {

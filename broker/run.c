@@ -269,9 +269,10 @@ cancel_jobs(sl_run_t *run, sl_sched_t *sched, const node_state_t *ns)
 {
     for (uint32_t i = ns->first_job; i < ns->first_job + ns->job_count; i++) {
         sl_job_t *job = run->jobs[i];
-        if (job->state == SL_JOB_QUEUED)
+        if (job->state == SL_JOB_QUEUED || job->state == SL_JOB_DELAYED)
             sl_sched_dequeue(sched, job);
-        if (job->state == SL_JOB_QUEUED || job->state == SL_JOB_RUNNING)
+        if (job->state == SL_JOB_QUEUED || job->state == SL_JOB_DELAYED ||
+            job->state == SL_JOB_RUNNING)
             job->state = SL_JOB_CANCELLED; /* a late result is dropped */
     }
 }
@@ -448,29 +449,55 @@ sl_run_job_started(sl_run_t *run, sl_job_t *job, const char *worker_id)
     emit(run, job, job->node, SLUICE__EVENT__KIND__STARTED, worker_id, NULL);
 }
 
+/* The delay before retry number n (1-based): retry_delay doubled each
+ * time, capped, with +-50% jitter so that retries do not march in step. */
+static int64_t
+retry_delay_ms(const sl_node_t *node, uint32_t n)
+{
+    uint64_t ms = node->opt.retry_delay_ms;
+    for (uint32_t i = 1; i < n && ms < SL_RETRY_DELAY_MAX_MS; i++)
+        ms *= 2;
+    if (ms > SL_RETRY_DELAY_MAX_MS)
+        ms = SL_RETRY_DELAY_MAX_MS;
+    return ms ? (int64_t)(ms / 2 + (uint64_t)randof((int)ms + 1)) : 0;
+}
+
+static void
+fail_job(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, const char *why,
+         const char *worker_id)
+{
+    const sl_node_t *node = &run->flow->nodes[job->node];
+    char msg[700];
+    job->state = SL_JOB_FAILED;
+    run->jobs_failed++;
+    run->nodes[job->node].failed_count++;
+    emit(run, job, job->node, SLUICE__EVENT__KIND__FAILED, worker_id, why);
+    if (node->map_count)
+        snprintf(msg, sizeof msg, "element %u: %s", job->index, why);
+    else
+        snprintf(msg, sizeof msg, "%s", why);
+    fail_node(run, sched, job->node, msg);
+}
+
 static void
 job_failed(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, const char *error,
            const char *worker_id)
 {
     const sl_node_t *node = &run->flow->nodes[job->node];
-    char key[SL_NAME_MAX_BYTES + 16];
-    if (job->attempt <= node->opt.retries) { /* again, at once */
-        sl_sched_key(key, sizeof key, node->task, node->version);
-        sl_sched_enqueue(sched, job, key, false);
-        emit(run, job, job->node, SLUICE__EVENT__KIND__QUEUED, worker_id,
-             error);
-        return;
-    }
-    char msg[700];
-    job->state = SL_JOB_FAILED;
-    run->jobs_failed++;
-    run->nodes[job->node].failed_count++;
-    emit(run, job, job->node, SLUICE__EVENT__KIND__FAILED, worker_id, error);
-    if (node->map_count)
-        snprintf(msg, sizeof msg, "element %u: %s", job->index, error);
+    char key[SL_NAME_MAX_BYTES + 16], msg[700];
+    job->errors++;
+    if (job->errors > node->opt.retries)
+        return fail_job(run, sched, job, error, worker_id);
+    int64_t delay = retry_delay_ms(node, job->errors);
+    sl_sched_key(key, sizeof key, node->task, node->version);
+    if (delay > 0)
+        sl_sched_delay(sched, job, key, zclock_mono() + delay);
     else
-        snprintf(msg, sizeof msg, "%s", error);
-    fail_node(run, sched, job->node, msg);
+        sl_sched_enqueue(sched, job, key, false);
+    snprintf(msg, sizeof msg, "attempt %u failed (%s); retry %u of %u in %lld "
+             "ms", job->attempt, error, job->errors, node->opt.retries,
+             (long long)delay);
+    emit(run, job, job->node, SLUICE__EVENT__KIND__QUEUED, worker_id, msg);
 }
 
 void
@@ -519,16 +546,23 @@ sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
 }
 
 void
-sl_run_job_requeue(sl_run_t *run, sl_sched_t *sched, sl_job_t *job)
+sl_run_job_lost(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
+                const char *why, bool is_death)
 {
     if (job->state != SL_JOB_RUNNING)
         return;
     const sl_node_t *node = &run->flow->nodes[job->node];
-    char key[SL_NAME_MAX_BYTES + 16];
+    char key[SL_NAME_MAX_BYTES + 16], msg[300];
+    if (is_death && ++job->deaths >= SL_POISON_DEATHS) {
+        snprintf(msg, sizeof msg, "poison: %u workers died running it (last: "
+                 "%s)", job->deaths, why);
+        fail_job(run, sched, job, msg, NULL);
+        advance(run, sched);
+        return;
+    }
     sl_sched_key(key, sizeof key, node->task, node->version);
     sl_sched_enqueue(sched, job, key, true);
-    emit(run, job, job->node, SLUICE__EVENT__KIND__QUEUED, NULL,
-         "its worker left");
+    emit(run, job, job->node, SLUICE__EVENT__KIND__QUEUED, NULL, why);
 }
 
 void

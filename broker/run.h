@@ -44,8 +44,16 @@ void sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
                        const Sluice__Result *r, sl_value_t **value,
                        const char *worker_id);
 
-/* A job went back to its queue because its worker left. */
-void sl_run_job_requeue(sl_run_t *run, sl_sched_t *sched, sl_job_t *job);
+/* A worker that died after this many held a job makes it fail as poison. */
+#define SL_POISON_DEATHS 3
+/* Retry delays double up to this. */
+#define SL_RETRY_DELAY_MAX_MS 60000
+
+/* job's worker no longer holds it (why says how): it goes to the front of
+ * its queue, unless is_death and it has now outlived SL_POISON_DEATHS
+ * workers: then it fails as poison. */
+void sl_run_job_lost(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
+                     const char *why, bool is_death);
 
 /* Ends the run: queued jobs are dropped, running ones are ignored when they
  * answer, unfinished nodes fail with reason. */

@@ -11,8 +11,16 @@ struct sl_sched {
     zhashx_t *queues;     /* key -> zlistx_t of sl_job_t*, owned */
     zhashx_t *by_id;      /* hex routing id -> sl_bworker_t*, owned */
     zlistx_t *workers;    /* sl_bworker_t*, borrowed from by_id */
+    zlistx_t *delayed;    /* sl_job_t* waiting out a retry, by due time */
     uint32_t prefetch;    /* jobs a worker may hold beyond its slots */
 };
+
+static int
+compare_due(const void *a, const void *b)
+{
+    int64_t x = ((const sl_job_t *)a)->due_ms, y = ((const sl_job_t *)b)->due_ms;
+    return x < y ? -1 : x > y;
+}
 
 static void
 destroy_queue(void **item)
@@ -31,6 +39,7 @@ destroy_worker(void **item)
     free(w->keys);
     free(w->id);
     free(w->hostname);
+    free(w->incarnation);
     zframe_destroy(&w->identity);
     zlistx_destroy(&w->held);
     free(w);
@@ -46,13 +55,15 @@ sl_sched_new(uint32_t prefetch)
     s->queues = zhashx_new();
     s->by_id = zhashx_new();
     s->workers = zlistx_new();
+    s->delayed = zlistx_new();
     s->prefetch = prefetch;
-    if (!s->queues || !s->by_id || !s->workers) {
+    if (!s->queues || !s->by_id || !s->workers || !s->delayed) {
         sl_sched_destroy(&s);
         return NULL;
     }
     zhashx_set_destructor(s->queues, destroy_queue);
     zhashx_set_destructor(s->by_id, destroy_worker);
+    zlistx_set_comparator(s->delayed, compare_due);
     return s;
 }
 
@@ -62,6 +73,7 @@ sl_sched_destroy(sl_sched_t **p)
     if (!p || !*p)
         return;
     zlistx_destroy(&(*p)->workers);
+    zlistx_destroy(&(*p)->delayed);
     zhashx_destroy(&(*p)->by_id);
     zhashx_destroy(&(*p)->queues);
     free(*p);
@@ -122,10 +134,44 @@ sl_sched_enqueue(sl_sched_t *s, sl_job_t *job, const char *key, bool at_front)
 }
 
 void
+sl_sched_delay(sl_sched_t *s, sl_job_t *job, const char *key, int64_t due_ms)
+{
+    job->state = SL_JOB_DELAYED;
+    job->worker = NULL;
+    job->due_ms = due_ms;
+    job->queue = queue_for(s, key);
+    job->queue_handle = zlistx_insert(s->delayed, job, false); /* by due */
+}
+
+size_t
+sl_sched_release_due(sl_sched_t *s, int64_t now_ms)
+{
+    size_t n = 0;
+    sl_job_t *job;
+    while ((job = zlistx_first(s->delayed)) && job->due_ms <= now_ms) {
+        zlistx_delete(s->delayed, job->queue_handle);
+        job->state = SL_JOB_QUEUED;
+        job->queue_handle = job->queue ? zlistx_add_end(job->queue, job) : NULL;
+        n++;
+    }
+    return n;
+}
+
+int64_t
+sl_sched_next_due(const sl_sched_t *s, int64_t now_ms)
+{
+    sl_job_t *job = zlistx_first(s->delayed);
+    if (!job)
+        return -1;
+    return job->due_ms <= now_ms ? 0 : job->due_ms - now_ms;
+}
+
+void
 sl_sched_dequeue(sl_sched_t *s, sl_job_t *job)
 {
-    (void)s;
-    if (job->queue && job->queue_handle)
+    if (job->state == SL_JOB_DELAYED && job->queue_handle)
+        zlistx_delete(s->delayed, job->queue_handle);
+    else if (job->queue && job->queue_handle)
         zlistx_delete(job->queue, job->queue_handle);
     job->queue = NULL;
     job->queue_handle = NULL;
@@ -161,9 +207,12 @@ sl_sched_add_worker(sl_sched_t *s, zframe_t *identity,
     w->hostname = strdup(ready->hostname);
     w->pid = ready->pid;
     w->slots = ready->slots ? ready->slots : 1;
+    w->incarnation = strdup(ready->incarnation);
+    w->last_seen_ms = zclock_mono();
     w->identity = zframe_dup(identity);
     w->held = zlistx_new();
-    bool ok = w->id && w->hostname && w->identity && w->held;
+    bool ok = w->id && w->hostname && w->identity && w->held &&
+              w->incarnation;
     for (size_t i = 0; ok && i < ready->n_tasks; i++) {
         char key[300];
         sl_sched_key(key, sizeof key, ready->tasks[i]->name,
@@ -212,7 +261,7 @@ uint32_t
 sl_sched_credit(const sl_sched_t *s, const sl_bworker_t *w)
 {
     uint32_t cap = w->slots + s->prefetch;
-    return w->in_flight >= cap ? 0 : cap - w->in_flight;
+    return w->is_draining || w->in_flight >= cap ? 0 : cap - w->in_flight;
 }
 
 size_t
@@ -233,6 +282,7 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
             job->state = SL_JOB_RUNNING;
             job->worker = w;
             job->attempt++;
+            job->dispatched_ms = zclock_mono();
             job->held_handle = zlistx_add_end(w->held, job);
             w->in_flight++;
             out[n++] = job;

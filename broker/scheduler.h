@@ -23,6 +23,11 @@ struct sl_bworker {
     char **keys;           /* queue keys it serves: "name", "name@v" */
     size_t key_count;      /* entries in keys */
     zlistx_t *held;        /* jobs held, in dispatch order */
+    char *incarnation;     /* changes when the worker process restarts */
+    int64_t last_seen_ms;  /* monotonic time of its last message */
+    bool is_draining;      /* stopping: gets no more jobs */
+    uint64_t done;         /* results taken from it */
+    uint64_t cache_errors; /* of which its cache failed */
 };
 
 sl_sched_t *sl_sched_new(uint32_t prefetch);
@@ -36,7 +41,19 @@ void sl_sched_key(char *out, size_t size, const char *task, uint32_t version);
 bool sl_sched_enqueue(sl_sched_t *s, sl_job_t *job, const char *key,
                       bool at_front);
 
-/* Drops a queued job from its queue (cancel). */
+/* Holds job DELAYED until due_ms (monotonic), then queues it under key at
+ * the back (sl_sched_release_due). */
+void sl_sched_delay(sl_sched_t *s, sl_job_t *job, const char *key,
+                    int64_t due_ms);
+
+/* Queues every delayed job that is due; returns how many. */
+size_t sl_sched_release_due(sl_sched_t *s, int64_t now_ms);
+
+/* Milliseconds until the next delayed job is due (0 if one is), or -1 if
+ * none waits. */
+int64_t sl_sched_next_due(const sl_sched_t *s, int64_t now_ms);
+
+/* Drops a queued or delayed job (cancel). */
 void sl_sched_dequeue(sl_sched_t *s, sl_job_t *job);
 
 /* Registers a worker from its READY; a worker already known by the same

@@ -18,10 +18,15 @@ print_status(const sl_value_t *s)
     for (size_t i = 0; i < sl_value_count(workers); i++) {
         const sl_value_t *w = sl_value_at(workers, i);
         char *tasks = sl_cli_brief(sl_value_lookup(w, "tasks"), 70);
-        printf("  %-28s host=%s pid=%lld slots=%lld in_flight=%lld\n"
+        printf("  %-28s host=%s pid=%lld slots=%lld in_flight=%lld%s\n"
+               "  %-28s done=%lld cache_errors=%lld seen=%lldms ago\n"
                "  %-28s tasks=%s\n", sl_cli_str(w, "id"), sl_cli_str(w, "host"),
                sl_cli_int(w, "pid"), sl_cli_int(w, "slots"),
-               sl_cli_int(w, "in_flight"), "", tasks ? tasks : "");
+               sl_cli_int(w, "in_flight"),
+               sl_value_get_bool(sl_value_lookup(w, "draining")) ? " DRAINING"
+                                                                : "",
+               "", sl_cli_int(w, "done"), sl_cli_int(w, "cache_errors"),
+               sl_cli_int(w, "last_seen_ms"), "", tasks ? tasks : "");
         free(tasks);
     }
     printf("QUEUES\n");

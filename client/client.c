@@ -258,6 +258,10 @@ status_value(const Sluice__StatusReply *s)
         sl_value_put_int(m, "pid", w->pid);
         sl_value_put_int(m, "slots", w->slots);
         sl_value_put_int(m, "in_flight", w->in_flight);
+        put(m, "draining", sl_value_new_bool(w->draining));
+        sl_value_put_int(m, "done", (int64_t)w->done);
+        sl_value_put_int(m, "cache_errors", (int64_t)w->cache_errors);
+        sl_value_put_int(m, "last_seen_ms", (int64_t)w->last_seen_ms);
         for (size_t k = 0; k < w->n_tasks; k++) {
             sl_value_t *t = sl_value_new_string(w->tasks[k]->name);
             sl_value_push(tasks, &t);

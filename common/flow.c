@@ -13,7 +13,8 @@
 sl_node_options_t
 sl_node_options_default(void)
 {
-    return (sl_node_options_t){.cache = SL_CACHE_INPUTS};
+    return (sl_node_options_t){.cache = SL_CACHE_INPUTS,
+                               .retry_delay_ms = SL_DEFAULT_RETRY_DELAY_MS};
 }
 
 sl_flow_t *

@@ -13,6 +13,7 @@
 
 #define SL_DEFAULT_NAMESPACE "default"
 #define SL_DEFAULT_TTL_MS (7LL * 24 * 3600 * 1000) /* 7 days */
+#define SL_DEFAULT_RETRY_DELAY_MS 1000
 
 typedef struct sl_pos {
     uint32_t line;    /* 1-based; 0: unknown */

@@ -5,7 +5,10 @@
 #include "log.h"
 
 #include <czmq.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <time.h>
 
 int
 sl_service_log_level(const char *prog, const char *arg)
@@ -20,9 +23,41 @@ sl_service_log_level(const char *prog, const char *arg)
     return 0;
 }
 
+static void
+stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
 void
+sl_service_init(void)
+{
+    sigset_t set;
+    stop_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    zsys_handler_set(NULL);
+    zsys_init();
+}
+
+int
 sl_service_wait(void)
 {
-    while (!zsys_interrupted)
-        zclock_sleep(200); /* the handler interrupts the sleep */
+    sigset_t set;
+    int sig = 0;
+    stop_signals(&set);
+    while (sigwait(&set, &sig) != 0)
+        ;
+    return sig;
+}
+
+int
+sl_service_wait_for(int timeout_ms)
+{
+    sigset_t set;
+    struct timespec ts = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+    stop_signals(&set);
+    int sig = sigtimedwait(&set, NULL, &ts);
+    return sig > 0 ? sig : 0;
 }

@@ -301,9 +301,14 @@ send_results(executor_t *ex, job_t **jobs, size_t n)
     env.version = SL_PROTOCOL_VERSION;
     zframe_t *frame = zframe_new(NULL, sluice__envelope__get_packed_size(&env));
     sluice__envelope__pack(&env, zframe_data(frame));
+    zframe_t *ids = zframe_new(NULL, n * sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++)
+        memcpy(zframe_data(ids) + i * sizeof(uint64_t),
+               &jobs[i]->result.task_id, sizeof(uint64_t));
     zmsg_t *msg = zmsg_new();
     zmsg_addstr(msg, "R");
     zmsg_append(msg, &frame);
+    zmsg_append(msg, &ids);
     zmsg_send(&msg, ex->pipe);
     for (size_t i = 0; i < n; i++) {
         free(results[i]->value);

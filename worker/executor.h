@@ -17,7 +17,8 @@ typedef struct sl_executor_config {
 
 /* Messages on the actor pipe (frames):
  *   worker -> executor: "T", then one packed Task per frame
- *   executor -> worker: "R", packed Envelope(results) to forward as is
+ *   executor -> worker: "R", packed Envelope(results) to forward as is,
+ *                       then the task ids it answers (uint64_t, host order)
  *                       "I" when the batch is finished (idle again)
  * The strings in cfg must outlive the actor. */
 zactor_t *sl_executor_new(const sl_executor_config_t *cfg);

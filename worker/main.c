@@ -25,7 +25,49 @@ usage(FILE *out)
             "embedded cache\n"
             "  --tasks LIB.so     load a task plugin (repeatable)\n"
             "  --id ID            worker id (default host-pid-random)\n"
+            "  --heartbeat-ms MS  heartbeat interval (default 1000)\n"
+            "  --grace-ms MS      on SIGTERM, time to finish the tasks in "
+            "hand\n"
+            "                     (default 25000; a second signal stops at "
+            "once)\n"
             "  --log-level LEVEL  error, warn, info (default), debug\n");
+}
+
+static int
+parse_ms(const char *flag, const char *text, uint32_t *out)
+{
+    char *end;
+    unsigned long n = strtoul(text, &end, 10);
+    if (*end || !*text || n == 0 || n > 3600000) {
+        fprintf(stderr, "sluice-worker: %s '%s': give milliseconds from 1 to "
+                "3600000\n", flag, text);
+        return -1;
+    }
+    *out = (uint32_t)n;
+    return 0;
+}
+
+/* Finishes the tasks in hand within grace_ms, unless a second signal says
+ * to stop at once. */
+static void
+drain(sl_worker_t *worker, uint32_t grace_ms)
+{
+    int64_t deadline = zclock_mono() + grace_ms;
+    sl_log(SL_LOG_INFO, "worker", "worker=%s stopping: finishing the tasks in "
+           "hand (up to %u ms; signal again to stop now)",
+           sl_worker_id(worker), grace_ms);
+    for (;;) {
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0) {
+            sl_log(SL_LOG_WARN, "worker", "worker=%s grace period over: the "
+                   "broker requeues what is left", sl_worker_id(worker));
+            return;
+        }
+        if (sl_worker_drain(worker, left < 200 ? (int)left : 200) == 0)
+            return;
+        if (sl_service_wait_for(0))
+            return;
+    }
 }
 
 int
@@ -37,13 +79,17 @@ main(int argc, char **argv)
         {"cache", required_argument, NULL, 'c'},
         {"tasks", required_argument, NULL, 't'},
         {"id", required_argument, NULL, 'i'},
+        {"heartbeat-ms", required_argument, NULL, 'H'},
+        {"grace-ms", required_argument, NULL, 'g'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *plugins[MAX_PLUGINS];
     sl_worker_options_t opt = {.plugins = plugins};
+    uint32_t grace_ms = 25000;
     sl_log_set_level(SL_LOG_INFO);
     int c;
+    sl_service_init();
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         char *end;
         switch (c) {
@@ -66,6 +112,14 @@ main(int argc, char **argv)
             plugins[opt.plugin_count++] = optarg;
             break;
         case 'i': opt.id = optarg; break;
+        case 'H':
+            if (parse_ms("--heartbeat-ms", optarg, &opt.heartbeat_ms) < 0)
+                return 2;
+            break;
+        case 'g':
+            if (parse_ms("--grace-ms", optarg, &grace_ms) < 0)
+                return 2;
+            break;
         case 'l':
             if (sl_service_log_level("sluice-worker", optarg) < 0)
                 return 2;
@@ -79,7 +133,6 @@ main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
-    zsys_init();
     sl_error_t err = {0};
     sl_worker_t *worker = sl_worker_new(&opt, &err);
     if (!worker) {
@@ -87,7 +140,8 @@ main(int argc, char **argv)
         return 1;
     }
     sl_service_wait();
-    sl_log(SL_LOG_INFO, "worker", "worker=%s stopping", sl_worker_id(worker));
+    drain(worker, grace_ms);
     sl_worker_destroy(&worker);
+    sl_log(SL_LOG_INFO, "worker", "stopped");
     return 0;
 }

@@ -24,6 +24,9 @@ struct sl_worker {
     char *cache_url;           /* --cache, owned, may be NULL */
     char *fallback_url;        /* owned */
     uint32_t slots;            /* executor count */
+    uint32_t heartbeat_ms;     /* heartbeat interval */
+    uint32_t liveness;         /* silent heartbeats before greeting again */
+    char incarnation[17];      /* random, new for each sl_worker_t */
     sl_registry_t *registry;   /* read-only once the actor runs */
     sl_executor_config_t exec_cfg; /* shared, read-only, by executors */
     zactor_t *actor;           /* the worker thread */
@@ -37,6 +40,12 @@ typedef struct {
     bool *is_busy;             /* per executor */
     zlist_t *queue;            /* packed Task frames waiting, owned */
     zpoller_t *poller;         /* pipe, dealer and executors */
+    uint64_t *held;            /* ids of the tasks in hand (queued or run) */
+    size_t held_count;
+    size_t held_cap;
+    int64_t last_broker_ms;    /* when the broker last said anything */
+    int64_t next_beat_ms;      /* when the next heartbeat is due */
+    bool is_draining;          /* stopping: asked for no more tasks */
 } loop_t;
 
 static void
@@ -62,6 +71,7 @@ send_ready(loop_t *l)
     ready.slots = w->slots;
     ready.hostname = host;
     ready.pid = (uint32_t)getpid();
+    ready.incarnation = w->incarnation;
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_READY;
     env.ready = &ready;
@@ -82,6 +92,53 @@ send_disconnect(loop_t *l, const char *reason)
     env.body_case = SLUICE__ENVELOPE__BODY_DISCONNECT;
     env.disconnect = &bye;
     sl_envelope_send(l->dealer, NULL, &env, NULL);
+}
+
+static void
+hold(loop_t *l, uint64_t id)
+{
+    if (l->held_count == l->held_cap) {
+        size_t cap = l->held_cap ? l->held_cap * 2 : 64;
+        uint64_t *grown = realloc(l->held, cap * sizeof *grown);
+        if (!grown)
+            return; /* the broker will requeue it as lost: safe */
+        l->held = grown;
+        l->held_cap = cap;
+    }
+    l->held[l->held_count++] = id;
+}
+
+static void
+unhold(loop_t *l, uint64_t id)
+{
+    for (size_t i = 0; i < l->held_count; i++)
+        if (l->held[i] == id) {
+            l->held[i] = l->held[--l->held_count];
+            return;
+        }
+}
+
+static void
+send_heartbeat(loop_t *l)
+{
+    Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+    hb.held_task_ids = l->held;
+    hb.n_held_task_ids = l->held_count;
+    hb.draining = l->is_draining;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    sl_envelope_send(l->dealer, NULL, &env, NULL);
+    l->next_beat_ms = zclock_mono() + l->w->heartbeat_ms;
+}
+
+static bool
+is_idle(const loop_t *l)
+{
+    for (uint32_t i = 0; i < l->w->slots; i++)
+        if (l->is_busy[i])
+            return false;
+    return zlist_size(l->queue) == 0;
 }
 
 /* Hands queued tasks to idle executors, a fair share each. */
@@ -116,6 +173,7 @@ take_tasks(loop_t *l, const Sluice__TaskBatch *batch)
         zframe_t *f = zframe_new(NULL, size);
         sluice__task__pack(batch->tasks[i], zframe_data(f));
         zlist_append(l->queue, f);
+        hold(l, batch->tasks[i]->task_id);
     }
     dispatch(l);
 }
@@ -129,9 +187,17 @@ on_broker(loop_t *l)
     Sluice__Envelope *env =
         frame ? sl_envelope_decode(zframe_data(frame), zframe_size(frame), &err)
               : NULL;
+    if (msg)
+        l->last_broker_ms = zclock_mono();
     if (!env && frame)
         sl_log(SL_LOG_WARN, "worker", "worker=%s dropped a message from the "
                "broker: %s", l->w->id, err.msg);
+    else if (env && env->body_case == SLUICE__ENVELOPE__BODY_ERROR &&
+             env->error->code == SLUICE__ERROR__CODE__UNKNOWN_PEER) {
+        sl_log(SL_LOG_INFO, "worker", "worker=%s the broker does not know us "
+               "(restarted?): saying hello again", l->w->id);
+        send_ready(l);
+    }
     else if (env && env->body_case == SLUICE__ENVELOPE__BODY_TASKS)
         take_tasks(l, env->tasks);
     else if (env && env->body_case == SLUICE__ENVELOPE__BODY_ERROR)
@@ -152,17 +218,57 @@ on_executor(loop_t *l, uint32_t i)
         return;
     char *kind = zmsg_popstr(msg);
     if (kind && kind[0] == 'R') {
-        zframe_t *f = zmsg_pop(msg);
+        zframe_t *f = zmsg_pop(msg), *ids = zmsg_pop(msg);
         if (f && zframe_send(&f, l->dealer, ZFRAME_DONTWAIT) != 0)
             sl_log(SL_LOG_WARN, "worker", "worker=%s result not sent",
                    l->w->id);
+        for (size_t k = 0; ids && k < zframe_size(ids) / sizeof(uint64_t);
+             k++) {
+            uint64_t id;
+            memcpy(&id, zframe_data(ids) + k * sizeof id, sizeof id);
+            unhold(l, id);
+        }
         zframe_destroy(&f);
+        zframe_destroy(&ids);
     } else if (kind && kind[0] == 'I') {
         l->is_busy[i] = false;
         dispatch(l);
     }
     free(kind);
     zmsg_destroy(&msg);
+}
+
+/* A command from the owner: "DRAIN" or "$TERM". False for $TERM. */
+static bool
+on_pipe(loop_t *l)
+{
+    char *cmd = zstr_recv(l->pipe);
+    bool is_term = !cmd || strcmp(cmd, "$TERM") == 0;
+    if (cmd && strcmp(cmd, "DRAIN") == 0 && !l->is_draining) {
+        l->is_draining = true;
+        sl_log(SL_LOG_INFO, "worker", "worker=%s draining: %zu tasks in hand",
+               l->w->id, l->held_count);
+        send_heartbeat(l); /* tell the broker now, not in a second */
+    }
+    free(cmd);
+    return !is_term;
+}
+
+/* Heartbeat time: say what we hold, and greet a silent broker again (it
+ * may have restarted and forgotten us; ZeroMQ reconnects on its own). */
+static void
+on_beat(loop_t *l)
+{
+    int64_t silent_ms = zclock_mono() - l->last_broker_ms;
+    if (silent_ms > (int64_t)l->w->heartbeat_ms * l->w->liveness) {
+        sl_log(SL_LOG_WARN, "worker", "worker=%s broker silent for %lld ms: "
+               "saying hello again", l->w->id, (long long)silent_ms);
+        send_ready(l);
+        l->last_broker_ms = zclock_mono();
+    }
+    send_heartbeat(l);
+    if (l->is_draining && is_idle(l))
+        zstr_send(l->pipe, "DRAINED");
 }
 
 static int
@@ -204,6 +310,7 @@ loop_fini(loop_t *l)
     }
     zlist_destroy(&l->queue);
     zpoller_destroy(&l->poller);
+    free(l->held);
     zsock_destroy(&l->dealer);
 }
 
@@ -221,17 +328,22 @@ worker_actor(zsock_t *pipe, void *args)
                sl_registry_count(l.w->registry),
                l.w->cache_url ? l.w->cache_url : "(flow's, else embedded)");
     }
+    l.last_broker_ms = zclock_mono();
+    l.next_beat_ms = l.last_broker_ms + l.w->heartbeat_ms;
     while (rc == 0) {
-        void *which = zpoller_wait(l.poller, -1);
-        if (which == pipe || (!which && zpoller_terminated(l.poller)))
-            break; /* $TERM, or the context is going away */
-        if (which == l.dealer) {
+        int64_t wait = l.next_beat_ms - zclock_mono();
+        void *which = zpoller_wait(l.poller, wait > 0 ? (int)wait : 0);
+        if (which == pipe && !on_pipe(&l))
+            break; /* $TERM */
+        if (!which && zpoller_terminated(l.poller))
+            break; /* the context is going away */
+        if (which == l.dealer)
             on_broker(&l);
-            continue;
-        }
-        for (uint32_t i = 0; i < l.w->slots; i++)
+        for (uint32_t i = 0; which && i < l.w->slots; i++)
             if (which == zactor_sock(l.execs[i]))
                 on_executor(&l, i);
+        if (zclock_mono() >= l.next_beat_ms)
+            on_beat(&l);
     }
     if (rc == 0)
         send_disconnect(&l, "worker stopping");
@@ -253,6 +365,12 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     w->slots = opt->slots ? opt->slots : (uint32_t)(cores > 0 ? cores : 1);
+    w->heartbeat_ms = opt->heartbeat_ms ? opt->heartbeat_ms : 1000;
+    w->liveness = opt->liveness ? opt->liveness : 3;
+    zuuid_t *uuid = zuuid_new();
+    snprintf(w->incarnation, sizeof w->incarnation, "%.16s",
+             uuid ? zuuid_str(uuid) : "0");
+    zuuid_destroy(&uuid);
     if (w->slots > 1024)
         return sl_error_set(err, SL_EINVAL, "--slots %u: at most 1024",
                             w->slots);
@@ -298,6 +416,25 @@ sl_worker_new(const sl_worker_options_t *opt, sl_error_t *err)
         sl_worker_destroy(&w);
     }
     return w;
+}
+
+int
+sl_worker_drain(sl_worker_t *w, int grace_ms)
+{
+    zstr_send(w->actor, "DRAIN");
+    zpoller_t *poller = zpoller_new(w->actor, NULL);
+    int64_t deadline = zclock_mono() + grace_ms;
+    int rc = SL_ETIMEDOUT;
+    while (poller && rc != 0) {
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0 || !zpoller_wait(poller, (int)left))
+            break;
+        char *msg = zstr_recv(w->actor);
+        rc = msg && strcmp(msg, "DRAINED") == 0 ? 0 : rc;
+        free(msg);
+    }
+    zpoller_destroy(&poller);
+    return rc;
 }
 
 void

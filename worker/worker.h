@@ -20,12 +20,20 @@ typedef struct sl_worker_options {
     const char *fallback_url;    /* NULL: the embedded default (LMDB) */
     const char *const *plugins;  /* plugin_count .so paths */
     size_t plugin_count;
+    uint32_t heartbeat_ms;       /* heartbeat interval (1000) */
+    uint32_t liveness;           /* silent heartbeats before the broker is
+                                    presumed gone and greeted again (3) */
 } sl_worker_options_t;
 
 /* Builds the task registry (built-ins and plugins), then starts the worker
  * thread and its executors. NULL, with err saying why, if a plugin does not
  * load or an option is bad; nothing is left running then. */
 sl_worker_t *sl_worker_new(const sl_worker_options_t *opt, sl_error_t *err);
+
+/* Stops taking tasks (the broker is told at once), finishes those in
+ * hand, and returns 0 when none is left, or SL_ETIMEDOUT after grace_ms.
+ * Then call sl_worker_destroy. */
+int sl_worker_drain(sl_worker_t *w, int grace_ms);
 
 /* Says goodbye to the broker, stops the threads and frees the worker.
  * NULL-safe; sets *p to NULL. */

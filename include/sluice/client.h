@@ -77,7 +77,8 @@ int sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
                    int timeout_ms, sl_error_t *err);
 
 /* Asks the broker for its status: {"workers": [{"id", "host", "pid",
- * "slots", "in_flight", "tasks": [s]}], "queues": [{"task", "depth",
+ * "slots", "in_flight", "draining", "done", "cache_errors",
+ * "last_seen_ms", "tasks": [s]}], "queues": [{"task", "depth",
  * "workers"}], "runs": [{"run_id", "flow", "state", "tasks", "done",
  * "cached", "failed"}]}. run_id NULL: all runs. */
 int sl_client_status(sl_client_t *c, const char *run_id, int timeout_ms,
