@@ -239,12 +239,24 @@ want_duration(parse_t *p, const yaml_node_t *n, const char *what, bool is_ttl,
     return 0;
 }
 
+/* A mapping whose keys are all strings and all different (YAML demands
+ * it; libyaml does not check). For the small mappings of the format. */
 static int
 want_mapping(parse_t *p, const yaml_node_t *n, const char *what)
 {
-    return n->type == YAML_MAPPING_NODE ? 0
-                                        : fail(p, n, "%s must be a mapping",
-                                               what);
+    if (n->type != YAML_MAPPING_NODE)
+        return fail(p, n, "%s must be a mapping", what);
+    for (yaml_node_pair_t *a = n->data.mapping.pairs.start;
+         a < n->data.mapping.pairs.top; a++) {
+        const yaml_node_t *ka = node_at(p, a->key);
+        if (!scalar(ka))
+            return fail(p, ka, "%s: keys must be strings", what);
+        for (yaml_node_pair_t *b = n->data.mapping.pairs.start; b < a; b++)
+            if (!strcmp(scalar(node_at(p, b->key)), scalar(ka)))
+                return fail(p, ka, "%s: key '%s' appears twice", what,
+                            scalar(ka));
+    }
+    return 0;
 }
 
 static int
@@ -342,8 +354,11 @@ parse_node(parse_t *p, const yaml_node_t *kn, const yaml_node_t *body)
     const yaml_node_t *args = NULL, *map = NULL;
     sl_node_options_t o = sl_node_options_default();
     bool has_mode = false;
-    if (want_string(p, kn, "a task name", &name) < 0 ||
-        want_mapping(p, body, "a task") < 0)
+    char what[SL_NAME_MAX_BYTES + 16];
+    if (want_string(p, kn, "a task name", &name) < 0)
+        return SL_EINVAL;
+    snprintf(what, sizeof what, "task '%.*s'", SL_NAME_MAX_BYTES, name);
+    if (want_mapping(p, body, what) < 0)
         return SL_EINVAL;
     for (yaml_node_pair_t *pr = body->data.mapping.pairs.start;
          pr < body->data.mapping.pairs.top; pr++) {
@@ -430,8 +445,8 @@ parse_cache(parse_t *p, const yaml_node_t *n)
 static int
 parse_params(parse_t *p, const yaml_node_t *n)
 {
-    if (want_mapping(p, n, "params") < 0)
-        return SL_EINVAL;
+    if (n->type != YAML_MAPPING_NODE) /* names checked one by one below */
+        return fail(p, n, "params must be a mapping");
     for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
          pr < n->data.mapping.pairs.top; pr++) {
         const yaml_node_t *k = node_at(p, pr->key);
@@ -439,6 +454,8 @@ parse_params(parse_t *p, const yaml_node_t *n)
         sl_value_t *v = NULL;
         if (want_string(p, k, "a parameter name", &name) < 0)
             return SL_EINVAL;
+        if (sl_value_lookup(p->flow->params, name))
+            return fail(p, k, "parameter '%s' is declared twice", name);
         int rc = to_value(p, node_at(p, pr->value), 1, &v);
         if (rc == 0 && (rc = sl_flow_set_param(p->flow, name, &v, p->err)) < 0)
             sl_error_prefix(p->err, "%s:%u:%u", p->flow->file, pos_of(k).line,
@@ -452,8 +469,8 @@ parse_params(parse_t *p, const yaml_node_t *n)
 static int
 parse_tasks(parse_t *p, const yaml_node_t *n)
 {
-    if (want_mapping(p, n, "tasks") < 0)
-        return SL_EINVAL;
+    if (n->type != YAML_MAPPING_NODE) /* names checked by sl_flow_add */
+        return fail(p, n, "tasks must be a mapping");
     if (n->data.mapping.pairs.top == n->data.mapping.pairs.start)
         return fail(p, n, "tasks is empty");
     if (n->data.mapping.pairs.top - n->data.mapping.pairs.start >

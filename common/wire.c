@@ -122,13 +122,13 @@ attach(frame_t *top, const Sluice__ValueNode *n, sl_value_t **child,
 {
     if (sl_value_type(top->container) == SL_LIST)
         return sl_value_push(top->container, child);
-    if (memchr(n->key.data, 0, n->key.len)) {
+    const char *key = n->key.len ? (const char *)n->key.data : "";
+    if (memchr(key, 0, n->key.len)) {
         sl_value_destroy(child);
         return sl_error_set(err, SL_EINVAL, "value node %zu: map key has a "
                                             "NUL byte", at);
     }
-    return sl_value_append_unchecked(top->container, (const char *)n->key.data,
-                                     n->key.len, child);
+    return sl_value_append_unchecked(top->container, key, n->key.len, child);
 }
 
 int

@@ -2,7 +2,8 @@
  * from a DEALER, the way a broken or malicious peer would, and prints what
  * comes back: "error: REASON" for an Error envelope, "none" when nothing
  * came within a second. Usage: send_raw ENDPOINT KIND, where KIND is
- * garbage | empty | frames | version | worker-result | submit-on-worker. */
+ * garbage | empty | frames | version | unknown-type | worker-result |
+ * submit-on-worker | claim (Ready, then a result for a task never given). */
 #include "envelope.h"
 
 #include <czmq.h>
@@ -42,6 +43,24 @@ main(int argc, char **argv)
         env.submit = &submit;
         send_env(s, &env, 99);
     } else if (!strcmp(kind, "worker-result")) {
+        env.body_case = SLUICE__ENVELOPE__BODY_RESULTS;
+        env.results = &results;
+        send_env(s, &env, SL_PROTOCOL_VERSION);
+    } else if (!strcmp(kind, "unknown-type")) {
+        zframe_t *f = zframe_new("\x08\x01\x98\x06\x01", 5); /* field 99 */
+        zframe_send(&f, s, 0);
+    } else if (!strcmp(kind, "claim")) {
+        Sluice__Ready ready = SLUICE__READY__INIT;
+        Sluice__Result result = SLUICE__RESULT__INIT, *rp = &result;
+        ready.worker_id = "claimer";
+        ready.slots = 1;
+        env.body_case = SLUICE__ENVELOPE__BODY_READY;
+        env.ready = &ready;
+        send_env(s, &env, SL_PROTOCOL_VERSION);
+        result.task_id = 0x7700000001ull;
+        result.attempt = 1;
+        results.results = &rp;
+        results.n_results = 1;
         env.body_case = SLUICE__ENVELOPE__BODY_RESULTS;
         env.results = &results;
         send_env(s, &env, SL_PROTOCOL_VERSION);

@@ -27,10 +27,11 @@ expect_eq "$rc" 2 "exit code for an unknown parameter"
 grep -q "unknown parameter 'nosuch'" <<<"$err" || fail "reason: $err"
 expect_eq "$(runs)" 0 "runs after a rejected submit"
 
-for kind in garbage empty frames version; do
+for kind in garbage empty frames version unknown-type; do
     got=$("$SEND_RAW" "$BROKER_EP" "$kind")
     case "$kind:$got" in
     garbage:error*|empty:error*|version:error*protocol\ version\ 99*) ;;
+    unknown-type:error*no\ known\ message\ type*) ;;
     frames:none) ;; # three frames: not a message, logged and dropped
     *) fail "client socket, $kind: $got" ;;
     esac
@@ -41,6 +42,10 @@ for kind in garbage worker-result submit-on-worker; do
 done
 grep -q "unknown worker: send READY first" <<<"$("$SEND_RAW" "$WORKERS_EP" \
     worker-result)" || fail "a result from a stranger is not refused"
+# a worker claiming a task it was never given: dropped and logged
+"$SEND_RAW" "$WORKERS_EP" claim >/dev/null
+grep -q "worker=claimer task=7700000001 attempt=1 result dropped" \
+    "$WORK/broker.log" || fail "a claimed task was not refused"
 
 out=$(run_json "$SLUICE_SRC/examples/mapreduce.yaml") ||
     fail "broker stopped serving after bad input"

@@ -184,6 +184,12 @@ test_flow_bad_yaml_and_duplicates_are_errors(void **state)
            "defined twice");
     expect(HEAD "  a: {run: echo, args: [{k: 1, k: 2}]}\n", "flow.yaml:3:32",
            "key 'k' appears twice");
+    expect(HEAD "  a: {run: echo, run: add}\n", "flow.yaml:3:18",
+           "task 'a': key 'run' appears twice");
+    expect("flow: f\ntasks:\n  a: {run: echo}\ntasks:\n  b: {run: echo}\n",
+           "flow.yaml:4:1", "key 'tasks' appears twice");
+    expect("flow: f\nparams: {n: 1, n: 2}\ntasks:\n  a: {run: echo}\n",
+           "flow.yaml:2:16", "parameter 'n' is declared twice");
 }
 
 static void

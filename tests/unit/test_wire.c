@@ -139,6 +139,21 @@ test_wire_duplicate_or_nul_map_keys_are_refused(void **state)
 }
 
 static void
+test_wire_empty_map_key_is_fine(void **state)
+{
+    (void)state;
+    sl_value_t *m = sl_value_new_map(), *v = sl_value_new_int(1), *back = NULL;
+    sl_value_put(m, "", &v);
+    sl_buf_t b = {0};
+    assert_int_equal(sl_wire_value_encode(m, &b, NULL), 0);
+    assert_int_equal(sl_wire_value_decode(b.data, b.size, &back, NULL), 0);
+    assert_true(sl_value_equal(m, back));
+    sl_buf_fini(&b);
+    sl_value_destroy(&m);
+    sl_value_destroy(&back);
+}
+
+static void
 test_wire_unknown_type_is_refused(void **state)
 {
     (void)state;
@@ -185,6 +200,7 @@ main(void)
         cmocka_unit_test(test_wire_bad_child_count_is_refused),
         cmocka_unit_test(test_wire_nodes_after_the_end_are_refused),
         cmocka_unit_test(test_wire_duplicate_or_nul_map_keys_are_refused),
+        cmocka_unit_test(test_wire_empty_map_key_is_fine),
         cmocka_unit_test(test_wire_unknown_type_is_refused),
         cmocka_unit_test(test_wire_garbage_is_refused),
         cmocka_unit_test(test_wire_encoder_refuses_too_deep),
