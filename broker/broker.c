@@ -288,14 +288,29 @@ on_submit(loop_t *l, zframe_t *client, const Sluice__Submit *s)
     touch(l, run);
 }
 
+/* Ends a run; the canceller gets the run's status back, the submitter its
+ * RunResult (state failed, unfinished nodes "cancelled"). */
 static void
 on_cancel(loop_t *l, zframe_t *client, const Sluice__Cancel *c)
 {
     sl_run_t *run = zhashx_lookup(l->runs, c->run_id);
     if (!run)
         return send_error(l, l->front, client, "cancel: no such run");
-    sl_run_cancel(run, l->sched, "cancelled");
-    touch(l, run);
+    bool was_finished = sl_run_is_finished(run);
+    if (!was_finished) {
+        sl_run_cancel(run, l->sched, "cancelled");
+        sl_log(SL_LOG_INFO, "broker", "run=%s cancelled", sl_run_id(run));
+        touch(l, run);
+    }
+    Sluice__RunStatus rs, *ptr = &rs;
+    sl_run_status(run, &rs);
+    Sluice__StatusReply reply = SLUICE__STATUS_REPLY__INIT;
+    reply.runs = &ptr;
+    reply.n_runs = 1;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_STATUS;
+    env.status = &reply;
+    send_env(l, l->front, client, &env);
 }
 
 /* ---- status -------------------------------------------------------------- */

@@ -294,20 +294,16 @@ status_value(const Sluice__StatusReply *s)
     return map;
 }
 
-int
-sl_client_status(sl_client_t *c, const char *run_id, int timeout_ms,
-                 sl_value_t **status, sl_error_t *err)
+/* Sends env and waits for the StatusReply that answers it. */
+static int
+ask_status(sl_client_t *c, Sluice__Envelope *env, int timeout_ms,
+           sl_value_t **status, sl_error_t *err)
 {
-    Sluice__StatusRequest req = SLUICE__STATUS_REQUEST__INIT;
-    req.run_id = run_id ? (char *)run_id : "";
-    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
-    env.body_case = SLUICE__ENVELOPE__BODY_STATUS_REQUEST;
-    env.status_request = &req;
     sl_error_t local = {0};
     *status = NULL;
     if (!err)
         err = &local;
-    int rc = send_env(c, &env, err);
+    int rc = send_env(c, env, err);
     int64_t deadline = zclock_mono() + timeout_ms;
     while (rc == 0 && !*status) {
         int left = (int)(deadline - zclock_mono());
@@ -317,20 +313,34 @@ sl_client_status(sl_client_t *c, const char *run_id, int timeout_ms,
         if (reply->body_case == SLUICE__ENVELOPE__BODY_STATUS)
             *status = status_value(reply->status);
         else if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
-            rc = sl_error_set(err, SL_EPROTO, "broker: %s",
-                              reply->error->reason);
+            rc = sl_error_set(err, strstr(reply->error->reason, "no such run")
+                                       ? SL_ENOTFOUND : SL_EPROTO,
+                              "broker: %s", reply->error->reason);
         sl_envelope_free(&reply);
     }
     return rc;
 }
 
 int
-sl_client_cancel(sl_client_t *c, const char *run_id, sl_error_t *err)
+sl_client_status(sl_client_t *c, const char *run_id, int timeout_ms,
+                 sl_value_t **status, sl_error_t *err)
+{
+    Sluice__StatusRequest req = SLUICE__STATUS_REQUEST__INIT;
+    req.run_id = run_id ? (char *)run_id : "";
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_STATUS_REQUEST;
+    env.status_request = &req;
+    return ask_status(c, &env, timeout_ms, status, err);
+}
+
+int
+sl_client_cancel(sl_client_t *c, const char *run_id, int timeout_ms,
+                 sl_value_t **status, sl_error_t *err)
 {
     Sluice__Cancel cancel = SLUICE__CANCEL__INIT;
     cancel.run_id = (char *)run_id;
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_CANCEL;
     env.cancel = &cancel;
-    return send_env(c, &env, err);
+    return ask_status(c, &env, timeout_ms, status, err);
 }

@@ -84,9 +84,12 @@ int sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
 int sl_client_status(sl_client_t *c, const char *run_id, int timeout_ms,
                      sl_value_t **status, sl_error_t *err);
 
-/* Asks the broker to cancel a run; its result follows through
- * sl_client_wait on the client that submitted it. */
-int sl_client_cancel(sl_client_t *c, const char *run_id, sl_error_t *err);
+/* Asks the broker to cancel a run and waits up to timeout_ms for its answer:
+ * *status as from sl_client_status, with this run only. SL_ENOTFOUND if the
+ * broker has no such run. The run's result (state "failed", unfinished
+ * nodes "cancelled") goes to the client that submitted it. */
+int sl_client_cancel(sl_client_t *c, const char *run_id, int timeout_ms,
+                     sl_value_t **status, sl_error_t *err);
 
 #ifdef __cplusplus
 }
