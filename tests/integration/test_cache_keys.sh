@@ -9,8 +9,11 @@ start_worker w1 --tasks "$TEST_PLUGIN" --cache "$REDIS_URL"
 start_worker w2 --tasks "$TEST_PLUGIN" --cache "$REDIS_URL"
 wait_workers 2
 
-flow() { # flow FILE NODE-OPTIONS: one node "n" calling counted with [7]
-    printf 'flow: keys\ntasks:\n  n:\n    args: [7]\n%s\n' "$2" >"$WORK/$1"
+flow() { # flow FILE NODE-OPTIONS: one node "n", args [7] unless the options
+    # give others
+    local args='    args: [7]'
+    grep -q 'args:' <<<"$2" && args=''
+    printf 'flow: keys\ntasks:\n  n:\n%s\n%s\n' "$args" "$2" >"$WORK/$1"
     echo "$WORK/$1"
 }
 
