@@ -29,6 +29,7 @@ typedef struct sl_job {
     uint32_t index;         /* element of a mapped node */
     uint32_t attempt;       /* 1 for the first dispatch */
     uint16_t errors;        /* attempts that failed in the task's code */
+    uint16_t timeouts;      /* attempts killed past the node's timeout */
     uint16_t deaths;        /* attempts whose worker died holding it */
     int64_t dispatched_ms;  /* monotonic time of the last dispatch */
     int64_t due_ms;         /* DELAYED: when it may be queued again */

@@ -24,6 +24,9 @@ typedef struct {
     char *error;             /* why it FAILED, owned */
     uint64_t duration_us;    /* compute time over its jobs */
     uint32_t cache_errors;   /* jobs whose cache failed */
+    uint32_t errors;         /* failed attempts: code failed or crashed */
+    uint32_t timeouts;       /* failed attempts: past the timeout */
+    uint32_t deaths;         /* attempts lost with a dead worker */
     char *cache_error;       /* the first such failure, owned */
 } node_state_t;
 
@@ -481,21 +484,28 @@ fail_job(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, const char *why,
 
 static void
 job_failed(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, const char *error,
-           const char *worker_id)
+           bool is_timeout, const char *worker_id)
 {
     const sl_node_t *node = &run->flow->nodes[job->node];
     char key[SL_NAME_MAX_BYTES + 16], msg[700];
-    job->errors++;
-    if (job->errors > node->opt.retries)
+    if (is_timeout) {
+        job->timeouts++;
+        run->nodes[job->node].timeouts++;
+    } else {
+        job->errors++;
+        run->nodes[job->node].errors++;
+    }
+    uint32_t failures = (uint32_t)job->errors + job->timeouts;
+    if (failures > node->opt.retries)
         return fail_job(run, sched, job, error, worker_id);
-    int64_t delay = retry_delay_ms(node, job->errors);
+    int64_t delay = retry_delay_ms(node, failures);
     sl_sched_key(key, sizeof key, node->task, node->version);
     if (delay > 0)
         sl_sched_delay(sched, job, key, zclock_mono() + delay);
     else
         sl_sched_enqueue(sched, job, key, false);
     snprintf(msg, sizeof msg, "attempt %u failed (%s); retry %u of %u in %lld "
-             "ms", job->attempt, error, job->errors, node->opt.retries,
+             "ms", job->attempt, error, failures, node->opt.retries,
              (long long)delay);
     emit(run, job, job->node, SLUICE__EVENT__KIND__QUEUED, worker_id, msg);
 }
@@ -517,7 +527,7 @@ sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
         ns->cache_error = strdup(r->cache_error);
     if (r->status != SLUICE__RESULT__STATUS__OK || !*value) {
         job_failed(run, sched, job, *r->error ? r->error : "no value",
-                   worker_id);
+                   r->failure == SLUICE__RESULT__FAILURE__TIMEOUT, worker_id);
         sl_value_destroy(value);
         advance(run, sched);
         return;
@@ -553,6 +563,7 @@ sl_run_job_lost(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
         return;
     const sl_node_t *node = &run->flow->nodes[job->node];
     char key[SL_NAME_MAX_BYTES + 16], msg[300];
+    run->nodes[job->node].deaths += is_death;
     if (is_death && ++job->deaths >= SL_POISON_DEATHS) {
         snprintf(msg, sizeof msg, "poison: %u workers died running it (last: "
                  "%s)", job->deaths, why);
@@ -635,6 +646,9 @@ sl_run_result(sl_run_t *run)
         nr->duration_us = ns->duration_us;
         nr->cache_errors = ns->cache_errors;
         nr->cache_error = ns->cache_error ? ns->cache_error : "";
+        nr->errors = ns->errors;
+        nr->timeouts = ns->timeouts;
+        nr->deaths = ns->deaths;
         if (ns->value && sl_wire_value_view(ns->value, &nr->value, NULL) < 0)
             nr->error = "result too large to send";
         v->ptrs[i] = nr;

@@ -182,6 +182,9 @@ result_value(const Sluice__RunResult *r)
         sl_value_put_int(node, "duration_us", (int64_t)n->duration_us);
         sl_value_put_int(node, "cache_errors", n->cache_errors);
         sl_value_put_string(node, "cache_error", n->cache_error);
+        sl_value_put_int(node, "errors", n->errors);
+        sl_value_put_int(node, "timeouts", n->timeouts);
+        sl_value_put_int(node, "deaths", n->deaths);
         sl_value_push(nodes, &node);
     }
     put(map, "nodes", nodes);

@@ -30,6 +30,7 @@ typedef struct {
     cache_slot_t caches[MAX_CACHES];  /* opened on first use */
     size_t cache_count;               /* slots in use */
     sl_task_ctx_t ctx;                /* handed to each task */
+    bool has_warned_timeout;          /* said once that it cannot enforce */
 } executor_t;
 
 typedef struct {
@@ -74,6 +75,7 @@ fail_job(job_t *j, const char *fmt, const char *a)
 {
     snprintf(j->error, sizeof j->error, fmt, a);
     j->result.status = SLUICE__RESULT__STATUS__ERROR;
+    j->result.failure = SLUICE__RESULT__FAILURE__TASK_ERROR;
     j->result.error = j->error;
     j->is_done = true;
 }
@@ -259,17 +261,40 @@ store(executor_t *ex, job_t *j, uint64_t duration_us)
 static void
 compute(executor_t *ex, job_t *j)
 {
-    ex->ctx.has_failed = false;
-    ex->ctx.error[0] = '\0';
+    static const Sluice__Result__Failure kinds[] = {
+        [SL_ISOLATE_ERROR] = SLUICE__RESULT__FAILURE__TASK_ERROR,
+        [SL_ISOLATE_TIMEOUT] = SLUICE__RESULT__FAILURE__TIMEOUT,
+        [SL_ISOLATE_CRASH] = SLUICE__RESULT__FAILURE__CRASH};
+    char why[512];
     uint64_t start = now_us();
-    int rc = j->def->fn(&ex->ctx, j->args, &j->value);
+    sl_isolate_outcome_t outcome = SL_ISOLATE_OK;
+    if (ex->cfg->is_isolated) {
+        outcome = sl_isolate_run(j->def, &ex->ctx, j->args, &ex->cfg->limits,
+                                 j->task->timeout_ms, &j->value, why,
+                                 sizeof why);
+    } else {
+        if (j->task->timeout_ms && !ex->has_warned_timeout) {
+            sl_log(SL_LOG_WARN, "executor", "task=%s has a timeout, which "
+                   "only a worker started with --isolate enforces",
+                   j->def->name);
+            ex->has_warned_timeout = true;
+        }
+        ex->ctx.has_failed = false;
+        ex->ctx.error[0] = '\0';
+        int rc = j->def->fn(&ex->ctx, j->args, &j->value);
+        if (rc != 0 || ex->ctx.has_failed || !j->value) {
+            outcome = SL_ISOLATE_ERROR;
+            snprintf(why, sizeof why, "%s", ex->ctx.has_failed ? ex->ctx.error
+                     : rc != 0 ? "the task failed and gave no reason"
+                               : "the task returned no value");
+        }
+    }
     uint64_t duration_us = now_us() - start;
     j->result.duration_us = duration_us;
-    if (rc != 0 || ex->ctx.has_failed || !j->value) {
+    if (outcome != SL_ISOLATE_OK) {
         sl_value_destroy(&j->value);
-        fail_job(j, "%s", ex->ctx.has_failed ? ex->ctx.error
-                          : rc != 0 ? "the task failed and gave no reason"
-                                    : "the task returned no value");
+        fail_job(j, "%s", why);
+        j->result.failure = kinds[outcome];
         return;
     }
     j->is_done = true;

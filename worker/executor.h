@@ -4,6 +4,7 @@
 #ifndef SL_EXECUTOR_H
 #define SL_EXECUTOR_H
 
+#include "isolate.h"
 #include "registry.h"
 
 #include <czmq.h>
@@ -13,6 +14,8 @@ typedef struct sl_executor_config {
     const char *worker_id;          /* for entries' producer field */
     const char *cache_url;          /* the worker's --cache; NULL: none */
     const char *fallback_url;       /* when neither worker nor flow has one */
+    bool is_isolated;               /* run each task in a forked child */
+    sl_isolate_limits_t limits;     /* the child's limits */
 } sl_executor_config_t;
 
 /* Messages on the actor pipe (frames):

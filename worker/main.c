@@ -26,6 +26,13 @@ usage(FILE *out)
             "  --tasks LIB.so     load a task plugin (repeatable)\n"
             "  --id ID            worker id (default host-pid-random)\n"
             "  --heartbeat-ms MS  heartbeat interval (default 1000)\n"
+            "  --isolate          run each task in a forked child, so that a\n"
+            "                     crash, a timeout or runaway memory kills the\n"
+            "                     child and not the worker; enforces timeout\n"
+            "  --task-memory-mb N isolated: the child's memory limit "
+            "(default 4096)\n"
+            "  --task-cpu-s N     isolated: the child's CPU time limit "
+            "(default none)\n"
             "  --grace-ms MS      on SIGTERM, time to finish the tasks in "
             "hand\n"
             "                     (default 25000; a second signal stops at "
@@ -33,13 +40,14 @@ usage(FILE *out)
             "  --log-level LEVEL  error, warn, info (default), debug\n");
 }
 
+/* A positive number up to 3,600,000 (ms, MiB or seconds). */
 static int
-parse_ms(const char *flag, const char *text, uint32_t *out)
+parse_number(const char *flag, const char *text, uint32_t *out)
 {
     char *end;
     unsigned long n = strtoul(text, &end, 10);
     if (*end || !*text || n == 0 || n > 3600000) {
-        fprintf(stderr, "sluice-worker: %s '%s': give milliseconds from 1 to "
+        fprintf(stderr, "sluice-worker: %s '%s': give a number from 1 to "
                 "3600000\n", flag, text);
         return -1;
     }
@@ -81,12 +89,15 @@ main(int argc, char **argv)
         {"id", required_argument, NULL, 'i'},
         {"heartbeat-ms", required_argument, NULL, 'H'},
         {"grace-ms", required_argument, NULL, 'g'},
+        {"isolate", no_argument, NULL, 'I'},
+        {"task-memory-mb", required_argument, NULL, 'M'},
+        {"task-cpu-s", required_argument, NULL, 'C'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *plugins[MAX_PLUGINS];
     sl_worker_options_t opt = {.plugins = plugins};
-    uint32_t grace_ms = 25000;
+    uint32_t grace_ms = 25000, memory_mb = 4096;
     sl_log_set_level(SL_LOG_INFO);
     int c;
     sl_service_init();
@@ -113,11 +124,20 @@ main(int argc, char **argv)
             break;
         case 'i': opt.id = optarg; break;
         case 'H':
-            if (parse_ms("--heartbeat-ms", optarg, &opt.heartbeat_ms) < 0)
+            if (parse_number("--heartbeat-ms", optarg, &opt.heartbeat_ms) < 0)
                 return 2;
             break;
         case 'g':
-            if (parse_ms("--grace-ms", optarg, &grace_ms) < 0)
+            if (parse_number("--grace-ms", optarg, &grace_ms) < 0)
+                return 2;
+            break;
+        case 'I': opt.is_isolated = true; break;
+        case 'M':
+            if (parse_number("--task-memory-mb", optarg, &memory_mb) < 0)
+                return 2;
+            break;
+        case 'C':
+            if (parse_number("--task-cpu-s", optarg, &opt.task_cpu_seconds) < 0)
                 return 2;
             break;
         case 'l':
@@ -133,6 +153,7 @@ main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
+    opt.task_memory_bytes = (uint64_t)memory_mb << 20;
     sl_error_t err = {0};
     sl_worker_t *worker = sl_worker_new(&opt, &err);
     if (!worker) {

@@ -324,9 +324,10 @@ worker_actor(zsock_t *pipe, void *args)
     if (rc == 0) {
         send_ready(&l);
         sl_log(SL_LOG_INFO, "worker", "worker=%s broker=%s slots=%u tasks=%zu "
-               "cache=%s", l.w->id, l.w->endpoint, l.w->slots,
+               "cache=%s isolate=%s", l.w->id, l.w->endpoint, l.w->slots,
                sl_registry_count(l.w->registry),
-               l.w->cache_url ? l.w->cache_url : "(flow's, else embedded)");
+               l.w->cache_url ? l.w->cache_url : "(flow's, else embedded)",
+               l.w->exec_cfg.is_isolated ? "yes" : "no");
     }
     l.last_broker_ms = zclock_mono();
     l.next_beat_ms = l.last_broker_ms + l.w->heartbeat_ms;
@@ -389,8 +390,9 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
     int rc = sl_builtins_register(w->registry, err);
     for (size_t i = 0; rc == 0 && i < opt->plugin_count; i++)
         rc = sl_registry_load_plugin(w->registry, opt->plugins[i], err);
-    w->exec_cfg = (sl_executor_config_t){w->registry, w->id, w->cache_url,
-                                         w->fallback_url};
+    w->exec_cfg = (sl_executor_config_t){
+        w->registry, w->id, w->cache_url, w->fallback_url, opt->is_isolated,
+        {opt->task_memory_bytes, opt->task_cpu_seconds}};
     return rc;
 }
 

@@ -7,6 +7,7 @@
 
 #include "error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,9 @@ typedef struct sl_worker_options {
     uint32_t heartbeat_ms;       /* heartbeat interval (1000) */
     uint32_t liveness;           /* silent heartbeats before the broker is
                                     presumed gone and greeted again (3) */
+    bool is_isolated;            /* each task in a forked child */
+    uint64_t task_memory_bytes;  /* isolated: the child's address space */
+    uint32_t task_cpu_seconds;   /* isolated: the child's CPU time */
 } sl_worker_options_t;
 
 /* Builds the task registry (built-ins and plugins), then starts the worker

@@ -71,8 +71,11 @@ int sl_client_submit(sl_client_t *c, const sl_flow_t *flow,
  * A result is a map: {"run_id": s, "flow": s, "state": "done"|"failed",
  * "nodes": [{"name": s, "state": "done"|"failed"|"pending"|"running",
  * "value": v, "error": s, "tasks": i, "cached": i, "failed": i,
- * "duration_us": i, "cache_errors": i, "cache_error": s}, ...]} with nodes
- * in flow order. A cache error never fails a task: it is counted here. */
+ * "duration_us": i, "cache_errors": i, "cache_error": s, "errors": i,
+ * "timeouts": i, "deaths": i}, ...]} with nodes in flow order. A cache
+ * error never fails a task: it is counted here. errors, timeouts and deaths
+ * count failed attempts of the node's tasks by cause (a worker death does
+ * not use up a retry). */
 int sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
                    int timeout_ms, sl_error_t *err);
 

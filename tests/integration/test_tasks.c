@@ -3,12 +3,16 @@
  * and append "counted@V" to $SLUICE_TEST_CALLS, so a test sees every real
  * computation and which version did it. flaky@1(name, n) fails its first n
  * calls for a name, then returns the name; each call appends "flaky NAME"
- * to $SLUICE_TEST_CALLS. */
+ * to $SLUICE_TEST_CALLS. slow_once@1(name, ms) sleeps ms on its first call
+ * for a name and returns the name at once afterwards. crash@1 kills its
+ * own process with SIGSEGV. */
 #include <sluice/task.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int
 counted(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result,
@@ -41,13 +45,13 @@ counted2(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
     return counted(ctx, args, result, 2);
 }
 
-/* Calls so far of "flaky NAME" in the call log, this one included. */
+/* Lines "KIND NAME" in the call log so far. */
 static int
-count_calls(const char *path, const char *name)
+count_calls(const char *path, const char *kind, const char *name)
 {
     char line[256], want[200];
     int n = 0;
-    snprintf(want, sizeof want, "flaky %s\n", name);
+    snprintf(want, sizeof want, "%s %s\n", kind, name);
     FILE *f = fopen(path, "r");
     while (f && fgets(line, sizeof line, f))
         n += strcmp(line, want) == 0;
@@ -69,7 +73,7 @@ flaky(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
         fprintf(f, "flaky %s\n", name);
         fclose(f);
     }
-    int calls = count_calls(path, name);
+    int calls = count_calls(path, "flaky", name);
     if (calls <= failures)
         return sl_task_fail(ctx, "flaky: failure %d of %lld", calls,
                             (long long)failures);
@@ -77,7 +81,42 @@ flaky(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
     return 0;
 }
 
+static int
+slow_once(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
+{
+    const char *path = getenv("SLUICE_TEST_CALLS");
+    const char *name = sl_value_get_string(sl_value_at(args, 0), NULL);
+    int64_t ms = sl_value_get_int(sl_value_at(args, 1));
+    if (!path || !name)
+        return sl_task_fail(ctx, "slow_once needs $SLUICE_TEST_CALLS and a "
+                            "name");
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fprintf(f, "slow %s\n", name);
+        fclose(f);
+    }
+    int calls = count_calls(path, "slow", name);
+    if (calls == 1) {
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    *result = sl_value_new_string(name);
+    return 0;
+}
+
+static int
+crash(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
+{
+    (void)ctx;
+    (void)args;
+    (void)result;
+    raise(SIGSEGV);
+    return -1;
+}
+
 static const sl_task_def_t tasks[] = {
+    {"slow_once", 1, slow_once, "sleeps ms on the first call per name"},
+    {"crash", 1, crash, "dies of SIGSEGV"},
     {"flaky", 1, flaky, "fails n times per name, then succeeds"},
     {"counted", 1, counted1, "x, counted"},
     {"counted", 2, counted2, "2x, counted"},
