@@ -8,6 +8,7 @@
 #include "flow_wire.h"
 #include "log.h"
 #include "run.h"
+#include "runbook.h"
 #include "scheduler.h"
 
 #include <czmq.h>
@@ -28,11 +29,9 @@ typedef struct {
     zsock_t *back;                  /* ROUTER for workers */
     zpoller_t *poller;              /* pipe, front, back */
     sl_sched_t *sched;              /* queues and workers */
-    zhashx_t *runs;                 /* run id -> sl_run_t*, owned */
-    zhashx_t *runs_by_seq;          /* "%08x" seq -> sl_run_t*, borrowed */
-    zlistx_t *finished;             /* finished run ids, oldest first */
+    sl_runbook_t *runbook;          /* every run, and the journal */
     zlistx_t *touched;              /* runs changed in this step, borrowed */
-    uint32_t next_seq;              /* for the next run */
+    bool is_stopping;               /* SIGTERM: no new runs */
 } loop_t;
 
 /* Sends env; a failure is logged here and its code returned (SL_EIO: the
@@ -177,7 +176,9 @@ flush(loop_t *l)
     for (sl_run_t *run = zlistx_first(l->touched); run;
          run = zlistx_next(l->touched)) {
         Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
-        if (sl_run_has_events(run)) {
+        if (sl_run_has_events(run) && !sl_run_client(run)) {
+            sl_run_events_sent(run); /* nobody follows it (yet) */
+        } else if (sl_run_has_events(run)) {
             Sluice__EventBatch batch;
             sl_run_events(run, &batch);
             env.body_case = SLUICE__ENVELOPE__BODY_EVENTS;
@@ -191,101 +192,76 @@ flush(loop_t *l)
         if (result) {
             env.body_case = SLUICE__ENVELOPE__BODY_RUN_RESULT;
             env.run_result = result;
-            send_env(l, l->front, sl_run_client(run), &env);
+            if (sl_run_client(run))
+                send_env(l, l->front, sl_run_client(run), &env);
             sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" %s",
                    sl_run_id(run), result->flow,
                    result->state == SLUICE__RUN_RESULT__STATE__DONE
                        ? "done" : "failed");
+            sl_runbook_finished(l->runbook, run, result);
         }
         sl_run_result_free(&result);
-        sl_run_compact(run);
-        zlistx_add_end(l->finished, strdup(sl_run_id(run)));
     }
     zlistx_purge(l->touched);
-    /* forget the oldest finished runs no worker still holds a job of */
-    for (char *id = zlistx_first(l->finished);
-         id && zlistx_size(l->finished) > l->opt->finished_runs;) {
-        sl_run_t *run = zhashx_lookup(l->runs, id);
-        if (run && sl_run_is_held(run)) {
-            id = zlistx_next(l->finished);
-            continue;
-        }
-        if (run) {
-            char seq[16];
-            snprintf(seq, sizeof seq, "%08x", sl_run_seq(run));
-            zhashx_delete(l->runs_by_seq, seq);
-            zhashx_delete(l->runs, id);
-        }
-        zlistx_delete(l->finished, zlistx_cursor(l->finished));
-        id = zlistx_first(l->finished);
-    }
-}
-
-static void
-destroy_run(void **item)
-{
-    sl_run_destroy((sl_run_t **)item);
-}
-
-static sl_value_t *
-merge_params(const sl_flow_t *flow, const Sluice__Submit *s, sl_error_t *err)
-{
-    sl_value_t *params = sl_value_copy(flow->params);
-    for (size_t i = 0; params && i < s->n_params; i++) {
-        const char *name = s->params[i]->name;
-        sl_value_t *v = NULL;
-        int rc = 0;
-        if (!sl_value_lookup(flow->params, name))
-            rc = sl_error_set(err, SL_EINVAL, "unknown parameter '%s': flow "
-                              "'%s' does not declare it under params:", name,
-                              flow->name);
-        else if ((rc = sl_wire_value_unpack(s->params[i]->value, &v, err)) == 0)
-            rc = sl_value_put(params, name, &v);
-        if (rc < 0)
-            sl_value_destroy(&params);
-    }
-    return params;
+    sl_runbook_write(l->runbook);
 }
 
 static void
 on_submit(loop_t *l, zframe_t *client, const Sluice__Submit *s)
 {
     sl_error_t err = {0};
-    sl_flow_t *flow = s->flow ? sl_flow_wire_unpack(s->flow, &err) : NULL;
-    sl_value_t *params = flow ? merge_params(flow, s, &err) : NULL;
-    if (!s->flow)
-        sl_error_set(&err, SL_EINVAL, "submit has no flow");
-    if (!flow || !params) {
+    sl_run_t *run = l->is_stopping
+                        ? NULL
+                        : sl_runbook_submit(l->runbook, s, client, &err);
+    if (l->is_stopping)
+        sl_error_set(&err, SL_EREJECTED, "the broker is stopping");
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    if (!run) {
         sl_log(SL_LOG_INFO, "broker", "submit rejected: %s", err.msg);
         Sluice__Rejected rej = SLUICE__REJECTED__INIT;
         rej.reason = err.msg;
-        Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
         env.body_case = SLUICE__ENVELOPE__BODY_REJECTED;
         env.rejected = &rej;
         send_env(l, l->front, client, &env);
-        sl_flow_destroy(&flow);
         return;
     }
-    size_t nodes = flow->node_count;
-    sl_run_config_t cfg = {l->next_seq++, flow, params, client, s->events};
-    sl_run_t *run = sl_run_new(&cfg);
-    if (!run)
-        return send_error(l, l->front, client, "broker out of memory");
-    char seq[16];
-    snprintf(seq, sizeof seq, "%08x", sl_run_seq(run));
-    zhashx_insert(l->runs, sl_run_id(run), run);
-    zhashx_insert(l->runs_by_seq, seq, run);
     Sluice__Accepted acc = SLUICE__ACCEPTED__INIT;
     acc.run_id = (char *)sl_run_id(run);
-    acc.nodes = (uint32_t)nodes;
+    acc.nodes = (uint32_t)sl_run_flow(run)->node_count;
+    env.body_case = SLUICE__ENVELOPE__BODY_ACCEPTED;
+    env.accepted = &acc;
+    send_env(l, l->front, client, &env);
+    sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" accepted, %u nodes",
+           sl_run_id(run), sl_run_flow(run)->name, acc.nodes);
+    sl_run_start(run, l->sched);
+    touch(l, run);
+}
+
+/* A client follows a run from now on: Accepted, then its events, or at
+ * once its result if it has finished. */
+static void
+on_watch(loop_t *l, zframe_t *client, const Sluice__Watch *w)
+{
+    sl_run_t *run = sl_runbook_find(l->runbook, w->run_id);
+    zframe_t *result = sl_runbook_result_of(l->runbook, w->run_id);
+    if (!run && !result)
+        return send_error(l, l->front, client, "watch: no such run");
+    Sluice__Accepted acc = SLUICE__ACCEPTED__INIT;
+    acc.run_id = w->run_id;
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_ACCEPTED;
     env.accepted = &acc;
     send_env(l, l->front, client, &env);
-    sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" accepted, %zu nodes",
-           sl_run_id(run), sl_run_flow(run)->name, nodes);
-    sl_run_start(run, l->sched);
-    touch(l, run);
+    if (run)
+        sl_run_set_client(run, client);
+    if (result) {
+        zframe_t *copy = zframe_dup(result);
+        zframe_t *to = zframe_dup(client);
+        zframe_send(&to, l->front, ZFRAME_MORE | ZFRAME_DONTWAIT);
+        zframe_send(&copy, l->front, ZFRAME_DONTWAIT);
+        zframe_destroy(&to);
+        zframe_destroy(&copy);
+    }
 }
 
 /* Ends a run; the canceller gets the run's status back, the submitter its
@@ -293,7 +269,7 @@ on_submit(loop_t *l, zframe_t *client, const Sluice__Submit *s)
 static void
 on_cancel(loop_t *l, zframe_t *client, const Sluice__Cancel *c)
 {
-    sl_run_t *run = zhashx_lookup(l->runs, c->run_id);
+    sl_run_t *run = sl_runbook_find(l->runbook, c->run_id);
     if (!run)
         return send_error(l, l->front, client, "cancel: no such run");
     bool was_finished = sl_run_is_finished(run);
@@ -367,7 +343,8 @@ static void
 on_status(loop_t *l, zframe_t *client, const Sluice__StatusRequest *req)
 {
     zlistx_t *workers = sl_sched_workers(l->sched);
-    size_t nw = zlistx_size(workers), nr = zhashx_size(l->runs), keys = 0;
+    size_t nw = zlistx_size(workers), nr = sl_runbook_count(l->runbook);
+    size_t keys = 0;
     for (sl_bworker_t *w = zlistx_first(workers); w; w = zlistx_next(workers))
         keys += w->key_count;
     Sluice__WorkerStatus *ws = calloc(nw + 1, sizeof *ws);
@@ -397,8 +374,8 @@ on_status(loop_t *l, zframe_t *client, const Sluice__StatusRequest *req)
     sl_sched_each_queue(l->sched, add_queue, &q);
     reply.queues = q.ptrs;
     reply.n_queues = q.count;
-    for (sl_run_t *run = zhashx_first(l->runs); run;
-         run = zhashx_next(l->runs)) {
+    for (sl_run_t *run = sl_runbook_first(l->runbook); run;
+         run = sl_runbook_next(l->runbook)) {
         if (*req->run_id && strcmp(req->run_id, sl_run_id(run)) != 0)
             continue;
         sl_run_status(run, &rs[reply.n_runs]);
@@ -462,6 +439,7 @@ on_front(loop_t *l)
         on_status(l, client, env->status_request);
         break;
     case SLUICE__ENVELOPE__BODY_CANCEL: on_cancel(l, client, env->cancel); break;
+    case SLUICE__ENVELOPE__BODY_WATCH: on_watch(l, client, env->watch); break;
     default:
         send_error(l, l->front, client, "this message type is not taken on "
                    "the client socket");
@@ -475,10 +453,8 @@ on_results(loop_t *l, sl_bworker_t *w, const Sluice__ResultBatch *batch)
 {
     for (size_t i = 0; i < batch->n_results; i++) {
         const Sluice__Result *r = batch->results[i];
-        char seq[16];
-        snprintf(seq, sizeof seq, "%08x", (uint32_t)(r->task_id >> 32));
-        sl_run_t *run = zhashx_lookup(l->runs_by_seq, seq);
-        sl_job_t *job = run ? sl_run_job(run, (uint32_t)r->task_id) : NULL;
+        sl_job_t *job = sl_runbook_job(l->runbook, r->task_id);
+        sl_run_t *run = job ? job->run : NULL;
         if (!job || job->worker != w || job->attempt != r->attempt) {
             sl_log(SL_LOG_WARN, "broker", "worker=%s task=%llx attempt=%u "
                    "result dropped: the worker does not hold that task",
@@ -495,6 +471,9 @@ on_results(loop_t *l, sl_bworker_t *w, const Sluice__ResultBatch *batch)
         }
         w->done++;
         w->cache_errors += r->cache == SLUICE__RESULT__CACHE__CACHE_ERROR;
+        if (bad.status == SLUICE__RESULT__STATUS__OK &&
+            job->state == SL_JOB_RUNNING)
+            sl_runbook_result(l->runbook, job, r->value);
         sl_run_job_result(run, l->sched, job, &bad, &value, w->id);
         touch(l, run);
     }
@@ -614,41 +593,42 @@ on_tick(loop_t *l)
         }
     }
     sl_sched_release_due(l->sched, now);
+    sl_runbook_sync(l->runbook);
 }
 
-static void
-free_string(void **item)
-{
-    free(*item);
-    *item = NULL;
-}
-
+/* Sets up sockets, scheduler and runbook; on failure says what failed in
+ * why (for sl_broker_new's error). */
 static int
-loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt)
+loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt,
+          char *why, size_t size)
 {
+    sl_error_t err = {0};
     l->opt = opt;
     l->pipe = pipe;
     l->front = zsock_new(ZMQ_ROUTER);
     l->back = zsock_new(ZMQ_ROUTER);
     l->sched = sl_sched_new(opt->prefetch);
-    l->runs = zhashx_new();
-    l->runs_by_seq = zhashx_new();
-    l->finished = zlistx_new();
     l->touched = zlistx_new();
-    if (!l->front || !l->back || !l->sched || !l->runs || !l->runs_by_seq ||
-        !l->finished || !l->touched)
+    snprintf(why, size, "out of memory");
+    if (!l->front || !l->back || !l->sched || !l->touched)
         return SL_ENOMEM;
-    zhashx_set_destructor(l->runs, destroy_run);
-    zlistx_set_destructor(l->finished, free_string);
+    l->runbook = sl_runbook_new(opt->journal, opt->finished_runs, &err);
+    if (!l->runbook) {
+        snprintf(why, size, "%s", err.msg);
+        return SL_EIO;
+    }
     sl_envelope_tune(l->front);
     sl_envelope_tune(l->back);
     zsock_set_router_mandatory(l->front, 1);
     zsock_set_router_mandatory(l->back, 1);
     zsock_set_router_handover(l->back, 1);
-    if (zsock_bind(l->front, "%s", opt->frontend) < 0)
+    const char *endpoint = opt->frontend;
+    if (zsock_bind(l->front, "%s", opt->frontend) < 0 ||
+        zsock_bind(l->back, "%s", (endpoint = opt->backend)) < 0) {
+        snprintf(why, size, "cannot bind %s: %s", endpoint,
+                 zmq_strerror(zmq_errno()));
         return SL_EIO;
-    if (zsock_bind(l->back, "%s", opt->backend) < 0)
-        return SL_EINVAL;
+    }
     l->poller = zpoller_new(pipe, l->front, l->back, NULL);
     return l->poller ? 0 : SL_ENOMEM;
 }
@@ -660,10 +640,38 @@ loop_fini(loop_t *l)
     zsock_destroy(&l->front);
     zsock_destroy(&l->back);
     zlistx_destroy(&l->touched);
-    zlistx_destroy(&l->finished);
-    zhashx_destroy(&l->runs_by_seq);
     sl_sched_destroy(&l->sched); /* before the runs: it points at jobs */
-    zhashx_destroy(&l->runs);
+    sl_runbook_destroy(&l->runbook); /* writes and syncs the journal */
+}
+
+/* A command from the owner: "STOP" (take no new runs) or "$TERM". False
+ * for $TERM. */
+static bool
+on_pipe(loop_t *l)
+{
+    char *cmd = zstr_recv(l->pipe);
+    bool is_term = !cmd || strcmp(cmd, "$TERM") == 0;
+    if (cmd && strcmp(cmd, "STOP") == 0) {
+        l->is_stopping = true;
+        sl_runbook_sync(l->runbook);
+        sl_log(SL_LOG_INFO, "broker", "stopping: new runs are refused, the "
+               "journal is synced");
+    }
+    free(cmd);
+    return !is_term;
+}
+
+/* Resumes what the journal holds; every resumed run is looked at in the
+ * first flush (some may already be complete). */
+static void
+resume(loop_t *l)
+{
+    size_t n = sl_runbook_resume(l->runbook, l->sched);
+    for (sl_run_t *run = sl_runbook_first(l->runbook); run;
+         run = sl_runbook_next(l->runbook))
+        touch(l, run);
+    if (n)
+        sl_log(SL_LOG_INFO, "broker", "%zu runs resumed", n);
 }
 
 static void
@@ -671,15 +679,17 @@ broker_actor(zsock_t *pipe, void *args)
 {
     loop_t l = {0};
     const sl_broker_options_t *opt = args;
-    int rc = loop_init(&l, pipe, opt);
+    char why[600];
+    int rc = loop_init(&l, pipe, opt, why, sizeof why);
     zsock_signal(pipe, 0);
-    zstr_sendf(pipe, "%s", rc == 0 ? "ok"
-                           : rc == SL_EIO ? opt->frontend
-                           : rc == SL_EINVAL ? opt->backend
-                                             : "out of memory");
-    if (rc == 0)
-        sl_log(SL_LOG_INFO, "broker", "clients=%s workers=%s", opt->frontend,
-               opt->backend);
+    zstr_sendf(pipe, "%s", rc == 0 ? "ok" : why);
+    if (rc == 0) {
+        sl_log(SL_LOG_INFO, "broker", "clients=%s workers=%s journal=%s",
+               opt->frontend, opt->backend,
+               opt->journal ? opt->journal : "(none)");
+        resume(&l);
+        flush(&l);
+    }
     int64_t next_tick = zclock_mono() + opt->heartbeat_ms;
     while (rc == 0) {
         int64_t now = zclock_mono();
@@ -688,7 +698,9 @@ broker_actor(zsock_t *pipe, void *args)
         if (due >= 0 && due < wait)
             wait = due;
         void *which = zpoller_wait(l.poller, wait > 0 ? (int)wait : 0);
-        if (which == pipe || (!which && zpoller_terminated(l.poller)))
+        if (which == pipe && !on_pipe(&l))
+            break; /* $TERM */
+        if (!which && zpoller_terminated(l.poller))
             break;
         if (which == l.front)
             on_front(&l);
@@ -728,12 +740,17 @@ sl_broker_new(const sl_broker_options_t *opt, sl_error_t *err)
     b->actor = zactor_new(broker_actor, &b->opt);
     char *status = b->actor ? zstr_recv(b->actor) : NULL;
     if (!status || strcmp(status, "ok") != 0) {
-        sl_error_set(err, SL_EIO, "broker: cannot bind %s: %s",
-                     status ? status : "?", zmq_strerror(zmq_errno()));
+        sl_error_set(err, SL_EIO, "broker: %s", status ? status : "no thread");
         sl_broker_destroy(&b);
     }
     free(status);
     return b;
+}
+
+void
+sl_broker_stop_accepting(sl_broker_t *b)
+{
+    zstr_send(b->actor, "STOP");
 }
 
 void

@@ -23,11 +23,17 @@ typedef struct sl_broker_options {
     uint32_t heartbeat_ms;     /* heartbeat interval both ways (1000) */
     uint32_t liveness;         /* missed heartbeats before a worker is
                                   dead and its tasks are requeued (3) */
+    const char *journal;       /* journal file; NULL: runs are not kept
+                                  across a restart */
 } sl_broker_options_t;
 
 /* Binds both sockets and starts the broker thread. NULL, with err saying
  * which endpoint failed, if a socket cannot bind; nothing is left running. */
 sl_broker_t *sl_broker_new(const sl_broker_options_t *opt, sl_error_t *err);
+
+/* New submits are refused from now on ("the broker is stopping") and the
+ * journal is synced; runs in progress go on. */
+void sl_broker_stop_accepting(sl_broker_t *b);
 
 /* Stops the broker thread and frees everything. NULL-safe; sets *p NULL. */
 void sl_broker_destroy(sl_broker_t **p);

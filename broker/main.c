@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void
 usage(FILE *out)
@@ -23,6 +24,12 @@ usage(FILE *out)
             "  --heartbeat-ms MS   heartbeat interval (default 1000)\n"
             "  --liveness N        missed heartbeats before a worker is dead "
             "(default 3)\n"
+            "  --journal PATH      where runs are journalled, so that a "
+            "restart resumes\n"
+            "                      them; 'none' for no journal (default:\n"
+            "                      $SLUICE_STATE_DIR, $XDG_STATE_HOME/sluice or\n"
+            "                      ~/.local/state/sluice, then "
+            "broker-PORT.journal)\n"
             "  --log-level LEVEL   error, warn, info (default), debug\n",
             SL_BROKER_FRONTEND, SL_BROKER_BACKEND);
 }
@@ -41,6 +48,26 @@ parse_count(const char *flag, const char *text, uint32_t *out)
     return 0;
 }
 
+/* The default journal: a state folder, and a name made from the port of
+ * the client endpoint, so that brokers on one machine do not share one. */
+static const char *
+default_path(char *buf, size_t size, const char *frontend)
+{
+    const char *dir = getenv("SLUICE_STATE_DIR");
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    const char *colon = strrchr(frontend, ':');
+    const char *port = colon && colon[1] ? colon + 1 : "default";
+    if (dir && *dir)
+        snprintf(buf, size, "%s/broker-%s.journal", dir, port);
+    else if (xdg && *xdg)
+        snprintf(buf, size, "%s/sluice/broker-%s.journal", xdg, port);
+    else
+        snprintf(buf, size, "%s/.local/state/sluice/broker-%s.journal",
+                 home ? home : ".", port);
+    return buf;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -51,10 +78,13 @@ main(int argc, char **argv)
         {"keep-runs", required_argument, NULL, 'k'},
         {"heartbeat-ms", required_argument, NULL, 'H'},
         {"liveness", required_argument, NULL, 'L'},
+        {"journal", required_argument, NULL, 'j'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sl_broker_options_t opt = {.prefetch = 2};
+    const char *journal = NULL;
+    char default_journal[4096];
     sl_log_set_level(SL_LOG_INFO);
     int c;
     sl_service_init();
@@ -78,6 +108,7 @@ main(int argc, char **argv)
             if (parse_count("--liveness", optarg, &opt.liveness) < 0)
                 return 2;
             break;
+        case 'j': journal = optarg; break;
         case 'l':
             if (sl_service_log_level("sluice-broker", optarg) < 0)
                 return 2;
@@ -91,6 +122,11 @@ main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
+    if (!journal)
+        journal = default_path(default_journal, sizeof default_journal,
+                               opt.frontend ? opt.frontend
+                                            : SL_BROKER_FRONTEND);
+    opt.journal = strcmp(journal, "none") == 0 ? NULL : journal;
     sl_error_t err = {0};
     sl_broker_t *broker = sl_broker_new(&opt, &err);
     if (!broker) {
@@ -98,7 +134,9 @@ main(int argc, char **argv)
         return 1;
     }
     sl_service_wait();
-    sl_log(SL_LOG_INFO, "broker", "stopping");
+    sl_broker_stop_accepting(broker);
     sl_broker_destroy(&broker);
+    sl_log(SL_LOG_INFO, "broker", "stopped; the journal holds what was in "
+           "progress");
     return 0;
 }

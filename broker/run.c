@@ -52,6 +52,8 @@ struct sl_run {
     uint32_t *ready;         /* nodes whose references are all done */
     uint32_t ready_count;    /* (each node enters at most once) */
     bool is_reported;        /* the final result went to the client */
+    zhashx_t *recovered;     /* "node:index" -> replayed result (values
+                                owned by the run, not by the hash) */
 };
 
 typedef struct {
@@ -88,15 +90,17 @@ sl_run_new(sl_run_config_t *cfg)
         cfg->params = NULL;
         run->seq = cfg->seq;
         run->wants_events = cfg->wants_events;
-        run->client = zframe_dup(cfg->client);
+        run->client = cfg->client ? zframe_dup(cfg->client) : NULL;
+        run->recovered = zhashx_new();
         run->nodes = calloc(flow->node_count, sizeof *run->nodes);
         run->ready = calloc(flow->node_count, sizeof *run->ready);
-        zuuid_t *uuid = zuuid_new();
-        if (uuid)
-            snprintf(run->id, sizeof run->id, "%.16s", zuuid_str(uuid));
+        zuuid_t *uuid = cfg->run_id ? NULL : zuuid_new();
+        snprintf(run->id, sizeof run->id, "%.16s",
+                 cfg->run_id ? cfg->run_id : uuid ? zuuid_str(uuid) : "");
         zuuid_destroy(&uuid);
     }
-    if (!run || !run->nodes || !run->ready || !run->client || !run->id[0]) {
+    if (!run || !run->nodes || !run->ready || !run->recovered ||
+        (cfg->client && !run->client) || !run->id[0]) {
         if (!run) {
             sl_flow_destroy(&flow);
             sl_value_destroy(&cfg->params);
@@ -133,6 +137,10 @@ sl_run_destroy(sl_run_t **p)
     }
     free(run->nodes);
     free(run->ready);
+    for (sl_value_t *v = run->recovered ? zhashx_first(run->recovered) : NULL;
+         v; v = zhashx_next(run->recovered))
+        sl_value_destroy(&v);
+    zhashx_destroy(&run->recovered);
     sl_flow_destroy(&run->flow);
     sl_value_destroy(&run->params);
     zframe_destroy(&run->client);
@@ -144,6 +152,16 @@ const char *
 sl_run_id(const sl_run_t *run)
 {
     return run->id;
+}
+
+void
+sl_run_set_client(sl_run_t *run, zframe_t *client)
+{
+    zframe_t *copy = zframe_dup(client);
+    if (copy) {
+        zframe_destroy(&run->client);
+        run->client = copy;
+    }
 }
 
 const sl_flow_t *
@@ -384,6 +402,39 @@ map_width(sl_run_t *run, sl_sched_t *sched, uint32_t n, sl_value_t **lists)
     return node->map_count ? (long)width : 1;
 }
 
+void
+sl_run_recover(sl_run_t *run, uint32_t node, uint32_t index,
+               sl_value_t **value)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%u:%u", node, index);
+    sl_value_t *old = zhashx_lookup(run->recovered, key);
+    sl_value_destroy(&old); /* the same result journalled twice */
+    zhashx_update(run->recovered, key, *value);
+    *value = NULL;
+}
+
+/* A job whose result the journal kept is done at once, as a cache hit. */
+static bool
+take_recovered(sl_run_t *run, sl_job_t *job)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%u:%u", job->node, job->index);
+    sl_value_t *value = zhashx_lookup(run->recovered, key);
+    if (!value)
+        return false;
+    zhashx_delete(run->recovered, key); /* the value moves to the job */
+    sl_value_destroy(&job->args);
+    job->value = value;
+    job->state = SL_JOB_DONE;
+    run->jobs_done++;
+    run->jobs_cached++;
+    run->nodes[job->node].done_count++;
+    run->nodes[job->node].cached_count++;
+    emit(run, job, job->node, SLUICE__EVENT__KIND__CACHED, NULL, NULL);
+    return true;
+}
+
 static void
 expand(sl_run_t *run, sl_sched_t *sched, uint32_t n)
 {
@@ -415,11 +466,13 @@ expand(sl_run_t *run, sl_sched_t *sched, uint32_t n)
         job->index = (uint32_t)i;
         run->jobs[run->job_count++] = job;
         ns->job_count++;
+        if (take_recovered(run, job))
+            continue;
         bool has_worker = sl_sched_enqueue(sched, job, key, false);
         emit(run, job, n, has_worker ? SLUICE__EVENT__KIND__QUEUED
                                      : SLUICE__EVENT__KIND__WAITING, NULL, NULL);
     }
-    if (width == 0)
+    if (width == 0 || (width > 0 && ns->done_count == ns->job_count))
         node_done(run, n);
     for (size_t i = 0; i < node->map_count; i++)
         sl_value_destroy(&lists[i]);

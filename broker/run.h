@@ -23,14 +23,24 @@ typedef struct sl_run_config {
     uint32_t seq;            /* broker-unique, the high half of job ids */
     sl_flow_t *flow;         /* taken over by the run */
     sl_value_t *params;      /* MAP of parameter values, taken over */
-    zframe_t *client;        /* routing id of the submitter, copied */
+    zframe_t *client;        /* routing id of the submitter, copied; NULL
+                                while no client follows it (a replay) */
     bool wants_events;       /* stream job events to the client */
+    const char *run_id;      /* a replayed run's id; NULL: a new one */
 } sl_run_config_t;
 
 /* A new run, not yet started. NULL when memory runs out; cfg->flow and
  * cfg->params are consumed either way. */
 sl_run_t *sl_run_new(sl_run_config_t *cfg);
 void sl_run_destroy(sl_run_t **p);
+
+/* A replayed result of element index of node: when the node is expanded,
+ * that job is done at once instead of dispatched. *value is consumed. */
+void sl_run_recover(sl_run_t *run, uint32_t node, uint32_t index,
+                    sl_value_t **value);
+
+/* From now on the run's events and result go to client (copied). */
+void sl_run_set_client(sl_run_t *run, zframe_t *client);
 
 /* Expands every node that references nothing and queues its jobs. */
 void sl_run_start(sl_run_t *run, sl_sched_t *sched);

@@ -20,6 +20,7 @@ enum {
 int sl_cli_run(int argc, char **argv);
 int sl_cli_status(int argc, char **argv);
 int sl_cli_cancel(int argc, char **argv);
+int sl_cli_watch(int argc, char **argv);
 int sl_cli_cache(int argc, char **argv);
 
 /* Prints v as JSON and a newline. */

@@ -126,7 +126,8 @@ parse_args(run_args_t *a, int argc, char **argv)
         }
     }
     if (optind + 1 != argc) {
-        fprintf(stderr, "sluice run: give exactly one flow file\n");
+        fprintf(stderr, "sluice: give exactly one flow file (run) or run id "
+                "(watch)\n");
         return -1;
     }
     return 0;
@@ -199,8 +200,7 @@ print_table(const sl_value_t *result, uint64_t elapsed_us)
 
 /* Follows the run to its end; returns the result map or NULL. */
 static sl_value_t *
-follow(sl_client_t *client, const sl_flow_t *flow, bool is_live,
-       bool is_events)
+follow(sl_client_t *client, const char *label, bool is_live, bool is_events)
 {
     progress_t p = {0};
     sl_value_t *result = NULL;
@@ -217,7 +217,7 @@ follow(sl_client_t *client, const sl_flow_t *flow, bool is_live,
                 continue;
             if (e.kind == SL_EVENT_WAITING)
                 fprintf(stderr, "\r%s: task %s waits for a worker that has "
-                        "it\n", sl_flow_name(flow), e.node);
+                        "it\n", label, e.node);
         } else if (rc == 0) {
             break;
         } else if (rc != SL_ETIMEDOUT) {
@@ -225,7 +225,7 @@ follow(sl_client_t *client, const sl_flow_t *flow, bool is_live,
             break;
         }
         if (is_live && zclock_mono() - last_draw >= 100) {
-            show_progress(sl_flow_name(flow), &p, false);
+            show_progress(label, &p, false);
             last_draw = zclock_mono();
         }
     }
@@ -239,9 +239,23 @@ follow(sl_client_t *client, const sl_flow_t *flow, bool is_live,
             p.failed += (uint32_t)sl_cli_int(n, "failed");
         }
         p.done = p.total - p.cached - p.failed;
-        show_progress(sl_flow_name(flow), &p, true);
+        show_progress(label, &p, true);
     }
     return result;
+}
+
+/* Prints the result and gives the exit code; destroys result. */
+static int
+report(const run_args_t *a, sl_value_t *result, int64_t start_us)
+{
+    int code = result && !strcmp(sl_cli_str(result, "state"), "done")
+                   ? SL_EXIT_OK : SL_EXIT_FAILED;
+    if (result && a->is_json)
+        sl_cli_print_json(stdout, result);
+    else if (result)
+        print_table(result, (uint64_t)(zclock_usecs() - start_us));
+    sl_value_destroy(&result);
+    return code;
 }
 
 static int
@@ -265,14 +279,8 @@ submit_and_follow(const run_args_t *a, const sl_flow_t *flow,
     if (is_live)
         fprintf(stderr, "%s: run %s accepted by %s\n", sl_flow_name(flow),
                 run_id, endpoint);
-    sl_value_t *result = follow(client, flow, is_live, a->is_events);
-    int code = result && !strcmp(sl_cli_str(result, "state"), "done")
-                   ? SL_EXIT_OK : SL_EXIT_FAILED;
-    if (result && a->is_json)
-        sl_cli_print_json(stdout, result);
-    else if (result)
-        print_table(result, (uint64_t)(zclock_usecs() - start));
-    sl_value_destroy(&result);
+    int code = report(a, follow(client, sl_flow_name(flow), is_live,
+                                a->is_events), start);
     free(run_id);
     sl_client_destroy(&client);
     return code;
@@ -315,6 +323,35 @@ sl_cli_run(int argc, char **argv)
 out:
     sl_local_stop(&local);
     sl_flow_destroy(&flow);
+    sl_value_destroy(&a.params);
+    return code;
+}
+
+int
+sl_cli_watch(int argc, char **argv)
+{
+    run_args_t a = {0};
+    sl_error_t err = {0};
+    int rc = parse_args(&a, argc, argv);
+    if (rc != 0) {
+        sl_value_destroy(&a.params);
+        return rc > 0 ? SL_EXIT_OK : SL_EXIT_USAGE;
+    }
+    const char *run_id = argv[optind];
+    zsys_init();
+    sl_client_t *client = sl_client_new(a.broker, &err);
+    int64_t start = zclock_usecs();
+    rc = client ? sl_client_watch(client, run_id, a.timeout_ms, &err)
+                : err.code;
+    int code;
+    if (rc < 0) {
+        fprintf(stderr, "sluice watch: %s\n", err.msg);
+        code = rc == SL_ENOTFOUND ? SL_EXIT_FAILED : SL_EXIT_CONNECT;
+    } else {
+        bool is_live = !a.is_quiet && isatty(STDERR_FILENO);
+        code = report(&a, follow(client, run_id, is_live, a.is_events), start);
+    }
+    sl_client_destroy(&client);
     sl_value_destroy(&a.params);
     return code;
 }

@@ -16,7 +16,20 @@ struct sl_client {
     char *endpoint;           /* for error messages, owned */
     Sluice__Envelope *batch;  /* events being handed out, owned */
     size_t next_event;        /* index into batch */
+    zlistx_t *following;      /* ids of runs not yet finished, owned */
+    int64_t heard_ms;         /* when the broker last said anything */
 };
+
+/* Silent this long while following runs, a client asks again for each
+ * (Watch): a restarted broker learns where to send their news. */
+#define REATTACH_MS 3000
+
+static void
+free_string(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
 
 sl_client_t *
 sl_client_new(const char *endpoint, sl_error_t *err)
@@ -24,11 +37,13 @@ sl_client_new(const char *endpoint, sl_error_t *err)
     sl_client_t *c = calloc(1, sizeof *c);
     if (!c || !(c->endpoint = strdup(endpoint)) ||
         !(c->sock = zsock_new(ZMQ_DEALER)) ||
-        !(c->poller = zpoller_new(c->sock, NULL))) {
+        !(c->poller = zpoller_new(c->sock, NULL)) ||
+        !(c->following = zlistx_new())) {
         sl_error_set(err, SL_ENOMEM, "out of memory");
         sl_client_destroy(&c);
         return NULL;
     }
+    zlistx_set_destructor(c->following, free_string);
     sl_envelope_tune(c->sock);
     if (zsock_connect(c->sock, "%s", endpoint) != 0) {
         sl_error_set(err, SL_EINVAL, "broker endpoint '%s': %s", endpoint,
@@ -45,6 +60,7 @@ sl_client_destroy(sl_client_t **p)
         return;
     sl_client_t *c = *p;
     sl_envelope_free(&c->batch);
+    zlistx_destroy(&c->following);
     zpoller_destroy(&c->poller);
     if (c->sock)
         zsock_set_linger(c->sock, 0); /* nothing owed to the broker */
@@ -64,6 +80,7 @@ receive(sl_client_t *c, int timeout_ms, sl_error_t *err)
         return NULL;
     }
     zframe_t *f = zframe_recv(c->sock);
+    c->heard_ms = zclock_mono();
     if (!f) {
         sl_error_set(err, SL_EIO, "receive from %s interrupted", c->endpoint);
         return NULL;
@@ -79,6 +96,53 @@ static int
 send_env(sl_client_t *c, Sluice__Envelope *env, sl_error_t *err)
 {
     return sl_envelope_send(c->sock, NULL, env, err);
+}
+
+static void
+follow(sl_client_t *c, const char *run_id)
+{
+    for (char *id = zlistx_first(c->following); id;
+         id = zlistx_next(c->following))
+        if (!strcmp(id, run_id))
+            return;
+    char *copy = strdup(run_id);
+    if (copy)
+        zlistx_add_end(c->following, copy);
+}
+
+static void
+unfollow(sl_client_t *c, const char *run_id)
+{
+    for (char *id = zlistx_first(c->following); id;
+         id = zlistx_next(c->following))
+        if (!strcmp(id, run_id)) {
+            zlistx_delete(c->following, zlistx_cursor(c->following));
+            return;
+        }
+}
+
+static int
+send_watch(sl_client_t *c, const char *run_id, sl_error_t *err)
+{
+    Sluice__Watch watch = SLUICE__WATCH__INIT;
+    watch.run_id = (char *)run_id;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_WATCH;
+    env.watch = &watch;
+    return send_env(c, &env, err);
+}
+
+/* After a silence, say again which runs we follow. */
+static void
+reattach(sl_client_t *c)
+{
+    if (zlistx_size(c->following) == 0 ||
+        zclock_mono() - c->heard_ms < REATTACH_MS)
+        return;
+    for (char *id = zlistx_first(c->following); id;
+         id = zlistx_next(c->following))
+        send_watch(c, id, NULL);
+    c->heard_ms = zclock_mono();
 }
 
 int
@@ -116,9 +180,10 @@ sl_client_submit(sl_client_t *c, const sl_flow_t *flow,
             rc = err->code ? err->code : SL_ETIMEDOUT;
             break;
         }
-        if (reply->body_case == SLUICE__ENVELOPE__BODY_ACCEPTED)
+        if (reply->body_case == SLUICE__ENVELOPE__BODY_ACCEPTED) {
             *run_id = strdup(reply->accepted->run_id);
-        else if (reply->body_case == SLUICE__ENVELOPE__BODY_REJECTED)
+            follow(c, reply->accepted->run_id);
+        } else if (reply->body_case == SLUICE__ENVELOPE__BODY_REJECTED)
             rc = sl_error_set(err, SL_EREJECTED, "%s",
                               reply->rejected->reason);
         else if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
@@ -224,13 +289,16 @@ sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
             return 1;
         }
         sl_envelope_free(&c->batch);
-        int left = deadline < 0 ? -1 : (int)(deadline - zclock_mono());
-        Sluice__Envelope *env = receive(c, deadline < 0 ? -1
-                                           : left > 0 ? left : 0, err);
+        reattach(c);
+        int left = deadline < 0 ? REATTACH_MS : (int)(deadline - zclock_mono());
+        if (left > REATTACH_MS)
+            left = REATTACH_MS;
+        Sluice__Envelope *env = receive(c, left > 0 ? left : 0, err);
         if (!env) {
-            if (err->code == SL_ETIMEDOUT || err->code == SL_EIO)
+            bool is_over = deadline >= 0 && zclock_mono() >= deadline;
+            if ((err->code == SL_ETIMEDOUT && is_over) || err->code == SL_EIO)
                 return err->code;
-            continue; /* a bad message: skipped */
+            continue; /* a slice of the wait, or a bad message: go on */
         }
         switch (env->body_case) {
         case SLUICE__ENVELOPE__BODY_EVENTS:
@@ -238,6 +306,7 @@ sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
             c->next_event = 0;
             continue;
         case SLUICE__ENVELOPE__BODY_RUN_RESULT:
+            unfollow(c, env->run_result->run_id);
             *result = result_value(env->run_result);
             sl_envelope_free(&env);
             return *result ? 0 : sl_error_set(err, SL_ENOMEM, "out of memory");
@@ -346,4 +415,33 @@ sl_client_cancel(sl_client_t *c, const char *run_id, int timeout_ms,
     env.body_case = SLUICE__ENVELOPE__BODY_CANCEL;
     env.cancel = &cancel;
     return ask_status(c, &env, timeout_ms, status, err);
+}
+
+int
+sl_client_watch(sl_client_t *c, const char *run_id, int timeout_ms,
+                sl_error_t *err)
+{
+    sl_error_t local = {0};
+    if (!err)
+        err = &local;
+    int rc = send_watch(c, run_id, err);
+    int64_t deadline = zclock_mono() + timeout_ms;
+    while (rc == 0) {
+        int left = (int)(deadline - zclock_mono());
+        Sluice__Envelope *reply = receive(c, left > 0 ? left : 0, err);
+        if (!reply)
+            return err->code ? err->code : SL_ETIMEDOUT;
+        bool is_ours = reply->body_case == SLUICE__ENVELOPE__BODY_ACCEPTED &&
+                       !strcmp(reply->accepted->run_id, run_id);
+        if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
+            rc = sl_error_set(err, strstr(reply->error->reason, "no such run")
+                                       ? SL_ENOTFOUND : SL_EPROTO,
+                              "broker: %s", reply->error->reason);
+        sl_envelope_free(&reply);
+        if (is_ours) {
+            follow(c, run_id);
+            return 0;
+        }
+    }
+    return rc;
 }

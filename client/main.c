@@ -12,6 +12,7 @@ usage(FILE *out)
             "usage: sluice COMMAND [options]\n"
             "  run FLOW.yaml      run a flow (--local, or --broker ENDPOINT)\n"
             "  status [RUN]       workers, queues and runs of a broker\n"
+            "  watch RUN          follow a run submitted elsewhere, to its end\n"
             "  cancel RUN         end a run: its unfinished tasks fail\n"
             "  cache get|del|stats|ls   look at the result cache\n"
             "Run `sluice COMMAND --help` for a command's options.\n");
@@ -28,6 +29,8 @@ main(int argc, char **argv)
         return sl_cli_run(argc - 1, argv + 1);
     if (!strcmp(argv[1], "status"))
         return sl_cli_status(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "watch"))
+        return sl_cli_watch(argc - 1, argv + 1);
     if (!strcmp(argv[1], "cancel"))
         return sl_cli_cancel(argc - 1, argv + 1);
     if (!strcmp(argv[1], "cache"))

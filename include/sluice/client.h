@@ -64,8 +64,18 @@ int sl_client_submit(sl_client_t *c, const sl_flow_t *flow,
                      const sl_value_t *params, bool want_events,
                      int timeout_ms, char **run_id, sl_error_t *err);
 
+/* Follows a run submitted elsewhere (or before a restart): its events and
+ * result come to this client from now on, through sl_client_wait; a
+ * finished run's result comes at once. Waits up to timeout_ms for the
+ * broker to agree: 0, SL_ENOTFOUND or SL_ETIMEDOUT. */
+int sl_client_watch(sl_client_t *c, const char *run_id, int timeout_ms,
+                    sl_error_t *err);
+
 /* Waits up to timeout_ms (-1: forever) for what the broker says next about
- * submitted runs. Returns 1 with *event filled, 0 with *result set (the
+ * the runs this client follows. While it waits, a client that has heard
+ * nothing for 3 s tells the broker again which runs it follows, so that a
+ * broker that restarted (and resumed them from its journal) sends their
+ * news here again. Returns 1 with *event filled, 0 with *result set (the
  * caller destroys it) when a run finished, or SL_ETIMEDOUT.
  *
  * A result is a map: {"run_id": s, "flow": s, "state": "done"|"failed",

@@ -17,6 +17,7 @@ TEST_PLUGIN="$SLUICE_BIN/tests/libtest_tasks.so"
 WORK=$(mktemp -d /tmp/sluice-it.XXXXXX)
 PIDS=()
 export SLUICE_CACHE_DIR="$WORK/lmdb" # never the user's own cache
+export SLUICE_STATE_DIR="$WORK/state" # nor its broker journals
 
 fail() {
     echo "FAIL: $*" >&2

@@ -1,0 +1,258 @@
+/* broker/journal.c: the journal file. Owned by the broker loop thread.
+ * Records are [4-byte little-endian length][packed JournalRecord]; a record
+ * is never rewritten in place: compaction writes a new file and renames it
+ * over the old one. */
+#include "journal.h"
+
+#include "buf.h"
+#include "caps.h"
+#include "wire.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sl_journal {
+    char *path;      /* the file, owned */
+    int fd;          /* open for append */
+    sl_buf_t buf;    /* records not yet written */
+};
+
+static int
+io_error(sl_error_t *err, const char *what, const char *path)
+{
+    return sl_error_set(err, SL_EIO, "journal %s: %s: %s", path, what,
+                        strerror(errno));
+}
+
+static const char *
+run_of(const Sluice__JournalRecord *rec)
+{
+    switch (rec->record_case) {
+    case SLUICE__JOURNAL_RECORD__RECORD_RUN: return rec->run->run_id;
+    case SLUICE__JOURNAL_RECORD__RECORD_RESULT: return rec->result->run_id;
+    case SLUICE__JOURNAL_RECORD__RECORD_END: return rec->end->run_id;
+    default: return "";
+    }
+}
+
+/* Calls visit on each whole record of the file at fd from the start; the
+ * offset after the last whole record goes to *good_end. */
+static int
+scan(int fd, sl_journal_visit_fn visit, void *ctx, off_t *good_end)
+{
+    uint8_t head[4];
+    off_t at = 0;
+    *good_end = 0;
+    for (;;) {
+        if (pread(fd, head, 4, at) != 4)
+            return 0;
+        uint32_t size = (uint32_t)head[0] | (uint32_t)head[1] << 8 |
+                        (uint32_t)head[2] << 16 | (uint32_t)head[3] << 24;
+        if (size > SL_MSG_MAX_BYTES)
+            return 0;
+        uint8_t *data = malloc(size ? size : 1);
+        if (!data)
+            return SL_ENOMEM;
+        bool is_whole = pread(fd, data, size, at + 4) == (ssize_t)size;
+        Sluice__JournalRecord *rec =
+            is_whole ? (Sluice__JournalRecord *)sl_wire_unpack(
+                           &sluice__journal_record__descriptor, data, size)
+                     : NULL;
+        free(data);
+        if (!rec)
+            return 0;
+        visit(rec, ctx);
+        sluice__journal_record__free_unpacked(rec, NULL);
+        at += 4 + (off_t)size;
+        *good_end = at;
+    }
+}
+
+typedef struct {
+    zhashx_t *ended;     /* run id -> order of its End record (1-based) */
+    size_t end_count;    /* End records seen */
+    size_t keep_from;    /* End records with order >= this are kept */
+    int out;             /* compacted file, in the second pass */
+    bool is_failed;      /* a write failed */
+} compact_t;
+
+static void
+note_end(const Sluice__JournalRecord *rec, void *ctx)
+{
+    compact_t *c = ctx;
+    if (rec->record_case == SLUICE__JOURNAL_RECORD__RECORD_END)
+        zhashx_update(c->ended, rec->end->run_id,
+                      (void *)(uintptr_t)++c->end_count);
+}
+
+static int
+write_record(int fd, const Sluice__JournalRecord *rec)
+{
+    size_t size = sluice__journal_record__get_packed_size(rec);
+    uint8_t *data = malloc(size + 4);
+    if (!data)
+        return -1;
+    for (int i = 0; i < 4; i++)
+        data[i] = (uint8_t)(size >> (8 * i));
+    sluice__journal_record__pack(rec, data + 4);
+    ssize_t n = write(fd, data, size + 4);
+    free(data);
+    return n == (ssize_t)(size + 4) ? 0 : -1;
+}
+
+static void
+keep_live(const Sluice__JournalRecord *rec, void *ctx)
+{
+    compact_t *c = ctx;
+    size_t order = (uintptr_t)zhashx_lookup(c->ended, run_of(rec));
+    bool is_kept = order == 0 || /* still running */
+                   (rec->record_case == SLUICE__JOURNAL_RECORD__RECORD_END &&
+                    order >= c->keep_from);
+    if (is_kept && write_record(c->out, rec) != 0)
+        c->is_failed = true;
+}
+
+/* Rewrites the file at path keeping what keep_live keeps. */
+static int
+compact(const char *path, size_t keep_ended, sl_error_t *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : io_error(err, "open", path);
+    compact_t c = {.ended = zhashx_new(), .out = -1};
+    off_t end;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int rc = c.ended ? scan(fd, note_end, &c, &end) : SL_ENOMEM;
+    c.keep_from = c.end_count > keep_ended ? c.end_count - keep_ended + 1 : 1;
+    if (rc == 0) {
+        c.out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        rc = c.out < 0 ? io_error(err, "create", tmp) : 0;
+    }
+    if (rc == 0)
+        rc = scan(fd, keep_live, &c, &end);
+    if (rc == 0 && (c.is_failed || fsync(c.out) != 0))
+        rc = io_error(err, "write", tmp);
+    if (c.out >= 0)
+        close(c.out);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = io_error(err, "rename", tmp);
+    close(fd);
+    zhashx_destroy(&c.ended);
+    return rc;
+}
+
+static int
+make_parent(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    return zsys_dir_create("%s", dir);
+}
+
+sl_journal_t *
+sl_journal_open(const char *path, size_t keep_ended, sl_error_t *err)
+{
+    sl_journal_t *j = calloc(1, sizeof *j);
+    if (!j || !(j->path = strdup(path))) {
+        free(j);
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    j->fd = -1;
+    if (make_parent(path) != 0) {
+        io_error(err, "create its folder", path);
+    } else if (compact(path, keep_ended, err) == 0) {
+        j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (j->fd < 0)
+            io_error(err, "open", path);
+    }
+    if (j->fd < 0)
+        sl_journal_destroy(&j);
+    return j;
+}
+
+void
+sl_journal_destroy(sl_journal_t **p)
+{
+    if (!p || !*p)
+        return;
+    sl_journal_t *j = *p;
+    if (j->fd >= 0) {
+        sl_journal_sync(j, NULL);
+        close(j->fd);
+    }
+    sl_buf_fini(&j->buf);
+    free(j->path);
+    free(j);
+    *p = NULL;
+}
+
+int
+sl_journal_replay(sl_journal_t *j, sl_journal_visit_fn visit, void *ctx,
+                  sl_error_t *err)
+{
+    off_t end;
+    int rc = scan(j->fd, visit, ctx, &end);
+    if (rc < 0)
+        return sl_error_set(err, rc, "journal %s: out of memory", j->path);
+    if (ftruncate(j->fd, end) != 0) /* a torn last record is cut off */
+        return io_error(err, "truncate", j->path);
+    return 0;
+}
+
+int
+sl_journal_append(sl_journal_t *j, const Sluice__JournalRecord *rec)
+{
+    size_t size = sluice__journal_record__get_packed_size(rec);
+    if (size > SL_MSG_MAX_BYTES)
+        return SL_ETOOBIG;
+    if (sl_buf_reserve(&j->buf, size + 4) < 0)
+        return SL_ENOMEM;
+    uint8_t *at = (uint8_t *)j->buf.data + j->buf.size;
+    for (int i = 0; i < 4; i++)
+        at[i] = (uint8_t)(size >> (8 * i));
+    sluice__journal_record__pack(rec, at + 4);
+    j->buf.size += size + 4;
+    return 0;
+}
+
+int
+sl_journal_write(sl_journal_t *j, sl_error_t *err)
+{
+    size_t done = 0;
+    while (done < j->buf.size) {
+        ssize_t n = write(j->fd, j->buf.data + done, j->buf.size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return io_error(err, "write", j->path);
+        done += (size_t)n;
+    }
+    j->buf.size = 0;
+    return 0;
+}
+
+int
+sl_journal_sync(sl_journal_t *j, sl_error_t *err)
+{
+    int rc = sl_journal_write(j, err);
+    if (rc == 0 && fdatasync(j->fd) != 0)
+        rc = io_error(err, "sync", j->path);
+    return rc;
+}
+
+const char *
+sl_journal_path(const sl_journal_t *j)
+{
+    return j->path;
+}

@@ -1,0 +1,46 @@
+/* broker/journal.h: the broker's journal, an append-only file of records
+ * (proto JournalRecord): each accepted run, each task result, each run's
+ * end. Replayed at start so that a broker killed with SIGKILL resumes its
+ * runs. Owned by the broker loop thread. */
+#ifndef SL_JOURNAL_H
+#define SL_JOURNAL_H
+
+#include "error.h"
+
+#include "proto/sluice.pb-c.h"
+
+#include <stddef.h>
+
+typedef struct sl_journal sl_journal_t;
+
+/* Opens (creating it and its folder) the journal at path, first compacting
+ * it: records of runs that ended are dropped, but for the End records of
+ * the newest keep_ended runs. NULL, with err, if it cannot be opened. */
+sl_journal_t *sl_journal_open(const char *path, size_t keep_ended,
+                              sl_error_t *err);
+
+/* NULL-safe: writes what is buffered, syncs, closes; sets *p to NULL. */
+void sl_journal_destroy(sl_journal_t **p);
+
+/* Calls visit for each record, oldest first. A torn record at the end (a
+ * crash in the middle of a write) ends the replay and is cut off. */
+typedef void (*sl_journal_visit_fn)(const Sluice__JournalRecord *rec,
+                                    void *ctx);
+int sl_journal_replay(sl_journal_t *j, sl_journal_visit_fn visit, void *ctx,
+                      sl_error_t *err);
+
+/* Buffers a record; sl_journal_write or sl_journal_sync puts it in the
+ * file. Returns 0, SL_ETOOBIG or SL_ENOMEM. */
+int sl_journal_append(sl_journal_t *j, const Sluice__JournalRecord *rec);
+
+/* Writes what is buffered (survives the process being killed). */
+int sl_journal_write(sl_journal_t *j, sl_error_t *err);
+
+/* Writes what is buffered and waits until it is on disk (survives the
+ * machine failing). */
+int sl_journal_sync(sl_journal_t *j, sl_error_t *err);
+
+/* The file's path (borrowed). */
+const char *sl_journal_path(const sl_journal_t *j);
+
+#endif

@@ -1,0 +1,343 @@
+/* broker/runbook.c: runs by id and by sequence number, finished-run
+ * retention, and the journal. Owned by the broker loop thread. A run is
+ * journalled and synced before its submitter hears Accepted; results are
+ * written as they come (a killed process loses none: they are in the
+ * kernel) and synced every heartbeat; a run's end is journalled with the
+ * result its client was sent. */
+#include "runbook.h"
+
+#include "envelope.h"
+#include "flow_wire.h"
+#include "journal.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct sl_runbook {
+    zhashx_t *runs;        /* run id -> sl_run_t*, owned */
+    zhashx_t *by_seq;      /* "%08x" seq -> sl_run_t*, borrowed */
+    zhashx_t *results;     /* run id -> packed RunResult zframe_t*, owned */
+    zlistx_t *finished;    /* finished run ids, oldest first, owned */
+    uint32_t keep;         /* finished runs kept */
+    uint32_t next_seq;     /* for the next run; starts random, so that a
+                              restarted broker never takes a stale result
+                              for one of its own tasks */
+    sl_journal_t *journal; /* NULL: none */
+    zhashx_t *replayed;    /* during sl_runbook_resume: ended run ids */
+};
+
+static void
+destroy_run(void **item)
+{
+    sl_run_destroy((sl_run_t **)item);
+}
+
+static void
+destroy_frame(void **item)
+{
+    zframe_destroy((zframe_t **)item);
+}
+
+static void
+free_string(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+sl_runbook_t *
+sl_runbook_new(const char *journal_path, uint32_t keep_finished,
+               sl_error_t *err)
+{
+    sl_runbook_t *rb = calloc(1, sizeof *rb);
+    if (!rb || !(rb->runs = zhashx_new()) || !(rb->by_seq = zhashx_new()) ||
+        !(rb->results = zhashx_new()) || !(rb->finished = zlistx_new())) {
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        sl_runbook_destroy(&rb);
+        return NULL;
+    }
+    zhashx_set_destructor(rb->runs, destroy_run);
+    zhashx_set_destructor(rb->results, destroy_frame);
+    zlistx_set_destructor(rb->finished, free_string);
+    rb->keep = keep_finished;
+    rb->next_seq = (uint32_t)randof(0x7fffffff) << 1 ^ (uint32_t)zclock_usecs();
+    if (journal_path &&
+        !(rb->journal = sl_journal_open(journal_path, keep_finished, err)))
+        sl_runbook_destroy(&rb);
+    return rb;
+}
+
+void
+sl_runbook_destroy(sl_runbook_t **p)
+{
+    if (!p || !*p)
+        return;
+    sl_runbook_t *rb = *p;
+    sl_journal_destroy(&rb->journal);
+    zlistx_destroy(&rb->finished);
+    zhashx_destroy(&rb->results);
+    zhashx_destroy(&rb->by_seq);
+    zhashx_destroy(&rb->runs);
+    free(rb);
+    *p = NULL;
+}
+
+static sl_value_t *
+merge_params(const sl_flow_t *flow, const Sluice__Submit *s, sl_error_t *err)
+{
+    sl_value_t *params = sl_value_copy(flow->params);
+    for (size_t i = 0; params && i < s->n_params; i++) {
+        const char *name = s->params[i]->name;
+        sl_value_t *v = NULL;
+        int rc = 0;
+        if (!sl_value_lookup(flow->params, name))
+            rc = sl_error_set(err, SL_EINVAL, "unknown parameter '%s': flow "
+                              "'%s' does not declare it under params:", name,
+                              flow->name);
+        else if ((rc = sl_wire_value_unpack(s->params[i]->value, &v, err)) == 0)
+            rc = sl_value_put(params, name, &v);
+        if (rc < 0)
+            sl_value_destroy(&params);
+    }
+    return params;
+}
+
+/* Builds and registers a run from a submit (a new one, or a replayed one
+ * with its old id). */
+static sl_run_t *
+add_run(sl_runbook_t *rb, const Sluice__Submit *s, zframe_t *client,
+        const char *run_id, sl_error_t *err)
+{
+    sl_flow_t *flow = s->flow ? sl_flow_wire_unpack(s->flow, err) : NULL;
+    sl_value_t *params = flow ? merge_params(flow, s, err) : NULL;
+    if (!s->flow)
+        sl_error_set(err, SL_EINVAL, "submit has no flow");
+    if (!flow || !params) {
+        sl_flow_destroy(&flow);
+        return NULL;
+    }
+    sl_run_config_t cfg = {rb->next_seq++, flow, params, client, s->events,
+                           run_id};
+    sl_run_t *run = sl_run_new(&cfg);
+    if (!run) {
+        sl_error_set(err, SL_ENOMEM, "broker out of memory");
+        return NULL;
+    }
+    char seq[16];
+    snprintf(seq, sizeof seq, "%08x", sl_run_seq(run));
+    zhashx_insert(rb->runs, sl_run_id(run), run);
+    zhashx_insert(rb->by_seq, seq, run);
+    return run;
+}
+
+static void
+forget(sl_runbook_t *rb, sl_run_t *run)
+{
+    char seq[16];
+    snprintf(seq, sizeof seq, "%08x", sl_run_seq(run));
+    zhashx_delete(rb->by_seq, seq);
+    zhashx_delete(rb->runs, sl_run_id(run));
+}
+
+sl_run_t *
+sl_runbook_submit(sl_runbook_t *rb, const Sluice__Submit *s, zframe_t *client,
+                  sl_error_t *err)
+{
+    sl_run_t *run = add_run(rb, s, client, NULL, err);
+    if (!run || !rb->journal)
+        return run;
+    Sluice__JournalRun jr = SLUICE__JOURNAL_RUN__INIT;
+    Sluice__JournalRecord rec = SLUICE__JOURNAL_RECORD__INIT;
+    jr.run_id = (char *)sl_run_id(run);
+    jr.submit = (Sluice__Submit *)s;
+    rec.record_case = SLUICE__JOURNAL_RECORD__RECORD_RUN;
+    rec.run = &jr;
+    if (sl_journal_append(rb->journal, &rec) < 0 ||
+        sl_journal_sync(rb->journal, err) < 0) {
+        sl_log(SL_LOG_ERROR, "broker", "run=%s not journalled: %s",
+               sl_run_id(run), err ? err->msg : "");
+        sl_error_set(err, SL_EIO, "the broker cannot journal the run: %s",
+                     sl_journal_path(rb->journal));
+        forget(rb, run);
+        return NULL; /* never accept what a restart would lose */
+    }
+    return run;
+}
+
+sl_run_t *
+sl_runbook_find(sl_runbook_t *rb, const char *run_id)
+{
+    return zhashx_lookup(rb->runs, run_id);
+}
+
+sl_job_t *
+sl_runbook_job(sl_runbook_t *rb, uint64_t task_id)
+{
+    char seq[16];
+    snprintf(seq, sizeof seq, "%08x", (uint32_t)(task_id >> 32));
+    sl_run_t *run = zhashx_lookup(rb->by_seq, seq);
+    return run ? sl_run_job(run, (uint32_t)task_id) : NULL;
+}
+
+void
+sl_runbook_result(sl_runbook_t *rb, const sl_job_t *job,
+                  const Sluice__Value *value)
+{
+    if (!rb->journal)
+        return;
+    Sluice__JournalResult jr = SLUICE__JOURNAL_RESULT__INIT;
+    Sluice__JournalRecord rec = SLUICE__JOURNAL_RECORD__INIT;
+    jr.run_id = (char *)sl_run_id(job->run);
+    jr.node = job->node;
+    jr.index = job->index;
+    jr.value = (Sluice__Value *)value;
+    rec.record_case = SLUICE__JOURNAL_RECORD__RECORD_RESULT;
+    rec.result = &jr;
+    sl_journal_append(rb->journal, &rec); /* too big: recomputed on replay */
+}
+
+static void
+keep_result(sl_runbook_t *rb, const char *run_id,
+            const Sluice__RunResult *result)
+{
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.version = SL_PROTOCOL_VERSION;
+    env.body_case = SLUICE__ENVELOPE__BODY_RUN_RESULT;
+    env.run_result = (Sluice__RunResult *)result;
+    zframe_t *f = zframe_new(NULL, sluice__envelope__get_packed_size(&env));
+    if (!f)
+        return;
+    sluice__envelope__pack(&env, zframe_data(f));
+    zhashx_update(rb->results, run_id, f);
+    zlistx_add_end(rb->finished, strdup(run_id));
+}
+
+/* Forgets the oldest finished runs beyond the limit, but never one a
+ * worker still holds a job of (its job pointers must stay valid). */
+static void
+retire(sl_runbook_t *rb)
+{
+    for (char *id = zlistx_first(rb->finished);
+         id && zlistx_size(rb->finished) > rb->keep;) {
+        sl_run_t *run = zhashx_lookup(rb->runs, id);
+        if (run && sl_run_is_held(run)) {
+            id = zlistx_next(rb->finished);
+            continue;
+        }
+        if (run)
+            forget(rb, run);
+        zhashx_delete(rb->results, id);
+        zlistx_delete(rb->finished, zlistx_cursor(rb->finished));
+        id = zlistx_first(rb->finished);
+    }
+}
+
+void
+sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run,
+                    const Sluice__RunResult *result)
+{
+    if (rb->journal) {
+        Sluice__JournalEnd je = SLUICE__JOURNAL_END__INIT;
+        Sluice__JournalRecord rec = SLUICE__JOURNAL_RECORD__INIT;
+        je.run_id = (char *)sl_run_id(run);
+        je.result = (Sluice__RunResult *)result;
+        rec.record_case = SLUICE__JOURNAL_RECORD__RECORD_END;
+        rec.end = &je;
+        sl_journal_append(rb->journal, &rec);
+    }
+    keep_result(rb, sl_run_id(run), result);
+    sl_run_compact(run);
+    retire(rb);
+}
+
+zframe_t *
+sl_runbook_result_of(sl_runbook_t *rb, const char *run_id)
+{
+    return zhashx_lookup(rb->results, run_id);
+}
+
+sl_run_t *
+sl_runbook_first(sl_runbook_t *rb)
+{
+    return zhashx_first(rb->runs);
+}
+
+sl_run_t *
+sl_runbook_next(sl_runbook_t *rb)
+{
+    return zhashx_next(rb->runs);
+}
+
+size_t
+sl_runbook_count(const sl_runbook_t *rb)
+{
+    return zhashx_size(rb->runs);
+}
+
+void
+sl_runbook_write(sl_runbook_t *rb)
+{
+    sl_error_t err = {0};
+    if (rb->journal && sl_journal_write(rb->journal, &err) < 0)
+        sl_log(SL_LOG_ERROR, "broker", "%s", err.msg);
+}
+
+void
+sl_runbook_sync(sl_runbook_t *rb)
+{
+    sl_error_t err = {0};
+    if (rb->journal && sl_journal_sync(rb->journal, &err) < 0)
+        sl_log(SL_LOG_ERROR, "broker", "%s", err.msg);
+}
+
+static void
+replay(const Sluice__JournalRecord *rec, void *ctx)
+{
+    sl_runbook_t *rb = ctx;
+    sl_error_t err = {0};
+    sl_run_t *run;
+    sl_value_t *v = NULL;
+    switch (rec->record_case) {
+    case SLUICE__JOURNAL_RECORD__RECORD_RUN:
+        if (rec->run->submit &&
+            !add_run(rb, rec->run->submit, NULL, rec->run->run_id, &err))
+            sl_log(SL_LOG_ERROR, "broker", "run=%s cannot be resumed: %s",
+                   rec->run->run_id, err.msg);
+        break;
+    case SLUICE__JOURNAL_RECORD__RECORD_RESULT:
+        run = zhashx_lookup(rb->runs, rec->result->run_id);
+        if (run && sl_wire_value_unpack(rec->result->value, &v, NULL) == 0)
+            sl_run_recover(run, rec->result->node, rec->result->index, &v);
+        break;
+    case SLUICE__JOURNAL_RECORD__RECORD_END:
+        run = zhashx_lookup(rb->runs, rec->end->run_id);
+        if (run)
+            forget(rb, run);
+        if (rec->end->result)
+            keep_result(rb, rec->end->run_id, rec->end->result);
+        break;
+    default:
+        break;
+    }
+}
+
+size_t
+sl_runbook_resume(sl_runbook_t *rb, sl_sched_t *sched)
+{
+    sl_error_t err = {0};
+    if (!rb->journal)
+        return 0;
+    if (sl_journal_replay(rb->journal, replay, rb, &err) < 0)
+        sl_log(SL_LOG_ERROR, "broker", "%s", err.msg);
+    retire(rb);
+    size_t n = 0;
+    for (sl_run_t *run = zhashx_first(rb->runs); run;
+         run = zhashx_next(rb->runs), n++) {
+        sl_run_start(run, sched);
+        sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" resumed from %s",
+               sl_run_id(run), sl_run_flow(run)->name,
+               sl_journal_path(rb->journal));
+    }
+    return n;
+}

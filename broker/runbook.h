@@ -1,0 +1,59 @@
+/* broker/runbook.h: every run the broker knows, by id and by the sequence
+ * number in its task ids; finished runs kept for status and watchers; and
+ * the journal that lets a restarted broker resume them. Owned by the broker
+ * loop thread. */
+#ifndef SL_RUNBOOK_H
+#define SL_RUNBOOK_H
+
+#include "run.h"
+#include "scheduler.h"
+
+typedef struct sl_runbook sl_runbook_t;
+
+/* journal_path NULL: runs live in memory only. keep_finished: finished
+ * runs kept (and their results, for watchers). NULL, with err, if the
+ * journal cannot be opened. */
+sl_runbook_t *sl_runbook_new(const char *journal_path, uint32_t keep_finished,
+                             sl_error_t *err);
+void sl_runbook_destroy(sl_runbook_t **p);
+
+/* Replays the journal: every run that had not ended is rebuilt, its
+ * journalled results recovered, and started (only what is left is
+ * dispatched). Returns how many runs resumed. */
+size_t sl_runbook_resume(sl_runbook_t *rb, sl_sched_t *sched);
+
+/* Checks and registers a submitted run for client; journals it and syncs
+ * the journal before returning, so that Accepted may be sent. NULL, with
+ * err saying why (the submit is rejected), if the flow or params are bad. */
+sl_run_t *sl_runbook_submit(sl_runbook_t *rb, const Sluice__Submit *s,
+                            zframe_t *client, sl_error_t *err);
+
+sl_run_t *sl_runbook_find(sl_runbook_t *rb, const char *run_id);
+
+/* The job a task id names, or NULL. */
+sl_job_t *sl_runbook_job(sl_runbook_t *rb, uint64_t task_id);
+
+/* Journals the successful result of job (before it is given to the run). */
+void sl_runbook_result(sl_runbook_t *rb, const sl_job_t *job,
+                       const Sluice__Value *value);
+
+/* The run finished and result went to its client: journals the end,
+ * keeps the result for watchers, frees what only it needed, and forgets the
+ * oldest finished runs beyond the limit. */
+void sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run,
+                         const Sluice__RunResult *result);
+
+/* A finished run's packed RunResult (borrowed), or NULL. */
+zframe_t *sl_runbook_result_of(sl_runbook_t *rb, const char *run_id);
+
+/* Runs, for status. */
+sl_run_t *sl_runbook_first(sl_runbook_t *rb);
+sl_run_t *sl_runbook_next(sl_runbook_t *rb);
+size_t sl_runbook_count(const sl_runbook_t *rb);
+
+/* End of a loop step: journal records go to the file. Every heartbeat:
+ * they go to the disk. */
+void sl_runbook_write(sl_runbook_t *rb);
+void sl_runbook_sync(sl_runbook_t *rb);
+
+#endif
