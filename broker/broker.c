@@ -448,6 +448,23 @@ on_front(loop_t *l)
     zframe_destroy(&client);
 }
 
+/* The identical jobs that waited on job get its result, in their own runs. */
+static void
+serve_followers(loop_t *l, sl_job_t *job, const sl_value_t *value,
+                const Sluice__Value *wire, const char *worker_id)
+{
+    zlistx_t *followers = job->followers;
+    job->followers = NULL;
+    for (sl_job_t *f = zlistx_first(followers); f; f = zlistx_next(followers)) {
+        sl_value_t *copy = sl_value_copy(value);
+        if (f->state == SL_JOB_FOLLOWING)
+            sl_runbook_result(l->runbook, f, wire);
+        sl_run_job_shared(f->run, l->sched, f, &copy, worker_id);
+        touch(l, f->run);
+    }
+    zlistx_destroy(&followers);
+}
+
 static void
 on_results(loop_t *l, sl_bworker_t *w, const Sluice__ResultBatch *batch)
 {
@@ -474,8 +491,12 @@ on_results(loop_t *l, sl_bworker_t *w, const Sluice__ResultBatch *batch)
         if (bad.status == SLUICE__RESULT__STATUS__OK &&
             job->state == SL_JOB_RUNNING)
             sl_runbook_result(l->runbook, job, r->value);
+        sl_value_t *shared = job->followers ? sl_value_copy(value) : NULL;
         sl_run_job_result(run, l->sched, job, &bad, &value, w->id);
         touch(l, run);
+        if (job->state == SL_JOB_DONE && job->followers)
+            serve_followers(l, job, shared, r->value, w->id);
+        sl_value_destroy(&shared);
     }
 }
 

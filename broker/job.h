@@ -16,6 +16,7 @@ typedef struct sl_bworker sl_bworker_t;
 typedef enum {
     SL_JOB_QUEUED,     /* waiting for a worker */
     SL_JOB_DELAYED,    /* waiting out a retry delay */
+    SL_JOB_FOLLOWING,  /* an identical job in flight computes for it */
     SL_JOB_RUNNING,    /* sent to a worker */
     SL_JOB_DONE,       /* succeeded */
     SL_JOB_FAILED,     /* failed */
@@ -37,6 +38,10 @@ typedef struct sl_job {
     sl_value_t *args;       /* resolved args, owned until it ends */
     sl_value_t *value;      /* result, owned until its node gathers it */
     sl_bworker_t *worker;   /* holder while RUNNING */
+    char *identity;         /* hex digest of task, args and cache settings
+                               (coalescable jobs only), owned */
+    struct sl_job *leader;  /* FOLLOWING: the identical job in flight */
+    zlistx_t *followers;    /* jobs following this one, owned list */
     zlistx_t *queue;        /* its ready queue while QUEUED */
     void *queue_handle;     /* its place in that queue */
     void *held_handle;      /* zlistx handle in its worker's held list */

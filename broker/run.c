@@ -4,6 +4,7 @@
 #include "run.h"
 
 #include "caps.h"
+#include "digest.h"
 #include "wire.h"
 
 #include <stdio.h>
@@ -126,6 +127,8 @@ sl_run_destroy(sl_run_t **p)
     for (uint32_t i = 0; i < run->job_count; i++) {
         sl_value_destroy(&run->jobs[i]->args);
         sl_value_destroy(&run->jobs[i]->value);
+        free(run->jobs[i]->identity);
+        zlistx_destroy(&run->jobs[i]->followers);
         free(run->jobs[i]);
     }
     free(run->jobs);
@@ -285,6 +288,89 @@ resolve(sl_ref_kind_t kind, const char *name, void *ctx)
     return sl_value_copy(r->run->nodes[dep].value);
 }
 
+/* Takes a following job off its leader's list. */
+static void
+unfollow(sl_job_t *job)
+{
+    sl_job_t *leader = job->leader;
+    void *handle = leader && leader->followers
+                       ? zlistx_find(leader->followers, job) : NULL;
+    if (handle)
+        zlistx_delete(leader->followers, handle);
+    job->leader = NULL;
+}
+
+/* A job that some others follow: the identity it computes; NULL for jobs
+ * that must run every time (cache: none). */
+static char *
+identity_of(const sl_run_t *run, const sl_job_t *job)
+{
+    const sl_flow_t *flow = run->flow;
+    const sl_node_t *node = &flow->nodes[job->node];
+    uint8_t d[SL_DIGEST_BYTES];
+    sl_buf_t b = {0};
+    char *hex = NULL;
+    if (node->opt.cache == SL_CACHE_NONE)
+        return NULL;
+    if (sl_digest_task(node->task, node->version, job->args, d) == 0 &&
+        sl_buf_append(&b, d, sizeof d) == 0 &&
+        sl_buf_printf(&b, "|%d|%s|%s|%s|%d", (int)node->opt.cache,
+                      node->opt.cache_key ? node->opt.cache_key : "",
+                      flow->cache_namespace,
+                      flow->cache_url ? flow->cache_url : "",
+                      (int)node->opt.refresh) == 0 &&
+        sl_digest_bytes(b.data, b.size, d) == 0 &&
+        (hex = malloc(SL_DIGEST_HEX_BYTES)))
+        sl_digest_hex(d, hex);
+    sl_buf_fini(&b);
+    return hex;
+}
+
+/* Queues a new job, unless an identical one is in flight: then it follows
+ * that one and is answered with its result. */
+static void
+enqueue_new(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, const char *key)
+{
+    if (!job->identity)
+        job->identity = identity_of(run, job);
+    sl_job_t *leader = job->identity ? sl_sched_leader(sched, job->identity)
+                                     : NULL;
+    if (leader && leader != job &&
+        (leader->followers || (leader->followers = zlistx_new())) &&
+        zlistx_add_end(leader->followers, job)) {
+        job->state = SL_JOB_FOLLOWING;
+        job->leader = leader;
+        emit(run, job, job->node, SLUICE__EVENT__KIND__QUEUED, NULL,
+             "an identical task is in flight: its result will serve");
+        return;
+    }
+    if (job->identity)
+        sl_sched_lead(sched, job);
+    bool has_worker = sl_sched_enqueue(sched, job, key, false);
+    emit(run, job, job->node, has_worker ? SLUICE__EVENT__KIND__QUEUED
+                                         : SLUICE__EVENT__KIND__WAITING,
+         NULL, NULL);
+}
+
+void
+sl_run_job_ended(sl_sched_t *sched, sl_job_t *job)
+{
+    sl_sched_unlead(sched, job);
+    zlistx_t *followers = job->followers;
+    job->followers = NULL;
+    for (sl_job_t *f = followers ? zlistx_first(followers) : NULL; f;
+         f = zlistx_next(followers)) {
+        if (f->state != SL_JOB_FOLLOWING)
+            continue;
+        const sl_node_t *node = &f->run->flow->nodes[f->node];
+        char key[SL_NAME_MAX_BYTES + 16];
+        f->leader = NULL;
+        sl_sched_key(key, sizeof key, node->task, node->version);
+        enqueue_new(f->run, sched, f, key); /* on its own, or behind another */
+    }
+    zlistx_destroy(&followers);
+}
+
 static void
 cancel_jobs(sl_run_t *run, sl_sched_t *sched, const node_state_t *ns)
 {
@@ -292,9 +378,13 @@ cancel_jobs(sl_run_t *run, sl_sched_t *sched, const node_state_t *ns)
         sl_job_t *job = run->jobs[i];
         if (job->state == SL_JOB_QUEUED || job->state == SL_JOB_DELAYED)
             sl_sched_dequeue(sched, job);
+        if (job->state == SL_JOB_FOLLOWING)
+            unfollow(job);
         if (job->state == SL_JOB_QUEUED || job->state == SL_JOB_DELAYED ||
-            job->state == SL_JOB_RUNNING)
+            job->state == SL_JOB_RUNNING || job->state == SL_JOB_FOLLOWING) {
             job->state = SL_JOB_CANCELLED; /* a late result is dropped */
+            sl_run_job_ended(sched, job);
+        }
     }
 }
 
@@ -466,11 +556,8 @@ expand(sl_run_t *run, sl_sched_t *sched, uint32_t n)
         job->index = (uint32_t)i;
         run->jobs[run->job_count++] = job;
         ns->job_count++;
-        if (take_recovered(run, job))
-            continue;
-        bool has_worker = sl_sched_enqueue(sched, job, key, false);
-        emit(run, job, n, has_worker ? SLUICE__EVENT__KIND__QUEUED
-                                     : SLUICE__EVENT__KIND__WAITING, NULL, NULL);
+        if (!take_recovered(run, job))
+            enqueue_new(run, sched, job, key);
     }
     if (width == 0 || (width > 0 && ns->done_count == ns->job_count))
         node_done(run, n);
@@ -525,6 +612,7 @@ fail_job(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, const char *why,
     const sl_node_t *node = &run->flow->nodes[job->node];
     char msg[700];
     job->state = SL_JOB_FAILED;
+    sl_run_job_ended(sched, job); /* its followers go on their own */
     run->jobs_failed++;
     run->nodes[job->node].failed_count++;
     emit(run, job, job->node, SLUICE__EVENT__KIND__FAILED, worker_id, why);
@@ -587,6 +675,7 @@ sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
     }
     bool is_hit = r->cache == SLUICE__RESULT__CACHE__HIT;
     job->state = SL_JOB_DONE;
+    sl_sched_unlead(sched, job); /* the broker serves its followers */
     job->value = *value;
     *value = NULL;
     sl_value_destroy(&job->args);
@@ -603,6 +692,33 @@ sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
         e->cache_error = owned_or_empty(r->cache_error);
         e->duration_us = r->duration_us;
     }
+    if (ns->done_count == ns->job_count)
+        node_done(run, job->node);
+    advance(run, sched);
+}
+
+void
+sl_run_job_shared(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
+                  sl_value_t **value, const char *worker_id)
+{
+    if (job->state != SL_JOB_FOLLOWING || !*value) {
+        sl_value_destroy(value);
+        return;
+    }
+    node_state_t *ns = &run->nodes[job->node];
+    job->state = SL_JOB_DONE;
+    job->leader = NULL;
+    job->value = *value;
+    *value = NULL;
+    sl_value_destroy(&job->args);
+    run->jobs_done++;
+    run->jobs_cached++;
+    ns->done_count++;
+    ns->cached_count++;
+    Sluice__Event *e = emit(run, job, job->node, SLUICE__EVENT__KIND__CACHED,
+                            worker_id, NULL);
+    if (e)
+        e->cache = SLUICE__RESULT__CACHE__HIT;
     if (ns->done_count == ns->job_count)
         node_done(run, job->node);
     advance(run, sched);

@@ -54,6 +54,15 @@ void sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
                        const Sluice__Result *r, sl_value_t **value,
                        const char *worker_id);
 
+/* job (FOLLOWING) gets the result of the identical job it followed; it is
+ * counted as served from the cache. *value is consumed. */
+void sl_run_job_shared(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
+                       sl_value_t **value, const char *worker_id);
+
+/* job will not produce a result (it failed or was cancelled): it stops
+ * leading its identity, and its followers are queued on their own. */
+void sl_run_job_ended(sl_sched_t *sched, sl_job_t *job);
+
 /* A worker that died after this many held a job makes it fail as poison. */
 #define SL_POISON_DEATHS 3
 /* Retry delays double up to this. */

@@ -12,6 +12,7 @@ struct sl_sched {
     zhashx_t *by_id;      /* hex routing id -> sl_bworker_t*, owned */
     zlistx_t *workers;    /* sl_bworker_t*, borrowed from by_id */
     zlistx_t *delayed;    /* sl_job_t* waiting out a retry, by due time */
+    zhashx_t *leaders;    /* identity -> the sl_job_t* computing it */
     uint32_t prefetch;    /* jobs a worker may hold beyond its slots */
 };
 
@@ -56,8 +57,9 @@ sl_sched_new(uint32_t prefetch)
     s->by_id = zhashx_new();
     s->workers = zlistx_new();
     s->delayed = zlistx_new();
+    s->leaders = zhashx_new();
     s->prefetch = prefetch;
-    if (!s->queues || !s->by_id || !s->workers || !s->delayed) {
+    if (!s->queues || !s->by_id || !s->workers || !s->delayed || !s->leaders) {
         sl_sched_destroy(&s);
         return NULL;
     }
@@ -74,6 +76,7 @@ sl_sched_destroy(sl_sched_t **p)
         return;
     zlistx_destroy(&(*p)->workers);
     zlistx_destroy(&(*p)->delayed);
+    zhashx_destroy(&(*p)->leaders);
     zhashx_destroy(&(*p)->by_id);
     zhashx_destroy(&(*p)->queues);
     free(*p);
@@ -317,4 +320,23 @@ sl_sched_each_queue(sl_sched_t *s, sl_sched_queue_fn fn, void *ctx)
     for (zlistx_t *q = zhashx_first(s->queues); q; q = zhashx_next(s->queues))
         fn(zhashx_cursor(s->queues), zlistx_size(q),
            workers_serving(s, zhashx_cursor(s->queues)), ctx);
+}
+
+sl_job_t *
+sl_sched_leader(sl_sched_t *s, const char *identity)
+{
+    return zhashx_lookup(s->leaders, identity);
+}
+
+void
+sl_sched_lead(sl_sched_t *s, sl_job_t *job)
+{
+    zhashx_update(s->leaders, job->identity, job);
+}
+
+void
+sl_sched_unlead(sl_sched_t *s, sl_job_t *job)
+{
+    if (job->identity && zhashx_lookup(s->leaders, job->identity) == job)
+        zhashx_delete(s->leaders, job->identity);
 }

@@ -53,6 +53,12 @@ size_t sl_sched_release_due(sl_sched_t *s, int64_t now_ms);
  * none waits. */
 int64_t sl_sched_next_due(const sl_sched_t *s, int64_t now_ms);
 
+/* Coalescing: the job in flight with this identity, or NULL; make job the
+ * one for its identity; forget it (only if it is still the one). */
+sl_job_t *sl_sched_leader(sl_sched_t *s, const char *identity);
+void sl_sched_lead(sl_sched_t *s, sl_job_t *job);
+void sl_sched_unlead(sl_sched_t *s, sl_job_t *job);
+
 /* Drops a queued or delayed job (cancel). */
 void sl_sched_dequeue(sl_sched_t *s, sl_job_t *job);
 

@@ -125,6 +125,12 @@ hash(const void *data, size_t size, uint8_t digest[SL_DIGEST_BYTES])
 }
 
 int
+sl_digest_bytes(const void *data, size_t size, uint8_t digest[SL_DIGEST_BYTES])
+{
+    return hash(data, size, digest);
+}
+
+int
 sl_digest_value(const sl_value_t *v, uint8_t digest[SL_DIGEST_BYTES])
 {
     sl_buf_t b = {0};

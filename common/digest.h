@@ -26,6 +26,10 @@ int sl_digest_value(const sl_value_t *v, uint8_t digest[SL_DIGEST_BYTES]);
 int sl_digest_task(const char *task, uint32_t version, const sl_value_t *args,
                    uint8_t digest[SL_DIGEST_BYTES]);
 
+/* digest = BLAKE2b-256(data). */
+int sl_digest_bytes(const void *data, size_t size,
+                    uint8_t digest[SL_DIGEST_BYTES]);
+
 /* Lower-case hex of a digest, NUL-terminated. */
 void sl_digest_hex(const uint8_t digest[SL_DIGEST_BYTES],
                    char hex[SL_DIGEST_HEX_BYTES]);
