@@ -4,6 +4,7 @@
 
 #include "caps.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,38 @@ sl_cache_del(sl_cache_t *c, const char *key, sl_error_t *err)
     if (check_key(key, err) < 0)
         return SL_EINVAL;
     return c->ops->del(c, key, err);
+}
+
+/* "KEY:lock" into buf; SL_EINVAL if key is bad. */
+static int
+lock_key(char *buf, size_t size, const char *key, sl_error_t *err)
+{
+    if (check_key(key, err) < 0)
+        return SL_EINVAL;
+    snprintf(buf, size, "%s:lock", key);
+    return 0;
+}
+
+int
+sl_cache_lock(sl_cache_t *c, const char *key, const char *token,
+              int64_t ttl_ms, sl_error_t *err)
+{
+    char lk[SL_KEY_MAX_BYTES + 8];
+    if (lock_key(lk, sizeof lk, key, err) < 0)
+        return SL_EINVAL;
+    if (ttl_ms <= 0)
+        return sl_error_set(err, SL_EINVAL, "lock TTL must be positive");
+    return c->ops->lock(c, lk, token, ttl_ms, err);
+}
+
+int
+sl_cache_unlock(sl_cache_t *c, const char *key, const char *token,
+                sl_error_t *err)
+{
+    char lk[SL_KEY_MAX_BYTES + 8];
+    if (lock_key(lk, sizeof lk, key, err) < 0)
+        return SL_EINVAL;
+    return c->ops->unlock(c, lk, token, err);
 }
 
 int

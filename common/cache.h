@@ -47,6 +47,18 @@ int sl_cache_set(sl_cache_t *c, const char *key, const void *data,
 /* Deletes key: 0, SL_ENOTFOUND or SL_ECACHE. */
 int sl_cache_del(sl_cache_t *c, const char *key, sl_error_t *err);
 
+/* A short lock on key's computation, so that workers behind different
+ * brokers compute a task once: the lock is the key "KEY:lock" holding
+ * token, for ttl_ms. Returns 0 (taken), SL_EEXIST (someone holds it) or
+ * SL_ECACHE. */
+int sl_cache_lock(sl_cache_t *c, const char *key, const char *token,
+                  int64_t ttl_ms, sl_error_t *err);
+
+/* Releases key's lock if token still holds it: 0, SL_ENOTFOUND (it had
+ * expired or was taken over) or SL_ECACHE. */
+int sl_cache_unlock(sl_cache_t *c, const char *key, const char *token,
+                    sl_error_t *err);
+
 /* Calls visit for each live key that starts with prefix, with the size of
  * its stored bytes; stops early when visit returns non-zero. Returns 0 or
  * SL_ECACHE. */

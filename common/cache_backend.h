@@ -13,6 +13,10 @@ typedef struct sl_cache_ops {
     int (*del)(sl_cache_t *c, const char *key, sl_error_t *err);
     int (*scan)(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
                 void *ctx, sl_error_t *err);
+    int (*lock)(sl_cache_t *c, const char *lock_key, const char *token,
+                int64_t ttl_ms, sl_error_t *err);
+    int (*unlock)(sl_cache_t *c, const char *lock_key, const char *token,
+                  sl_error_t *err);
     void (*destroy)(sl_cache_t *c); /* frees the backend's part and c */
 } sl_cache_ops_t;
 

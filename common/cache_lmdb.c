@@ -212,31 +212,42 @@ sweep(shared_env_t *s, MDB_txn *txn, int64_t now_ms)
     mdb_cursor_close(cur);
 }
 
+/* Puts [expiry][data] under key inside txn (a write transaction). */
 static int
-lmdb_set(sl_cache_t *c, const char *key, const void *data, size_t size,
-         int64_t ttl_ms, sl_error_t *err)
+put(shared_env_t *s, MDB_txn *txn, const char *key, const void *data,
+    size_t size, int64_t ttl_ms)
 {
-    shared_env_t *s = ((lmdb_cache_t *)c)->shared;
     uint64_t expires_ms = ttl_ms == SL_TTL_FOREVER
                               ? 0 : (uint64_t)(sl_entry_now_ms() + ttl_ms);
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-    if (rc != 0)
-        return lmdb_fail(c, err, "begin", rc);
     MDB_val k = {strlen(key), (void *)key};
     MDB_val v = {size + EXPIRY_BYTES, NULL};
-    rc = mdb_put(txn, s->dbi, &k, &v, MDB_RESERVE);
+    int rc = mdb_put(txn, s->dbi, &k, &v, MDB_RESERVE);
     if (rc == 0) {
         unsigned char *p = v.mv_data;
         for (int i = EXPIRY_BYTES - 1; i >= 0; i--, expires_ms >>= 8)
             p[i] = (unsigned char)(expires_ms & 0xff);
         memcpy(p + EXPIRY_BYTES, data, size);
-        sweep(s, txn, sl_entry_now_ms());
-        rc = mdb_txn_commit(txn);
-        return rc == 0 ? 0 : lmdb_fail(c, err, "commit", rc);
     }
-    mdb_txn_abort(txn);
-    return lmdb_fail(c, err, "put", rc);
+    return rc;
+}
+
+static int
+lmdb_set(sl_cache_t *c, const char *key, const void *data, size_t size,
+         int64_t ttl_ms, sl_error_t *err)
+{
+    shared_env_t *s = ((lmdb_cache_t *)c)->shared;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lmdb_fail(c, err, "begin", rc);
+    rc = put(s, txn, key, data, size, ttl_ms);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return lmdb_fail(c, err, "put", rc);
+    }
+    sweep(s, txn, sl_entry_now_ms());
+    rc = mdb_txn_commit(txn);
+    return rc == 0 ? 0 : lmdb_fail(c, err, "commit", rc);
 }
 
 static int
@@ -292,6 +303,54 @@ lmdb_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
     return 0;
 }
 
+/* Locks live in the same database as entries, with an expiry, and are
+ * checked and taken inside one write transaction (LMDB runs one at a time
+ * across the processes of the machine). */
+static int
+lmdb_lock(sl_cache_t *c, const char *lock_key, const char *token,
+          int64_t ttl_ms, sl_error_t *err)
+{
+    shared_env_t *s = ((lmdb_cache_t *)c)->shared;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lmdb_fail(c, err, "begin", rc);
+    MDB_val k = {strlen(lock_key), (void *)lock_key}, v;
+    if (mdb_get(txn, s->dbi, &k, &v) == 0 && is_live(&v, sl_entry_now_ms())) {
+        mdb_txn_abort(txn);
+        return SL_EEXIST;
+    }
+    rc = put(s, txn, lock_key, token, strlen(token), ttl_ms);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return lmdb_fail(c, err, "lock", rc);
+    }
+    rc = mdb_txn_commit(txn);
+    return rc == 0 ? 0 : lmdb_fail(c, err, "commit", rc);
+}
+
+static int
+lmdb_unlock(sl_cache_t *c, const char *lock_key, const char *token,
+            sl_error_t *err)
+{
+    shared_env_t *s = ((lmdb_cache_t *)c)->shared;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lmdb_fail(c, err, "begin", rc);
+    MDB_val k = {strlen(lock_key), (void *)lock_key}, v;
+    size_t n = strlen(token);
+    bool is_ours = mdb_get(txn, s->dbi, &k, &v) == 0 &&
+                   v.mv_size == n + EXPIRY_BYTES &&
+                   memcmp((char *)v.mv_data + EXPIRY_BYTES, token, n) == 0;
+    if (is_ours)
+        mdb_del(txn, s->dbi, &k, NULL);
+    rc = mdb_txn_commit(txn);
+    if (rc != 0)
+        return lmdb_fail(c, err, "commit", rc);
+    return is_ours ? 0 : SL_ENOTFOUND;
+}
+
 static void
 lmdb_destroy(sl_cache_t *c)
 {
@@ -300,7 +359,9 @@ lmdb_destroy(sl_cache_t *c)
 }
 
 static const sl_cache_ops_t lmdb_ops = {
-    lmdb_get_batch, lmdb_set, lmdb_del, lmdb_scan, lmdb_destroy,
+    lmdb_get_batch, lmdb_set,  lmdb_del,
+    lmdb_scan,      lmdb_lock, lmdb_unlock,
+    lmdb_destroy,
 };
 
 sl_cache_t *

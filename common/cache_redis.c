@@ -265,6 +265,50 @@ redis_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
     return 0;
 }
 
+static int
+redis_lock(sl_cache_t *c, const char *lock_key, const char *token,
+           int64_t ttl_ms, sl_error_t *err)
+{
+    redis_cache_t *r = (redis_cache_t *)c;
+    if (connect_now(r, err) < 0)
+        return SL_ECACHE;
+    redisReply *reply = redisCommand(r->ctx, "SET %s %s NX PX %lld", lock_key,
+                                     token, (long long)ttl_ms);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        command_ok(r, reply, "SET NX", err); /* frees, says why */
+        return SL_ECACHE;
+    }
+    int rc = reply->type == REDIS_REPLY_NIL ? SL_EEXIST : 0;
+    freeReplyObject(reply);
+    return rc;
+}
+
+/* Compare-and-delete, atomically on the server. */
+static const char unlock_script[] =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('del', KEYS[1]) else return 0 end";
+
+static int
+redis_unlock(sl_cache_t *c, const char *lock_key, const char *token,
+             sl_error_t *err)
+{
+    redis_cache_t *r = (redis_cache_t *)c;
+    if (connect_now(r, err) < 0)
+        return SL_ECACHE;
+    redisReply *reply = redisCommand(r->ctx, "EVAL %s 1 %s %s", unlock_script,
+                                     lock_key, token);
+    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            return command_ok(r, reply, "EVAL", err);
+        if (reply)
+            freeReplyObject(reply);
+        return fail(r, err, "EVAL");
+    }
+    int rc = reply->integer == 1 ? 0 : SL_ENOTFOUND;
+    freeReplyObject(reply);
+    return rc;
+}
+
 static void
 redis_destroy(sl_cache_t *c)
 {
@@ -276,7 +320,9 @@ redis_destroy(sl_cache_t *c)
 }
 
 static const sl_cache_ops_t redis_ops = {
-    redis_get_batch, redis_set, redis_del, redis_scan, redis_destroy,
+    redis_get_batch, redis_set,  redis_del,
+    redis_scan,      redis_lock, redis_unlock,
+    redis_destroy,
 };
 
 sl_cache_t *

@@ -17,6 +17,9 @@
 #include <time.h>
 
 #define MAX_CACHES 8
+/* How long a worker's lock on a key it computes lasts: others wait for the
+ * entry that long at most, then compute it themselves. */
+#define LOCK_MS 5000
 
 typedef struct {
     char *url;          /* as the task or worker named it, owned */
@@ -45,6 +48,8 @@ typedef struct {
     char error[512];             /* result.error storage */
     char cache_error[512];       /* result.cache_error storage */
     bool is_looked_up;           /* its key went to the cache */
+    bool is_locked;              /* this worker holds its key's lock */
+    char token[300];             /* the lock's value: task id, attempt, us */
     bool is_done;                /* result is final */
 } job_t;
 
@@ -344,6 +349,72 @@ out:
 }
 
 static void
+pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Whether the lock on j's key is held by an earlier attempt of the same
+ * task (a worker that died holding it): then it is ours to take. */
+static bool
+is_stale_attempt(sl_cache_t *cache, const job_t *j)
+{
+    char lock[SL_KEY_MAX_BYTES + 8];
+    unsigned long long id = 0;
+    unsigned attempt = 0;
+    sl_buf_t held = {0};
+    snprintf(lock, sizeof lock, "%s:lock", j->key);
+    bool is_stale = sl_cache_get(cache, lock, &held, NULL) == 0 &&
+                    sscanf(held.data, "%llx:%u:", &id, &attempt) == 2 &&
+                    id == j->task->task_id && attempt < j->task->attempt;
+    sl_buf_fini(&held);
+    if (is_stale)
+        sl_cache_set(cache, lock, j->token, strlen(j->token), LOCK_MS, NULL);
+    return is_stale;
+}
+
+/* Before computing a miss: take the key's lock, or wait while another
+ * worker (behind another broker) computes it. True if the entry arrived
+ * meanwhile (j is answered); false to compute (holding the lock, or not if
+ * the cache fails or the holder took too long). */
+static bool
+wait_for_peer(const executor_t *ex, job_t *j)
+{
+    sl_cache_t *cache = j->slot ? j->slot->cache : NULL;
+    if (!cache || j->task->refresh || !j->key[0] ||
+        j->result.cache == SLUICE__RESULT__CACHE__CACHE_ERROR)
+        return false;
+    snprintf(j->token, sizeof j->token, "%llx:%u:%s",
+             (unsigned long long)j->task->task_id, j->task->attempt,
+             ex->cfg->worker_id);
+    int64_t deadline = sl_entry_now_ms() + LOCK_MS;
+    for (int delay = 10;; delay = delay < 200 ? delay * 2 : 200) {
+        int rc = sl_cache_lock(cache, j->key, j->token, LOCK_MS, NULL);
+        bool is_ours = rc == 0 || (rc == SL_EEXIST && is_stale_attempt(cache, j));
+        sl_buf_t entry = {0};
+        if (rc != 0 && rc != SL_EEXIST)
+            return false; /* the cache failed: compute without it */
+        if (!is_ours)
+            pause_ms(delay);
+        if (sl_cache_get(cache, j->key, &entry, NULL) == 0)
+            take_hit(j, &entry); /* stored by the one that held it */
+        sl_buf_fini(&entry);
+        if (j->is_done) {
+            if (is_ours)
+                sl_cache_unlock(cache, j->key, j->token, NULL);
+            return true;
+        }
+        if (is_ours) {
+            j->is_locked = true;
+            return false;
+        }
+        if (sl_entry_now_ms() > deadline)
+            return false;
+    }
+}
+
+static void
 run_batch(executor_t *ex, zmsg_t *msg)
 {
     size_t n = zmsg_size(msg);
@@ -363,7 +434,10 @@ run_batch(executor_t *ex, zmsg_t *msg)
         job_t *j = &jobs[i];
         if (j->is_done)
             continue;
-        compute(ex, j);
+        if (!wait_for_peer(ex, j))
+            compute(ex, j);
+        if (j->is_locked)
+            sl_cache_unlock(j->slot->cache, j->key, j->token, NULL);
         send_results(ex, &j, 1);
     }
     for (i = 0; i < n; i++) {

@@ -120,3 +120,23 @@ sl_test_cache_refuses_bad_arguments(const char *url)
     assert_null(sl_cache_new("memcached://x", &err));
     assert_non_null(strstr(err.msg, "unknown scheme"));
 }
+
+void
+sl_test_cache_locks(const char *url)
+{
+    sl_cache_t *c = open_cache(url);
+    assert_int_equal(sl_cache_lock(c, "job", "me", 60000, NULL), 0);
+    assert_int_equal(sl_cache_lock(c, "job", "you", 60000, NULL), SL_EEXIST);
+    assert_int_equal(sl_cache_unlock(c, "job", "you", NULL), SL_ENOTFOUND);
+    assert_int_equal(sl_cache_lock(c, "job", "you", 60000, NULL), SL_EEXIST);
+    assert_int_equal(sl_cache_unlock(c, "job", "me", NULL), 0);
+    assert_int_equal(sl_cache_lock(c, "job", "you", 100, NULL), 0);
+    struct timespec ts = {0, 250 * 1000 * 1000};
+    nanosleep(&ts, NULL); /* a holder that died: its lock expires */
+    assert_int_equal(sl_cache_lock(c, "job", "me", 60000, NULL), 0);
+    assert_int_equal(sl_cache_unlock(c, "job", "you", NULL), SL_ENOTFOUND);
+    sl_buf_t out = {0};
+    assert_int_equal(sl_cache_get(c, "job", &out, NULL), SL_ENOTFOUND);
+    sl_buf_fini(&out);
+    sl_cache_destroy(&c);
+}

@@ -31,6 +31,7 @@ static void test_lmdb_set_get_del(void **s) { (void)s; sl_test_cache_set_get_del
 static void test_lmdb_batch_get(void **s) { (void)s; sl_test_cache_batch_get(url); }
 static void test_lmdb_ttl_expires(void **s) { (void)s; sl_test_cache_ttl_expires(url); }
 static void test_lmdb_scan_by_prefix(void **s) { (void)s; sl_test_cache_scan_by_prefix(url); }
+static void test_lmdb_locks(void **s) { (void)s; sl_test_cache_locks(url); }
 static void test_lmdb_refuses_bad_arguments(void **s) { (void)s; sl_test_cache_refuses_bad_arguments(url); }
 
 static void
@@ -125,6 +126,7 @@ main(void)
         cmocka_unit_test_setup(test_lmdb_ttl_expires, make_dir),
         cmocka_unit_test_setup(test_lmdb_scan_by_prefix, make_dir),
         cmocka_unit_test_setup(test_lmdb_refuses_bad_arguments, make_dir),
+        cmocka_unit_test_setup(test_lmdb_locks, make_dir),
         cmocka_unit_test_setup(test_lmdb_two_handles_share_one_environment,
                                make_dir),
         cmocka_unit_test_setup(test_lmdb_writes_sweep_expired_entries,

@@ -35,6 +35,7 @@ static void test_redis_set_get_del(void **s) { (void)s; sl_test_cache_set_get_de
 static void test_redis_batch_get(void **s) { (void)s; sl_test_cache_batch_get(redis.url); }
 static void test_redis_ttl_expires(void **s) { (void)s; sl_test_cache_ttl_expires(redis.url); }
 static void test_redis_scan_by_prefix(void **s) { (void)s; sl_test_cache_scan_by_prefix(redis.url); }
+static void test_redis_locks(void **s) { (void)s; sl_test_cache_locks(redis.url); }
 static void test_redis_refuses_bad_arguments(void **s) { (void)s; sl_test_cache_refuses_bad_arguments(redis.url); }
 
 static void
@@ -107,6 +108,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_redis_scan_by_prefix, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_refuses_bad_arguments,
                                         start, stop),
+        cmocka_unit_test_setup_teardown(test_redis_locks, start, stop),
         cmocka_unit_test(test_redis_down_is_a_cache_error_that_fails_fast),
         cmocka_unit_test_setup_teardown(test_redis_reconnects_after_a_restart,
                                         start, stop),
