@@ -170,6 +170,23 @@ fill_task(sl_job_t *job, Sluice__Task *t, uint64_t lease_ms)
 
 /* ---- runs -------------------------------------------------------------- */
 
+/* A result over the message cap keeps its states, counts and errors; the
+ * values stay in the cache. */
+static void
+drop_values(Sluice__RunResult *result)
+{
+    for (size_t i = 0; i < result->n_nodes; i++) {
+        Sluice__NodeResult *n = result->nodes[i];
+        if (!n->value)
+            continue;
+        free(n->value); /* a view: see sl_run_result_free */
+        n->value = NULL;
+        if (!*n->error)
+            n->error = "the results of this run are over the message cap; "
+                       "each task's result is in the cache";
+    }
+}
+
 static void
 flush(loop_t *l)
 {
@@ -192,6 +209,8 @@ flush(loop_t *l)
         if (result) {
             env.body_case = SLUICE__ENVELOPE__BODY_RUN_RESULT;
             env.run_result = result;
+            if (sluice__envelope__get_packed_size(&env) > SL_MSG_MAX_BYTES)
+                drop_values(result);
             if (sl_run_client(run))
                 send_env(l, l->front, sl_run_client(run), &env);
             sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" %s",

@@ -306,13 +306,19 @@ compute(executor_t *ex, job_t *j)
     store(ex, j, duration_us);
 }
 
-/* Sends the results of jobs[0..n) as one envelope. */
+/* Room for everything but the values in one message. */
+#define MSG_SLACK_BYTES (64u << 10)
+
+/* Sends the results of jobs[0..n) as one envelope, or one each when they
+ * do not fit in one message. A value too big for any message becomes an
+ * error that says so (the broker would drop the connection otherwise). */
 static void
 send_results(executor_t *ex, job_t **jobs, size_t n)
 {
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     Sluice__ResultBatch batch = SLUICE__RESULT_BATCH__INIT;
     Sluice__Result **results = calloc(n + 1, sizeof *results);
+    size_t total = 0;
     if (!results || n == 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
@@ -323,6 +329,28 @@ send_results(executor_t *ex, job_t **jobs, size_t n)
             sl_value_destroy(&jobs[i]->value);
             fail_job(jobs[i], "result: %s", err.msg);
         }
+        size_t size = results[i]->value
+                          ? sluice__value__get_packed_size(results[i]->value)
+                          : 0;
+        if (size > SL_MSG_MAX_BYTES - MSG_SLACK_BYTES) {
+            free(results[i]->value);
+            results[i]->value = NULL;
+            sl_value_destroy(&jobs[i]->value);
+            char why[128];
+            snprintf(why, sizeof why, "result of %zu bytes is over the "
+                     "message cap of %u", size, SL_MSG_MAX_BYTES);
+            fail_job(jobs[i], "%s", why);
+            size = 0;
+        }
+        total += size;
+    }
+    if (n > 1 && total > SL_MSG_MAX_BYTES - MSG_SLACK_BYTES) {
+        for (size_t i = 0; i < n; i++) { /* one message each */
+            free(results[i]->value);
+            results[i]->value = NULL;
+            send_results(ex, &jobs[i], 1);
+        }
+        goto out;
     }
     batch.n_results = n;
     batch.results = results;

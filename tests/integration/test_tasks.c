@@ -5,7 +5,7 @@
  * calls for a name, then returns the name; each call appends "flaky NAME"
  * to $SLUICE_TEST_CALLS. slow_once@1(name, ms) sleeps ms on its first call
  * for a name and returns the name at once afterwards. crash@1 kills its
- * own process with SIGSEGV. */
+ * own process with SIGSEGV. big@1(mb) returns a string of mb MiB. */
 #include <sluice/task.h>
 
 #include <signal.h>
@@ -114,7 +114,24 @@ crash(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
     return -1;
 }
 
+static int
+big(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
+{
+    int64_t mb = sl_value_get_int(sl_value_at(args, 0));
+    if (mb < 0 || mb > 1024)
+        return sl_task_fail(ctx, "big takes 0 to 1024 (MiB)");
+    size_t size = (size_t)mb << 20;
+    char *data = malloc(size + 1);
+    if (!data)
+        return sl_task_fail(ctx, "big: out of memory");
+    memset(data, 'x', size);
+    *result = sl_value_new_string_len(data, size);
+    free(data);
+    return 0;
+}
+
 static const sl_task_def_t tasks[] = {
+    {"big", 1, big, "a string of N MiB"},
     {"slow_once", 1, slow_once, "sleeps ms on the first call per name"},
     {"crash", 1, crash, "dies of SIGSEGV"},
     {"flaky", 1, flaky, "fails n times per name, then succeeds"},
