@@ -79,7 +79,8 @@ touch(loop_t *l, sl_run_t *run)
 static void fill_task(sl_job_t *job, Sluice__Task *t, uint64_t lease_ms);
 
 /* Forgets w; the jobs it held go back to their queues. is_death: it went
- * without saying goodbye, which counts towards each job's poison limit. */
+ * without saying goodbye, which counts towards the poison limit of the
+ * jobs it was running, and makes every job it held a suspect. */
 static void
 drop_worker(loop_t *l, sl_bworker_t *w, const char *why, bool is_death)
 {
@@ -89,9 +90,19 @@ drop_worker(loop_t *l, sl_bworker_t *w, const char *why, bool is_death)
              is_death ? "died" : "left", why);
     sl_log(is_death ? SL_LOG_WARN : SL_LOG_INFO, "broker", "worker=%s gone "
            "(%s), %u tasks requeued", w->id, why, w->in_flight);
+    uint32_t slots = w->slots;
     sl_sched_remove_worker(l->sched, w, held);
-    for (sl_job_t *job = zlistx_first(held); job; job = zlistx_next(held)) {
-        sl_run_job_lost(job->run, l->sched, job, reason, is_death);
+    /* a worker runs what it holds in order: the oldest `slots` were
+     * running when it died, the others only waited in its queue. A result
+     * sent just before a crash can die with the process, so the blame may
+     * miss: every job held becomes a suspect and runs alone from now on,
+     * where a death is its own */
+    size_t i = zlistx_size(held);
+    for (sl_job_t *job = zlistx_last(held); job; job = zlistx_prev(held)) {
+        i--; /* newest first, each to the front: the oldest ends up first */
+        job->is_suspect |= is_death;
+        sl_run_job_lost(job->run, l->sched, job, reason,
+                        is_death && i < slots);
         touch(l, job->run);
     }
     zlistx_destroy(&held);

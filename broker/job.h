@@ -8,6 +8,7 @@
 
 #include <czmq.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct sl_run sl_run_t;
@@ -35,6 +36,8 @@ typedef struct sl_job {
     int64_t dispatched_ms;  /* monotonic time of the last dispatch */
     int64_t due_ms;         /* DELAYED: when it may be queued again */
     sl_job_state_t state;   /* where it is */
+    bool is_suspect;        /* a worker died holding it: it runs alone, so
+                               that a further death is its own */
     sl_value_t *args;       /* resolved args, owned until it ends */
     sl_value_t *value;      /* result, owned until its node gathers it */
     sl_bworker_t *worker;   /* holder while RUNNING */

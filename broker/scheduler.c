@@ -264,7 +264,9 @@ uint32_t
 sl_sched_credit(const sl_sched_t *s, const sl_bworker_t *w)
 {
     uint32_t cap = w->slots + s->prefetch;
-    return w->is_draining || w->in_flight >= cap ? 0 : cap - w->in_flight;
+    return w->is_draining || w->is_solo || w->in_flight >= cap
+               ? 0
+               : cap - w->in_flight;
 }
 
 size_t
@@ -279,6 +281,8 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
             sl_job_t *job = q ? zlistx_first(q) : NULL;
             if (!job)
                 continue;
+            if (job->is_suspect && (n > 0 || w->in_flight > 0))
+                return n;
             zlistx_delete(q, job->queue_handle);
             job->queue = NULL;
             job->queue_handle = NULL;
@@ -290,6 +294,10 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
             w->in_flight++;
             out[n++] = job;
             is_progress = true;
+            if (job->is_suspect) {
+                w->is_solo = true;
+                return n;
+            }
         }
     }
     return n;
@@ -303,6 +311,8 @@ sl_sched_release(sl_sched_t *s, sl_job_t *job)
     if (w && job->held_handle) {
         zlistx_delete(w->held, job->held_handle);
         w->in_flight--;
+        if (job->is_suspect)
+            w->is_solo = false;
     }
     job->held_handle = NULL;
     job->worker = NULL;

@@ -26,6 +26,7 @@ struct sl_bworker {
     char *incarnation;     /* changes when the worker process restarts */
     int64_t last_seen_ms;  /* monotonic time of its last message */
     bool is_draining;      /* stopping: gets no more jobs */
+    bool is_solo;          /* runs a suspect job: gets no more jobs */
     uint64_t done;         /* results taken from it */
     uint64_t cache_errors; /* of which its cache failed */
 };
@@ -76,7 +77,9 @@ void sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w,
                             zlistx_t *requeued);
 
 /* Takes up to max jobs that w can run, oldest first, and marks them
- * RUNNING with w as holder. Returns how many. */
+ * RUNNING with w as holder. Returns how many. A suspect job at the front
+ * of one of w's queues is taken only by an idle worker, alone; until then
+ * w takes nothing, so that it drains. */
 size_t sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out,
                      size_t max);
 
