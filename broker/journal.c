@@ -16,10 +16,19 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A running broker compacts its journal once it has grown to twice its
+ * size after the last compaction, and at least this big: the cost of
+ * rewriting stays proportional to what was appended. */
+#define COMPACT_MIN_BYTES ((off_t)64 << 20)
+
 struct sl_journal {
-    char *path;      /* the file, owned */
-    int fd;          /* open for append */
-    sl_buf_t buf;    /* records not yet written */
+    char *path;        /* the file, owned */
+    int fd;            /* open for append */
+    sl_buf_t buf;      /* records not yet written */
+    size_t keep_ended; /* End records compaction keeps */
+    off_t size;        /* bytes in the file */
+    off_t compact_min; /* compaction is never due below this size */
+    off_t compact_at;  /* size that makes compaction due */
 };
 
 static int
@@ -159,6 +168,22 @@ make_parent(const char *path)
     return zsys_dir_create("%s", dir);
 }
 
+/* Compacts the file at j->path and opens it for append. */
+static int
+compact_and_open(sl_journal_t *j, sl_error_t *err)
+{
+    int rc = compact(j->path, j->keep_ended, err);
+    if (rc < 0)
+        return rc;
+    j->fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (j->fd < 0)
+        return io_error(err, "open", j->path);
+    j->size = lseek(j->fd, 0, SEEK_END);
+    j->compact_at = j->size > j->compact_min / 2 ? 2 * j->size
+                                                 : j->compact_min;
+    return 0;
+}
+
 sl_journal_t *
 sl_journal_open(const char *path, size_t keep_ended, sl_error_t *err)
 {
@@ -169,13 +194,12 @@ sl_journal_open(const char *path, size_t keep_ended, sl_error_t *err)
         return NULL;
     }
     j->fd = -1;
-    if (make_parent(path) != 0) {
+    j->keep_ended = keep_ended;
+    j->compact_min = COMPACT_MIN_BYTES;
+    if (make_parent(path) != 0)
         io_error(err, "create its folder", path);
-    } else if (compact(path, keep_ended, err) == 0) {
-        j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (j->fd < 0)
-            io_error(err, "open", path);
-    }
+    else
+        compact_and_open(j, err);
     if (j->fd < 0)
         sl_journal_destroy(&j);
     return j;
@@ -237,9 +261,41 @@ sl_journal_write(sl_journal_t *j, sl_error_t *err)
         if (n <= 0)
             return io_error(err, "write", j->path);
         done += (size_t)n;
+        j->size += n;
     }
     j->buf.size = 0;
     return 0;
+}
+
+int
+sl_journal_compact_if_due(sl_journal_t *j, sl_error_t *err)
+{
+    if (j->size + (off_t)j->buf.size < j->compact_at)
+        return 0;
+    int rc = sl_journal_sync(j, err);
+    if (rc < 0)
+        return rc;
+    close(j->fd);
+    j->fd = -1;
+    rc = compact_and_open(j, err);
+    if (rc < 0 && j->fd < 0) { /* keep appending to what is there */
+        j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
+        j->compact_at = 2 * j->size;
+    }
+    return j->fd < 0 ? io_error(err, "reopen", j->path) : rc;
+}
+
+void
+sl_journal_set_compact_min(sl_journal_t *j, off_t bytes)
+{
+    j->compact_min = bytes;
+    j->compact_at = j->size > bytes / 2 ? 2 * j->size : bytes;
+}
+
+off_t
+sl_journal_size(const sl_journal_t *j)
+{
+    return j->size + (off_t)j->buf.size;
 }
 
 int

@@ -10,6 +10,7 @@
 #include "proto/sluice.pb-c.h"
 
 #include <stddef.h>
+#include <sys/types.h>
 
 typedef struct sl_journal sl_journal_t;
 
@@ -39,6 +40,17 @@ int sl_journal_write(sl_journal_t *j, sl_error_t *err);
 /* Writes what is buffered and waits until it is on disk (survives the
  * machine failing). */
 int sl_journal_sync(sl_journal_t *j, sl_error_t *err);
+
+/* Compacts the journal as at open when it has grown to twice its size
+ * after the last compaction (and at least 64 MiB); keeps appending to the
+ * old file if that fails. */
+int sl_journal_compact_if_due(sl_journal_t *j, sl_error_t *err);
+
+/* Sets the 64 MiB floor of sl_journal_compact_if_due (tests). */
+void sl_journal_set_compact_min(sl_journal_t *j, off_t bytes);
+
+/* Bytes in the journal, written or buffered. */
+off_t sl_journal_size(const sl_journal_t *j);
 
 /* The file's path (borrowed). */
 const char *sl_journal_path(const sl_journal_t *j);

@@ -279,8 +279,16 @@ void
 sl_runbook_write(sl_runbook_t *rb)
 {
     sl_error_t err = {0};
-    if (rb->journal && sl_journal_write(rb->journal, &err) < 0)
+    if (!rb->journal)
+        return;
+    off_t before = sl_journal_size(rb->journal);
+    if (sl_journal_write(rb->journal, &err) < 0 ||
+        sl_journal_compact_if_due(rb->journal, &err) < 0)
         sl_log(SL_LOG_ERROR, "broker", "%s", err.msg);
+    else if (sl_journal_size(rb->journal) < before)
+        sl_log(SL_LOG_INFO, "broker", "journal=%s compacted from %lld to "
+               "%lld bytes", sl_journal_path(rb->journal), (long long)before,
+               (long long)sl_journal_size(rb->journal));
 }
 
 void
