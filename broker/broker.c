@@ -7,6 +7,7 @@
 #include "envelope.h"
 #include "flow_wire.h"
 #include "log.h"
+#include "procmem.h"
 #include "run.h"
 #include "runbook.h"
 #include "scheduler.h"
@@ -14,6 +15,7 @@
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_BATCH 256
 
@@ -32,6 +34,7 @@ typedef struct {
     sl_runbook_t *runbook;          /* every run, and the journal */
     zlistx_t *touched;              /* runs changed in this step, borrowed */
     bool is_stopping;               /* SIGTERM: no new runs */
+    int64_t started_ms;             /* monotonic time the loop started */
 } loop_t;
 
 /* Sends env; a failure is logged here and its code returned (SL_EIO: the
@@ -413,6 +416,11 @@ on_status(loop_t *l, zframe_t *client, const Sluice__StatusRequest *req)
         reply.n_runs++;
     }
     reply.runs = rsptrs;
+    Sluice__BrokerStatus bs = SLUICE__BROKER_STATUS__INIT;
+    bs.pid = (uint32_t)getpid();
+    sl_procmem_read(&bs.rss_bytes, &bs.peak_rss_bytes);
+    bs.uptime_ms = (uint64_t)(zclock_mono() - l->started_ms);
+    reply.broker = &bs;
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_STATUS;
     env.status = &reply;
@@ -658,6 +666,7 @@ loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt,
     l->pipe = pipe;
     l->front = zsock_new(ZMQ_ROUTER);
     l->back = zsock_new(ZMQ_ROUTER);
+    l->started_ms = zclock_mono();
     l->sched = sl_sched_new(opt->prefetch);
     l->touched = zlistx_new();
     snprintf(why, size, "out of memory");

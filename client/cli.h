@@ -4,6 +4,7 @@
 
 #include <sluice/client.h>
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes of every subcommand. */
@@ -22,6 +23,12 @@ int sl_cli_status(int argc, char **argv);
 int sl_cli_cancel(int argc, char **argv);
 int sl_cli_watch(int argc, char **argv);
 int sl_cli_cache(int argc, char **argv);
+int sl_cli_bench(int argc, char **argv);
+
+/* Parses a whole decimal number from min to max for option opt of command
+ * cmd into *out; on anything else says so on stderr and returns -1. */
+int sl_cli_count(const char *cmd, const char *opt, const char *text,
+                 uint64_t min, uint64_t max, uint64_t *out);
 
 /* Prints v as JSON and a newline. */
 void sl_cli_print_json(FILE *out, const sl_value_t *v);

@@ -105,8 +105,15 @@ parse_args(run_args_t *a, int argc, char **argv)
         switch (c) {
         case 'b': a->broker = optarg; break;
         case 'L': a->is_local = true; break;
-        case 'w': a->local.workers = (uint32_t)atoi(optarg); break;
-        case 's': a->local.slots = (uint32_t)atoi(optarg); break;
+        case 'w':
+        case 's': {
+            uint64_t v;
+            if (sl_cli_count("run", c == 'w' ? "--workers" : "--slots",
+                             optarg, 1, 256, &v) < 0)
+                return -1;
+            *(c == 'w' ? &a->local.workers : &a->local.slots) = (uint32_t)v;
+            break;
+        }
         case 'c': a->local.cache_url = optarg; break;
         case 't':
             if (a->local.plugin_count == MAX_PLUGINS)

@@ -17,6 +17,8 @@ struct sl_client {
     Sluice__Envelope *batch;  /* events being handed out, owned */
     size_t next_event;        /* index into batch */
     zlistx_t *following;      /* ids of runs not yet finished, owned */
+    zlistx_t *pending;        /* envelopes (events, results) that came
+                                 while a request waited for its answer */
     int64_t heard_ms;         /* when the broker last said anything */
 };
 
@@ -38,7 +40,7 @@ sl_client_new(const char *endpoint, sl_error_t *err)
     if (!c || !(c->endpoint = strdup(endpoint)) ||
         !(c->sock = zsock_new(ZMQ_DEALER)) ||
         !(c->poller = zpoller_new(c->sock, NULL)) ||
-        !(c->following = zlistx_new())) {
+        !(c->following = zlistx_new()) || !(c->pending = zlistx_new())) {
         sl_error_set(err, SL_ENOMEM, "out of memory");
         sl_client_destroy(&c);
         return NULL;
@@ -61,6 +63,10 @@ sl_client_destroy(sl_client_t **p)
     sl_client_t *c = *p;
     sl_envelope_free(&c->batch);
     zlistx_destroy(&c->following);
+    for (Sluice__Envelope *env = c->pending ? zlistx_first(c->pending) : NULL;
+         env; env = zlistx_next(c->pending))
+        sl_envelope_free(&env);
+    zlistx_destroy(&c->pending);
     zpoller_destroy(&c->poller);
     if (c->sock)
         zsock_set_linger(c->sock, 0); /* nothing owed to the broker */
@@ -89,6 +95,19 @@ receive(sl_client_t *c, int timeout_ms, sl_error_t *err)
                                                err);
     zframe_destroy(&f);
     return env;
+}
+
+/* While a request waits for its answer, news of the runs this client
+ * follows is kept for sl_client_wait; anything else is dropped. */
+static void
+keep_for_later(sl_client_t *c, Sluice__Envelope **env)
+{
+    bool is_news = (*env)->body_case == SLUICE__ENVELOPE__BODY_EVENTS ||
+                   (*env)->body_case == SLUICE__ENVELOPE__BODY_RUN_RESULT;
+    if (is_news && zlistx_add_end(c->pending, *env))
+        *env = NULL;
+    else
+        sl_envelope_free(env);
 }
 
 /* A DEALER queues what it sends until the broker is there. */
@@ -183,13 +202,16 @@ sl_client_submit(sl_client_t *c, const sl_flow_t *flow,
         if (reply->body_case == SLUICE__ENVELOPE__BODY_ACCEPTED) {
             *run_id = strdup(reply->accepted->run_id);
             follow(c, reply->accepted->run_id);
-        } else if (reply->body_case == SLUICE__ENVELOPE__BODY_REJECTED)
+        } else if (reply->body_case == SLUICE__ENVELOPE__BODY_REJECTED) {
             rc = sl_error_set(err, SL_EREJECTED, "%s",
                               reply->rejected->reason);
-        else if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
+        } else if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR) {
             rc = sl_error_set(err, SL_EPROTO, "broker: %s",
                               reply->error->reason);
-        sl_envelope_free(&reply); /* anything else is for an earlier run */
+        } else {
+            keep_for_later(c, &reply); /* news of an earlier run */
+        }
+        sl_envelope_free(&reply);
     }
 out:
     sl_flow_wire_free(&submit.flow);
@@ -293,7 +315,11 @@ sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
         int left = deadline < 0 ? REATTACH_MS : (int)(deadline - zclock_mono());
         if (left > REATTACH_MS)
             left = REATTACH_MS;
-        Sluice__Envelope *env = receive(c, left > 0 ? left : 0, err);
+        Sluice__Envelope *env = zlistx_first(c->pending);
+        if (env)
+            zlistx_delete(c->pending, zlistx_cursor(c->pending));
+        else
+            env = receive(c, left > 0 ? left : 0, err);
         if (!env) {
             bool is_over = deadline >= 0 && zclock_mono() >= deadline;
             if ((err->code == SL_ETIMEDOUT && is_over) || err->code == SL_EIO)
@@ -363,6 +389,15 @@ status_value(const Sluice__StatusReply *s)
     put(map, "workers", workers);
     put(map, "queues", queues);
     put(map, "runs", runs);
+    if (s->broker) {
+        sl_value_t *b = sl_value_new_map();
+        sl_value_put_int(b, "pid", s->broker->pid);
+        sl_value_put_int(b, "rss_bytes", (int64_t)s->broker->rss_bytes);
+        sl_value_put_int(b, "peak_rss_bytes",
+                         (int64_t)s->broker->peak_rss_bytes);
+        sl_value_put_int(b, "uptime_ms", (int64_t)s->broker->uptime_ms);
+        put(map, "broker", b);
+    }
     return map;
 }
 
@@ -388,6 +423,8 @@ ask_status(sl_client_t *c, Sluice__Envelope *env, int timeout_ms,
             rc = sl_error_set(err, strstr(reply->error->reason, "no such run")
                                        ? SL_ENOTFOUND : SL_EPROTO,
                               "broker: %s", reply->error->reason);
+        else if (reply->body_case != SLUICE__ENVELOPE__BODY_STATUS)
+            keep_for_later(c, &reply);
         sl_envelope_free(&reply);
     }
     return rc;
@@ -437,6 +474,8 @@ sl_client_watch(sl_client_t *c, const char *run_id, int timeout_ms,
             rc = sl_error_set(err, strstr(reply->error->reason, "no such run")
                                        ? SL_ENOTFOUND : SL_EPROTO,
                               "broker: %s", reply->error->reason);
+        else if (!is_ours)
+            keep_for_later(c, &reply);
         sl_envelope_free(&reply);
         if (is_ours) {
             follow(c, run_id);

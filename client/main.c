@@ -2,6 +2,7 @@
  * the rest of the arguments. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,8 @@ usage(FILE *out)
             "  watch RUN          follow a run submitted elsewhere, to its end\n"
             "  cancel RUN         end a run: its unfinished tasks fail\n"
             "  cache get|del|stats|ls   look at the result cache\n"
+            "  bench WORKLOAD     measure throughput and latency against "
+            "this host's limits\n"
             "Run `sluice COMMAND --help` for a command's options.\n");
 }
 
@@ -35,6 +38,8 @@ main(int argc, char **argv)
         return sl_cli_cancel(argc - 1, argv + 1);
     if (!strcmp(argv[1], "cache"))
         return sl_cli_cache(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "bench"))
+        return sl_cli_bench(argc - 1, argv + 1);
     fprintf(stderr, "sluice: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return SL_EXIT_USAGE;
@@ -68,4 +73,21 @@ sl_cli_str(const sl_value_t *map, const char *key)
 {
     const char *s = sl_value_get_string(sl_value_lookup(map, key), NULL);
     return s ? s : "";
+}
+
+int
+sl_cli_count(const char *cmd, const char *opt, const char *text,
+             uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (!*text || *end || errno || *text == '-' || v < min || v > max) {
+        fprintf(stderr, "sluice %s: %s '%s': give a whole number from %llu "
+                "to %llu\n", cmd, opt, text, (unsigned long long)min,
+                (unsigned long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }

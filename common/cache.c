@@ -73,15 +73,27 @@ sl_cache_get(sl_cache_t *c, const char *key, sl_buf_t *out, sl_error_t *err)
 }
 
 int
+sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
+                   sl_error_t *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        int64_t ttl_ms = items[i].ttl_ms;
+        if (check_key(items[i].key, err) < 0)
+            return SL_EINVAL;
+        if (ttl_ms <= 0 && ttl_ms != SL_TTL_FOREVER)
+            return sl_error_set(err, SL_EINVAL, "TTL of %lld ms: give a "
+                                "positive duration or forever",
+                                (long long)ttl_ms);
+    }
+    return count ? c->ops->set_batch(c, items, count, err) : 0;
+}
+
+int
 sl_cache_set(sl_cache_t *c, const char *key, const void *data, size_t size,
              int64_t ttl_ms, sl_error_t *err)
 {
-    if (check_key(key, err) < 0)
-        return SL_EINVAL;
-    if (ttl_ms <= 0 && ttl_ms != SL_TTL_FOREVER)
-        return sl_error_set(err, SL_EINVAL, "TTL of %lld ms: give a positive "
-                            "duration or forever", (long long)ttl_ms);
-    return c->ops->set(c, key, data, size, ttl_ms, err);
+    sl_cache_item_t item = {key, data, size, ttl_ms};
+    return sl_cache_set_batch(c, &item, 1, err);
 }
 
 int

@@ -44,6 +44,20 @@ int sl_cache_get(sl_cache_t *c, const char *key, sl_buf_t *out,
 int sl_cache_set(sl_cache_t *c, const char *key, const void *data,
                  size_t size, int64_t ttl_ms, sl_error_t *err);
 
+/* One entry to store with sl_cache_set_batch. */
+typedef struct sl_cache_item {
+    const char *key;   /* where */
+    const void *data;  /* the bytes */
+    size_t size;       /* their length */
+    int64_t ttl_ms;    /* > 0, or SL_TTL_FOREVER */
+} sl_cache_item_t;
+
+/* Stores count items in one round trip (Redis: pipelined SETs; LMDB: one
+ * transaction). Returns 0, SL_EINVAL (a bad key or TTL: nothing stored) or
+ * SL_ECACHE (the backend failed; what was stored is unknown). */
+int sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items,
+                       size_t count, sl_error_t *err);
+
 /* Deletes key: 0, SL_ENOTFOUND or SL_ECACHE. */
 int sl_cache_del(sl_cache_t *c, const char *key, sl_error_t *err);
 

@@ -232,15 +232,17 @@ put(shared_env_t *s, MDB_txn *txn, const char *key, const void *data,
 }
 
 static int
-lmdb_set(sl_cache_t *c, const char *key, const void *data, size_t size,
-         int64_t ttl_ms, sl_error_t *err)
+lmdb_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
+               sl_error_t *err)
 {
     shared_env_t *s = ((lmdb_cache_t *)c)->shared;
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc != 0)
         return lmdb_fail(c, err, "begin", rc);
-    rc = put(s, txn, key, data, size, ttl_ms);
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = put(s, txn, items[i].key, items[i].data, items[i].size,
+                 items[i].ttl_ms);
     if (rc != 0) {
         mdb_txn_abort(txn);
         return lmdb_fail(c, err, "put", rc);
@@ -359,7 +361,7 @@ lmdb_destroy(sl_cache_t *c)
 }
 
 static const sl_cache_ops_t lmdb_ops = {
-    lmdb_get_batch, lmdb_set,  lmdb_del,
+    lmdb_get_batch, lmdb_set_batch, lmdb_del,
     lmdb_scan,      lmdb_lock, lmdb_unlock,
     lmdb_destroy,
 };

@@ -185,18 +185,34 @@ redis_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
 }
 
 static int
-redis_set(sl_cache_t *c, const char *key, const void *data, size_t size,
-          int64_t ttl_ms, sl_error_t *err)
+redis_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
+                sl_error_t *err)
 {
     redis_cache_t *r = (redis_cache_t *)c;
     if (connect_now(r, err) < 0)
         return SL_ECACHE;
-    redisReply *reply =
-        ttl_ms == SL_TTL_FOREVER
-            ? redisCommand(r->ctx, "SET %s %b", key, data, size)
-            : redisCommand(r->ctx, "SET %s %b PX %lld", key, data, size,
-                           (long long)ttl_ms);
-    return command_ok(r, reply, "SET", err);
+    for (size_t i = 0; i < count; i++) {
+        const sl_cache_item_t *it = &items[i];
+        int rc = it->ttl_ms == SL_TTL_FOREVER
+                     ? redisAppendCommand(r->ctx, "SET %s %b", it->key,
+                                          it->data, it->size)
+                     : redisAppendCommand(r->ctx, "SET %s %b PX %lld", it->key,
+                                          it->data, it->size,
+                                          (long long)it->ttl_ms);
+        if (rc != REDIS_OK)
+            return fail(r, err, "SET");
+    }
+    int rc = 0;
+    for (size_t i = 0; i < count; i++) { /* read every reply, in order */
+        redisReply *reply = NULL;
+        if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply)
+            return fail(r, err, "SET");
+        if (rc == 0 && reply->type == REDIS_REPLY_ERROR)
+            rc = sl_error_set(err, SL_ECACHE, "%s: SET %s: %s", c->url,
+                              items[i].key, reply->str);
+        freeReplyObject(reply);
+    }
+    return rc;
 }
 
 static int
@@ -320,7 +336,7 @@ redis_destroy(sl_cache_t *c)
 }
 
 static const sl_cache_ops_t redis_ops = {
-    redis_get_batch, redis_set,  redis_del,
+    redis_get_batch, redis_set_batch, redis_del,
     redis_scan,      redis_lock, redis_unlock,
     redis_destroy,
 };

@@ -89,7 +89,8 @@ int sl_client_watch(sl_client_t *c, const char *run_id, int timeout_ms,
 int sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
                    int timeout_ms, sl_error_t *err);
 
-/* Asks the broker for its status: {"workers": [{"id", "host", "pid",
+/* Asks the broker for its status: {"broker": {"pid", "rss_bytes",
+ * "peak_rss_bytes", "uptime_ms"}, "workers": [{"id", "host", "pid",
  * "slots", "in_flight", "draining", "done", "cache_errors",
  * "last_seen_ms", "tasks": [s]}], "queues": [{"task", "depth",
  * "workers"}], "runs": [{"run_id", "flow", "state", "tasks", "done",

@@ -35,4 +35,10 @@ expect_eq "$(node "$out" bad error)" '"boom"' "the task's own error"
 expect_eq "$(node "$out" after error)" "\"upstream node 'bad' failed\"" \
     "dependent's error"
 expect_eq "$(node "$out" ok value)" 3 "independent sibling"
+rc=0
+err=$("$SLUICE" run --local --workers 0 "$SLUICE_SRC/examples/seed.yaml" 2>&1) ||
+    rc=$?
+expect_eq "$rc" 2 "exit code of --workers 0"
+grep -q "\-\-workers '0': give a whole number from 1 to 256" <<<"$err" ||
+    fail "--workers 0 said: $err"
 pass "--local with LMDB: computed once, then served from the embedded cache"

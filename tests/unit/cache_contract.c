@@ -64,6 +64,32 @@ sl_test_cache_batch_get(const char *url)
 }
 
 void
+sl_test_cache_batch_set(const char *url)
+{
+    sl_cache_t *c = open_cache(url);
+    sl_cache_item_t items[] = {{"s:1", "one", 3, 60000},
+                               {"s:2", "two\0", 4, SL_TTL_FOREVER},
+                               {"s:3", "", 0, 100}};
+    sl_buf_t out = {0};
+    sl_error_t err = {0};
+    assert_int_equal(sl_cache_set_batch(c, items, 3, NULL), 0);
+    assert_int_equal(sl_cache_get(c, "s:1", &out, NULL), 0);
+    assert_string_equal(out.data, "one");
+    assert_int_equal(sl_cache_get(c, "s:2", &out, NULL), 0);
+    assert_int_equal(out.size, 4);
+    assert_int_equal(sl_cache_get(c, "s:3", &out, NULL), 0);
+    assert_int_equal(out.size, 0);
+    /* one bad item: nothing of the batch is stored, and the error says why */
+    sl_cache_item_t bad[] = {{"s:4", "four", 4, 60000}, {"s:5", "x", 1, 0}};
+    assert_int_equal(sl_cache_set_batch(c, bad, 2, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "TTL of 0 ms"));
+    assert_int_equal(sl_cache_get(c, "s:4", &out, NULL), SL_ENOTFOUND);
+    assert_int_equal(sl_cache_set_batch(c, bad, 0, NULL), 0);
+    sl_buf_fini(&out);
+    sl_cache_destroy(&c);
+}
+
+void
 sl_test_cache_ttl_expires(const char *url)
 {
     sl_cache_t *c = open_cache(url);

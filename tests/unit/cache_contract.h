@@ -6,6 +6,7 @@
 /* Each asserts (cmocka) against the cache at url, which starts empty. */
 void sl_test_cache_set_get_del(const char *url);
 void sl_test_cache_batch_get(const char *url);
+void sl_test_cache_batch_set(const char *url);
 void sl_test_cache_ttl_expires(const char *url);
 void sl_test_cache_scan_by_prefix(const char *url);
 void sl_test_cache_refuses_bad_arguments(const char *url);

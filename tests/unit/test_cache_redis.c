@@ -33,6 +33,7 @@ stop(void **state)
 
 static void test_redis_set_get_del(void **s) { (void)s; sl_test_cache_set_get_del(redis.url); }
 static void test_redis_batch_get(void **s) { (void)s; sl_test_cache_batch_get(redis.url); }
+static void test_redis_batch_set(void **s) { (void)s; sl_test_cache_batch_set(redis.url); }
 static void test_redis_ttl_expires(void **s) { (void)s; sl_test_cache_ttl_expires(redis.url); }
 static void test_redis_scan_by_prefix(void **s) { (void)s; sl_test_cache_scan_by_prefix(redis.url); }
 static void test_redis_locks(void **s) { (void)s; sl_test_cache_locks(redis.url); }
@@ -104,6 +105,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_redis_set_get_del, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_batch_get, start, stop),
+        cmocka_unit_test_setup_teardown(test_redis_batch_set, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_ttl_expires, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_scan_by_prefix, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_refuses_bad_arguments,

@@ -1,0 +1,211 @@
+/* client/bench_limits.c: measures what a broker, a worker and a cache could
+ * do at best on this host. The ZeroMQ figures use libzmq's own messages
+ * (no czmq allocation per message), between this thread and an echo
+ * thread, over the transport the bench talks to the broker on. The cache
+ * figures go through common/cache.c, the very code workers use. */
+#include "bench_limits.h"
+
+#include "cache.h"
+#include "hist.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RTT_ROUNDS 3000     /* round trips timed one by one */
+#define RATE_MESSAGES 200000 /* request-replies timed pipelined */
+#define RATE_WINDOW 1000    /* requests in flight while pipelining */
+#define CACHE_ONE_OPS 3000  /* cache calls timed one at a time */
+#define CACHE_BATCHES 50    /* pipelined batches timed */
+#define CACHE_BATCH 1000    /* keys per batch */
+#define KEY_TTL_MS 30000    /* the bench's keys disappear on their own */
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Sends every frame of each message it gets back where it came from. */
+static void
+echo_actor(zsock_t *pipe, void *args)
+{
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    int port = router ? zsock_bind(router, "%s", (const char *)args) : -1;
+    zsock_signal(pipe, 0);
+    zstr_send(pipe, port < 0 ? "" : zsock_endpoint(router));
+    if (port < 0) {
+        zsock_destroy(&router);
+        return;
+    }
+    void *r = zsock_resolve(router);
+    zmq_pollitem_t items[] = {{zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
+                              {r, 0, ZMQ_POLLIN, 0}};
+    for (;;) {
+        if (zmq_poll(items, 2, -1) < 0 || items[0].revents)
+            break; /* $TERM, or interrupted */
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, r, ZMQ_DONTWAIT) >= 0) {
+            int more = zmq_msg_more(&m);
+            zmq_msg_send(&m, r, more ? ZMQ_SNDMORE : 0);
+        }
+        zmq_msg_close(&m);
+    }
+    zsock_destroy(&router);
+}
+
+static const char *
+transport_of(const char *endpoint, char *bind_to, size_t size)
+{
+    if (!strncmp(endpoint, "ipc://", 6)) {
+        snprintf(bind_to, size, "ipc:///tmp/sluice-bench-%d.sock",
+                 (int)getpid());
+        return "ipc";
+    }
+    if (!strncmp(endpoint, "inproc://", 9)) {
+        snprintf(bind_to, size, "inproc://sluice-bench-limits-%d",
+                 (int)getpid());
+        return "inproc";
+    }
+    snprintf(bind_to, size, "tcp://127.0.0.1:*");
+    return "tcp";
+}
+
+static int
+send_payload(void *s, const char *payload, size_t size, int flags)
+{
+    zmq_msg_t m;
+    zmq_msg_init_size(&m, size);
+    memcpy(zmq_msg_data(&m), payload, size);
+    int rc = zmq_msg_send(&m, s, flags);
+    if (rc < 0)
+        zmq_msg_close(&m);
+    return rc;
+}
+
+static int
+recv_one(void *s, int flags)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int rc = zmq_msg_recv(&m, s, flags);
+    zmq_msg_close(&m);
+    return rc;
+}
+
+static void
+measure_zmq(void *d, const char *payload, size_t size, sl_bench_limits_t *out)
+{
+    sl_hist_t *h = sl_hist_new();
+    for (int i = 0; i < RTT_ROUNDS + 100 && h; i++) {
+        uint64_t t0 = now_ns();
+        send_payload(d, payload, size, 0);
+        recv_one(d, 0);
+        if (i >= 100) /* the first ones warm up the connection */
+            sl_hist_add(h, now_ns() - t0);
+    }
+    out->zmq_rtt_us = h ? (double)sl_hist_quantile(h, 0.5) / 1000.0 : 0;
+    sl_hist_destroy(&h);
+    size_t sent = 0, got = 0;
+    uint64_t t0 = now_ns();
+    while (got < RATE_MESSAGES) {
+        while (sent < RATE_MESSAGES && sent - got < RATE_WINDOW &&
+               send_payload(d, payload, size, ZMQ_DONTWAIT) >= 0)
+            sent++;
+        if (recv_one(d, 0) < 0)
+            break;
+        got++;
+        while (got < sent && recv_one(d, ZMQ_DONTWAIT) >= 0)
+            got++;
+    }
+    out->zmq_rate = (double)got * 1e9 / (double)(now_ns() - t0);
+}
+
+static double
+per_second(size_t ops, uint64_t t0)
+{
+    uint64_t ns = now_ns() - t0;
+    return ns ? (double)ops * 1e9 / (double)ns : 0;
+}
+
+/* One at a time, then pipelined: SETs first, so that the GETs hit. */
+static int
+measure_cache(sl_cache_t *c, const char *payload, size_t size,
+              sl_bench_limits_t *out, sl_error_t *err)
+{
+    static char keys[CACHE_BATCH][64];
+    const char *key_ptrs[CACHE_BATCH];
+    sl_cache_item_t items[CACHE_BATCH];
+    sl_buf_t outs[CACHE_BATCH] = {{0}};
+    int rcs[CACHE_BATCH], rc = 0;
+    for (size_t i = 0; i < CACHE_BATCH; i++) {
+        snprintf(keys[i], sizeof keys[i], "sluice:bench:limits:%d:%zu",
+                 (int)getpid(), i);
+        key_ptrs[i] = keys[i];
+        items[i] = (sl_cache_item_t){keys[i], payload, size, KEY_TTL_MS};
+    }
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < CACHE_ONE_OPS && rc == 0; i++)
+        rc = sl_cache_set(c, keys[i % CACHE_BATCH], payload, size, KEY_TTL_MS,
+                          err);
+    out->set_rate = per_second(CACHE_ONE_OPS, t0);
+    t0 = now_ns();
+    for (size_t b = 0; b < CACHE_BATCHES && rc == 0; b++)
+        rc = sl_cache_set_batch(c, items, CACHE_BATCH, err);
+    out->set_batch_rate = per_second(CACHE_BATCHES * CACHE_BATCH, t0);
+    t0 = now_ns();
+    for (size_t i = 0; i < CACHE_ONE_OPS && rc == 0; i++)
+        rc = sl_cache_get(c, keys[i % CACHE_BATCH], &outs[0], err);
+    out->get_rate = per_second(CACHE_ONE_OPS, t0);
+    t0 = now_ns();
+    for (size_t b = 0; b < CACHE_BATCHES && rc == 0; b++)
+        rc = sl_cache_get_batch(c, key_ptrs, CACHE_BATCH, outs, rcs, err);
+    out->get_batch_rate = per_second(CACHE_BATCHES * CACHE_BATCH, t0);
+    for (size_t i = 0; i < CACHE_BATCH; i++)
+        sl_buf_fini(&outs[i]);
+    return rc;
+}
+
+int
+sl_bench_limits_measure(const char *endpoint, const char *cache_url,
+                        size_t payload_bytes, sl_bench_limits_t *out,
+                        sl_error_t *err)
+{
+    char bind_to[128];
+    memset(out, 0, sizeof *out);
+    snprintf(out->transport, sizeof out->transport, "%s",
+             transport_of(endpoint, bind_to, sizeof bind_to));
+    char *payload = calloc(1, payload_bytes + 1);
+    zactor_t *echo = payload ? zactor_new(echo_actor, bind_to) : NULL;
+    char *echo_at = echo ? zstr_recv(echo) : NULL;
+    zsock_t *dealer = echo_at && *echo_at ? zsock_new_dealer(echo_at) : NULL;
+    int rc = 0;
+    if (!dealer) {
+        rc = sl_error_set(err, SL_EIO, "cannot measure ZeroMQ over %s (%s)",
+                          bind_to, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    memset(payload, 'x', payload_bytes);
+    measure_zmq(zsock_resolve(dealer), payload, payload_bytes, out);
+    if (!cache_url)
+        goto out;
+    sl_error_t cerr = {0};
+    sl_cache_t *c = sl_cache_new(cache_url, &cerr);
+    if (c && measure_cache(c, payload, payload_bytes, out, &cerr) == 0)
+        snprintf(out->cache_url, sizeof out->cache_url, "%s",
+                 sl_cache_url(c));
+    else
+        snprintf(out->cache_error, sizeof out->cache_error, "%s", cerr.msg);
+    sl_cache_destroy(&c);
+out:
+    zsock_destroy(&dealer);
+    zstr_free(&echo_at);
+    zactor_destroy(&echo);
+    free(payload);
+    return rc;
+}

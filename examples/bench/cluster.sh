@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# examples/bench/cluster.sh: `sluice bench` against real processes on this
+# host, as docs/PERFORMANCE.md measures it: redis-server, sluice-broker and
+# N sluice-worker processes on free loopback ports, then the bench, then
+# everything stopped.
+#   examples/bench/cluster.sh [--workers N] [--slots N] [sluice bench args]
+#   e.g. examples/bench/cluster.sh all --json
+set -euo pipefail
+BIN=${SLUICE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+workers=2 slots=2
+while [ $# -gt 0 ]; do
+    case $1 in
+    --workers) workers=$2; shift 2 ;;
+    --slots) slots=$2; shift 2 ;;
+    *) break ;;
+    esac
+done
+work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
+pids=()
+stop() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap stop EXIT
+ports=($("$BIN/tests/free_port" 3))
+redis=${ports[0]} front=${ports[1]} back=${ports[2]}
+redis-server --port "$redis" --bind 127.0.0.1 --save '' --appendonly no \
+    >"$work/redis.log" 2>&1 &
+pids+=($!)
+until redis-cli -p "$redis" ping >/dev/null 2>&1; do sleep 0.05; done
+SLUICE_STATE_DIR="$work/state" "$BIN/broker/sluice-broker" \
+    --clients "tcp://127.0.0.1:$front" --workers "tcp://127.0.0.1:$back" \
+    >"$work/broker.log" 2>&1 &
+pids+=($!)
+for i in $(seq "$workers"); do
+    "$BIN/worker/sluice-worker" --broker "tcp://127.0.0.1:$back" --id "w$i" \
+        --slots "$slots" --cache "redis://127.0.0.1:$redis/0" \
+        >"$work/w$i.log" 2>&1 &
+    pids+=($!)
+done
+until [ "$("$BIN/client/sluice" status --broker "tcp://127.0.0.1:$front" \
+    --json 2>/dev/null | jq '.workers | length')" = "$workers" ]; do
+    sleep 0.1
+done
+"$BIN/client/sluice" bench --broker "tcp://127.0.0.1:$front" \
+    --cache "redis://127.0.0.1:$redis/0" "$@"
