@@ -526,6 +526,7 @@ on_results(loop_t *l, sl_bworker_t *w, const Sluice__ResultBatch *batch)
         }
         w->done++;
         w->cache_errors += r->cache == SLUICE__RESULT__CACHE__CACHE_ERROR;
+        sl_sched_took(w, r->duration_us);
         if (bad.status == SLUICE__RESULT__STATUS__OK &&
             job->state == SL_JOB_RUNNING)
             sl_runbook_result(l->runbook, job, r->value);

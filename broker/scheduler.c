@@ -14,6 +14,7 @@ struct sl_sched {
     zlistx_t *delayed;    /* sl_job_t* waiting out a retry, by due time */
     zhashx_t *leaders;    /* identity -> the sl_job_t* computing it */
     uint32_t prefetch;    /* jobs a worker may hold beyond its slots */
+    size_t queued;        /* jobs in the ready queues */
 };
 
 static int
@@ -133,6 +134,7 @@ sl_sched_enqueue(sl_sched_t *s, sl_job_t *job, const char *key, bool at_front)
     job->queue_handle = q ? (at_front ? zlistx_add_start(q, job)
                                       : zlistx_add_end(q, job))
                           : NULL;
+    s->queued += job->queue_handle != NULL;
     return workers_serving(s, key) > 0;
 }
 
@@ -155,6 +157,7 @@ sl_sched_release_due(sl_sched_t *s, int64_t now_ms)
         zlistx_delete(s->delayed, job->queue_handle);
         job->state = SL_JOB_QUEUED;
         job->queue_handle = job->queue ? zlistx_add_end(job->queue, job) : NULL;
+        s->queued += job->queue_handle != NULL;
         n++;
     }
     return n;
@@ -174,8 +177,10 @@ sl_sched_dequeue(sl_sched_t *s, sl_job_t *job)
 {
     if (job->state == SL_JOB_DELAYED && job->queue_handle)
         zlistx_delete(s->delayed, job->queue_handle);
-    else if (job->queue && job->queue_handle)
+    else if (job->queue && job->queue_handle) {
         zlistx_delete(job->queue, job->queue_handle);
+        s->queued--;
+    }
     job->queue = NULL;
     job->queue_handle = NULL;
 }
@@ -260,10 +265,32 @@ sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w, zlistx_t *requeued)
     free(hex);
 }
 
+/* The prefetch w earns by its tasks' average compute time. */
+static uint32_t
+prefetch_of(const sl_sched_t *s, const sl_bworker_t *w)
+{
+    if (!w->has_avg)
+        return s->prefetch;
+    uint64_t earned = (uint64_t)w->slots * SL_SCHED_QUEUE_US /
+                      (w->avg_task_us ? w->avg_task_us : 1);
+    if (earned > SL_SCHED_PREFETCH_MAX)
+        earned = SL_SCHED_PREFETCH_MAX;
+    return earned > s->prefetch ? (uint32_t)earned : s->prefetch;
+}
+
+void
+sl_sched_took(sl_bworker_t *w, uint64_t duration_us)
+{
+    /* an average over about the last 8 results, seeded by the first */
+    w->avg_task_us = w->has_avg ? (w->avg_task_us * 7 + duration_us) / 8
+                                : duration_us;
+    w->has_avg = true;
+}
+
 uint32_t
 sl_sched_credit(const sl_sched_t *s, const sl_bworker_t *w)
 {
-    uint32_t cap = w->slots + s->prefetch;
+    uint32_t cap = w->slots + prefetch_of(s, w);
     return w->is_draining || w->is_solo || w->in_flight >= cap
                ? 0
                : cap - w->in_flight;
@@ -272,7 +299,12 @@ sl_sched_credit(const sl_sched_t *s, const sl_bworker_t *w)
 size_t
 sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
 {
-    size_t n = 0;
+    size_t n = 0, workers = zlistx_size(s->workers);
+    size_t share = workers ? (s->queued + workers - 1) / workers : max;
+    if (share < w->slots)
+        share = w->slots;
+    if (max > share) /* a fair share of what waits, and at least slots */
+        max = share;
     bool is_progress = true;
     while (n < max && is_progress) { /* round robin over w's queues */
         is_progress = false;
@@ -284,6 +316,7 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
             if (job->is_suspect && (n > 0 || w->in_flight > 0))
                 return n;
             zlistx_delete(q, job->queue_handle);
+            s->queued--;
             job->queue = NULL;
             job->queue_handle = NULL;
             job->state = SL_JOB_RUNNING;

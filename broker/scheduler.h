@@ -27,6 +27,8 @@ struct sl_bworker {
     int64_t last_seen_ms;  /* monotonic time of its last message */
     bool is_draining;      /* stopping: gets no more jobs */
     bool is_solo;          /* runs a suspect job: gets no more jobs */
+    uint64_t avg_task_us;  /* moving average of its tasks' compute time */
+    bool has_avg;          /* avg_task_us holds a measure */
     uint64_t done;         /* results taken from it */
     uint64_t cache_errors; /* of which its cache failed */
 };
@@ -83,8 +85,16 @@ void sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w,
 size_t sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out,
                      size_t max);
 
-/* How many more jobs w may hold. */
+/* How many more jobs w may hold: slots, plus a prefetch of at least the
+ * configured one, grown for short tasks to about SL_SCHED_QUEUE_US of
+ * queued work per slot (at most SL_SCHED_PREFETCH_MAX), so that trivial
+ * tasks travel in large batches while long ones are not hoarded. */
+#define SL_SCHED_QUEUE_US 10000
+#define SL_SCHED_PREFETCH_MAX 1024
 uint32_t sl_sched_credit(const sl_sched_t *s, const sl_bworker_t *w);
+
+/* A result from w took duration_us to compute: updates w's average. */
+void sl_sched_took(sl_bworker_t *w, uint64_t duration_us);
 
 /* A job's holder gave it back (result or failure): w's credit grows. */
 void sl_sched_release(sl_sched_t *s, sl_job_t *job);

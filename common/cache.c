@@ -104,35 +104,53 @@ sl_cache_del(sl_cache_t *c, const char *key, sl_error_t *err)
     return c->ops->del(c, key, err);
 }
 
-/* "KEY:lock" into buf; SL_EINVAL if key is bad. */
-static int
-lock_key(char *buf, size_t size, const char *key, sl_error_t *err)
+void
+sl_cache_lock_key(char *buf, size_t size, const char *key)
 {
-    if (check_key(key, err) < 0)
-        return SL_EINVAL;
     snprintf(buf, size, "%s:lock", key);
-    return 0;
+}
+
+int
+sl_cache_lock_batch(sl_cache_t *c, const char *const *keys,
+                    const char *const *tokens, size_t count, int64_t ttl_ms,
+                    int *rcs, sl_error_t *err)
+{
+    char(*lks)[SL_CACHE_LOCK_KEY_BYTES] = calloc(count + 1, sizeof *lks);
+    const char **ptrs = calloc(count + 1, sizeof *ptrs);
+    int rc = lks && ptrs ? 0 : sl_error_set(err, SL_ENOMEM, "out of memory");
+    if (rc == 0 && ttl_ms <= 0)
+        rc = sl_error_set(err, SL_EINVAL, "lock TTL must be positive");
+    for (size_t i = 0; i < count; i++) {
+        rcs[i] = SL_ECACHE;
+        if (rc == 0 && (rc = check_key(keys[i], err)) == 0) {
+            sl_cache_lock_key(lks[i], sizeof lks[i], keys[i]);
+            ptrs[i] = lks[i];
+        }
+    }
+    if (rc == 0 && count)
+        rc = c->ops->lock_batch(c, ptrs, tokens, count, ttl_ms, rcs, err);
+    free(lks);
+    free(ptrs);
+    return rc;
 }
 
 int
 sl_cache_lock(sl_cache_t *c, const char *key, const char *token,
               int64_t ttl_ms, sl_error_t *err)
 {
-    char lk[SL_KEY_MAX_BYTES + 8];
-    if (lock_key(lk, sizeof lk, key, err) < 0)
-        return SL_EINVAL;
-    if (ttl_ms <= 0)
-        return sl_error_set(err, SL_EINVAL, "lock TTL must be positive");
-    return c->ops->lock(c, lk, token, ttl_ms, err);
+    int rc_key;
+    int rc = sl_cache_lock_batch(c, &key, &token, 1, ttl_ms, &rc_key, err);
+    return rc < 0 ? rc : rc_key;
 }
 
 int
 sl_cache_unlock(sl_cache_t *c, const char *key, const char *token,
                 sl_error_t *err)
 {
-    char lk[SL_KEY_MAX_BYTES + 8];
-    if (lock_key(lk, sizeof lk, key, err) < 0)
+    char lk[SL_CACHE_LOCK_KEY_BYTES];
+    if (check_key(key, err) < 0)
         return SL_EINVAL;
+    sl_cache_lock_key(lk, sizeof lk, key);
     return c->ops->unlock(c, lk, token, err);
 }
 

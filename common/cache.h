@@ -46,15 +46,19 @@ int sl_cache_set(sl_cache_t *c, const char *key, const void *data,
 
 /* One entry to store with sl_cache_set_batch. */
 typedef struct sl_cache_item {
-    const char *key;   /* where */
-    const void *data;  /* the bytes */
-    size_t size;       /* their length */
-    int64_t ttl_ms;    /* > 0, or SL_TTL_FOREVER */
+    const char *key;     /* where */
+    const void *data;    /* the bytes; NULL: store nothing, only unlock */
+    size_t size;         /* their length */
+    int64_t ttl_ms;      /* > 0, or SL_TTL_FOREVER */
+    const char *unlock;  /* NULL, or the token of key's lock (see
+                            sl_cache_lock) to release after storing */
 } sl_cache_item_t;
 
-/* Stores count items in one round trip (Redis: pipelined SETs; LMDB: one
- * transaction). Returns 0, SL_EINVAL (a bad key or TTL: nothing stored) or
- * SL_ECACHE (the backend failed; what was stored is unknown). */
+/* Stores count items and releases the locks they name, in one round trip
+ * (Redis: pipelined SETs and compare-and-deletes; LMDB: one transaction).
+ * Returns 0, SL_EINVAL (a bad key or TTL: nothing stored) or SL_ECACHE (the
+ * backend failed; what was stored is unknown). A lock no longer held by
+ * its token is left alone, silently. */
 int sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items,
                        size_t count, sl_error_t *err);
 
@@ -67,6 +71,12 @@ int sl_cache_del(sl_cache_t *c, const char *key, sl_error_t *err);
  * SL_ECACHE. */
 int sl_cache_lock(sl_cache_t *c, const char *key, const char *token,
                   int64_t ttl_ms, sl_error_t *err);
+
+/* sl_cache_lock for count keys in one round trip: rcs[i] is 0 (taken) or
+ * SL_EEXIST. Returns 0, SL_EINVAL or SL_ECACHE (every rcs[i] SL_ECACHE). */
+int sl_cache_lock_batch(sl_cache_t *c, const char *const *keys,
+                        const char *const *tokens, size_t count,
+                        int64_t ttl_ms, int *rcs, sl_error_t *err);
 
 /* Releases key's lock if token still holds it: 0, SL_ENOTFOUND (it had
  * expired or was taken over) or SL_ECACHE. */

@@ -13,8 +13,9 @@ typedef struct sl_cache_ops {
     int (*del)(sl_cache_t *c, const char *key, sl_error_t *err);
     int (*scan)(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
                 void *ctx, sl_error_t *err);
-    int (*lock)(sl_cache_t *c, const char *lock_key, const char *token,
-                int64_t ttl_ms, sl_error_t *err);
+    int (*lock_batch)(sl_cache_t *c, const char *const *lock_keys,
+                      const char *const *tokens, size_t count,
+                      int64_t ttl_ms, int *rcs, sl_error_t *err);
     int (*unlock)(sl_cache_t *c, const char *lock_key, const char *token,
                   sl_error_t *err);
     void (*destroy)(sl_cache_t *c); /* frees the backend's part and c */
@@ -25,6 +26,10 @@ struct sl_cache {
     const sl_cache_ops_t *ops;  /* the backend */
     char *url;                  /* redacted URL, owned */
 };
+
+/* "KEY:lock" into buf (size at least SL_CACHE_LOCK_KEY_BYTES). */
+#define SL_CACHE_LOCK_KEY_BYTES 520
+void sl_cache_lock_key(char *buf, size_t size, const char *key);
 
 /* Backend constructors; url has the scheme already checked. */
 sl_cache_t *sl_cache_redis_new(const char *url, sl_error_t *err);

@@ -231,6 +231,19 @@ put(shared_env_t *s, MDB_txn *txn, const char *key, const void *data,
     return rc;
 }
 
+/* Deletes lock_key inside txn if token holds it; says whether it did. */
+static bool
+del_if_ours(shared_env_t *s, MDB_txn *txn, const char *lock_key,
+            const char *token)
+{
+    MDB_val k = {strlen(lock_key), (void *)lock_key}, v;
+    size_t n = strlen(token);
+    bool is_ours = mdb_get(txn, s->dbi, &k, &v) == 0 &&
+                   v.mv_size == n + EXPIRY_BYTES &&
+                   memcmp((char *)v.mv_data + EXPIRY_BYTES, token, n) == 0;
+    return is_ours && mdb_del(txn, s->dbi, &k, NULL) == 0;
+}
+
 static int
 lmdb_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
                sl_error_t *err)
@@ -240,9 +253,16 @@ lmdb_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc != 0)
         return lmdb_fail(c, err, "begin", rc);
-    for (size_t i = 0; i < count && rc == 0; i++)
-        rc = put(s, txn, items[i].key, items[i].data, items[i].size,
-                 items[i].ttl_ms);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        char lk[SL_CACHE_LOCK_KEY_BYTES];
+        if (items[i].data)
+            rc = put(s, txn, items[i].key, items[i].data, items[i].size,
+                     items[i].ttl_ms);
+        if (rc == 0 && items[i].unlock) {
+            sl_cache_lock_key(lk, sizeof lk, items[i].key);
+            del_if_ours(s, txn, lk, items[i].unlock);
+        }
+    }
     if (rc != 0) {
         mdb_txn_abort(txn);
         return lmdb_fail(c, err, "put", rc);
@@ -309,22 +329,28 @@ lmdb_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
  * checked and taken inside one write transaction (LMDB runs one at a time
  * across the processes of the machine). */
 static int
-lmdb_lock(sl_cache_t *c, const char *lock_key, const char *token,
-          int64_t ttl_ms, sl_error_t *err)
+lmdb_lock_batch(sl_cache_t *c, const char *const *lock_keys,
+                const char *const *tokens, size_t count, int64_t ttl_ms,
+                int *rcs, sl_error_t *err)
 {
     shared_env_t *s = ((lmdb_cache_t *)c)->shared;
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc != 0)
         return lmdb_fail(c, err, "begin", rc);
-    MDB_val k = {strlen(lock_key), (void *)lock_key}, v;
-    if (mdb_get(txn, s->dbi, &k, &v) == 0 && is_live(&v, sl_entry_now_ms())) {
-        mdb_txn_abort(txn);
-        return SL_EEXIST;
+    int64_t now_ms = sl_entry_now_ms();
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        MDB_val k = {strlen(lock_keys[i]), (void *)lock_keys[i]}, v;
+        bool is_held = mdb_get(txn, s->dbi, &k, &v) == 0 && is_live(&v, now_ms);
+        rcs[i] = is_held ? SL_EEXIST : 0;
+        if (!is_held)
+            rc = put(s, txn, lock_keys[i], tokens[i], strlen(tokens[i]),
+                     ttl_ms);
     }
-    rc = put(s, txn, lock_key, token, strlen(token), ttl_ms);
     if (rc != 0) {
         mdb_txn_abort(txn);
+        for (size_t i = 0; i < count; i++)
+            rcs[i] = SL_ECACHE;
         return lmdb_fail(c, err, "lock", rc);
     }
     rc = mdb_txn_commit(txn);
@@ -340,13 +366,7 @@ lmdb_unlock(sl_cache_t *c, const char *lock_key, const char *token,
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc != 0)
         return lmdb_fail(c, err, "begin", rc);
-    MDB_val k = {strlen(lock_key), (void *)lock_key}, v;
-    size_t n = strlen(token);
-    bool is_ours = mdb_get(txn, s->dbi, &k, &v) == 0 &&
-                   v.mv_size == n + EXPIRY_BYTES &&
-                   memcmp((char *)v.mv_data + EXPIRY_BYTES, token, n) == 0;
-    if (is_ours)
-        mdb_del(txn, s->dbi, &k, NULL);
+    bool is_ours = del_if_ours(s, txn, lock_key, token);
     rc = mdb_txn_commit(txn);
     if (rc != 0)
         return lmdb_fail(c, err, "commit", rc);
@@ -362,7 +382,7 @@ lmdb_destroy(sl_cache_t *c)
 
 static const sl_cache_ops_t lmdb_ops = {
     lmdb_get_batch, lmdb_set_batch, lmdb_del,
-    lmdb_scan,      lmdb_lock, lmdb_unlock,
+    lmdb_scan,      lmdb_lock_batch, lmdb_unlock,
     lmdb_destroy,
 };
 

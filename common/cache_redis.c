@@ -2,7 +2,10 @@
  * timeouts). One connection per cache object, so one per thread. After any
  * connection error the context is freed (a hiredis context is dead after a
  * timeout) and reconnects are paced by a capped backoff; while waiting, calls
- * fail at once instead of stalling tasks. The only file that sees hiredis.h. */
+ * fail at once instead of stalling tasks. A connection idle for a second is
+ * checked with a PING before use and replaced at once if the server closed
+ * it (a restarted Redis), so that the first batch after a quiet spell does
+ * not fail. The only file that sees hiredis.h. */
 #include "cache_backend.h"
 
 #include "caps.h"
@@ -17,6 +20,7 @@
 #define COMMAND_TIMEOUT_MS 1000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define IDLE_CHECK_MS 1000
 
 typedef struct {
     sl_cache_t base;       /* first: cache.c sees only this */
@@ -29,6 +33,7 @@ typedef struct {
     int64_t retry_at_ms;   /* no connect attempt before this */
     int64_t backoff_ms;    /* next wait after a failure */
     char last_error[256];  /* why the last connection failed */
+    int64_t used_ms;       /* when the connection was last used */
 } redis_cache_t;
 
 static const char *
@@ -119,10 +124,30 @@ command_ok(redis_cache_t *r, redisReply *reply, const char *what,
     return is_ok ? 0 : fail(r, err, why);
 }
 
+/* Whether an idle connection still answers; frees it if not. */
+static bool
+is_alive(redis_cache_t *r)
+{
+    int64_t now = sl_entry_now_ms();
+    bool is_idle = now - r->used_ms > IDLE_CHECK_MS;
+    r->used_ms = now;
+    if (!is_idle)
+        return true;
+    redisReply *reply = redisCommand(r->ctx, "PING");
+    bool is_ok = reply && reply->type != REDIS_REPLY_ERROR;
+    if (reply)
+        freeReplyObject(reply);
+    if (!is_ok) {
+        redisFree(r->ctx);
+        r->ctx = NULL;
+    }
+    return is_ok;
+}
+
 static int
 connect_now(redis_cache_t *r, sl_error_t *err)
 {
-    if (r->ctx)
+    if (r->ctx && is_alive(r))
         return 0;
     if (sl_entry_now_ms() < r->retry_at_ms)
         return sl_error_set(err, SL_ECACHE, "%s: unavailable (%s); next "
@@ -146,6 +171,7 @@ connect_now(redis_cache_t *r, sl_error_t *err)
                             "SELECT", err) < 0)
         return SL_ECACHE;
     r->backoff_ms = BACKOFF_MIN_MS;
+    r->used_ms = sl_entry_now_ms();
     return 0;
 }
 
@@ -184,32 +210,47 @@ redis_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
     return rc;
 }
 
+/* Compare-and-delete, atomically on the server. */
+static const char unlock_script[] =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('del', KEYS[1]) else return 0 end";
+
 static int
 redis_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
                 sl_error_t *err)
 {
     redis_cache_t *r = (redis_cache_t *)c;
+    size_t replies = 0;
     if (connect_now(r, err) < 0)
         return SL_ECACHE;
     for (size_t i = 0; i < count; i++) {
         const sl_cache_item_t *it = &items[i];
-        int rc = it->ttl_ms == SL_TTL_FOREVER
-                     ? redisAppendCommand(r->ctx, "SET %s %b", it->key,
-                                          it->data, it->size)
-                     : redisAppendCommand(r->ctx, "SET %s %b PX %lld", it->key,
-                                          it->data, it->size,
-                                          (long long)it->ttl_ms);
+        char lk[SL_CACHE_LOCK_KEY_BYTES];
+        int rc = REDIS_OK;
+        if (it->data && it->ttl_ms == SL_TTL_FOREVER)
+            rc = redisAppendCommand(r->ctx, "SET %s %b", it->key, it->data,
+                                    it->size);
+        else if (it->data)
+            rc = redisAppendCommand(r->ctx, "SET %s %b PX %lld", it->key,
+                                    it->data, it->size, (long long)it->ttl_ms);
+        replies += it->data != NULL;
+        if (rc == REDIS_OK && it->unlock) {
+            sl_cache_lock_key(lk, sizeof lk, it->key);
+            rc = redisAppendCommand(r->ctx, "EVAL %s 1 %s %s", unlock_script,
+                                    lk, it->unlock);
+            replies++;
+        }
         if (rc != REDIS_OK)
             return fail(r, err, "SET");
     }
     int rc = 0;
-    for (size_t i = 0; i < count; i++) { /* read every reply, in order */
+    for (size_t i = 0; i < replies; i++) { /* read every reply, in order */
         redisReply *reply = NULL;
         if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply)
             return fail(r, err, "SET");
         if (rc == 0 && reply->type == REDIS_REPLY_ERROR)
-            rc = sl_error_set(err, SL_ECACHE, "%s: SET %s: %s", c->url,
-                              items[i].key, reply->str);
+            rc = sl_error_set(err, SL_ECACHE, "%s: SET: %s", c->url,
+                              reply->str);
         freeReplyObject(reply);
     }
     return rc;
@@ -282,27 +323,35 @@ redis_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
 }
 
 static int
-redis_lock(sl_cache_t *c, const char *lock_key, const char *token,
-           int64_t ttl_ms, sl_error_t *err)
+redis_lock_batch(sl_cache_t *c, const char *const *lock_keys,
+                 const char *const *tokens, size_t count, int64_t ttl_ms,
+                 int *rcs, sl_error_t *err)
 {
     redis_cache_t *r = (redis_cache_t *)c;
     if (connect_now(r, err) < 0)
         return SL_ECACHE;
-    redisReply *reply = redisCommand(r->ctx, "SET %s %s NX PX %lld", lock_key,
-                                     token, (long long)ttl_ms);
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        command_ok(r, reply, "SET NX", err); /* frees, says why */
-        return SL_ECACHE;
+    for (size_t i = 0; i < count; i++)
+        if (redisAppendCommand(r->ctx, "SET %s %s NX PX %lld", lock_keys[i],
+                               tokens[i], (long long)ttl_ms) != REDIS_OK)
+            return fail(r, err, "SET NX");
+    int rc = 0;
+    for (size_t i = 0; i < count; i++) {
+        redisReply *reply = NULL;
+        if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply) {
+            for (size_t j = 0; j < count; j++)
+                rcs[j] = SL_ECACHE;
+            return fail(r, err, "SET NX");
+        }
+        rcs[i] = reply->type == REDIS_REPLY_NIL     ? SL_EEXIST
+                 : reply->type == REDIS_REPLY_ERROR ? SL_ECACHE
+                                                    : 0;
+        if (reply->type == REDIS_REPLY_ERROR && rc == 0)
+            rc = sl_error_set(err, SL_ECACHE, "%s: SET NX %s: %s", c->url,
+                              lock_keys[i], reply->str);
+        freeReplyObject(reply);
     }
-    int rc = reply->type == REDIS_REPLY_NIL ? SL_EEXIST : 0;
-    freeReplyObject(reply);
     return rc;
 }
-
-/* Compare-and-delete, atomically on the server. */
-static const char unlock_script[] =
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('del', KEYS[1]) else return 0 end";
 
 static int
 redis_unlock(sl_cache_t *c, const char *lock_key, const char *token,
@@ -337,7 +386,7 @@ redis_destroy(sl_cache_t *c)
 
 static const sl_cache_ops_t redis_ops = {
     redis_get_batch, redis_set_batch, redis_del,
-    redis_scan,      redis_lock, redis_unlock,
+    redis_scan,      redis_lock_batch, redis_unlock,
     redis_destroy,
 };
 

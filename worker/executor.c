@@ -49,6 +49,9 @@ typedef struct {
     char cache_error[512];       /* result.cache_error storage */
     bool is_looked_up;           /* its key went to the cache */
     bool is_locked;              /* this worker holds its key's lock */
+    bool is_contended;           /* another worker held the lock */
+    sl_buf_t entry;              /* encoded entry waiting to be stored */
+    bool needs_store;            /* entry goes to the cache at the flush */
     char token[300];             /* the lock's value: task id, attempt, us */
     bool is_done;                /* result is final */
 } job_t;
@@ -225,9 +228,10 @@ fill_arg_digests(sl_entry_t *e, const sl_value_t *args)
         sl_digest_value(sl_value_at(args, i), e->arg_digests[i]);
 }
 
-/* Stores a computed value with the task's TTL; says how in result.cache. */
+/* Encodes a computed value into j->entry for the next flush to store with
+ * the task's TTL; or says in result.cache why it will not be stored. */
 static void
-store(executor_t *ex, job_t *j, uint64_t duration_us)
+encode_entry(executor_t *ex, job_t *j, uint64_t duration_us)
 {
     const Sluice__Task *t = j->task;
     if (!j->slot || !j->slot->cache)
@@ -244,23 +248,20 @@ store(executor_t *ex, job_t *j, uint64_t duration_us)
     memcpy(e.input_digest, j->digest, SL_DIGEST_BYTES);
     e.expires_ms = t->ttl_ms == SL_TTL_FOREVER ? 0 : e.created_ms + t->ttl_ms;
     fill_arg_digests(&e, j->args);
-    sl_buf_t bytes = {0};
     sl_error_t err = {0};
-    int rc = sl_entry_encode(&e, &bytes, &err);
+    int rc = sl_entry_encode(&e, &j->entry, &err);
     free(e.arg_digests);
-    if (rc == 0 && bytes.size > SL_CACHE_VALUE_MAX_BYTES) {
+    if (rc < 0) {
+        cache_failed(j, err.msg);
+    } else if (j->entry.size > SL_CACHE_VALUE_MAX_BYTES) {
         j->result.cache = SLUICE__RESULT__CACHE__TOO_LARGE;
         snprintf(j->cache_error, sizeof j->cache_error, "entry of %zu bytes "
-                 "is over the cache cap of %u: not stored", bytes.size,
+                 "is over the cache cap of %u: not stored", j->entry.size,
                  SL_CACHE_VALUE_MAX_BYTES);
         j->result.cache_error = j->cache_error;
-    } else if (rc == 0) {
-        rc = sl_cache_set(j->slot->cache, j->key, bytes.data, bytes.size,
-                          t->ttl_ms, &err);
+    } else {
+        j->needs_store = true;
     }
-    if (rc < 0)
-        cache_failed(j, err.msg);
-    sl_buf_fini(&bytes);
 }
 
 static void
@@ -303,7 +304,7 @@ compute(executor_t *ex, job_t *j)
         return;
     }
     j->is_done = true;
-    store(ex, j, duration_us);
+    encode_entry(ex, j, duration_us);
 }
 
 /* Room for everything but the values in one message. */
@@ -442,6 +443,89 @@ wait_for_peer(const executor_t *ex, job_t *j)
     }
 }
 
+static bool
+wants_lock(const job_t *j)
+{
+    return !j->is_done && j->slot && j->slot->cache && !j->task->refresh &&
+           j->key[0] && j->result.cache != SLUICE__RESULT__CACHE__CACHE_ERROR;
+}
+
+/* Before computing the misses: one pipelined lock per cache for all of
+ * them. A key another worker holds is waited for job by job. */
+static void
+lock_misses(const executor_t *ex, job_t *jobs, size_t n)
+{
+    const char **keys = calloc(n + 1, sizeof *keys);
+    const char **tokens = calloc(n + 1, sizeof *tokens);
+    job_t **which = calloc(n + 1, sizeof *which);
+    int *rcs = calloc(n + 1, sizeof *rcs);
+    for (size_t first = 0; keys && tokens && which && rcs && first < n;
+         first++) {
+        if (!wants_lock(&jobs[first]) || jobs[first].token[0])
+            continue;
+        cache_slot_t *slot = jobs[first].slot;
+        size_t count = 0;
+        for (size_t i = first; i < n; i++) {
+            job_t *j = &jobs[i];
+            if (j->slot != slot || !wants_lock(j) || j->token[0])
+                continue;
+            snprintf(j->token, sizeof j->token, "%llx:%u:%s",
+                     (unsigned long long)j->task->task_id, j->task->attempt,
+                     ex->cfg->worker_id);
+            which[count] = j;
+            tokens[count] = j->token;
+            keys[count++] = j->key;
+        }
+        if (sl_cache_lock_batch(slot->cache, keys, tokens, count, LOCK_MS,
+                                rcs, NULL) < 0)
+            continue; /* the cache failed: compute without locks */
+        for (size_t i = 0; i < count; i++) {
+            which[i]->is_locked = rcs[i] == 0;
+            which[i]->is_contended = rcs[i] == SL_EEXIST;
+        }
+    }
+    free(keys);
+    free(tokens);
+    free(which);
+    free(rcs);
+}
+
+/* Stores the computed entries of jobs[0..n) and releases their locks (one
+ * pipelined round trip per cache), then sends their results together. */
+static void
+flush(executor_t *ex, job_t **jobs, size_t n)
+{
+    sl_cache_item_t *items = calloc(n + 1, sizeof *items);
+    job_t **which = calloc(n + 1, sizeof *which);
+    for (size_t first = 0; items && which && first < n; first++) {
+        job_t *head = jobs[first];
+        if (!head->needs_store && !head->is_locked)
+            continue;
+        size_t count = 0;
+        for (size_t i = first; i < n; i++) {
+            job_t *j = jobs[i];
+            if (j->slot != head->slot || (!j->needs_store && !j->is_locked))
+                continue;
+            items[count] = (sl_cache_item_t){
+                j->key, j->needs_store ? j->entry.data : NULL, j->entry.size,
+                j->task->ttl_ms, j->is_locked ? j->token : NULL};
+            j->needs_store = j->is_locked = false;
+            which[count++] = j;
+        }
+        sl_error_t err = {0};
+        if (sl_cache_set_batch(head->slot->cache, items, count, &err) < 0)
+            for (size_t i = 0; i < count; i++)
+                if (which[i]->result.cache != SLUICE__RESULT__CACHE__HIT)
+                    cache_failed(which[i], err.msg);
+    }
+    free(items);
+    free(which);
+    send_results(ex, jobs, n);
+}
+
+/* Results of computed tasks wait at most this long for the next flush. */
+#define FLUSH_US 1000
+
 static void
 run_batch(executor_t *ex, zmsg_t *msg)
 {
@@ -458,19 +542,27 @@ run_batch(executor_t *ex, zmsg_t *msg)
         if (jobs[i].is_done)
             ready[ready_count++] = &jobs[i];
     send_results(ex, ready, ready_count); /* hits and bad tasks at once */
+    lock_misses(ex, jobs, n);
+    ready_count = 0;
+    uint64_t flush_at = now_us() + FLUSH_US;
     for (i = 0; i < n; i++) {
         job_t *j = &jobs[i];
         if (j->is_done)
             continue;
-        if (!wait_for_peer(ex, j))
+        if (!(j->is_contended && wait_for_peer(ex, j)))
             compute(ex, j);
-        if (j->is_locked)
-            sl_cache_unlock(j->slot->cache, j->key, j->token, NULL);
-        send_results(ex, &j, 1);
+        ready[ready_count++] = j;
+        if (now_us() >= flush_at) {
+            flush(ex, ready, ready_count);
+            ready_count = 0;
+            flush_at = now_us() + FLUSH_US;
+        }
     }
+    flush(ex, ready, ready_count);
     for (i = 0; i < n; i++) {
         sl_value_destroy(&jobs[i].args);
         sl_value_destroy(&jobs[i].value);
+        sl_buf_fini(&jobs[i].entry);
         if (jobs[i].task)
             sluice__task__free_unpacked(jobs[i].task, NULL);
     }

@@ -3,15 +3,17 @@
 # host, as docs/PERFORMANCE.md measures it: redis-server, sluice-broker and
 # N sluice-worker processes on free loopback ports, then the bench, then
 # everything stopped.
-#   examples/bench/cluster.sh [--workers N] [--slots N] [sluice bench args]
+#   examples/bench/cluster.sh [--workers N] [--slots N] [--prefetch N]
+#                             [sluice bench args]
 #   e.g. examples/bench/cluster.sh all --json
 set -euo pipefail
 BIN=${SLUICE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-workers=2 slots=2
+workers=2 slots=2 broker_args=()
 while [ $# -gt 0 ]; do
     case $1 in
     --workers) workers=$2; shift 2 ;;
     --slots) slots=$2; shift 2 ;;
+    --prefetch) broker_args+=(--prefetch "$2"); shift 2 ;;
     *) break ;;
     esac
 done
@@ -31,7 +33,7 @@ pids+=($!)
 until redis-cli -p "$redis" ping >/dev/null 2>&1; do sleep 0.05; done
 SLUICE_STATE_DIR="$work/state" "$BIN/broker/sluice-broker" \
     --clients "tcp://127.0.0.1:$front" --workers "tcp://127.0.0.1:$back" \
-    >"$work/broker.log" 2>&1 &
+    "${broker_args[@]}" >"$work/broker.log" 2>&1 &
 pids+=($!)
 for i in $(seq "$workers"); do
     "$BIN/worker/sluice-worker" --broker "tcp://127.0.0.1:$back" --id "w$i" \

@@ -166,3 +166,36 @@ sl_test_cache_locks(const char *url)
     sl_buf_fini(&out);
     sl_cache_destroy(&c);
 }
+
+void
+sl_test_cache_lock_batch_and_store_unlocks(const char *url)
+{
+    sl_cache_t *c = open_cache(url);
+    const char *keys[] = {"a", "b", "c"}, *mine[] = {"me", "me", "me"};
+    int rcs[3];
+    assert_int_equal(sl_cache_lock(c, "b", "you", 60000, NULL), 0);
+    assert_int_equal(sl_cache_lock_batch(c, keys, mine, 3, 60000, rcs, NULL),
+                     0);
+    assert_int_equal(rcs[0], 0);
+    assert_int_equal(rcs[1], SL_EEXIST); /* held by another */
+    assert_int_equal(rcs[2], 0);
+    /* store a and release its lock; release c without storing; b's lock is
+     * not ours and stays */
+    sl_cache_item_t items[] = {{"a", "A", 1, 60000, "me"},
+                               {"c", NULL, 0, 60000, "me"},
+                               {"b", "B", 1, 60000, "me"}};
+    assert_int_equal(sl_cache_set_batch(c, items, 3, NULL), 0);
+    sl_buf_t out = {0};
+    assert_int_equal(sl_cache_get(c, "a", &out, NULL), 0);
+    assert_int_equal(sl_cache_get(c, "c", &out, NULL), SL_ENOTFOUND);
+    assert_int_equal(sl_cache_lock(c, "a", "you", 60000, NULL), 0);
+    assert_int_equal(sl_cache_lock(c, "c", "you", 60000, NULL), 0);
+    assert_int_equal(sl_cache_lock(c, "b", "me", 60000, NULL), SL_EEXIST);
+    assert_int_equal(sl_cache_unlock(c, "b", "you", NULL), 0);
+    sl_error_t err = {0};
+    assert_int_equal(sl_cache_lock_batch(c, keys, mine, 3, 0, rcs, &err),
+                     SL_EINVAL);
+    assert_non_null(strstr(err.msg, "TTL"));
+    sl_buf_fini(&out);
+    sl_cache_destroy(&c);
+}

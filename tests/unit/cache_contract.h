@@ -11,5 +11,6 @@ void sl_test_cache_ttl_expires(const char *url);
 void sl_test_cache_scan_by_prefix(const char *url);
 void sl_test_cache_refuses_bad_arguments(const char *url);
 void sl_test_cache_locks(const char *url);
+void sl_test_cache_lock_batch_and_store_unlocks(const char *url);
 
 #endif

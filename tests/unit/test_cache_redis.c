@@ -33,6 +33,7 @@ stop(void **state)
 
 static void test_redis_set_get_del(void **s) { (void)s; sl_test_cache_set_get_del(redis.url); }
 static void test_redis_batch_get(void **s) { (void)s; sl_test_cache_batch_get(redis.url); }
+static void test_redis_lock_batch(void **s) { (void)s; sl_test_cache_lock_batch_and_store_unlocks(redis.url); }
 static void test_redis_batch_set(void **s) { (void)s; sl_test_cache_batch_set(redis.url); }
 static void test_redis_ttl_expires(void **s) { (void)s; sl_test_cache_ttl_expires(redis.url); }
 static void test_redis_scan_by_prefix(void **s) { (void)s; sl_test_cache_scan_by_prefix(redis.url); }
@@ -82,6 +83,29 @@ test_redis_reconnects_after_a_restart(void **state)
     sl_buf_fini(&out);
 }
 
+/* Redis restarted while the connection sat idle: the first call after the
+ * quiet spell succeeds (the dead connection is found with a PING and
+ * replaced), instead of failing and waiting out a backoff. */
+static void
+test_redis_idle_connection_survives_a_restart(void **state)
+{
+    (void)state;
+    sl_cache_t *c = sl_cache_new(redis.url, NULL);
+    sl_buf_t out = {0};
+    int port = redis.port;
+    assert_int_equal(sl_cache_set(c, "k", "v", 1, 60000, NULL), 0);
+    sl_test_redis_stop(&redis);
+    redis.port = port;
+    assert_int_equal(sl_test_redis_start(&redis), 0);
+    struct timespec ts = {1, 200 * 1000 * 1000}; /* past the idle check */
+    nanosleep(&ts, NULL);
+    assert_int_equal(sl_cache_get(c, "k", &out, NULL), SL_ENOTFOUND);
+    assert_int_equal(sl_cache_set(c, "k", "w", 1, 60000, NULL), 0);
+    assert_int_equal(sl_cache_get(c, "k", &out, NULL), 0);
+    sl_cache_destroy(&c);
+    sl_buf_fini(&out);
+}
+
 static void
 test_redis_url_errors_name_the_problem(void **state)
 {
@@ -106,12 +130,15 @@ main(void)
         cmocka_unit_test_setup_teardown(test_redis_set_get_del, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_batch_get, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_batch_set, start, stop),
+        cmocka_unit_test_setup_teardown(test_redis_lock_batch, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_ttl_expires, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_scan_by_prefix, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_refuses_bad_arguments,
                                         start, stop),
         cmocka_unit_test_setup_teardown(test_redis_locks, start, stop),
         cmocka_unit_test(test_redis_down_is_a_cache_error_that_fails_fast),
+        cmocka_unit_test_setup_teardown(
+            test_redis_idle_connection_survives_a_restart, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_reconnects_after_a_restart,
                                         start, stop),
         cmocka_unit_test(test_redis_url_errors_name_the_problem),
