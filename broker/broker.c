@@ -11,6 +11,7 @@
 #include "run.h"
 #include "runbook.h"
 #include "scheduler.h"
+#include "syncer.h"
 
 #include <czmq.h>
 #include <stdlib.h>
@@ -35,6 +36,10 @@ typedef struct {
     zlistx_t *touched;              /* runs changed in this step, borrowed */
     bool is_stopping;               /* SIGTERM: no new runs */
     int64_t started_ms;             /* monotonic time the loop started */
+    sl_syncer_t *syncer;            /* syncs the journal off this thread */
+    zlistx_t *unconfirmed;          /* runs whose Accepted waits for a
+                                       sync, oldest first, borrowed */
+    size_t syncing;                 /* of which the sync in flight covers */
 } loop_t;
 
 /* Sends env; a failure is logged here and its code returned (SL_EIO: the
@@ -207,6 +212,8 @@ flush(loop_t *l)
     for (sl_run_t *run = zlistx_first(l->touched); run;
          run = zlistx_next(l->touched)) {
         Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+        if (sl_run_is_unconfirmed(run))
+            continue; /* its news waits for its Accepted */
         if (sl_run_has_events(run) && !sl_run_client(run)) {
             sl_run_events_sent(run); /* nobody follows it (yet) */
         } else if (sl_run_has_events(run)) {
@@ -240,6 +247,35 @@ flush(loop_t *l)
 }
 
 static void
+send_accepted(loop_t *l, sl_run_t *run)
+{
+    Sluice__Accepted acc = SLUICE__ACCEPTED__INIT;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    acc.run_id = (char *)sl_run_id(run);
+    acc.nodes = (uint32_t)sl_run_flow(run)->node_count;
+    env.body_case = SLUICE__ENVELOPE__BODY_ACCEPTED;
+    env.accepted = &acc;
+    send_env(l, l->front, sl_run_client(run), &env);
+    sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" accepted, %u nodes",
+           sl_run_id(run), sl_run_flow(run)->name, acc.nodes);
+}
+
+static void
+send_rejected(loop_t *l, zframe_t *client, const char *reason)
+{
+    Sluice__Rejected rej = SLUICE__REJECTED__INIT;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    sl_log(SL_LOG_INFO, "broker", "submit rejected: %s", reason);
+    rej.reason = (char *)reason;
+    env.body_case = SLUICE__ENVELOPE__BODY_REJECTED;
+    env.rejected = &rej;
+    send_env(l, l->front, client, &env);
+}
+
+/* A run is started at once, but Accepted waits until the journal holding
+ * it is on disk (a sync on the syncer's thread, shared by every run
+ * submitted meanwhile): the client is told only what a restart keeps. */
+static void
 on_submit(loop_t *l, zframe_t *client, const Sluice__Submit *s)
 {
     sl_error_t err = {0};
@@ -248,26 +284,52 @@ on_submit(loop_t *l, zframe_t *client, const Sluice__Submit *s)
                         : sl_runbook_submit(l->runbook, s, client, &err);
     if (l->is_stopping)
         sl_error_set(&err, SL_EREJECTED, "the broker is stopping");
-    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
-    if (!run) {
-        sl_log(SL_LOG_INFO, "broker", "submit rejected: %s", err.msg);
-        Sluice__Rejected rej = SLUICE__REJECTED__INIT;
-        rej.reason = err.msg;
-        env.body_case = SLUICE__ENVELOPE__BODY_REJECTED;
-        env.rejected = &rej;
-        send_env(l, l->front, client, &env);
-        return;
+    if (!run)
+        return send_rejected(l, client, err.msg);
+    if (sl_runbook_journal_fd(l->runbook) >= 0) {
+        sl_run_set_unconfirmed(run, true);
+        zlistx_add_end(l->unconfirmed, run);
+    } else {
+        send_accepted(l, run);
     }
-    Sluice__Accepted acc = SLUICE__ACCEPTED__INIT;
-    acc.run_id = (char *)sl_run_id(run);
-    acc.nodes = (uint32_t)sl_run_flow(run)->node_count;
-    env.body_case = SLUICE__ENVELOPE__BODY_ACCEPTED;
-    env.accepted = &acc;
-    send_env(l, l->front, client, &env);
-    sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" accepted, %u nodes",
-           sl_run_id(run), sl_run_flow(run)->name, acc.nodes);
     sl_run_start(run, l->sched);
     touch(l, run);
+}
+
+/* Starts a sync of the journal for the runs waiting for one. */
+static void
+start_sync(loop_t *l)
+{
+    if (zlistx_size(l->unconfirmed) == 0 || sl_syncer_is_busy(l->syncer))
+        return;
+    sl_runbook_write(l->runbook);
+    if (sl_syncer_start(l->syncer, sl_runbook_journal_fd(l->runbook)) == 0)
+        l->syncing = zlistx_size(l->unconfirmed);
+}
+
+/* The sync ended: the runs it covered are accepted (their held news goes
+ * out at the next flush), or, if it failed, rejected and cancelled. */
+static void
+on_synced(loop_t *l)
+{
+    int rc = sl_syncer_finish(l->syncer);
+    for (; l->syncing > 0; l->syncing--) {
+        sl_run_t *run = zlistx_first(l->unconfirmed);
+        zlistx_delete(l->unconfirmed, zlistx_cursor(l->unconfirmed));
+        sl_run_set_unconfirmed(run, false);
+        if (rc == 0) {
+            send_accepted(l, run);
+        } else {
+            char why[300];
+            snprintf(why, sizeof why, "the broker cannot sync its journal: %s",
+                     strerror(rc));
+            sl_log(SL_LOG_ERROR, "broker", "run=%s %s", sl_run_id(run), why);
+            send_rejected(l, sl_run_client(run), why);
+            sl_run_cancel(run, l->sched, why);
+            sl_run_set_client(run, NULL);
+        }
+        touch(l, run);
+    }
 }
 
 /* A client follows a run from now on: Accepted, then its events, or at
@@ -670,8 +732,11 @@ loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt,
     l->started_ms = zclock_mono();
     l->sched = sl_sched_new(opt->prefetch);
     l->touched = zlistx_new();
+    l->unconfirmed = zlistx_new();
+    l->syncer = sl_syncer_new();
     snprintf(why, size, "out of memory");
-    if (!l->front || !l->back || !l->sched || !l->touched)
+    if (!l->front || !l->back || !l->sched || !l->touched || !l->unconfirmed ||
+        !l->syncer)
         return SL_ENOMEM;
     l->runbook = sl_runbook_new(opt->journal, opt->finished_runs, &err);
     if (!l->runbook) {
@@ -690,7 +755,8 @@ loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt,
                  zmq_strerror(zmq_errno()));
         return SL_EIO;
     }
-    l->poller = zpoller_new(pipe, l->front, l->back, NULL);
+    l->poller = zpoller_new(pipe, l->front, l->back,
+                            sl_syncer_sock(l->syncer), NULL);
     return l->poller ? 0 : SL_ENOMEM;
 }
 
@@ -701,6 +767,8 @@ loop_fini(loop_t *l)
     zsock_destroy(&l->front);
     zsock_destroy(&l->back);
     zlistx_destroy(&l->touched);
+    sl_syncer_destroy(&l->syncer);
+    zlistx_destroy(&l->unconfirmed);
     sl_sched_destroy(&l->sched); /* before the runs: it points at jobs */
     sl_runbook_destroy(&l->runbook); /* writes and syncs the journal */
 }
@@ -767,6 +835,8 @@ broker_actor(zsock_t *pipe, void *args)
             on_front(&l);
         else if (which == l.back)
             on_back(&l);
+        else if (l.syncer && which == sl_syncer_sock(l.syncer))
+            on_synced(&l);
         now = zclock_mono();
         if (now >= next_tick) {
             on_tick(&l);
@@ -775,6 +845,7 @@ broker_actor(zsock_t *pipe, void *args)
         sl_sched_release_due(l.sched, now);
         dispatch(&l);
         flush(&l);
+        start_sync(&l);
     }
     loop_fini(&l);
 }

@@ -307,6 +307,12 @@ sl_journal_sync(sl_journal_t *j, sl_error_t *err)
     return rc;
 }
 
+int
+sl_journal_fd(const sl_journal_t *j)
+{
+    return j->fd;
+}
+
 const char *
 sl_journal_path(const sl_journal_t *j)
 {

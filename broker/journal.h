@@ -52,6 +52,9 @@ void sl_journal_set_compact_min(sl_journal_t *j, off_t bytes);
 /* Bytes in the journal, written or buffered. */
 off_t sl_journal_size(const sl_journal_t *j);
 
+/* The open file, for a sync on another thread (sl_syncer_start). */
+int sl_journal_fd(const sl_journal_t *j);
+
 /* The file's path (borrowed). */
 const char *sl_journal_path(const sl_journal_t *j);
 

@@ -53,6 +53,7 @@ struct sl_run {
     uint32_t *ready;         /* nodes whose references are all done */
     uint32_t ready_count;    /* (each node enters at most once) */
     bool is_reported;        /* the final result went to the client */
+    bool is_unconfirmed;     /* Accepted not sent yet: its news waits */
     zhashx_t *recovered;     /* "node:index" -> replayed result (values
                                 owned by the run, not by the hash) */
 };
@@ -160,11 +161,27 @@ sl_run_id(const sl_run_t *run)
 void
 sl_run_set_client(sl_run_t *run, zframe_t *client)
 {
+    if (!client) {
+        zframe_destroy(&run->client);
+        return;
+    }
     zframe_t *copy = zframe_dup(client);
     if (copy) {
         zframe_destroy(&run->client);
         run->client = copy;
     }
+}
+
+void
+sl_run_set_unconfirmed(sl_run_t *run, bool is_unconfirmed)
+{
+    run->is_unconfirmed = is_unconfirmed;
+}
+
+bool
+sl_run_is_unconfirmed(const sl_run_t *run)
+{
+    return run->is_unconfirmed;
 }
 
 const sl_flow_t *

@@ -39,8 +39,14 @@ void sl_run_destroy(sl_run_t **p);
 void sl_run_recover(sl_run_t *run, uint32_t node, uint32_t index,
                     sl_value_t **value);
 
-/* From now on the run's events and result go to client (copied). */
+/* From now on the run's events and result go to client (copied), or to
+ * nobody (NULL). */
 void sl_run_set_client(sl_run_t *run, zframe_t *client);
+
+/* While a run is unconfirmed (its Accepted waits for the journal to reach
+ * the disk) its events and result are held back, not dropped. */
+void sl_run_set_unconfirmed(sl_run_t *run, bool is_unconfirmed);
+bool sl_run_is_unconfirmed(const sl_run_t *run);
 
 /* Expands every node that references nothing and queues its jobs. */
 void sl_run_start(sl_run_t *run, sl_sched_t *sched);

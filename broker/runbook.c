@@ -154,7 +154,7 @@ sl_runbook_submit(sl_runbook_t *rb, const Sluice__Submit *s, zframe_t *client,
     rec.record_case = SLUICE__JOURNAL_RECORD__RECORD_RUN;
     rec.run = &jr;
     if (sl_journal_append(rb->journal, &rec) < 0 ||
-        sl_journal_sync(rb->journal, err) < 0) {
+        sl_journal_write(rb->journal, err) < 0) {
         sl_log(SL_LOG_ERROR, "broker", "run=%s not journalled: %s",
                sl_run_id(run), err ? err->msg : "");
         sl_error_set(err, SL_EIO, "the broker cannot journal the run: %s",
@@ -348,4 +348,10 @@ sl_runbook_resume(sl_runbook_t *rb, sl_sched_t *sched)
                sl_journal_path(rb->journal));
     }
     return n;
+}
+
+int
+sl_runbook_journal_fd(const sl_runbook_t *rb)
+{
+    return rb->journal ? sl_journal_fd(rb->journal) : -1;
 }

@@ -22,9 +22,11 @@ void sl_runbook_destroy(sl_runbook_t **p);
  * dispatched). Returns how many runs resumed. */
 size_t sl_runbook_resume(sl_runbook_t *rb, sl_sched_t *sched);
 
-/* Checks and registers a submitted run for client; journals it and syncs
- * the journal before returning, so that Accepted may be sent. NULL, with
- * err saying why (the submit is rejected), if the flow or params are bad. */
+/* Checks and registers a submitted run for client and writes it to the
+ * journal; Accepted may be sent once the journal is synced (after
+ * sl_runbook_sync, or a sync of sl_runbook_journal_fd on another thread).
+ * NULL, with err saying why (the submit is rejected), if the flow or params
+ * are bad or the journal cannot be written. */
 sl_run_t *sl_runbook_submit(sl_runbook_t *rb, const Sluice__Submit *s,
                             zframe_t *client, sl_error_t *err);
 
@@ -55,5 +57,8 @@ size_t sl_runbook_count(const sl_runbook_t *rb);
  * they go to the disk. */
 void sl_runbook_write(sl_runbook_t *rb);
 void sl_runbook_sync(sl_runbook_t *rb);
+
+/* The journal's open file, or -1 without a journal. */
+int sl_runbook_journal_fd(const sl_runbook_t *rb);
 
 #endif

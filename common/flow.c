@@ -27,8 +27,10 @@ sl_flow_new(const char *name)
     f->file = strdup("<flow>");
     f->cache_namespace = strdup(SL_DEFAULT_NAMESPACE);
     f->params = sl_value_new_map();
+    f->by_name = zhashx_new();
     f->ttl_ms = SL_DEFAULT_TTL_MS;
-    if (!f->name || !f->file || !f->cache_namespace || !f->params)
+    if (!f->name || !f->file || !f->cache_namespace || !f->params ||
+        !f->by_name)
         sl_flow_destroy(&f);
     return f;
 }
@@ -57,6 +59,7 @@ sl_flow_destroy(sl_flow_t **p)
     for (size_t i = 0; i < f->node_count; i++)
         node_fini(&f->nodes[i]);
     free(f->nodes);
+    zhashx_destroy(&f->by_name);
     free(f->name);
     free(f->file);
     free(f->cache_url);
@@ -161,6 +164,12 @@ sl_flow_add(sl_flow_t *flow, const char *name, const char *task,
     if (args)
         *args = NULL;
     if (!n->name || !n->args) {
+        node_fini(n);
+        rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (zhashx_insert(flow->by_name, n->name,
+                      (void *)(uintptr_t)(flow->node_count + 1)) != 0) {
         node_fini(n);
         rc = sl_error_set(err, SL_ENOMEM, "out of memory");
         goto out;
@@ -291,10 +300,8 @@ sl_flow_ref(const sl_value_t *v, const char **name)
 ptrdiff_t
 sl_flow_index(const sl_flow_t *flow, const char *name)
 {
-    for (size_t i = 0; i < flow->node_count; i++)
-        if (strcmp(flow->nodes[i].name, name) == 0)
-            return (ptrdiff_t)i;
-    return -1;
+    uintptr_t at = (uintptr_t)zhashx_lookup(flow->by_name, name);
+    return at ? (ptrdiff_t)at - 1 : -1;
 }
 
 const sl_node_t *

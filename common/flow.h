@@ -44,6 +44,7 @@ struct sl_flow {
     sl_node_t *nodes;        /* node_count nodes */
     size_t node_count;       /* nodes in use */
     size_t node_cap;         /* nodes allocated */
+    zhashx_t *by_name;       /* node name -> index + 1, owned */
 };
 
 typedef enum {

@@ -190,42 +190,59 @@ add_edge(size_t dep, void *ctx)
     e->to[e->count++] = e->node;
 }
 
-/* Kahn's algorithm over the reference edges: whatever is left unordered
- * sits on a cycle or behind one. */
+/* Kahn's algorithm over the reference edges, in O(nodes + edges): edges
+ * come grouped by the node that needs them (in_at), and a counting sort
+ * groups them by the node they need (out_at, by_from). Whatever is left
+ * unordered sits on a cycle or behind one. */
 static void
 check_cycles(check_t *c)
 {
     const sl_flow_t *f = c->flow;
     size_t n = f->node_count, head = 0, tail = 0;
     edges_t e = {0};
-    size_t *pending = calloc(n, sizeof *pending);
-    size_t *queue = calloc(n, sizeof *queue);
-    for (size_t i = 0; i < n && pending && queue; i++) {
+    size_t *pending = calloc(n + 1, sizeof *pending);
+    size_t *queue = calloc(n + 1, sizeof *queue);
+    size_t *in_at = calloc(n + 1, sizeof *in_at);
+    size_t *out_at = calloc(n + 2, sizeof *out_at);
+    size_t *fill = calloc(n + 1, sizeof *fill);
+    size_t *by_from = NULL;
+    for (size_t i = 0; i < n && pending && queue && in_at; i++) {
         e.node = i;
+        in_at[i] = e.count;
         sl_flow_deps(f, i, add_edge, &e);
     }
-    if (!pending || !queue || e.is_oom) {
+    if (in_at)
+        in_at[n] = e.count;
+    by_from = calloc(e.count + 1, sizeof *by_from);
+    if (!pending || !queue || !in_at || !out_at || !fill || !by_from ||
+        e.is_oom) {
         c->rc = sl_error_set(c->err, SL_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t k = 0; k < e.count; k++)
+    for (size_t k = 0; k < e.count; k++) {
         pending[e.to[k]]++;
+        out_at[e.from[k] + 1]++;
+    }
+    for (size_t i = 0; i < n; i++)
+        out_at[i + 1] += out_at[i];
+    for (size_t k = 0; k < e.count; k++)
+        by_from[out_at[e.from[k]] + fill[e.from[k]]++] = k;
     for (size_t i = 0; i < n; i++)
         if (pending[i] == 0)
             queue[tail++] = i;
-    while (head < tail) { /* O(nodes x edges): flows are capped small */
+    while (head < tail) {
         size_t done = queue[head++];
-        for (size_t k = 0; k < e.count; k++)
-            if (e.from[k] == done && --pending[e.to[k]] == 0)
-                queue[tail++] = e.to[k];
+        for (size_t x = out_at[done]; x < out_at[done + 1]; x++)
+            if (--pending[e.to[by_from[x]]] == 0)
+                queue[tail++] = e.to[by_from[x]];
     }
     for (size_t i = 0; i < n && tail < n; i++) {
         if (pending[i] == 0)
             continue;
         size_t cur = i; /* n steps back along unordered edges end on the cycle */
         for (size_t step = 0; step < n; step++)
-            for (size_t k = 0; k < e.count; k++)
-                if (e.to[k] == cur && pending[e.from[k]] > 0) {
+            for (size_t k = in_at[cur]; k < in_at[cur + 1]; k++)
+                if (pending[e.from[k]] > 0) {
                     cur = e.from[k];
                     break;
                 }
@@ -238,6 +255,10 @@ out:
     free(e.to);
     free(pending);
     free(queue);
+    free(in_at);
+    free(out_at);
+    free(fill);
+    free(by_from);
 }
 
 int

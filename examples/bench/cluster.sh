@@ -4,7 +4,7 @@
 # N sluice-worker processes on free loopback ports, then the bench, then
 # everything stopped.
 #   examples/bench/cluster.sh [--workers N] [--slots N] [--prefetch N]
-#                             [sluice bench args]
+#                             [--journal PATH|none] [sluice bench args]
 #   e.g. examples/bench/cluster.sh all --json
 set -euo pipefail
 BIN=${SLUICE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
@@ -14,6 +14,7 @@ while [ $# -gt 0 ]; do
     --workers) workers=$2; shift 2 ;;
     --slots) slots=$2; shift 2 ;;
     --prefetch) broker_args+=(--prefetch "$2"); shift 2 ;;
+    --journal) broker_args+=(--journal "$2"); shift 2 ;;
     *) break ;;
     esac
 done
