@@ -34,6 +34,8 @@ typedef struct {
     size_t cache_count;               /* slots in use */
     sl_task_ctx_t ctx;                /* handed to each task */
     bool has_warned_timeout;          /* said once that it cannot enforce */
+    bool is_last_send;                /* the next results end the batch */
+    bool has_said_idle;               /* they went as "RI": idle said */
 } executor_t;
 
 typedef struct {
@@ -171,14 +173,23 @@ wants_lookup(const job_t *j)
            !j->task->refresh;
 }
 
+/* The value of the lock this attempt takes on j's key. */
+static void
+make_token(const executor_t *ex, job_t *j)
+{
+    snprintf(j->token, sizeof j->token, "%llx:%u:%s",
+             (unsigned long long)j->task->task_id, j->task->attempt,
+             ex->cfg->worker_id);
+}
+
 /* One pipelined lookup per cache for the jobs that want one. */
 static void
 lookup(job_t *jobs, size_t n)
 {
-    const char **keys = calloc(n, sizeof *keys);
-    job_t **which = calloc(n, sizeof *which);
-    sl_buf_t *outs = calloc(n, sizeof *outs);
-    int *rcs = calloc(n, sizeof *rcs);
+    const char **keys = calloc(n + 1, sizeof *keys);
+    job_t **which = calloc(n + 1, sizeof *which);
+    sl_buf_t *outs = calloc(n + 1, sizeof *outs);
+    int *rcs = calloc(n + 1, sizeof *rcs);
     for (size_t first = 0; keys && which && outs && rcs && first < n; first++) {
         if (!wants_lookup(&jobs[first]))
             continue;
@@ -346,9 +357,11 @@ send_results(executor_t *ex, job_t **jobs, size_t n)
         total += size;
     }
     if (n > 1 && total > SL_MSG_MAX_BYTES - MSG_SLACK_BYTES) {
+        bool is_last = ex->is_last_send;
         for (size_t i = 0; i < n; i++) { /* one message each */
             free(results[i]->value);
             results[i]->value = NULL;
+            ex->is_last_send = is_last && i == n - 1;
             send_results(ex, &jobs[i], 1);
         }
         goto out;
@@ -365,7 +378,8 @@ send_results(executor_t *ex, job_t **jobs, size_t n)
         memcpy(zframe_data(ids) + i * sizeof(uint64_t),
                &jobs[i]->result.task_id, sizeof(uint64_t));
     zmsg_t *msg = zmsg_new();
-    zmsg_addstr(msg, "R");
+    zmsg_addstr(msg, ex->is_last_send ? "RI" : "R"); /* RI: and now idle */
+    ex->has_said_idle = ex->is_last_send;
     zmsg_append(msg, &frame);
     zmsg_append(msg, &ids);
     zmsg_send(&msg, ex->pipe);
@@ -414,9 +428,7 @@ wait_for_peer(const executor_t *ex, job_t *j)
     if (!cache || j->task->refresh || !j->key[0] ||
         j->result.cache == SLUICE__RESULT__CACHE__CACHE_ERROR)
         return false;
-    snprintf(j->token, sizeof j->token, "%llx:%u:%s",
-             (unsigned long long)j->task->task_id, j->task->attempt,
-             ex->cfg->worker_id);
+    make_token(ex, j);
     int64_t deadline = sl_entry_now_ms() + LOCK_MS;
     for (int delay = 10;; delay = delay < 200 ? delay * 2 : 200) {
         int rc = sl_cache_lock(cache, j->key, j->token, LOCK_MS, NULL);
@@ -469,9 +481,7 @@ lock_misses(const executor_t *ex, job_t *jobs, size_t n)
             job_t *j = &jobs[i];
             if (j->slot != slot || !wants_lock(j) || j->token[0])
                 continue;
-            snprintf(j->token, sizeof j->token, "%llx:%u:%s",
-                     (unsigned long long)j->task->task_id, j->task->attempt,
-                     ex->cfg->worker_id);
+            make_token(ex, j);
             which[count] = j;
             tokens[count] = j->token;
             keys[count++] = j->key;
@@ -541,7 +551,11 @@ run_batch(executor_t *ex, zmsg_t *msg)
     for (i = 0; i < n; i++)
         if (jobs[i].is_done)
             ready[ready_count++] = &jobs[i];
+    ex->is_last_send = ready_count == n; /* all answered: the batch ends */
     send_results(ex, ready, ready_count); /* hits and bad tasks at once */
+    ex->is_last_send = false;
+    if (ready_count == n)
+        goto done;
     lock_misses(ex, jobs, n);
     ready_count = 0;
     uint64_t flush_at = now_us() + FLUSH_US;
@@ -558,7 +572,10 @@ run_batch(executor_t *ex, zmsg_t *msg)
             flush_at = now_us() + FLUSH_US;
         }
     }
+    ex->is_last_send = true;
     flush(ex, ready, ready_count);
+    ex->is_last_send = false;
+done:
     for (i = 0; i < n; i++) {
         sl_value_destroy(&jobs[i].args);
         sl_value_destroy(&jobs[i].value);
@@ -584,8 +601,10 @@ executor_actor(zsock_t *pipe, void *args)
         char *command = zmsg_popstr(msg);
         bool is_term = !command || strcmp(command, "$TERM") == 0;
         if (!is_term && strcmp(command, "T") == 0) {
+            ex.has_said_idle = false;
             run_batch(&ex, msg);
-            zstr_send(pipe, "I");
+            if (!ex.has_said_idle)
+                zstr_send(pipe, "I");
         }
         free(command);
         zmsg_destroy(&msg);

@@ -230,7 +230,8 @@ on_executor(loop_t *l, uint32_t i)
         }
         zframe_destroy(&f);
         zframe_destroy(&ids);
-    } else if (kind && kind[0] == 'I') {
+    }
+    if (kind && strchr(kind, 'I')) { /* "I", or "RI": results, then idle */
         l->is_busy[i] = false;
         dispatch(l);
     }
