@@ -88,16 +88,24 @@ finish_flow(sl_flow_t *f, int rc, const sl_bench_options_t *opt,
     return f;
 }
 
+/* The list 0, 1, ..., n-1. */
+static sl_value_t *
+range_list(uint32_t n)
+{
+    sl_value_t *xs = sl_value_new_list();
+    for (uint32_t i = 0; i < n; i++) {
+        sl_value_t *x = sl_value_new_int(i);
+        sl_value_push(xs, &x);
+    }
+    return xs;
+}
+
 /* One node t: echo over x in 0..n-1. */
 static sl_flow_t *
 fanout_flow(const sl_bench_options_t *opt, uint32_t n, sl_error_t *err)
 {
     sl_flow_t *f = sl_flow_new("bench-fanout");
-    sl_value_t *args = echo_args(opt, "$x"), *xs = sl_value_new_list();
-    for (uint32_t i = 0; i < n; i++) {
-        sl_value_t *x = sl_value_new_int(i);
-        sl_value_push(xs, &x);
-    }
+    sl_value_t *args = echo_args(opt, "$x"), *xs = range_list(n);
     int rc = sl_flow_add(f, "t", "echo", &args, err);
     if (rc == 0)
         rc = sl_flow_add_map(f, "t", "x", &xs, err);
@@ -115,14 +123,10 @@ wide_flow(const sl_bench_options_t *opt, uint32_t n, int64_t k,
           sl_error_t *err)
 {
     sl_flow_t *f = sl_flow_new("bench-wide");
-    sl_value_t *args = sl_value_new_list(), *xs = sl_value_new_list();
+    sl_value_t *args = sl_value_new_list(), *xs = range_list(n);
     sl_value_t *x = sl_value_new_string("$x"), *kv = sl_value_new_int(k);
     sl_value_push(args, &x);
     sl_value_push(args, &kv);
-    for (uint32_t i = 0; i < n; i++) {
-        sl_value_t *v = sl_value_new_int(i);
-        sl_value_push(xs, &v);
-    }
     int rc = sl_flow_add(f, "t", "add", &args, err);
     if (rc == 0)
         rc = sl_flow_add_map(f, "t", "x", &xs, err);

@@ -62,6 +62,16 @@ test_redis_down_is_a_cache_error_that_fails_fast(void **state)
     sl_cache_destroy(&c);
 }
 
+/* Stops the server and starts it again on the same port. */
+static void
+restart_redis(void)
+{
+    int port = redis.port;
+    sl_test_redis_stop(&redis);
+    redis.port = port;
+    assert_int_equal(sl_test_redis_start(&redis), 0);
+}
+
 static void
 test_redis_reconnects_after_a_restart(void **state)
 {
@@ -92,11 +102,8 @@ test_redis_idle_connection_survives_a_restart(void **state)
     (void)state;
     sl_cache_t *c = sl_cache_new(redis.url, NULL);
     sl_buf_t out = {0};
-    int port = redis.port;
     assert_int_equal(sl_cache_set(c, "k", "v", 1, 60000, NULL), 0);
-    sl_test_redis_stop(&redis);
-    redis.port = port;
-    assert_int_equal(sl_test_redis_start(&redis), 0);
+    restart_redis();
     struct timespec ts = {1, 200 * 1000 * 1000}; /* past the idle check */
     nanosleep(&ts, NULL);
     assert_int_equal(sl_cache_get(c, "k", &out, NULL), SL_ENOTFOUND);
