@@ -15,6 +15,7 @@ struct sl_sched {
     zhashx_t *leaders;    /* identity -> the sl_job_t* computing it */
     uint32_t prefetch;    /* jobs a worker may hold beyond its slots */
     size_t queued;        /* jobs in the ready queues */
+    size_t held;          /* jobs held by workers */
 };
 
 static int
@@ -250,6 +251,7 @@ sl_sched_find_worker(sl_sched_t *s, zframe_t *identity)
 void
 sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w, zlistx_t *requeued)
 {
+    s->held -= w->in_flight;
     for (sl_job_t *job = zlistx_last(w->held); job;
          job = zlistx_prev(w->held)) {
         job->held_handle = NULL;
@@ -299,11 +301,15 @@ sl_sched_credit(const sl_sched_t *s, const sl_bworker_t *w)
 size_t
 sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
 {
+    /* a fair share of all the work out there, counting what w holds, and
+     * at least its slots when it holds nothing */
     size_t n = 0, workers = zlistx_size(s->workers);
-    size_t share = workers ? (s->queued + workers - 1) / workers : max;
-    if (share < w->slots)
+    size_t fair = workers ? (s->queued + s->held + workers - 1) / workers
+                          : max;
+    size_t share = fair > w->in_flight ? fair - w->in_flight : 0;
+    if (w->in_flight == 0 && share < w->slots)
         share = w->slots;
-    if (max > share) /* a fair share of what waits, and at least slots */
+    if (max > share)
         max = share;
     bool is_progress = true;
     while (n < max && is_progress) { /* round robin over w's queues */
@@ -325,6 +331,7 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
             job->dispatched_ms = zclock_mono();
             job->held_handle = zlistx_add_end(w->held, job);
             w->in_flight++;
+            s->held++;
             out[n++] = job;
             is_progress = true;
             if (job->is_suspect) {
@@ -339,11 +346,11 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
 void
 sl_sched_release(sl_sched_t *s, sl_job_t *job)
 {
-    (void)s;
     sl_bworker_t *w = job->worker;
     if (w && job->held_handle) {
         zlistx_delete(w->held, job->held_handle);
         w->in_flight--;
+        s->held--;
         if (job->is_suspect)
             w->is_solo = false;
     }

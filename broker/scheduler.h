@@ -78,8 +78,10 @@ sl_bworker_t *sl_sched_find_worker(sl_sched_t *s, zframe_t *identity);
 void sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w,
                             zlistx_t *requeued);
 
-/* Takes up to max jobs that w can run, oldest first, and marks them
- * RUNNING with w as holder. Returns how many. A suspect job at the front
+/* Takes up to max jobs that w can run, oldest first (no more than w's
+ * fair share of the queued and held jobs, less what it holds, and at least
+ * its slots when it holds none), and marks them RUNNING with w as holder.
+ * Returns how many. A suspect job at the front
  * of one of w's queues is taken only by an idle worker, alone; until then
  * w takes nothing, so that it drains. */
 size_t sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out,
