@@ -16,6 +16,7 @@ struct sl_sched {
     uint32_t prefetch;    /* jobs a worker may hold beyond its slots */
     size_t queued;        /* jobs in the ready queues */
     size_t held;          /* jobs held by workers */
+    zhashx_t *serving;    /* queue key -> workers serving it (uintptr_t) */
 };
 
 static int
@@ -60,8 +61,10 @@ sl_sched_new(uint32_t prefetch)
     s->workers = zlistx_new();
     s->delayed = zlistx_new();
     s->leaders = zhashx_new();
+    s->serving = zhashx_new();
     s->prefetch = prefetch;
-    if (!s->queues || !s->by_id || !s->workers || !s->delayed || !s->leaders) {
+    if (!s->queues || !s->by_id || !s->workers || !s->delayed || !s->leaders ||
+        !s->serving) {
         sl_sched_destroy(&s);
         return NULL;
     }
@@ -79,6 +82,7 @@ sl_sched_destroy(sl_sched_t **p)
     zlistx_destroy(&(*p)->workers);
     zlistx_destroy(&(*p)->delayed);
     zhashx_destroy(&(*p)->leaders);
+    zhashx_destroy(&(*p)->serving);
     zhashx_destroy(&(*p)->by_id);
     zhashx_destroy(&(*p)->queues);
     free(*p);
@@ -118,13 +122,22 @@ serves(const sl_bworker_t *w, const char *key)
 static size_t
 workers_serving(sl_sched_t *s, const char *key)
 {
-    size_t n = 0;
-    for (sl_bworker_t *w = zlistx_first(s->workers); w;
-         w = zlistx_next(s->workers))
-        n += serves(w, key);
-    return n;
+    return (uintptr_t)zhashx_lookup(s->serving, key);
 }
 
+/* w's keys are served by one more (delta 1) or one fewer (-1) worker. */
+static void
+count_serving(sl_sched_t *s, const sl_bworker_t *w, int delta)
+{
+    for (size_t i = 0; i < w->key_count; i++) {
+        uintptr_t n = (uintptr_t)zhashx_lookup(s->serving, w->keys[i]);
+        n = delta > 0 ? n + 1 : n - 1;
+        if (n)
+            zhashx_update(s->serving, w->keys[i], (void *)n);
+        else
+            zhashx_delete(s->serving, w->keys[i]);
+    }
+}
 bool
 sl_sched_enqueue(sl_sched_t *s, sl_job_t *job, const char *key, bool at_front)
 {
@@ -236,6 +249,7 @@ sl_sched_add_worker(sl_sched_t *s, zframe_t *identity,
     zhashx_insert(s->by_id, hex, w);
     free(hex);
     zlistx_add_end(s->workers, w);
+    count_serving(s, w, 1);
     return w;
 }
 
@@ -252,6 +266,7 @@ void
 sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w, zlistx_t *requeued)
 {
     s->held -= w->in_flight;
+    count_serving(s, w, -1);
     for (sl_job_t *job = zlistx_last(w->held); job;
          job = zlistx_prev(w->held)) {
         job->held_handle = NULL;
