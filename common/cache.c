@@ -80,7 +80,7 @@ sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
         int64_t ttl_ms = items[i].ttl_ms;
         if (check_key(items[i].key, err) < 0)
             return SL_EINVAL;
-        if (ttl_ms <= 0 && ttl_ms != SL_TTL_FOREVER)
+        if (items[i].data && ttl_ms <= 0 && ttl_ms != SL_TTL_FOREVER)
             return sl_error_set(err, SL_EINVAL, "TTL of %lld ms: give a "
                                 "positive duration or forever",
                                 (long long)ttl_ms);
@@ -132,6 +132,22 @@ sl_cache_lock_batch(sl_cache_t *c, const char *const *keys,
     free(lks);
     free(ptrs);
     return rc;
+}
+
+int
+sl_cache_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
+                     int64_t lock_ttl_ms, sl_error_t *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        probes[i].rc = SL_ECACHE;
+        probes[i].is_locked = false;
+        if (check_key(probes[i].key, err) < 0)
+            return SL_EINVAL;
+    }
+    if (lock_ttl_ms <= 0)
+        return sl_error_set(err, SL_EINVAL, "lock TTL must be positive");
+    return count ? c->ops->probe_batch(c, probes, count, lock_ttl_ms, err)
+                 : 0;
 }
 
 int

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,7 +50,7 @@ typedef struct sl_cache_item {
     const char *key;     /* where */
     const void *data;    /* the bytes; NULL: store nothing, only unlock */
     size_t size;         /* their length */
-    int64_t ttl_ms;      /* > 0, or SL_TTL_FOREVER */
+    int64_t ttl_ms;      /* > 0, or SL_TTL_FOREVER (with data) */
     const char *unlock;  /* NULL, or the token of key's lock (see
                             sl_cache_lock) to release after storing */
 } sl_cache_item_t;
@@ -77,6 +78,24 @@ int sl_cache_lock(sl_cache_t *c, const char *key, const char *token,
 int sl_cache_lock_batch(sl_cache_t *c, const char *const *keys,
                         const char *const *tokens, size_t count,
                         int64_t ttl_ms, int *rcs, sl_error_t *err);
+
+/* One key to look up, and to lock in the same round trip. */
+typedef struct sl_cache_probe {
+    const char *key;    /* the entry's key */
+    const char *token;  /* the value of its lock (see sl_cache_lock) */
+    sl_buf_t value;     /* out: a hit's bytes (the caller finis it) */
+    int rc;             /* out: 0 a hit; SL_ENOTFOUND missing; SL_ECACHE */
+    bool is_locked;     /* out: the lock is now ours (on a hit too: the
+                           caller releases it) */
+} sl_cache_probe_t;
+
+/* Looks each key up and tries its lock, all in one round trip (Redis: a
+ * GET and a SET NX PX pipelined per key; LMDB: one transaction, where a
+ * hit takes no lock). For the work of a small batch, where a separate
+ * lock round trip would cost more than releasing the locks of hits.
+ * Returns 0, SL_EINVAL or SL_ECACHE (every rc SL_ECACHE). */
+int sl_cache_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes,
+                         size_t count, int64_t lock_ttl_ms, sl_error_t *err);
 
 /* Releases key's lock if token still holds it: 0, SL_ENOTFOUND (it had
  * expired or was taken over) or SL_ECACHE. */

@@ -18,6 +18,8 @@ typedef struct sl_cache_ops {
                       int64_t ttl_ms, int *rcs, sl_error_t *err);
     int (*unlock)(sl_cache_t *c, const char *lock_key, const char *token,
                   sl_error_t *err);
+    int (*probe_batch)(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
+                       int64_t lock_ttl_ms, sl_error_t *err);
     void (*destroy)(sl_cache_t *c); /* frees the backend's part and c */
 } sl_cache_ops_t;
 

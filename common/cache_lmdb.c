@@ -373,6 +373,47 @@ lmdb_unlock(sl_cache_t *c, const char *lock_key, const char *token,
     return is_ours ? 0 : SL_ENOTFOUND;
 }
 
+static int
+lmdb_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
+                 int64_t lock_ttl_ms, sl_error_t *err)
+{
+    shared_env_t *s = ((lmdb_cache_t *)c)->shared;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lmdb_fail(c, err, "begin", rc);
+    int64_t now_ms = sl_entry_now_ms();
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        sl_cache_probe_t *p = &probes[i];
+        char lk[SL_CACHE_LOCK_KEY_BYTES];
+        MDB_val k = {strlen(p->key), (void *)p->key}, v;
+        if (mdb_get(txn, s->dbi, &k, &v) == 0 && is_live(&v, now_ms)) {
+            p->value.size = 0;
+            p->rc = sl_buf_append(&p->value, (char *)v.mv_data + EXPIRY_BYTES,
+                                  v.mv_size - EXPIRY_BYTES) < 0 ? SL_ECACHE
+                                                                : 0;
+            continue;
+        }
+        p->rc = SL_ENOTFOUND;
+        sl_cache_lock_key(lk, sizeof lk, p->key);
+        MDB_val lkv = {strlen(lk), lk};
+        if (mdb_get(txn, s->dbi, &lkv, &v) == 0 && is_live(&v, now_ms))
+            continue; /* held by another */
+        rc = put(s, txn, lk, p->token, strlen(p->token), lock_ttl_ms);
+        p->is_locked = rc == 0;
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        for (size_t i = 0; i < count; i++) {
+            probes[i].rc = SL_ECACHE;
+            probes[i].is_locked = false;
+        }
+        return lmdb_fail(c, err, "probe", rc);
+    }
+    rc = mdb_txn_commit(txn);
+    return rc == 0 ? 0 : lmdb_fail(c, err, "commit", rc);
+}
+
 static void
 lmdb_destroy(sl_cache_t *c)
 {
@@ -383,7 +424,7 @@ lmdb_destroy(sl_cache_t *c)
 static const sl_cache_ops_t lmdb_ops = {
     lmdb_get_batch, lmdb_set_batch, lmdb_del,
     lmdb_scan,      lmdb_lock_batch, lmdb_unlock,
-    lmdb_destroy,
+    lmdb_probe_batch, lmdb_destroy,
 };
 
 sl_cache_t *

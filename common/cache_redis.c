@@ -374,6 +374,50 @@ redis_unlock(sl_cache_t *c, const char *lock_key, const char *token,
     return rc;
 }
 
+static int
+redis_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
+                  int64_t lock_ttl_ms, sl_error_t *err)
+{
+    redis_cache_t *r = (redis_cache_t *)c;
+    if (connect_now(r, err) < 0)
+        return SL_ECACHE;
+    for (size_t i = 0; i < count; i++) {
+        char lk[SL_CACHE_LOCK_KEY_BYTES];
+        sl_cache_lock_key(lk, sizeof lk, probes[i].key);
+        if (redisAppendCommand(r->ctx, "GET %s", probes[i].key) != REDIS_OK ||
+            redisAppendCommand(r->ctx, "SET %s %s NX PX %lld", lk,
+                               probes[i].token,
+                               (long long)lock_ttl_ms) != REDIS_OK)
+            return fail(r, err, "GET");
+    }
+    int rc = 0;
+    for (size_t i = 0; i < 2 * count; i++) {
+        sl_cache_probe_t *p = &probes[i / 2];
+        redisReply *reply = NULL;
+        if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply) {
+            for (size_t j = 0; j < count; j++) {
+                probes[j].rc = SL_ECACHE;
+                probes[j].is_locked = false;
+            }
+            return fail(r, err, "GET");
+        }
+        if (i % 2 == 1) { /* the lock */
+            p->is_locked = reply->type == REDIS_REPLY_STATUS;
+        } else if (reply->type == REDIS_REPLY_STRING) {
+            p->value.size = 0;
+            p->rc = sl_buf_append(&p->value, reply->str, reply->len) < 0
+                        ? SL_ECACHE : 0;
+        } else {
+            p->rc = reply->type == REDIS_REPLY_NIL ? SL_ENOTFOUND : SL_ECACHE;
+        }
+        if (reply->type == REDIS_REPLY_ERROR && rc == 0)
+            rc = sl_error_set(err, SL_ECACHE, "%s: probe %s: %s", c->url,
+                              p->key, reply->str);
+        freeReplyObject(reply);
+    }
+    return rc;
+}
+
 static void
 redis_destroy(sl_cache_t *c)
 {
@@ -387,7 +431,7 @@ redis_destroy(sl_cache_t *c)
 static const sl_cache_ops_t redis_ops = {
     redis_get_batch, redis_set_batch, redis_del,
     redis_scan,      redis_lock_batch, redis_unlock,
-    redis_destroy,
+    redis_probe_batch, redis_destroy,
 };
 
 sl_cache_t *

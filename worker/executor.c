@@ -173,6 +173,7 @@ wants_lookup(const job_t *j)
            !j->task->refresh;
 }
 
+
 /* The value of the lock this attempt takes on j's key. */
 static void
 make_token(const executor_t *ex, job_t *j)
@@ -182,31 +183,67 @@ make_token(const executor_t *ex, job_t *j)
              ex->cfg->worker_id);
 }
 
+/* Batches this small look their keys up and take their locks in one round
+ * trip (a hit's lock is released after its result is sent); bigger ones
+ * spend a round trip on locking the misses only, not every key. */
+#define PROBE_MAX 8
+
+static void
+take_probes(job_t **which, sl_cache_probe_t *probes, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        job_t *j = which[i];
+        if (probes[i].rc == 0)
+            take_hit(j, &probes[i].value);
+        j->is_locked = probes[i].is_locked;
+        j->is_contended = probes[i].rc == SL_ENOTFOUND && !j->is_locked;
+        if (!j->is_done && !j->is_locked && !j->is_contended)
+            j->token[0] = '\0'; /* a refused entry: lock_misses tries */
+        sl_buf_fini(&probes[i].value);
+    }
+}
+
 /* One pipelined lookup per cache for the jobs that want one. */
 static void
-lookup(job_t *jobs, size_t n)
+lookup(const executor_t *ex, job_t *jobs, size_t n)
 {
     const char **keys = calloc(n + 1, sizeof *keys);
     job_t **which = calloc(n + 1, sizeof *which);
     sl_buf_t *outs = calloc(n + 1, sizeof *outs);
     int *rcs = calloc(n + 1, sizeof *rcs);
-    for (size_t first = 0; keys && which && outs && rcs && first < n; first++) {
+    sl_cache_probe_t *probes = calloc(n + 1, sizeof *probes);
+    for (size_t first = 0; keys && which && outs && rcs && probes && first < n;
+         first++) {
         if (!wants_lookup(&jobs[first]))
             continue;
         cache_slot_t *slot = jobs[first].slot;
         size_t count = 0;
         for (size_t i = first; i < n; i++) {
-            if (jobs[i].slot != slot || !wants_lookup(&jobs[i]))
+            job_t *j = &jobs[i];
+            if (j->slot != slot || !wants_lookup(j))
                 continue;
-            jobs[i].is_looked_up = true;
-            which[count] = &jobs[i];
-            keys[count++] = jobs[i].key;
+            j->is_looked_up = true;
+            make_token(ex, j);
+            probes[count] = (sl_cache_probe_t){.key = j->key,
+                                               .token = j->token};
+            which[count] = j;
+            keys[count++] = j->key;
         }
         sl_error_t err = {0};
-        if (sl_cache_get_batch(slot->cache, keys, count, outs, rcs, &err) < 0)
+        int rc = count <= PROBE_MAX
+                     ? sl_cache_probe_batch(slot->cache, probes, count,
+                                            LOCK_MS, &err)
+                     : sl_cache_get_batch(slot->cache, keys, count, outs,
+                                          rcs, &err);
+        if (rc < 0)
             for (size_t i = 0; i < count; i++)
                 cache_failed(which[i], err.msg);
+        if (count <= PROBE_MAX) {
+            take_probes(which, probes, count);
+            continue;
+        }
         for (size_t i = 0; i < count; i++) {
+            which[i]->token[0] = '\0'; /* no lock yet */
             if (rcs[i] == 0)
                 take_hit(which[i], &outs[i]);
             sl_buf_fini(&outs[i]);
@@ -216,6 +253,7 @@ lookup(job_t *jobs, size_t n)
     free(which);
     free(outs);
     free(rcs);
+    free(probes);
 }
 
 static uint64_t
@@ -500,10 +538,10 @@ lock_misses(const executor_t *ex, job_t *jobs, size_t n)
     free(rcs);
 }
 
-/* Stores the computed entries of jobs[0..n) and releases their locks (one
- * pipelined round trip per cache), then sends their results together. */
+/* Stores the computed entries of jobs[0..n) and releases their locks, in
+ * one pipelined round trip per cache. */
 static void
-flush(executor_t *ex, job_t **jobs, size_t n)
+store(job_t **jobs, size_t n)
 {
     sl_cache_item_t *items = calloc(n + 1, sizeof *items);
     job_t **which = calloc(n + 1, sizeof *which);
@@ -530,6 +568,13 @@ flush(executor_t *ex, job_t **jobs, size_t n)
     }
     free(items);
     free(which);
+}
+
+/* Stores, then sends the results of jobs[0..n) together. */
+static void
+flush(executor_t *ex, job_t **jobs, size_t n)
+{
+    store(jobs, n);
     send_results(ex, jobs, n);
 }
 
@@ -547,7 +592,7 @@ run_batch(executor_t *ex, zmsg_t *msg)
         goto out;
     for (zframe_t *f = zmsg_first(msg); f; f = zmsg_next(msg))
         prepare(ex, &jobs[i++], f);
-    lookup(jobs, n);
+    lookup(ex, jobs, n);
     for (i = 0; i < n; i++)
         if (jobs[i].is_done)
             ready[ready_count++] = &jobs[i];
@@ -555,7 +600,7 @@ run_batch(executor_t *ex, zmsg_t *msg)
     send_results(ex, ready, ready_count); /* hits and bad tasks at once */
     ex->is_last_send = false;
     if (ready_count == n)
-        goto done;
+        goto unlock;
     lock_misses(ex, jobs, n);
     ready_count = 0;
     uint64_t flush_at = now_us() + FLUSH_US;
@@ -575,7 +620,12 @@ run_batch(executor_t *ex, zmsg_t *msg)
     ex->is_last_send = true;
     flush(ex, ready, ready_count);
     ex->is_last_send = false;
-done:
+unlock:
+    ready_count = 0; /* hits that took a lock in their probe release it */
+    for (i = 0; i < n; i++)
+        if (jobs[i].is_locked)
+            ready[ready_count++] = &jobs[i];
+    store(ready, ready_count);
     for (i = 0; i < n; i++) {
         sl_value_destroy(&jobs[i].args);
         sl_value_destroy(&jobs[i].value);

@@ -199,3 +199,38 @@ sl_test_cache_lock_batch_and_store_unlocks(const char *url)
     sl_buf_fini(&out);
     sl_cache_destroy(&c);
 }
+
+void
+sl_test_cache_probe(const char *url, bool does_hit_lock)
+{
+    sl_cache_t *c = open_cache(url);
+    sl_cache_probe_t p[3] = {{.key = "p:hit", .token = "me"},
+                             {.key = "p:miss", .token = "me"},
+                             {.key = "p:held", .token = "me"}};
+    assert_int_equal(sl_cache_set(c, "p:hit", "H", 1, 60000, NULL), 0);
+    assert_int_equal(sl_cache_lock(c, "p:held", "you", 60000, NULL), 0);
+    assert_int_equal(sl_cache_probe_batch(c, p, 3, 60000, NULL), 0);
+    assert_int_equal(p[0].rc, 0);
+    assert_int_equal(p[0].value.size, 1);
+    assert_memory_equal(p[0].value.data, "H", 1);
+    assert_int_equal(p[0].is_locked, does_hit_lock);
+    assert_int_equal(p[1].rc, SL_ENOTFOUND);
+    assert_true(p[1].is_locked); /* missing: locked for me */
+    assert_int_equal(p[2].rc, SL_ENOTFOUND);
+    assert_false(p[2].is_locked); /* missing: you hold it */
+    assert_int_equal(sl_cache_lock(c, "p:miss", "you", 60000, NULL),
+                     SL_EEXIST);
+    /* the store releases the locks it names, an unlock-only item too */
+    sl_cache_item_t items[] = {{"p:miss", "M", 1, 60000, "me"},
+                               {"p:hit", NULL, 0, 0, "me"}};
+    assert_int_equal(sl_cache_set_batch(c, items, 2, NULL), 0);
+    assert_int_equal(sl_cache_lock(c, "p:miss", "you", 60000, NULL), 0);
+    assert_int_equal(sl_cache_lock(c, "p:hit", "you", 60000, NULL), 0);
+    sl_error_t err = {0};
+    assert_int_equal(sl_cache_probe_batch(c, p, 3, 0, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "TTL"));
+    assert_int_equal(sl_cache_probe_batch(c, p, 0, 60000, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        sl_buf_fini(&p[i].value);
+    sl_cache_destroy(&c);
+}

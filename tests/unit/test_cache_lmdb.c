@@ -30,6 +30,7 @@ make_dir(void **state)
 static void test_lmdb_set_get_del(void **s) { (void)s; sl_test_cache_set_get_del(url); }
 static void test_lmdb_batch_get(void **s) { (void)s; sl_test_cache_batch_get(url); }
 static void test_lmdb_lock_batch(void **s) { (void)s; sl_test_cache_lock_batch_and_store_unlocks(url); }
+static void test_lmdb_probe(void **s) { (void)s; sl_test_cache_probe(url, false); }
 static void test_lmdb_batch_set(void **s) { (void)s; sl_test_cache_batch_set(url); }
 static void test_lmdb_ttl_expires(void **s) { (void)s; sl_test_cache_ttl_expires(url); }
 static void test_lmdb_scan_by_prefix(void **s) { (void)s; sl_test_cache_scan_by_prefix(url); }
@@ -126,6 +127,7 @@ main(void)
         cmocka_unit_test_setup(test_lmdb_set_get_del, make_dir),
         cmocka_unit_test_setup(test_lmdb_batch_get, make_dir),
         cmocka_unit_test_setup(test_lmdb_batch_set, make_dir),
+        cmocka_unit_test_setup(test_lmdb_probe, make_dir),
         cmocka_unit_test_setup(test_lmdb_lock_batch, make_dir),
         cmocka_unit_test_setup(test_lmdb_ttl_expires, make_dir),
         cmocka_unit_test_setup(test_lmdb_scan_by_prefix, make_dir),

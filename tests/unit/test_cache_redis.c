@@ -34,6 +34,7 @@ stop(void **state)
 static void test_redis_set_get_del(void **s) { (void)s; sl_test_cache_set_get_del(redis.url); }
 static void test_redis_batch_get(void **s) { (void)s; sl_test_cache_batch_get(redis.url); }
 static void test_redis_lock_batch(void **s) { (void)s; sl_test_cache_lock_batch_and_store_unlocks(redis.url); }
+static void test_redis_probe(void **s) { (void)s; sl_test_cache_probe(redis.url, true); }
 static void test_redis_batch_set(void **s) { (void)s; sl_test_cache_batch_set(redis.url); }
 static void test_redis_ttl_expires(void **s) { (void)s; sl_test_cache_ttl_expires(redis.url); }
 static void test_redis_scan_by_prefix(void **s) { (void)s; sl_test_cache_scan_by_prefix(redis.url); }
@@ -137,6 +138,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_redis_set_get_del, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_batch_get, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_batch_set, start, stop),
+        cmocka_unit_test_setup_teardown(test_redis_probe, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_lock_batch, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_ttl_expires, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_scan_by_prefix, start, stop),
