@@ -325,6 +325,21 @@ lmdb_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
     return 0;
 }
 
+/* Takes lock_key for token inside txn unless a live lock holds it; says in
+ * *is_taken whether it did. Returns an LMDB error code, or 0. */
+static int
+take_lock(shared_env_t *s, MDB_txn *txn, const char *lock_key,
+          const char *token, int64_t ttl_ms, bool *is_taken)
+{
+    MDB_val k = {strlen(lock_key), (void *)lock_key}, v;
+    *is_taken = false;
+    if (mdb_get(txn, s->dbi, &k, &v) == 0 && is_live(&v, sl_entry_now_ms()))
+        return 0;
+    int rc = put(s, txn, lock_key, token, strlen(token), ttl_ms);
+    *is_taken = rc == 0;
+    return rc;
+}
+
 /* Locks live in the same database as entries, with an expiry, and are
  * checked and taken inside one write transaction (LMDB runs one at a time
  * across the processes of the machine). */
@@ -338,14 +353,10 @@ lmdb_lock_batch(sl_cache_t *c, const char *const *lock_keys,
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc != 0)
         return lmdb_fail(c, err, "begin", rc);
-    int64_t now_ms = sl_entry_now_ms();
     for (size_t i = 0; i < count && rc == 0; i++) {
-        MDB_val k = {strlen(lock_keys[i]), (void *)lock_keys[i]}, v;
-        bool is_held = mdb_get(txn, s->dbi, &k, &v) == 0 && is_live(&v, now_ms);
-        rcs[i] = is_held ? SL_EEXIST : 0;
-        if (!is_held)
-            rc = put(s, txn, lock_keys[i], tokens[i], strlen(tokens[i]),
-                     ttl_ms);
+        bool is_taken;
+        rc = take_lock(s, txn, lock_keys[i], tokens[i], ttl_ms, &is_taken);
+        rcs[i] = is_taken ? 0 : SL_EEXIST;
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
@@ -396,11 +407,7 @@ lmdb_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
         }
         p->rc = SL_ENOTFOUND;
         sl_cache_lock_key(lk, sizeof lk, p->key);
-        MDB_val lkv = {strlen(lk), lk};
-        if (mdb_get(txn, s->dbi, &lkv, &v) == 0 && is_live(&v, now_ms))
-            continue; /* held by another */
-        rc = put(s, txn, lk, p->token, strlen(p->token), lock_ttl_ms);
-        p->is_locked = rc == 0;
+        rc = take_lock(s, txn, lk, p->token, lock_ttl_ms, &p->is_locked);
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
