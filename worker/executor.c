@@ -173,7 +173,6 @@ wants_lookup(const job_t *j)
            !j->task->refresh;
 }
 
-
 /* The value of the lock this attempt takes on j's key. */
 static void
 make_token(const executor_t *ex, job_t *j)
@@ -188,9 +187,22 @@ make_token(const executor_t *ex, job_t *j)
  * spend a round trip on locking the misses only, not every key. */
 #define PROBE_MAX 8
 
+/* Looks the keys of which[0..count) up and takes their locks (count <=
+ * PROBE_MAX). */
 static void
-take_probes(job_t **which, sl_cache_probe_t *probes, size_t count)
+probe_keys(const executor_t *ex, job_t **which, size_t count)
 {
+    sl_cache_probe_t probes[PROBE_MAX] = {{0}};
+    sl_error_t err = {0};
+    for (size_t i = 0; i < count; i++) {
+        make_token(ex, which[i]);
+        probes[i].key = which[i]->key;
+        probes[i].token = which[i]->token;
+    }
+    if (sl_cache_probe_batch(which[0]->slot->cache, probes, count, LOCK_MS,
+                             &err) < 0)
+        for (size_t i = 0; i < count; i++)
+            cache_failed(which[i], err.msg);
     for (size_t i = 0; i < count; i++) {
         job_t *j = which[i];
         if (probes[i].rc == 0)
@@ -203,57 +215,52 @@ take_probes(job_t **which, sl_cache_probe_t *probes, size_t count)
     }
 }
 
+/* Looks the keys of which[0..count) up, without locks. */
+static void
+get_keys(job_t **which, size_t count)
+{
+    const char **keys = calloc(count, sizeof *keys);
+    sl_buf_t *outs = calloc(count, sizeof *outs);
+    int *rcs = calloc(count, sizeof *rcs);
+    sl_error_t err = {0};
+    for (size_t i = 0; keys && i < count; i++)
+        keys[i] = which[i]->key;
+    if (!keys || !outs || !rcs)
+        sl_error_set(&err, SL_ENOMEM, "out of memory");
+    if (err.code || sl_cache_get_batch(which[0]->slot->cache, keys, count,
+                                       outs, rcs, &err) < 0)
+        for (size_t i = 0; i < count; i++)
+            cache_failed(which[i], err.msg);
+    for (size_t i = 0; outs && i < count; i++) {
+        if (!err.code && rcs[i] == 0)
+            take_hit(which[i], &outs[i]);
+        sl_buf_fini(&outs[i]);
+    }
+    free(keys);
+    free(outs);
+    free(rcs);
+}
+
 /* One pipelined lookup per cache for the jobs that want one. */
 static void
 lookup(const executor_t *ex, job_t *jobs, size_t n)
 {
-    const char **keys = calloc(n + 1, sizeof *keys);
     job_t **which = calloc(n + 1, sizeof *which);
-    sl_buf_t *outs = calloc(n + 1, sizeof *outs);
-    int *rcs = calloc(n + 1, sizeof *rcs);
-    sl_cache_probe_t *probes = calloc(n + 1, sizeof *probes);
-    for (size_t first = 0; keys && which && outs && rcs && probes && first < n;
-         first++) {
+    for (size_t first = 0; which && first < n; first++) {
         if (!wants_lookup(&jobs[first]))
             continue;
-        cache_slot_t *slot = jobs[first].slot;
         size_t count = 0;
-        for (size_t i = first; i < n; i++) {
-            job_t *j = &jobs[i];
-            if (j->slot != slot || !wants_lookup(j))
-                continue;
-            j->is_looked_up = true;
-            make_token(ex, j);
-            probes[count] = (sl_cache_probe_t){.key = j->key,
-                                               .token = j->token};
-            which[count] = j;
-            keys[count++] = j->key;
-        }
-        sl_error_t err = {0};
-        int rc = count <= PROBE_MAX
-                     ? sl_cache_probe_batch(slot->cache, probes, count,
-                                            LOCK_MS, &err)
-                     : sl_cache_get_batch(slot->cache, keys, count, outs,
-                                          rcs, &err);
-        if (rc < 0)
-            for (size_t i = 0; i < count; i++)
-                cache_failed(which[i], err.msg);
-        if (count <= PROBE_MAX) {
-            take_probes(which, probes, count);
-            continue;
-        }
-        for (size_t i = 0; i < count; i++) {
-            which[i]->token[0] = '\0'; /* no lock yet */
-            if (rcs[i] == 0)
-                take_hit(which[i], &outs[i]);
-            sl_buf_fini(&outs[i]);
-        }
+        for (size_t i = first; i < n; i++)
+            if (jobs[i].slot == jobs[first].slot && wants_lookup(&jobs[i]))
+                which[count++] = &jobs[i];
+        for (size_t i = 0; i < count; i++)
+            which[i]->is_looked_up = true;
+        if (count <= PROBE_MAX)
+            probe_keys(ex, which, count);
+        else
+            get_keys(which, count);
     }
-    free(keys);
     free(which);
-    free(outs);
-    free(rcs);
-    free(probes);
 }
 
 static uint64_t
