@@ -54,6 +54,7 @@ struct sl_run {
     uint32_t ready_count;    /* (each node enters at most once) */
     bool is_reported;        /* the final result went to the client */
     bool is_unconfirmed;     /* Accepted not sent yet: its news waits */
+    int64_t unconfirmed_ms;  /* monotonic time it became unconfirmed */
     zhashx_t *recovered;     /* "node:index" -> replayed result (values
                                 owned by the run, not by the hash) */
 };
@@ -176,6 +177,14 @@ void
 sl_run_set_unconfirmed(sl_run_t *run, bool is_unconfirmed)
 {
     run->is_unconfirmed = is_unconfirmed;
+    if (is_unconfirmed)
+        run->unconfirmed_ms = zclock_mono();
+}
+
+int64_t
+sl_run_unconfirmed_since(const sl_run_t *run)
+{
+    return run->unconfirmed_ms;
 }
 
 bool

@@ -47,6 +47,8 @@ void sl_run_set_client(sl_run_t *run, zframe_t *client);
  * the disk) its events and result are held back, not dropped. */
 void sl_run_set_unconfirmed(sl_run_t *run, bool is_unconfirmed);
 bool sl_run_is_unconfirmed(const sl_run_t *run);
+/* Monotonic time (ms) of the last sl_run_set_unconfirmed(run, true). */
+int64_t sl_run_unconfirmed_since(const sl_run_t *run);
 
 /* Expands every node that references nothing and queues its jobs. */
 void sl_run_start(sl_run_t *run, sl_sched_t *sched);
