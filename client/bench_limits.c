@@ -21,6 +21,7 @@
 #define CACHE_BATCHES 50    /* pipelined batches timed */
 #define CACHE_BATCH 1000    /* keys per batch */
 #define KEY_TTL_MS 30000    /* the bench's keys disappear on their own */
+#define IO_TIMEOUT_MS 5000  /* an echo that is not back by then is lost */
 
 static uint64_t
 now_ns(void)
@@ -98,14 +99,20 @@ recv_one(void *s, int flags)
     return rc;
 }
 
-static void
-measure_zmq(void *d, const char *payload, size_t size, sl_bench_limits_t *out)
+/* The echo thread never drops a message, so a reply not back within
+ * IO_TIMEOUT_MS is an error, not a reason to wait for ever. */
+static int
+measure_zmq(void *d, const char *payload, size_t size, sl_bench_limits_t *out,
+            sl_error_t *err)
 {
+    int timeout = IO_TIMEOUT_MS, rc = 0;
+    zmq_setsockopt(d, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(d, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
     sl_hist_t *h = sl_hist_new();
-    for (int i = 0; i < RTT_ROUNDS + 100 && h; i++) {
+    for (int i = 0; i < RTT_ROUNDS + 100 && h && rc == 0; i++) {
         uint64_t t0 = now_ns();
-        send_payload(d, payload, size, 0);
-        recv_one(d, 0);
+        if (send_payload(d, payload, size, 0) < 0 || recv_one(d, 0) < 0)
+            rc = -1;
         if (i >= 100) /* the first ones warm up the connection */
             sl_hist_add(h, now_ns() - t0);
     }
@@ -113,17 +120,29 @@ measure_zmq(void *d, const char *payload, size_t size, sl_bench_limits_t *out)
     sl_hist_destroy(&h);
     size_t sent = 0, got = 0;
     uint64_t t0 = now_ns();
-    while (got < RATE_MESSAGES) {
+    while (got < RATE_MESSAGES && rc == 0) {
+        /* With nothing in flight the send waits for room: the pipe can
+         * look full until the I/O thread says it has read what was sent,
+         * and a reply can then never come to wake us. */
         while (sent < RATE_MESSAGES && sent - got < RATE_WINDOW &&
-               send_payload(d, payload, size, ZMQ_DONTWAIT) >= 0)
+               send_payload(d, payload, size,
+                            sent > got ? ZMQ_DONTWAIT : 0) >= 0)
             sent++;
-        if (recv_one(d, 0) < 0)
+        if (sent == got || recv_one(d, 0) < 0) {
+            rc = -1;
             break;
+        }
         got++;
         while (got < sent && recv_one(d, ZMQ_DONTWAIT) >= 0)
             got++;
     }
     out->zmq_rate = (double)got * 1e9 / (double)(now_ns() - t0);
+    if (rc < 0)
+        return sl_error_set(err, SL_ETIMEDOUT, "measuring ZeroMQ over %s: no "
+                            "reply from the echo thread in %d ms (%s)",
+                            out->transport, IO_TIMEOUT_MS,
+                            zmq_strerror(zmq_errno()));
+    return 0;
 }
 
 static double
@@ -191,8 +210,8 @@ sl_bench_limits_measure(const char *endpoint, const char *cache_url,
         goto out;
     }
     memset(payload, 'x', payload_bytes);
-    measure_zmq(zsock_resolve(dealer), payload, payload_bytes, out);
-    if (!cache_url)
+    rc = measure_zmq(zsock_resolve(dealer), payload, payload_bytes, out, err);
+    if (rc < 0 || !cache_url)
         goto out;
     sl_error_t cerr = {0};
     sl_cache_t *c = sl_cache_new(cache_url, &cerr);
