@@ -18,6 +18,7 @@ typedef struct {
     uint32_t dependent_count;
     uint32_t first_job;      /* its jobs are [first_job, +job_count) */
     uint32_t job_count;
+    sl_job_t *slab;          /* those jobs, one allocation, owned */
     uint32_t done_count;     /* jobs succeeded */
     uint32_t cached_count;   /* of which served from the cache */
     uint32_t failed_count;   /* jobs failed */
@@ -41,7 +42,8 @@ struct sl_run {
     node_state_t *nodes;     /* one per flow node */
     uint32_t nodes_finished; /* DONE or FAILED */
     bool has_failed;         /* some node FAILED */
-    sl_job_t **jobs;         /* job_count jobs, owned */
+    sl_job_t **jobs;         /* job_count jobs (in the nodes' slabs); NULL
+                                once freed after the run finished */
     uint32_t job_count;
     uint32_t job_cap;
     uint32_t jobs_done;      /* succeeded */
@@ -118,6 +120,25 @@ sl_run_new(sl_run_config_t *cfg)
     return run;
 }
 
+/* Frees every job (none may be referenced any more: no worker holds one,
+ * none is queued, leads or follows). */
+static void
+free_jobs(sl_run_t *run)
+{
+    for (uint32_t i = 0; run->jobs && i < run->job_count; i++) {
+        sl_value_destroy(&run->jobs[i]->args);
+        sl_value_destroy(&run->jobs[i]->value);
+        free(run->jobs[i]->identity);
+        zlistx_destroy(&run->jobs[i]->followers);
+    }
+    free(run->jobs);
+    run->jobs = NULL;
+    for (size_t i = 0; run->nodes && i < run->flow->node_count; i++) {
+        free(run->nodes[i].slab);
+        run->nodes[i].slab = NULL;
+    }
+}
+
 void
 sl_run_destroy(sl_run_t **p)
 {
@@ -126,14 +147,7 @@ sl_run_destroy(sl_run_t **p)
     sl_run_t *run = *p;
     sl_run_events_sent(run);
     free(run->events);
-    for (uint32_t i = 0; i < run->job_count; i++) {
-        sl_value_destroy(&run->jobs[i]->args);
-        sl_value_destroy(&run->jobs[i]->value);
-        free(run->jobs[i]->identity);
-        zlistx_destroy(&run->jobs[i]->followers);
-        free(run->jobs[i]);
-    }
-    free(run->jobs);
+    free_jobs(run);
     for (size_t i = 0; run->nodes && i < run->flow->node_count; i++) {
         free(run->nodes[i].dependents);
         sl_value_destroy(&run->nodes[i].value);
@@ -220,7 +234,7 @@ sl_run_is_finished(const sl_run_t *run)
 sl_job_t *
 sl_run_job(sl_run_t *run, uint32_t index)
 {
-    return index < run->job_count ? run->jobs[index] : NULL;
+    return run->jobs && index < run->job_count ? run->jobs[index] : NULL;
 }
 
 /* A heap copy of s, or the literal "" (never freed) for empty or on
@@ -561,18 +575,17 @@ expand(sl_run_t *run, sl_sched_t *sched, uint32_t n)
     long width = lists ? map_width(run, sched, n, lists) : -1;
     ns->state = SL_NODE_RUNNING;
     ns->first_job = run->job_count;
-    if (width >= 0 && grow_jobs(run, (size_t)width) < 0) {
+    if (width > 0 && (grow_jobs(run, (size_t)width) < 0 ||
+                      !(ns->slab = calloc((size_t)width, sizeof *ns->slab)))) {
         fail_node(run, sched, n, "too many tasks in this run");
         width = -1;
     }
     sl_sched_key(key, sizeof key, node->task, node->version);
     for (long i = 0; i < width; i++) {
         resolve_t r = {run, node, lists, (size_t)i};
-        sl_job_t *job = calloc(1, sizeof *job);
-        if (job)
-            job->args = sl_flow_instantiate(node->args, resolve, &r);
-        if (!job || !job->args) {
-            free(job);
+        sl_job_t *job = &ns->slab[i];
+        job->args = sl_flow_instantiate(node->args, resolve, &r);
+        if (!job->args) {
             fail_node(run, sched, n, "could not build the task's arguments");
             break;
         }
@@ -783,7 +796,7 @@ sl_run_cancel(sl_run_t *run, sl_sched_t *sched, const char *reason)
 bool
 sl_run_is_held(const sl_run_t *run)
 {
-    for (uint32_t i = 0; i < run->job_count; i++)
+    for (uint32_t i = 0; run->jobs && i < run->job_count; i++)
         if (run->jobs[i]->worker)
             return true;
     return false;
@@ -885,6 +898,10 @@ sl_run_compact(sl_run_t *run)
 {
     for (size_t i = 0; i < run->flow->node_count; i++)
         sl_value_destroy(&run->nodes[i].value);
+    if (!sl_run_is_held(run)) {
+        free_jobs(run); /* a late result now finds no job, and is dropped */
+        return;
+    }
     for (uint32_t i = 0; i < run->job_count; i++) {
         sl_value_destroy(&run->jobs[i]->args);
         sl_value_destroy(&run->jobs[i]->value);

@@ -114,7 +114,8 @@ void sl_run_status(const sl_run_t *run, Sluice__RunStatus *out);
 /* Whether a worker still holds one of its jobs (the run must outlive it). */
 bool sl_run_is_held(const sl_run_t *run);
 
-/* Frees what only the result needed, keeping the summary. */
+/* Frees what only the result needed, keeping the summary: every job too,
+ * unless a worker still holds one. */
 void sl_run_compact(sl_run_t *run);
 
 #endif

@@ -1,0 +1,37 @@
+# tests/integration/test_finished_runs.sh: a finished run keeps its summary
+# and result for status and watchers, not its jobs: a broker that has run
+# many large maps holds about what it held after the first.
+source "$(dirname "$0")/lib.sh"
+
+# Under ASan freed memory waits in a quarantine (256 MiB) before reuse.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1
+
+start_redis
+start_broker
+start_worker w1 --cache "$REDIS_URL"
+wait_workers 1
+
+rss() { "$SLUICE" status --broker "$BROKER_EP" --json | jq .broker.rss_bytes; }
+wide() { # a 20,000-task map (misses the first time, hits after)
+    run_json "$SLUICE_SRC/examples/wide.yaml" --param "n=[$(seq -s, 1 20000)]"
+}
+
+out=$(wide) || fail "first wide run failed: $out"
+expect_eq "$(node "$out" squares tasks)" 20000 "tasks done in the first run"
+first=$(rss)
+for i in 1 2 3 4 5 6; do
+    out=$(wide) || fail "wide run $i failed: $out"
+done
+last=$(rss)
+grown=$(((last - first) / 1048576))
+# each run's jobs took ~8 MiB while they were kept for its whole life
+[ "$grown" -lt 16 ] ||
+    fail "broker memory grew $grown MiB over 6 finished runs of 20,000 tasks"
+
+# what is kept still answers: the last run's result, for a watcher
+id=$(jq -r .run_id <<<"$out")
+watched=$("$SLUICE" watch "$id" --broker "$BROKER_EP" --json --quiet) ||
+    fail "watch of a finished run failed: $watched"
+expect_eq "$(jq -r .state <<<"$watched")" done "state of the watched run"
+expect_eq "$(node "$watched" squares tasks)" 20000 "tasks done, as kept"
+pass "6 finished runs of 20,000 tasks grew the broker $grown MiB"
