@@ -4,6 +4,7 @@
 #ifndef SL_JOB_H
 #define SL_JOB_H
 
+#include "digest.h"
 #include "value.h"
 
 #include <czmq.h>
@@ -41,8 +42,9 @@ typedef struct sl_job {
     sl_value_t *args;       /* resolved args, owned until it ends */
     sl_value_t *value;      /* result, owned until its node gathers it */
     sl_bworker_t *worker;   /* holder while RUNNING */
-    char *identity;         /* hex digest of task, args and cache settings
-                               (coalescable jobs only), owned */
+    bool has_identity;      /* coalescable: identity is set */
+    uint8_t identity[SL_DIGEST_BYTES]; /* BLAKE2b of task, args and cache
+                                          settings */
     struct sl_job *leader;  /* FOLLOWING: the identical job in flight */
     zlistx_t *followers;    /* jobs following this one, owned list */
     zlistx_t *queue;        /* its ready queue while QUEUED */

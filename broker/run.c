@@ -19,6 +19,8 @@ typedef struct {
     uint32_t first_job;      /* its jobs are [first_job, +job_count) */
     uint32_t job_count;
     sl_job_t *slab;          /* those jobs, one allocation, owned */
+    bool has_settings;       /* settings is made */
+    uint8_t settings[SL_DIGEST_BYTES]; /* digest of its cache settings */
     uint32_t done_count;     /* jobs succeeded */
     uint32_t cached_count;   /* of which served from the cache */
     uint32_t failed_count;   /* jobs failed */
@@ -128,7 +130,6 @@ free_jobs(sl_run_t *run)
     for (uint32_t i = 0; run->jobs && i < run->job_count; i++) {
         sl_value_destroy(&run->jobs[i]->args);
         sl_value_destroy(&run->jobs[i]->value);
-        free(run->jobs[i]->identity);
         zlistx_destroy(&run->jobs[i]->followers);
     }
     free(run->jobs);
@@ -340,30 +341,43 @@ unfollow(sl_job_t *job)
     job->leader = NULL;
 }
 
-/* A job that some others follow: the identity it computes; NULL for jobs
- * that must run every time (cache: none). */
-static char *
-identity_of(const sl_run_t *run, const sl_job_t *job)
+/* The digest of node n's cache settings, made once per node: part of
+ * every identity of its jobs. */
+static const uint8_t *
+settings_of(sl_run_t *run, uint32_t n)
 {
+    node_state_t *ns = &run->nodes[n];
     const sl_flow_t *flow = run->flow;
-    const sl_node_t *node = &flow->nodes[job->node];
-    uint8_t d[SL_DIGEST_BYTES];
+    const sl_node_t *node = &flow->nodes[n];
     sl_buf_t b = {0};
-    char *hex = NULL;
-    if (node->opt.cache == SL_CACHE_NONE)
-        return NULL;
-    if (sl_digest_task(node->task, node->version, job->args, d) == 0 &&
-        sl_buf_append(&b, d, sizeof d) == 0 &&
-        sl_buf_printf(&b, "|%d|%s|%s|%s|%d", (int)node->opt.cache,
+    if (!ns->has_settings &&
+        sl_buf_printf(&b, "%d|%s|%s|%s|%d", (int)node->opt.cache,
                       node->opt.cache_key ? node->opt.cache_key : "",
                       flow->cache_namespace,
                       flow->cache_url ? flow->cache_url : "",
                       (int)node->opt.refresh) == 0 &&
-        sl_digest_bytes(b.data, b.size, d) == 0 &&
-        (hex = malloc(SL_DIGEST_HEX_BYTES)))
-        sl_digest_hex(d, hex);
+        sl_digest_bytes(b.data, b.size, ns->settings) == 0)
+        ns->has_settings = true;
     sl_buf_fini(&b);
-    return hex;
+    return ns->has_settings ? ns->settings : NULL;
+}
+
+/* A job that others may follow gets its identity: the digest of the task
+ * call and its node's cache settings. Jobs that must run every time
+ * (cache: none) get none. */
+static void
+set_identity(sl_run_t *run, sl_job_t *job)
+{
+    const sl_node_t *node = &run->flow->nodes[job->node];
+    const uint8_t *settings = node->opt.cache == SL_CACHE_NONE
+                                  ? NULL : settings_of(run, job->node);
+    uint8_t both[2 * SL_DIGEST_BYTES]; /* task call, then settings */
+    job->has_identity = false;
+    if (!settings ||
+        sl_digest_task(node->task, node->version, job->args, both) < 0)
+        return;
+    memcpy(both + SL_DIGEST_BYTES, settings, SL_DIGEST_BYTES);
+    job->has_identity = sl_digest_bytes(both, sizeof both, job->identity) == 0;
 }
 
 /* Queues a new job, unless an identical one is in flight: then it follows
@@ -371,10 +385,9 @@ identity_of(const sl_run_t *run, const sl_job_t *job)
 static void
 enqueue_new(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, const char *key)
 {
-    if (!job->identity)
-        job->identity = identity_of(run, job);
-    sl_job_t *leader = job->identity ? sl_sched_leader(sched, job->identity)
-                                     : NULL;
+    if (!job->has_identity)
+        set_identity(run, job);
+    sl_job_t *leader = sl_sched_leader(sched, job);
     if (leader && leader != job &&
         (leader->followers || (leader->followers = zlistx_new())) &&
         zlistx_add_end(leader->followers, job)) {
@@ -384,7 +397,7 @@ enqueue_new(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, const char *key)
              "an identical task is in flight: its result will serve");
         return;
     }
-    if (job->identity)
+    if (job->has_identity)
         sl_sched_lead(sched, job);
     bool has_worker = sl_sched_enqueue(sched, job, key, false);
     emit(run, job, job->node, has_worker ? SLUICE__EVENT__KIND__QUEUED

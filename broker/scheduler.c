@@ -50,6 +50,21 @@ destroy_worker(void **item)
     *item = NULL;
 }
 
+/* A digest is uniform already: its first bytes are a hash. */
+static size_t
+digest_hash(const void *key)
+{
+    size_t h;
+    memcpy(&h, key, sizeof h);
+    return h;
+}
+
+static int
+digest_compare(const void *a, const void *b)
+{
+    return memcmp(a, b, SL_DIGEST_BYTES);
+}
+
 sl_sched_t *
 sl_sched_new(uint32_t prefetch)
 {
@@ -61,6 +76,12 @@ sl_sched_new(uint32_t prefetch)
     s->workers = zlistx_new();
     s->delayed = zlistx_new();
     s->leaders = zhashx_new();
+    if (s->leaders) { /* keys: SL_DIGEST_BYTES in the job, not copied */
+        zhashx_set_key_hasher(s->leaders, digest_hash);
+        zhashx_set_key_comparator(s->leaders, digest_compare);
+        zhashx_set_key_duplicator(s->leaders, NULL);
+        zhashx_set_key_destructor(s->leaders, NULL);
+    }
     s->serving = zhashx_new();
     s->prefetch = prefetch;
     if (!s->queues || !s->by_id || !s->workers || !s->delayed || !s->leaders ||
@@ -388,20 +409,21 @@ sl_sched_each_queue(sl_sched_t *s, sl_sched_queue_fn fn, void *ctx)
 }
 
 sl_job_t *
-sl_sched_leader(sl_sched_t *s, const char *identity)
+sl_sched_leader(sl_sched_t *s, const sl_job_t *job)
 {
-    return zhashx_lookup(s->leaders, identity);
+    return job->has_identity ? zhashx_lookup(s->leaders, job->identity) : NULL;
 }
 
 void
 sl_sched_lead(sl_sched_t *s, sl_job_t *job)
 {
-    zhashx_update(s->leaders, job->identity, job);
+    zhashx_delete(s->leaders, job->identity); /* its key is the old job's */
+    zhashx_insert(s->leaders, job->identity, job);
 }
 
 void
 sl_sched_unlead(sl_sched_t *s, sl_job_t *job)
 {
-    if (job->identity && zhashx_lookup(s->leaders, job->identity) == job)
+    if (job->has_identity && zhashx_lookup(s->leaders, job->identity) == job)
         zhashx_delete(s->leaders, job->identity);
 }

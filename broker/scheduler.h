@@ -56,9 +56,11 @@ size_t sl_sched_release_due(sl_sched_t *s, int64_t now_ms);
  * none waits. */
 int64_t sl_sched_next_due(const sl_sched_t *s, int64_t now_ms);
 
-/* Coalescing: the job in flight with this identity, or NULL; make job the
- * one for its identity; forget it (only if it is still the one). */
-sl_job_t *sl_sched_leader(sl_sched_t *s, const char *identity);
+/* Coalescing: the job in flight with job's identity, or NULL; make job
+ * the one for its identity; forget it (only if it is still the one). The
+ * table keys on the job's own identity bytes: a job leads only while it
+ * lives. */
+sl_job_t *sl_sched_leader(sl_sched_t *s, const sl_job_t *job);
 void sl_sched_lead(sl_sched_t *s, sl_job_t *job);
 void sl_sched_unlead(sl_sched_t *s, sl_job_t *job);
 
