@@ -61,6 +61,17 @@ send_env(loop_t *l, zsock_t *sock, zframe_t *to, Sluice__Envelope *env)
     return rc;
 }
 
+/* Sends a packed envelope kept for it (a finished run's result). */
+static void
+send_frame(loop_t *l, zsock_t *sock, zframe_t *to, zframe_t *packed)
+{
+    sl_error_t err = {0};
+    if (sl_envelope_send_packed(sock, to, packed, &err) < 0)
+        sl_log(SL_LOG_DEBUG, "broker", "run result not delivered: %s",
+               err.msg);
+    (void)l;
+}
+
 static void
 send_error_code(loop_t *l, zsock_t *sock, zframe_t *to, const char *reason,
                 Sluice__Error__Code code)
@@ -211,6 +222,22 @@ drop_values(Sluice__RunResult *result)
     }
 }
 
+/* result packed once, to be sent, journalled and kept; NULL data without
+ * memory. */
+static ProtobufCBinaryData
+pack_result(Sluice__RunResult *result)
+{
+    ProtobufCBinaryData out = {0};
+    out.len = sluice__run_result__get_packed_size(result);
+    if (out.len > SL_MSG_MAX_BYTES - 64) { /* room for the envelope */
+        drop_values(result);
+        out.len = sluice__run_result__get_packed_size(result);
+    }
+    if ((out.data = malloc(out.len ? out.len : 1)))
+        sluice__run_result__pack(result, out.data);
+    return out;
+}
+
 static void send_accepted(loop_t *l, sl_run_t *run);
 
 /* A run that finished before its journal sync is accepted at once: its
@@ -256,19 +283,19 @@ flush(loop_t *l)
         if (!sl_run_take_finish(run))
             continue;
         Sluice__RunResult *result = sl_run_result(run);
-        if (result) {
-            env.body_case = SLUICE__ENVELOPE__BODY_RUN_RESULT;
-            env.run_result = result;
-            if (sluice__envelope__get_packed_size(&env) > SL_MSG_MAX_BYTES)
-                drop_values(result);
-            if (sl_run_client(run))
-                send_env(l, l->front, sl_run_client(run), &env);
+        ProtobufCBinaryData packed = result ? pack_result(result)
+                                            : (ProtobufCBinaryData){0};
+        zframe_t *kept = packed.data
+                             ? sl_runbook_finished(l->runbook, run, packed)
+                             : NULL;
+        if (kept && sl_run_client(run))
+            send_frame(l, l->front, sl_run_client(run), kept);
+        if (result)
             sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" %s",
                    sl_run_id(run), result->flow,
                    result->state == SLUICE__RUN_RESULT__STATE__DONE
                        ? "done" : "failed");
-            sl_runbook_finished(l->runbook, run, result);
-        }
+        free(packed.data);
         sl_run_result_free(&result);
     }
     zlistx_purge(l->touched);
@@ -392,14 +419,8 @@ on_watch(loop_t *l, zframe_t *client, const Sluice__Watch *w)
     send_env(l, l->front, client, &env);
     if (run)
         sl_run_set_client(run, client);
-    if (result) {
-        zframe_t *copy = zframe_dup(result);
-        zframe_t *to = zframe_dup(client);
-        zframe_send(&to, l->front, ZFRAME_MORE | ZFRAME_DONTWAIT);
-        zframe_send(&copy, l->front, ZFRAME_DONTWAIT);
-        zframe_destroy(&to);
-        zframe_destroy(&copy);
-    }
+    if (result)
+        send_frame(l, l->front, client, result);
 }
 
 /* Ends a run; the canceller gets the run's status back, the submitter its

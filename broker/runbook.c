@@ -197,20 +197,21 @@ sl_runbook_result(sl_runbook_t *rb, const sl_job_t *job,
     sl_journal_append(rb->journal, &rec); /* too big: recomputed on replay */
 }
 
-static void
-keep_result(sl_runbook_t *rb, const char *run_id,
-            const Sluice__RunResult *result)
+/* Keeps result (a packed RunResult) as the Envelope a watcher is sent. */
+static zframe_t *
+keep_result(sl_runbook_t *rb, const char *run_id, ProtobufCBinaryData result)
 {
-    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    Sluice__PackedResultEnvelope env = SLUICE__PACKED_RESULT_ENVELOPE__INIT;
     env.version = SL_PROTOCOL_VERSION;
-    env.body_case = SLUICE__ENVELOPE__BODY_RUN_RESULT;
-    env.run_result = (Sluice__RunResult *)result;
-    zframe_t *f = zframe_new(NULL, sluice__envelope__get_packed_size(&env));
+    env.run_result = result;
+    zframe_t *f = zframe_new(NULL,
+                             sluice__packed_result_envelope__get_packed_size(&env));
     if (!f)
-        return;
-    sluice__envelope__pack(&env, zframe_data(f));
+        return NULL;
+    sluice__packed_result_envelope__pack(&env, zframe_data(f));
     zhashx_update(rb->results, run_id, f);
     zlistx_add_end(rb->finished, strdup(run_id));
+    return f;
 }
 
 /* Forgets the oldest finished runs beyond the limit, but never one a
@@ -233,22 +234,22 @@ retire(sl_runbook_t *rb)
     }
 }
 
-void
-sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run,
-                    const Sluice__RunResult *result)
+zframe_t *
+sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run, ProtobufCBinaryData result)
 {
     if (rb->journal) {
         Sluice__JournalEnd je = SLUICE__JOURNAL_END__INIT;
         Sluice__JournalRecord rec = SLUICE__JOURNAL_RECORD__INIT;
         je.run_id = (char *)sl_run_id(run);
-        je.result = (Sluice__RunResult *)result;
+        je.result = result;
         rec.record_case = SLUICE__JOURNAL_RECORD__RECORD_END;
         rec.end = &je;
         sl_journal_append(rb->journal, &rec);
     }
-    keep_result(rb, sl_run_id(run), result);
+    zframe_t *kept = keep_result(rb, sl_run_id(run), result);
     sl_run_compact(run);
     retire(rb);
+    return kept;
 }
 
 zframe_t *
@@ -322,7 +323,7 @@ replay(const Sluice__JournalRecord *rec, void *ctx)
         run = zhashx_lookup(rb->runs, rec->end->run_id);
         if (run)
             forget(rb, run);
-        if (rec->end->result)
+        if (rec->end->result.len > 0)
             keep_result(rb, rec->end->run_id, rec->end->result);
         break;
     default:

@@ -39,11 +39,13 @@ sl_job_t *sl_runbook_job(sl_runbook_t *rb, uint64_t task_id);
 void sl_runbook_result(sl_runbook_t *rb, const sl_job_t *job,
                        const Sluice__Value *value);
 
-/* The run finished and result went to its client: journals the end,
+/* The run finished with result (a packed RunResult): journals the end,
  * keeps the result for watchers, frees what only it needed, and forgets the
- * oldest finished runs beyond the limit. */
-void sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run,
-                         const Sluice__RunResult *result);
+ * oldest finished runs beyond the limit. Returns the packed Envelope kept
+ * (borrowed, as sl_runbook_result_of), for its client; NULL without
+ * memory. */
+zframe_t *sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run,
+                              ProtobufCBinaryData result);
 
 /* A finished run's packed RunResult (borrowed), or NULL. */
 zframe_t *sl_runbook_result_of(sl_runbook_t *rb, const char *run_id);

@@ -3,7 +3,25 @@
 #include "envelope.h"
 
 #include <errno.h>
+#include <string.h>
 #include <zmq.h>
+
+/* Sends msg after the routing id frame, if any; msg is consumed. */
+static int
+send_msg(zsock_t *sock, zframe_t *identity, zmq_msg_t *msg, const char *kind,
+         sl_error_t *err)
+{
+    void *raw = zsock_resolve(sock);
+    if ((!identity || zmq_send(raw, zframe_data(identity),
+                               zframe_size(identity),
+                               ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) &&
+        zmq_msg_send(msg, raw, ZMQ_DONTWAIT) >= 0)
+        return 0;
+    int e = errno;
+    zmq_msg_close(msg);
+    return sl_error_set(err, e == EAGAIN ? SL_ETIMEDOUT : SL_EIO,
+                        "send %s: %s", kind, zmq_strerror(e));
+}
 
 int
 sl_envelope_send(zsock_t *sock, zframe_t *identity, Sluice__Envelope *env,
@@ -15,22 +33,22 @@ sl_envelope_send(zsock_t *sock, zframe_t *identity, Sluice__Envelope *env,
         return sl_error_set(err, SL_ETOOBIG, "%s message of %zu bytes is over "
                             "the cap of %u", sl_envelope_kind(env), size,
                             SL_MSG_MAX_BYTES);
-    void *raw = zsock_resolve(sock);
     zmq_msg_t msg;
     if (zmq_msg_init_size(&msg, size) != 0)
         return sl_error_set(err, SL_ENOMEM, "out of memory");
     sluice__envelope__pack(env, zmq_msg_data(&msg));
-    if (identity && zmq_send(raw, zframe_data(identity), zframe_size(identity),
-                             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        goto fail;
-    if (zmq_msg_send(&msg, raw, ZMQ_DONTWAIT) < 0)
-        goto fail;
-    return 0;
-fail:;
-    int e = errno;
-    zmq_msg_close(&msg);
-    return sl_error_set(err, e == EAGAIN ? SL_ETIMEDOUT : SL_EIO,
-                        "send %s: %s", sl_envelope_kind(env), zmq_strerror(e));
+    return send_msg(sock, identity, &msg, sl_envelope_kind(env), err);
+}
+
+int
+sl_envelope_send_packed(zsock_t *sock, zframe_t *identity, zframe_t *packed,
+                        sl_error_t *err)
+{
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, zframe_size(packed)) != 0)
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    memcpy(zmq_msg_data(&msg), zframe_data(packed), zframe_size(packed));
+    return send_msg(sock, identity, &msg, "packed envelope", err);
 }
 
 Sluice__Envelope *

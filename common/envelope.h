@@ -17,6 +17,11 @@
 int sl_envelope_send(zsock_t *sock, zframe_t *identity,
                      Sluice__Envelope *env, sl_error_t *err);
 
+/* Sends a copy of packed, an Envelope packed already (kept to be sent
+ * again), as sl_envelope_send does. */
+int sl_envelope_send_packed(zsock_t *sock, zframe_t *identity,
+                            zframe_t *packed, sl_error_t *err);
+
 /* Decodes a received frame. Returns NULL, with err saying why, if the frame
  * is over the size cap, not a valid Envelope, of another protocol version,
  * or has no body. Free the result with sl_envelope_free. */
