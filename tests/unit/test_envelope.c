@@ -1,5 +1,6 @@
 /* tests/unit/test_envelope.c: envelopes over a real ZeroMQ socket pair
- * (common/envelope.c): every message type survives the trip; a wrong
+ * (common/envelope.c): every message type survives the trip; a packed
+ * result envelope, sent twice, arrives as a RunResult both times; a wrong
  * version, an empty body, garbage and an oversized frame are refused. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,6 +80,49 @@ test_envelope_every_body_round_trips(void **state)
     zsock_destroy(&b);
 }
 
+/* A RunResult packed once and wrapped in a PackedResultEnvelope (what the
+ * broker keeps) is an Envelope with a RunResult to the receiver, and the
+ * kept frame can be sent again. */
+static void
+test_envelope_packed_result_is_a_run_result(void **state)
+{
+    (void)state;
+    Sluice__RunResult rr = SLUICE__RUN_RESULT__INIT;
+    rr.run_id = "r42";
+    rr.flow = "f";
+    rr.state = SLUICE__RUN_RESULT__STATE__DONE;
+    uint8_t packed[64];
+    assert_true(sluice__run_result__get_packed_size(&rr) <= sizeof packed);
+    Sluice__PackedResultEnvelope pe = SLUICE__PACKED_RESULT_ENVELOPE__INIT;
+    pe.version = SL_PROTOCOL_VERSION;
+    pe.run_result.data = packed;
+    pe.run_result.len = sluice__run_result__pack(&rr, packed);
+    zframe_t *kept =
+        zframe_new(NULL, sluice__packed_result_envelope__get_packed_size(&pe));
+    sluice__packed_result_envelope__pack(&pe, zframe_data(kept));
+    zsock_t *a = zsock_new_pair("@inproc://test-envelope-packed");
+    zsock_t *b = zsock_new_pair(">inproc://test-envelope-packed");
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sl_envelope_send_packed(a, NULL, kept, NULL), 0);
+        zframe_t *f = zframe_recv(b);
+        sl_error_t err = {0};
+        Sluice__Envelope *back = sl_envelope_decode(zframe_data(f),
+                                                    zframe_size(f), &err);
+        zframe_destroy(&f);
+        assert_non_null(back);
+        assert_int_equal(back->body_case, SLUICE__ENVELOPE__BODY_RUN_RESULT);
+        assert_string_equal(back->run_result->run_id, "r42");
+        assert_int_equal(back->run_result->state,
+                         SLUICE__RUN_RESULT__STATE__DONE);
+        sl_envelope_free(&back);
+    }
+    zframe_destroy(&kept);
+    zsock_destroy(&a);
+    zsock_destroy(&b);
+}
+
 static void
 expect_refused(const void *data, size_t size, int code, const char *needle)
 {
@@ -134,6 +178,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_every_body_round_trips),
+        cmocka_unit_test(test_envelope_packed_result_is_a_run_result),
         cmocka_unit_test(test_envelope_wrong_version_is_refused),
         cmocka_unit_test(test_envelope_without_body_is_refused),
         cmocka_unit_test(test_envelope_garbage_is_refused),
