@@ -222,8 +222,8 @@ drop_values(Sluice__RunResult *result)
     }
 }
 
-/* result packed once, to be sent, journalled and kept; NULL data without
- * memory. */
+/* The run's result packed once, to be sent, journalled and kept; its data
+ * is NULL without memory. */
 static ProtobufCBinaryData
 pack_result(Sluice__RunResult *result)
 {
@@ -367,10 +367,10 @@ sync_due(loop_t *l)
 static void
 start_sync(loop_t *l, bool is_tick)
 {
-    sl_run_t *oldest = zlistx_first(l->unconfirmed);
+    int64_t due = sync_due(l);
     if (sl_runbook_journal_fd(l->runbook) < 0 || sl_syncer_is_busy(l->syncer))
         return;
-    if (!is_tick && (!oldest || zclock_mono() < sync_due(l)))
+    if (!is_tick && (due < 0 || zclock_mono() < due))
         return;
     sl_runbook_write(l->runbook);
     if (sl_syncer_start(l->syncer, sl_runbook_journal_fd(l->runbook)) == 0)

@@ -113,7 +113,7 @@ measure_zmq(void *d, const char *payload, size_t size, sl_bench_limits_t *out,
         uint64_t t0 = now_ns();
         if (send_payload(d, payload, size, 0) < 0 || recv_one(d, 0) < 0)
             rc = -1;
-        if (i >= 100) /* the first ones warm up the connection */
+        else if (i >= 100) /* the first ones warm up the connection */
             sl_hist_add(h, now_ns() - t0);
     }
     out->zmq_rtt_us = h ? (double)sl_hist_quantile(h, 0.5) / 1000.0 : 0;
