@@ -4,6 +4,7 @@
  * sees it; a bad one is answered with an error or dropped, never trusted. */
 #include "broker.h"
 
+#include "auth.h"
 #include "envelope.h"
 #include "flow_wire.h"
 #include "log.h"
@@ -24,6 +25,8 @@
  * (on a 2-core VM each fdatasync costs ~260 us, and the CPU it takes from
  * the other threads cost one-task runs 130 us of latency). */
 #define SYNC_DELAY_MS 2
+/* Binding a socket again after a revocation: tries, 1 ms apart. */
+#define BIND_AGAIN_TRIES 1000
 
 struct sl_broker {
     sl_broker_options_t opt;  /* strings borrowed until the actor says ok */
@@ -45,6 +48,10 @@ typedef struct {
     zlistx_t *unconfirmed;          /* runs whose Accepted waits for a
                                        sync, oldest first, borrowed */
     size_t syncing;                 /* of which the sync in flight covers */
+    sl_auth_t *auth;                /* CURVE keys and allow-lists; NULL in
+                                       the clear */
+    char peer_key[SL_CURVE_KEY_TEXT]; /* the CURVE key of the message just
+                                       received ("" in the clear) */
 } loop_t;
 
 /* Sends env; a failure is logged here and its code returned (SL_EIO: the
@@ -546,6 +553,14 @@ on_status(loop_t *l, zframe_t *client, const Sluice__StatusRequest *req)
     bs.pid = (uint32_t)getpid();
     sl_procmem_read(&bs.rss_bytes, &bs.peak_rss_bytes);
     bs.uptime_ms = (uint64_t)(zclock_mono() - l->started_ms);
+    if (l->auth) {
+        sl_auth_counts_t counts = sl_auth_counts(l->auth);
+        bs.curve = true;
+        bs.refused_clients = counts.refused_clients;
+        bs.refused_workers = counts.refused_workers;
+        bs.refused_messages = counts.refused_messages;
+        bs.revoked_keys = counts.revoked;
+    }
     reply.broker = &bs;
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_STATUS;
@@ -564,6 +579,28 @@ out:
 
 /* ---- sockets ------------------------------------------------------------- */
 
+/* Whether body may be taken from sock: in the clear, always; with CURVE,
+ * only while its key (the "User-Id" our ZAP handler gave the connection)
+ * is in the socket's allow-list: a revoked key's queued messages are
+ * refused too. Keeps the key in l->peer_key. */
+static bool
+is_allowed(loop_t *l, zsock_t *sock, zframe_t *body)
+{
+    l->peer_key[0] = '\0';
+    if (!l->auth)
+        return true;
+    const char *key = zframe_meta(body, "User-Id");
+    snprintf(l->peer_key, sizeof l->peer_key, "%s", key ? key : "");
+    bool is_client = sock == l->front;
+    if (sl_auth_allows(l->auth, is_client ? SL_AUTH_CLIENTS : SL_AUTH_WORKERS,
+                       key))
+        return true;
+    sl_log(SL_LOG_WARN, "broker", "refused a %s message: key %s is not "
+           "allowed (revoked?)", is_client ? "client" : "worker",
+           key ? key : "(none)");
+    return false;
+}
+
 /* Receives [identity, payload] from a ROUTER and decodes the payload. NULL
  * (after answering or logging) for anything else. */
 static Sluice__Envelope *
@@ -578,6 +615,8 @@ receive(loop_t *l, zsock_t *sock, zframe_t **identity)
     if (!*identity || !body || zmsg_size(msg) != 0)
         sl_log(SL_LOG_WARN, "broker", "dropped a malformed %s message (%zu "
                "frames)", side, msg ? zmsg_size(msg) + 2 : 0);
+    else if (!is_allowed(l, sock, body))
+        ; /* logged and counted */
     else if (!(env = sl_envelope_decode(zframe_data(body), zframe_size(body),
                                         &err))) {
         sl_log(SL_LOG_WARN, "broker", "bad %s message: %s", side, err.msg);
@@ -676,6 +715,8 @@ on_ready(loop_t *l, zframe_t *id, sl_bworker_t *w, const Sluice__Ready *r)
         drop_worker(l, w, "restarted", true);
     w = sl_sched_add_worker(l->sched, id, r);
     if (w)
+        snprintf(w->key, sizeof w->key, "%s", l->peer_key);
+    if (w)
         sl_log(SL_LOG_INFO, "broker", "worker=%s ready, slots=%u tasks=%zu "
                "host=%s", w->id, w->slots, r->n_tasks, w->hostname);
 }
@@ -717,6 +758,17 @@ on_back(loop_t *l)
     if (!env)
         return;
     sl_bworker_t *w = sl_sched_find_worker(l->sched, id);
+    if (w && strcmp(w->key, l->peer_key) != 0) {
+        /* a worker id belongs to the key that said READY with it: another
+         * key's connection that took it over is not that worker */
+        sl_log(SL_LOG_WARN, "broker", "worker=%s refused a message from key "
+               "%s: the worker said READY with key %s", w->id, l->peer_key,
+               w->key);
+        sl_auth_count_refused(l->auth);
+        sl_envelope_free(&env);
+        zframe_destroy(&id);
+        return;
+    }
     if (w)
         w->last_seen_ms = zclock_mono();
     switch (env->body_case) {
@@ -751,6 +803,60 @@ on_back(loop_t *l)
     zframe_destroy(&id);
 }
 
+/* Cuts every connection of sock by binding it again: libzmq cannot close
+ * one peer's connection, and a revoked key's stay open otherwise. Allowed
+ * peers reconnect at once (their handshake goes through ZAP again). */
+static void
+cut_connections(zsock_t *sock, const char *side)
+{
+    char *endpoint = zsock_last_endpoint(sock);
+    int rc = endpoint ? zsock_unbind(sock, "%s", endpoint) : -1;
+    /* the I/O thread closes the listener after unbind returns: until it
+     * has, the address is in use */
+    for (int i = 0; rc == 0 && i < BIND_AGAIN_TRIES; i++) {
+        if (zsock_bind(sock, "%s", endpoint) >= 0)
+            break;
+        zclock_sleep(1);
+        rc = i + 1 < BIND_AGAIN_TRIES ? 0 : -1;
+    }
+    if (rc < 0)
+        sl_log(SL_LOG_ERROR, "broker", "cannot bind the %s socket again "
+               "(%s): %s", side, endpoint ? endpoint : "?",
+               zmq_strerror(zmq_errno()));
+    else
+        sl_log(SL_LOG_INFO, "broker", "%s connections cut after a revocation; "
+               "allowed peers reconnect", side);
+    free(endpoint);
+}
+
+/* Reads the allow-lists again. A worker whose key was revoked is dropped
+ * (its jobs go back to their queues) and the socket of a revoked key is
+ * bound again, which cuts its connections. */
+static void
+reload_keys(loop_t *l)
+{
+    size_t clients = 0, workers = 0;
+    if (!l->auth)
+        return;
+    sl_auth_reload(l->auth, &clients, &workers);
+    zlistx_t *all = sl_sched_workers(l->sched);
+    bool is_changed = workers > 0;
+    while (is_changed) { /* dropping one changes the list: start again */
+        is_changed = false;
+        for (sl_bworker_t *w = zlistx_first(all); w; w = zlistx_next(all)) {
+            if (sl_auth_allows(l->auth, SL_AUTH_WORKERS, w->key))
+                continue;
+            drop_worker(l, w, "its key was revoked", false);
+            is_changed = true;
+            break;
+        }
+    }
+    if (clients)
+        cut_connections(l->front, "client");
+    if (workers)
+        cut_connections(l->back, "worker");
+}
+
 /* Every heartbeat: workers silent for `liveness` intervals are dead (their
  * jobs go back to the queue); the others get a heartbeat. */
 static void
@@ -780,6 +886,7 @@ on_tick(loop_t *l)
     }
     sl_sched_release_due(l->sched, now);
     start_sync(l, true);
+    reload_keys(l);
 }
 
 /* Sets up sockets, scheduler and runbook; on failure says what failed in
@@ -809,6 +916,18 @@ loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt,
     }
     sl_envelope_tune(l->front);
     sl_envelope_tune(l->back);
+    if (opt->key_file) { /* the ZAP handler is bound before the sockets */
+        if (!(l->auth = sl_auth_new(opt->key_file, opt->allow_clients,
+                                    opt->allow_workers, &err))) {
+            snprintf(why, size, "%s", err.msg);
+            return SL_EINVAL;
+        }
+        sl_auth_serve(l->auth, l->front, SL_AUTH_CLIENTS);
+        sl_auth_serve(l->auth, l->back, SL_AUTH_WORKERS);
+    } else if (opt->allow_clients || opt->allow_workers) {
+        snprintf(why, size, "an allow-list needs the broker's key (--key)");
+        return SL_EINVAL;
+    }
     zsock_set_router_mandatory(l->front, 1);
     zsock_set_router_mandatory(l->back, 1);
     zsock_set_router_handover(l->back, 1);
@@ -821,6 +940,8 @@ loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt,
     }
     l->poller = zpoller_new(pipe, l->front, l->back,
                             sl_syncer_sock(l->syncer), NULL);
+    if (l->poller && l->auth)
+        zpoller_add(l->poller, sl_auth_zap(l->auth));
     return l->poller ? 0 : SL_ENOMEM;
 }
 
@@ -835,6 +956,7 @@ loop_fini(loop_t *l)
     zlistx_destroy(&l->unconfirmed);
     sl_sched_destroy(&l->sched); /* before the runs: it points at jobs */
     sl_runbook_destroy(&l->runbook); /* writes and syncs the journal */
+    sl_auth_destroy(&l->auth); /* after the sockets it checked */
 }
 
 /* A command from the owner: "STOP" (take no new runs) or "$TERM". False
@@ -867,6 +989,14 @@ resume(loop_t *l)
         sl_log(SL_LOG_INFO, "broker", "%zu runs resumed", n);
 }
 
+/* Both sockets in-process (`sluice run --local`): nothing to secure. */
+static bool
+is_inproc(const sl_broker_options_t *opt)
+{
+    return !strncmp(opt->frontend, "inproc://", 9) &&
+           !strncmp(opt->backend, "inproc://", 9);
+}
+
 static void
 broker_actor(zsock_t *pipe, void *args)
 {
@@ -877,9 +1007,13 @@ broker_actor(zsock_t *pipe, void *args)
     zsock_signal(pipe, 0);
     zstr_sendf(pipe, "%s", rc == 0 ? "ok" : why);
     if (rc == 0) {
-        sl_log(SL_LOG_INFO, "broker", "clients=%s workers=%s journal=%s",
-               opt->frontend, opt->backend,
-               opt->journal ? opt->journal : "(none)");
+        sl_log(SL_LOG_INFO, "broker", "clients=%s workers=%s journal=%s "
+               "curve=%s", opt->frontend, opt->backend,
+               opt->journal ? opt->journal : "(none)", l.auth ? "on" : "off");
+        if (!l.auth && !is_inproc(opt))
+            sl_log(SL_LOG_WARN, "broker", "no key (--key): clients and "
+                   "workers connect in the clear, unauthenticated and "
+                   "unencrypted");
         resume(&l);
         flush(&l);
     }
@@ -905,6 +1039,8 @@ broker_actor(zsock_t *pipe, void *args)
             on_back(&l);
         else if (l.syncer && which == sl_syncer_sock(l.syncer))
             on_synced(&l);
+        else if (l.auth && which == sl_auth_zap(l.auth))
+            sl_auth_on_zap(l.auth);
         now = zclock_mono();
         if (now >= next_tick) {
             on_tick(&l);

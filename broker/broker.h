@@ -25,6 +25,10 @@ typedef struct sl_broker_options {
                                   dead and its tasks are requeued (3) */
     const char *journal;       /* journal file; NULL: runs are not kept
                                   across a restart */
+    const char *key_file;      /* the broker's CURVE key pair (.key);
+                                  NULL: in the clear */
+    const char *allow_clients; /* folders of the .pub keys allowed on each */
+    const char *allow_workers; /* socket; both required with key_file */
 } sl_broker_options_t;
 
 /* Binds both sockets and starts the broker thread. NULL, with err saying

@@ -30,6 +30,15 @@ usage(FILE *out)
             "                      $SLUICE_STATE_DIR, $XDG_STATE_HOME/sluice or\n"
             "                      ~/.local/state/sluice, then "
             "broker-PORT.journal)\n"
+            "  --key FILE          the broker's CURVE key pair (from `sluice "
+            "keygen`):\n"
+            "                      both sockets then take only the keys below\n"
+            "  --allow-clients DIR public keys (*.pub) of the clients "
+            "allowed\n"
+            "  --allow-workers DIR public keys (*.pub) of the workers "
+            "allowed\n"
+            "                      (read again every heartbeat: remove a file "
+            "to revoke)\n"
             "  --log-level LEVEL   error, warn, info (default), debug\n",
             SL_BROKER_FRONTEND, SL_BROKER_BACKEND);
 }
@@ -80,6 +89,9 @@ main(int argc, char **argv)
         {"liveness", required_argument, NULL, 'L'},
         {"journal", required_argument, NULL, 'j'},
         {"log-level", required_argument, NULL, 'l'},
+        {"key", required_argument, NULL, 'K'},
+        {"allow-clients", required_argument, NULL, 'C'},
+        {"allow-workers", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sl_broker_options_t opt = {.prefetch = 2};
@@ -109,6 +121,9 @@ main(int argc, char **argv)
                 return 2;
             break;
         case 'j': journal = optarg; break;
+        case 'K': opt.key_file = optarg; break;
+        case 'C': opt.allow_clients = optarg; break;
+        case 'W': opt.allow_workers = optarg; break;
         case 'l':
             if (sl_service_log_level("sluice-broker", optarg) < 0)
                 return 2;

@@ -8,6 +8,8 @@
 
 #include "proto/sluice.pb-c.h"
 
+#include "curve.h"
+
 #include <czmq.h>
 #include <stdbool.h>
 
@@ -31,6 +33,8 @@ struct sl_bworker {
     bool has_avg;          /* avg_task_us holds a measure */
     uint64_t done;         /* results taken from it */
     uint64_t cache_errors; /* of which its cache failed */
+    char key[SL_CURVE_KEY_TEXT]; /* the CURVE key it said READY with, Z85;
+                                    "" in the clear */
 };
 
 sl_sched_t *sl_sched_new(uint32_t prefetch);

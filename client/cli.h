@@ -24,11 +24,16 @@ int sl_cli_cancel(int argc, char **argv);
 int sl_cli_watch(int argc, char **argv);
 int sl_cli_cache(int argc, char **argv);
 int sl_cli_bench(int argc, char **argv);
+int sl_cli_keygen(int argc, char **argv);
 
 /* Parses a whole decimal number from min to max for option opt of command
  * cmd into *out; on anything else says so on stderr and returns -1. */
 int sl_cli_count(const char *cmd, const char *opt, const char *text,
                  uint64_t min, uint64_t max, uint64_t *out);
+
+/* --cache's value, checked (sl_cache_cli_url), into *url; on a refusal
+ * says why on stderr and returns -1. */
+int sl_cli_cache_url(const char *given, const char **url);
 
 /* Prints v as JSON and a newline. */
 void sl_cli_print_json(FILE *out, const sl_value_t *v);

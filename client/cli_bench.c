@@ -98,7 +98,10 @@ parse_args(bench_args_t *a, int argc, char **argv)
                 return -1;
             *(c == 'w' ? &a->local.workers : &a->local.slots) = (uint32_t)v;
             break;
-        case 'c': a->cache_url = optarg; break;
+        case 'c':
+            if (sl_cli_cache_url(optarg, &a->cache_url) < 0)
+                return -1;
+            break;
         case 'n':
             if (sl_cli_count("bench", name, optarg, 1, 1000000, &v) < 0)
                 return -1;

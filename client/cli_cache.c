@@ -157,11 +157,11 @@ sl_cli_cache(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     scan_t s = {.limit = 1000};
-    const char *url = getenv("SLUICE_CACHE_URL");
+    const char *given = NULL, *url = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
-        case 'c': url = optarg; break;
+        case 'c': given = optarg; break;
         case 't': s.task = optarg; break;
         case 'n': s.limit = (size_t)strtoul(optarg, NULL, 10); break;
         case 'j': s.is_json = true; break;
@@ -179,8 +179,12 @@ sl_cli_cache(int argc, char **argv)
                 : "wrong number of arguments");
         return SL_EXIT_USAGE;
     }
-    char *fallback = url ? NULL : sl_cache_default_url();
     sl_error_t err = {0};
+    if (sl_cache_cli_url(given, &url, &err) < 0) {
+        fprintf(stderr, "sluice cache: %s\n", err.msg);
+        return SL_EXIT_USAGE;
+    }
+    char *fallback = url ? NULL : sl_cache_default_url();
     sl_cache_t *cache = sl_cache_new(url ? url : fallback, &err);
     free(fallback);
     if (!cache) {

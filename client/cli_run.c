@@ -114,7 +114,10 @@ parse_args(run_args_t *a, int argc, char **argv)
             *(c == 'w' ? &a->local.workers : &a->local.slots) = (uint32_t)v;
             break;
         }
-        case 'c': a->local.cache_url = optarg; break;
+        case 'c':
+            if (sl_cli_cache_url(optarg, &a->local.cache_url) < 0)
+                return -1;
+            break;
         case 't':
             if (a->local.plugin_count == MAX_PLUGINS)
                 return -1;

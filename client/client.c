@@ -2,6 +2,7 @@
  * Owned by the application thread that made it; logs nothing. */
 #include <sluice/client.h>
 
+#include "curve.h"
 #include "envelope.h"
 #include "flow_wire.h"
 #include "value.h"
@@ -20,6 +21,7 @@ struct sl_client {
     zlistx_t *pending;        /* envelopes (events, results) that came
                                  while a request waited for its answer */
     int64_t heard_ms;         /* when the broker last said anything */
+    sl_curve_watch_t *watch;  /* CURVE: the handshakes, NULL in the clear */
 };
 
 /* Silent this long while following runs, a client asks again for each
@@ -34,9 +36,11 @@ free_string(void **item)
 }
 
 sl_client_t *
-sl_client_new(const char *endpoint, sl_error_t *err)
+sl_client_new_curve(const char *endpoint, const char *key_file,
+                    const char *broker_key_file, sl_error_t *err)
 {
     sl_client_t *c = calloc(1, sizeof *c);
+    bool is_curve = false;
     if (!c || !(c->endpoint = strdup(endpoint)) ||
         !(c->sock = zsock_new(ZMQ_DEALER)) ||
         !(c->poller = zpoller_new(c->sock, NULL)) ||
@@ -47,12 +51,30 @@ sl_client_new(const char *endpoint, sl_error_t *err)
     }
     zlistx_set_destructor(c->following, free_string);
     sl_envelope_tune(c->sock);
+    bool is_inproc = !strncmp(endpoint, "inproc://", 9);
+    if (!is_inproc && sl_curve_dial(c->sock, key_file, broker_key_file,
+                                    &is_curve, err) < 0) {
+        sl_client_destroy(&c);
+        return NULL;
+    }
+    if (!is_inproc && (!(c->watch = sl_curve_watch_new(c->sock, is_curve)) ||
+                     zpoller_add(c->poller, sl_curve_watch_sock(c->watch)))) {
+        sl_error_set(err, SL_ENOMEM, "cannot watch the CURVE handshake");
+        sl_client_destroy(&c);
+        return NULL;
+    }
     if (zsock_connect(c->sock, "%s", endpoint) != 0) {
         sl_error_set(err, SL_EINVAL, "broker endpoint '%s': %s", endpoint,
                      zmq_strerror(zmq_errno()));
         sl_client_destroy(&c);
     }
     return c;
+}
+
+sl_client_t *
+sl_client_new(const char *endpoint, sl_error_t *err)
+{
+    return sl_client_new_curve(endpoint, NULL, NULL, err);
 }
 
 void
@@ -68,6 +90,7 @@ sl_client_destroy(sl_client_t **p)
         sl_envelope_free(&env);
     zlistx_destroy(&c->pending);
     zpoller_destroy(&c->poller);
+    sl_curve_watch_destroy(&c->watch); /* before the socket it watches */
     if (c->sock)
         zsock_set_linger(c->sock, 0); /* nothing owed to the broker */
     zsock_destroy(&c->sock);
@@ -76,14 +99,33 @@ sl_client_destroy(sl_client_t **p)
     *p = NULL;
 }
 
-/* The next envelope from the broker, or NULL on timeout / bad message. */
+/* The next envelope from the broker, or NULL on timeout / bad message, or
+ * at once when the broker refused this client's key. */
 static Sluice__Envelope *
 receive(sl_client_t *c, int timeout_ms, sl_error_t *err)
 {
-    if (!zpoller_wait(c->poller, timeout_ms)) {
-        sl_error_set(err, SL_ETIMEDOUT, "no answer from the broker at %s in "
-                     "%d ms", c->endpoint, timeout_ms);
-        return NULL;
+    int64_t deadline = zclock_mono() + timeout_ms;
+    char why[300];
+    void *which = NULL;
+    while (which != c->sock) {
+        if (sl_curve_watch_refused(c->watch, why, sizeof why)) {
+            sl_error_set(err, SL_EREJECTED, "%s", why);
+            return NULL;
+        }
+        int64_t left = deadline - zclock_mono();
+        which = zpoller_wait(c->poller, timeout_ms < 0 ? -1
+                                        : left > 0     ? (int)left
+                                                       : 0);
+        if (!which && zpoller_terminated(c->poller)) {
+            sl_error_set(err, SL_EIO, "interrupted while waiting for the "
+                         "broker at %s", c->endpoint);
+            return NULL;
+        }
+        if (!which && !sl_curve_watch_refused(c->watch, why, sizeof why)) {
+            sl_error_set(err, SL_ETIMEDOUT, "no answer from the broker at %s "
+                         "in %d ms", c->endpoint, timeout_ms);
+            return NULL;
+        }
     }
     zframe_t *f = zframe_recv(c->sock);
     c->heard_ms = zclock_mono();
@@ -322,7 +364,8 @@ sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
             env = receive(c, left > 0 ? left : 0, err);
         if (!env) {
             bool is_over = deadline >= 0 && zclock_mono() >= deadline;
-            if ((err->code == SL_ETIMEDOUT && is_over) || err->code == SL_EIO)
+            if ((err->code == SL_ETIMEDOUT && is_over) ||
+                err->code == SL_EIO || err->code == SL_EREJECTED)
                 return err->code;
             continue; /* a slice of the wait, or a bad message: go on */
         }
@@ -396,6 +439,16 @@ status_value(const Sluice__StatusReply *s)
         sl_value_put_int(b, "peak_rss_bytes",
                          (int64_t)s->broker->peak_rss_bytes);
         sl_value_put_int(b, "uptime_ms", (int64_t)s->broker->uptime_ms);
+        sl_value_t *curve = sl_value_new_bool(s->broker->curve);
+        if (curve)
+            sl_value_put(b, "curve", &curve);
+        sl_value_put_int(b, "refused_clients",
+                         (int64_t)s->broker->refused_clients);
+        sl_value_put_int(b, "refused_workers",
+                         (int64_t)s->broker->refused_workers);
+        sl_value_put_int(b, "refused_messages",
+                         (int64_t)s->broker->refused_messages);
+        sl_value_put_int(b, "revoked_keys", (int64_t)s->broker->revoked_keys);
         put(map, "broker", b);
     }
     return map;

@@ -2,6 +2,8 @@
  * the rest of the arguments. */
 #include "cli.h"
 
+#include "cache.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@ usage(FILE *out)
             "  cache get|del|stats|ls   look at the result cache\n"
             "  bench WORKLOAD     measure throughput and latency against "
             "this host's limits\n"
+            "  keygen NAME...     make CURVE key pairs (NAME.key, NAME.pub)\n"
             "Run `sluice COMMAND --help` for a command's options.\n");
 }
 
@@ -40,6 +43,8 @@ main(int argc, char **argv)
         return sl_cli_cache(argc - 1, argv + 1);
     if (!strcmp(argv[1], "bench"))
         return sl_cli_bench(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "keygen"))
+        return sl_cli_keygen(argc - 1, argv + 1);
     fprintf(stderr, "sluice: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return SL_EXIT_USAGE;
@@ -89,5 +94,16 @@ sl_cli_count(const char *cmd, const char *opt, const char *text,
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int
+sl_cli_cache_url(const char *given, const char **url)
+{
+    sl_error_t err = {0};
+    if (sl_cache_cli_url(given, url, &err) < 0) {
+        fprintf(stderr, "sluice: %s\n", err.msg);
+        return -1;
+    }
     return 0;
 }

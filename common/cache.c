@@ -177,6 +177,27 @@ sl_cache_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
     return c->ops->scan(c, prefix, visit, ctx, err);
 }
 
+int
+sl_cache_cli_url(const char *given, const char **url, sl_error_t *err)
+{
+    *url = given ? given : getenv("SLUICE_CACHE_URL");
+    if (!given || strncmp(given, "redis://", 8) != 0)
+        return 0;
+    const char *host = given + 8;
+    const char *end = host + strcspn(host, "/");
+    const char *at = NULL;
+    for (const char *c = host; c < end; c++)
+        at = *c == '@' ? c : at;
+    const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
+    if (colon && colon + 1 < at)
+        return sl_error_set(err, SL_EINVAL, "--cache: a password in a URL on "
+                            "the command line is seen by every user of this "
+                            "machine (ps): put it in $SLUICE_REDIS_PASSWORD "
+                            "(redis://user@host) or the whole URL in "
+                            "$SLUICE_CACHE_URL");
+    return 0;
+}
+
 char *
 sl_cache_default_url(void)
 {

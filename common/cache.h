@@ -1,5 +1,6 @@
 /* common/cache.h: the result cache, one interface over two backends:
- * redis://[[user]:password@]host[:port][/db] (shared, hiredis) and
+ * redis://[user[:password]@]host[:port][/db] (shared, hiredis; a password
+ * not in the URL comes from $SLUICE_REDIS_PASSWORD) and
  * lmdb://PATH (embedded, one machine). The cache stores bytes (encoded
  * entries, entry.h) under keys with a TTL. A cache object belongs to one
  * thread; open one per thread. */
@@ -109,6 +110,12 @@ typedef int (*sl_cache_visit_fn)(const char *key, size_t size_bytes,
                                   void *ctx);
 int sl_cache_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
                   void *ctx, sl_error_t *err);
+
+/* The cache URL of a command line: given (an option's value, or NULL),
+ * else $SLUICE_CACHE_URL, else NULL, into *url. SL_EINVAL if given holds a
+ * Redis password: every user of the machine sees a command line (ps), so
+ * the password comes from $SLUICE_REDIS_PASSWORD or $SLUICE_CACHE_URL. */
+int sl_cache_cli_url(const char *given, const char **url, sl_error_t *err);
 
 /* The embedded default when no URL is configured:
  * lmdb://$SLUICE_CACHE_DIR, else $XDG_CACHE_HOME/sluice, else

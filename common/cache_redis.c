@@ -52,12 +52,16 @@ parse_url(redis_cache_t *r, const char *url, sl_error_t *err)
 {
     const char *p = url + strlen("redis://");
     const char *at = strrchr(p, '@');
-    if (at) {
+    if (at) { /* user:password@, :password@ or user@ */
         const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (!colon || !copy_part(r->user, sizeof r->user, p, colon) ||
-            !copy_part(r->password, sizeof r->password, colon + 1, at))
+        if (!copy_part(r->user, sizeof r->user, p, colon ? colon : at) ||
+            (colon && !copy_part(r->password, sizeof r->password, colon + 1,
+                                 at)))
             return sl_error_set(err, SL_EINVAL, "cache URL: credentials must "
-                                "read [user]:password@");
+                                "read user:password@, :password@ or user@ "
+                                "(user names up to %zu bytes, passwords up "
+                                "to %zu)", sizeof r->user - 1,
+                                sizeof r->password - 1);
         p = at + 1;
     }
     const char *slash = strchr(p, '/');
@@ -164,7 +168,8 @@ connect_now(redis_cache_t *r, sl_error_t *err)
         redisReply *reply =
             *r->user ? redisCommand(r->ctx, "AUTH %s %s", r->user, r->password)
                      : redisCommand(r->ctx, "AUTH %s", r->password);
-        if (command_ok(r, reply, "AUTH", err) < 0)
+        if (command_ok(r, reply, "AUTH (the user and password, from the URL "
+                       "or $SLUICE_REDIS_PASSWORD)", err) < 0)
             return SL_ECACHE;
     }
     if (r->db && command_ok(r, redisCommand(r->ctx, "SELECT %d", r->db),

@@ -1,5 +1,6 @@
 /* worker/main.c: sluice-worker, a thin shell around sl_worker_t: parses
  * options, starts the worker, waits for SIGINT or SIGTERM, stops it. */
+#include "cache.h"
 #include "log.h"
 #include "service.h"
 #include "worker.h"
@@ -19,10 +20,12 @@ usage(FILE *out)
             "  --broker ENDPOINT  broker's worker socket "
             "(default tcp://127.0.0.1:5556)\n"
             "  --slots N          executor threads (default: one per core)\n"
-            "  --cache URL        redis://[:password@]host:port/db or "
-            "lmdb://PATH;\n"
-            "                     default: each flow's cache.url, else the "
-            "embedded cache\n"
+            "  --cache URL        redis://[user@]host:port/db (password from\n"
+            "                     $SLUICE_REDIS_PASSWORD) or lmdb://PATH; "
+            "default\n"
+            "                     $SLUICE_CACHE_URL, else each flow's "
+            "cache.url, else\n"
+            "                     the embedded cache\n"
             "  --tasks LIB.so     load a task plugin (repeatable)\n"
             "  --id ID            worker id (default host-pid-random)\n"
             "  --heartbeat-ms MS  heartbeat interval (default 1000)\n"
@@ -37,6 +40,12 @@ usage(FILE *out)
             "hand\n"
             "                     (default 25000; a second signal stops at "
             "once)\n"
+            "  --key FILE         this worker's CURVE key pair (`sluice "
+            "keygen`;\n"
+            "                     default $SLUICE_KEY)\n"
+            "  --broker-key FILE  the broker's public key (.pub; default\n"
+            "                     $SLUICE_BROKER_KEY); with neither: in the "
+            "clear\n"
             "  --log-level LEVEL  error, warn, info (default), debug\n");
 }
 
@@ -93,11 +102,14 @@ main(int argc, char **argv)
         {"task-memory-mb", required_argument, NULL, 'M'},
         {"task-cpu-s", required_argument, NULL, 'C'},
         {"log-level", required_argument, NULL, 'l'},
+        {"key", required_argument, NULL, 'K'},
+        {"broker-key", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *plugins[MAX_PLUGINS];
     sl_worker_options_t opt = {.plugins = plugins};
     uint32_t grace_ms = 25000, memory_mb = 4096;
+    sl_error_t err = {0};
     sl_log_set_level(SL_LOG_INFO);
     int c;
     sl_service_init();
@@ -113,7 +125,12 @@ main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'c': opt.cache_url = optarg; break;
+        case 'c':
+            if (sl_cache_cli_url(optarg, &opt.cache_url, &err) < 0) {
+                fprintf(stderr, "sluice-worker: %s\n", err.msg);
+                return 2;
+            }
+            break;
         case 't':
             if (opt.plugin_count == MAX_PLUGINS) {
                 fprintf(stderr, "sluice-worker: at most %d --tasks\n",
@@ -123,6 +140,8 @@ main(int argc, char **argv)
             plugins[opt.plugin_count++] = optarg;
             break;
         case 'i': opt.id = optarg; break;
+        case 'K': opt.key_file = optarg; break;
+        case 'B': opt.broker_key_file = optarg; break;
         case 'H':
             if (parse_number("--heartbeat-ms", optarg, &opt.heartbeat_ms) < 0)
                 return 2;
@@ -154,7 +173,8 @@ main(int argc, char **argv)
         return 2;
     }
     opt.task_memory_bytes = (uint64_t)memory_mb << 20;
-    sl_error_t err = {0};
+    if (!opt.cache_url) /* $SLUICE_CACHE_URL */
+        sl_cache_cli_url(NULL, &opt.cache_url, &err);
     sl_worker_t *worker = sl_worker_new(&opt, &err);
     if (!worker) {
         fprintf(stderr, "sluice-worker: %s\n", err.msg);

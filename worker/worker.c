@@ -5,6 +5,7 @@
 #include "worker.h"
 
 #include "cache.h"
+#include "curve.h"
 #include "envelope.h"
 #include "executor.h"
 #include "log.h"
@@ -17,12 +18,19 @@
 #include <unistd.h>
 
 #define MAX_CHUNK 64
+/* After the broker refused our key, wait this long before trying again
+ * (libzmq gives up on a connection whose handshake failed), doubling up to
+ * the most. */
+#define REDIAL_MS 5000
+#define REDIAL_MAX_MS 60000
 
 struct sl_worker {
     char *id;                  /* routing id and producer name, owned */
     char *endpoint;            /* broker worker socket, owned */
     char *cache_url;           /* --cache, owned, may be NULL */
     char *fallback_url;        /* owned */
+    char *key_file;            /* CURVE key pair, owned, may be NULL */
+    char *broker_key_file;     /* the broker's public key, owned, or NULL */
     uint32_t slots;            /* executor count */
     uint32_t heartbeat_ms;     /* heartbeat interval */
     uint32_t liveness;         /* silent heartbeats before greeting again */
@@ -36,6 +44,10 @@ typedef struct {
     sl_worker_t *w;            /* configuration, read-only here */
     zsock_t *pipe;             /* to the owner of the sl_worker_t */
     zsock_t *dealer;           /* to the broker */
+    sl_curve_watch_t *watch;   /* its CURVE handshakes; NULL in the clear */
+    bool is_curve;             /* the DEALER has keys */
+    int64_t redial_at_ms;      /* refused: when to try again; 0 if not */
+    int64_t redial_ms;         /* the wait before that, doubling */
     zactor_t **execs;          /* slots executors */
     bool *is_busy;             /* per executor */
     zlist_t *queue;            /* packed Task frames waiting, owned */
@@ -255,13 +267,102 @@ on_pipe(loop_t *l)
     return !is_term;
 }
 
+/* Makes the DEALER to the broker (a CURVE client, watched, when keys are
+ * given) and connects it. */
+static int
+open_dealer(loop_t *l, sl_error_t *err)
+{
+    sl_worker_t *w = l->w;
+    bool is_curve = false;
+    if (!(l->dealer = zsock_new(ZMQ_DEALER)))
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    sl_envelope_tune(l->dealer);
+    zsock_set_identity(l->dealer, w->id);
+    bool is_inproc = !strncmp(w->endpoint, "inproc://", 9);
+    if (!is_inproc && sl_curve_dial(l->dealer, w->key_file,
+                                    w->broker_key_file, &is_curve, err) < 0)
+        return SL_EINVAL;
+    l->is_curve = is_curve;
+    if (!is_inproc && !(l->watch = sl_curve_watch_new(l->dealer, is_curve)))
+        return sl_error_set(err, SL_ENOMEM, "cannot watch the CURVE "
+                            "handshake");
+    if (zsock_connect(l->dealer, "%s", w->endpoint) != 0)
+        return sl_error_set(err, SL_EINVAL, "cannot connect to '%s'",
+                            w->endpoint);
+    zpoller_add(l->poller, l->dealer);
+    if (l->watch)
+        zpoller_add(l->poller, sl_curve_watch_sock(l->watch));
+    return 0;
+}
+
+static void
+close_dealer(loop_t *l)
+{
+    if (l->watch)
+        zpoller_remove(l->poller, sl_curve_watch_sock(l->watch));
+    sl_curve_watch_destroy(&l->watch); /* before the socket it watches */
+    if (l->dealer)
+        zpoller_remove(l->poller, l->dealer);
+    zsock_destroy(&l->dealer);
+}
+
+/* News from the CURVE watch: a refused key is logged, and the connection
+ * made again later (libzmq does not retry it; the key may be allowed by
+ * then). */
+static void
+on_watch(loop_t *l)
+{
+    char why[300];
+    if (!sl_curve_watch_refused(l->watch, why, sizeof why)) {
+        l->redial_ms = 0; /* a handshake went through */
+        return;
+    }
+    if (l->redial_at_ms)
+        return;
+    l->redial_ms = l->redial_ms ? l->redial_ms * 2 : REDIAL_MS;
+    if (l->redial_ms > REDIAL_MAX_MS)
+        l->redial_ms = REDIAL_MAX_MS;
+    sl_log(SL_LOG_ERROR, "worker", "worker=%s %s; trying again in %lld s",
+           l->w->id, why, (long long)l->redial_ms / 1000);
+    l->redial_at_ms = zclock_mono() + l->redial_ms;
+}
+
+static void
+redial(loop_t *l)
+{
+    sl_error_t err = {0};
+    l->redial_at_ms = 0;
+    close_dealer(l);
+    if (open_dealer(l, &err) < 0) {
+        sl_log(SL_LOG_ERROR, "worker", "worker=%s %s; trying again in %d s",
+               l->w->id, err.msg, REDIAL_MAX_MS / 1000);
+        l->redial_at_ms = zclock_mono() + REDIAL_MAX_MS;
+        return;
+    }
+    send_ready(l);
+}
+
 /* Heartbeat time: say what we hold, and greet a silent broker again (it
  * may have restarted and forgotten us; ZeroMQ reconnects on its own). */
 static void
 on_beat(loop_t *l)
 {
+    if (l->redial_at_ms && zclock_mono() >= l->redial_at_ms)
+        redial(l);
+    if (l->redial_at_ms)
+        return; /* refused: nobody to talk to until then */
     int64_t silent_ms = zclock_mono() - l->last_broker_ms;
-    if (silent_ms > (int64_t)l->w->heartbeat_ms * l->w->liveness) {
+    if (silent_ms > (int64_t)l->w->heartbeat_ms * l->w->liveness &&
+        sl_curve_watch_is_up(l->watch)) {
+        /* the connection is up but nothing comes: the broker has handed
+         * our routing id to another connection (a second worker with our
+         * id) and ours leads nowhere. Only a new connection gets it back. */
+        sl_log(SL_LOG_WARN, "worker", "worker=%s broker silent for %lld ms on "
+               "a live connection (another connection has our id?): "
+               "connecting again", l->w->id, (long long)silent_ms);
+        redial(l);
+        l->last_broker_ms = zclock_mono();
+    } else if (silent_ms > (int64_t)l->w->heartbeat_ms * l->w->liveness) {
         sl_log(SL_LOG_WARN, "worker", "worker=%s broker silent for %lld ms: "
                "saying hello again", l->w->id, (long long)silent_ms);
         send_ready(l);
@@ -273,26 +374,22 @@ on_beat(loop_t *l)
 }
 
 static int
-loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w)
+loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w, sl_error_t *err)
 {
     l->w = w;
     l->pipe = pipe;
-    l->dealer = zsock_new(ZMQ_DEALER);
     l->execs = calloc(w->slots, sizeof *l->execs);
     l->is_busy = calloc(w->slots, sizeof *l->is_busy);
     l->queue = zlist_new();
     l->poller = zpoller_new(pipe, NULL);
-    if (!l->dealer || !l->execs || !l->is_busy || !l->queue || !l->poller)
-        return SL_ENOMEM;
-    sl_envelope_tune(l->dealer);
-    zsock_set_identity(l->dealer, w->id);
-    if (zsock_connect(l->dealer, "%s", w->endpoint) != 0)
-        return SL_EINVAL;
-    zpoller_add(l->poller, l->dealer);
+    if (!l->execs || !l->is_busy || !l->queue || !l->poller)
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    if (open_dealer(l, err) < 0)
+        return err->code;
     for (uint32_t i = 0; i < w->slots; i++) {
         l->execs[i] = sl_executor_new(&w->exec_cfg);
         if (!l->execs[i])
-            return SL_ENOMEM;
+            return sl_error_set(err, SL_ENOMEM, "cannot start executors");
         zpoller_add(l->poller, zactor_sock(l->execs[i]));
     }
     return 0;
@@ -312,6 +409,7 @@ loop_fini(loop_t *l)
     zlist_destroy(&l->queue);
     zpoller_destroy(&l->poller);
     free(l->held);
+    sl_curve_watch_destroy(&l->watch);
     zsock_destroy(&l->dealer);
 }
 
@@ -319,16 +417,21 @@ static void
 worker_actor(zsock_t *pipe, void *args)
 {
     loop_t l = {0};
-    int rc = loop_init(&l, pipe, args);
+    sl_error_t err = {0};
+    int rc = loop_init(&l, pipe, args, &err);
     zsock_signal(pipe, 0);
-    zstr_send(pipe, rc == 0 ? "ok" : "failed"); /* read by sl_worker_new */
+    zstr_send(pipe, rc == 0 ? "ok" : err.msg); /* read by sl_worker_new */
     if (rc == 0) {
         send_ready(&l);
         sl_log(SL_LOG_INFO, "worker", "worker=%s broker=%s slots=%u tasks=%zu "
-               "cache=%s isolate=%s", l.w->id, l.w->endpoint, l.w->slots,
-               sl_registry_count(l.w->registry),
+               "cache=%s isolate=%s curve=%s", l.w->id, l.w->endpoint,
+               l.w->slots, sl_registry_count(l.w->registry),
                l.w->cache_url ? l.w->cache_url : "(flow's, else embedded)",
-               l.w->exec_cfg.is_isolated ? "yes" : "no");
+               l.w->exec_cfg.is_isolated ? "yes" : "no",
+               l.is_curve ? "on" : "off");
+        if (!l.is_curve && strncmp(l.w->endpoint, "inproc://", 9) != 0)
+            sl_log(SL_LOG_WARN, "worker", "worker=%s no key (--key): talking "
+                   "to the broker in the clear", l.w->id);
     }
     l.last_broker_ms = zclock_mono();
     l.next_beat_ms = l.last_broker_ms + l.w->heartbeat_ms;
@@ -341,6 +444,8 @@ worker_actor(zsock_t *pipe, void *args)
             break; /* the context is going away */
         if (which == l.dealer)
             on_broker(&l);
+        else if (l.watch && which == sl_curve_watch_sock(l.watch))
+            on_watch(&l);
         for (uint32_t i = 0; which && i < l.w->slots; i++)
             if (which == zactor_sock(l.execs[i]))
                 on_executor(&l, i);
@@ -379,6 +484,9 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
     w->id = opt->id ? strdup(opt->id) : make_id();
     w->endpoint = strdup(opt->endpoint ? opt->endpoint : "tcp://127.0.0.1:5556");
     w->cache_url = opt->cache_url ? strdup(opt->cache_url) : NULL;
+    w->key_file = opt->key_file ? strdup(opt->key_file) : NULL;
+    w->broker_key_file = opt->broker_key_file ? strdup(opt->broker_key_file)
+                                              : NULL;
     w->fallback_url = opt->fallback_url ? strdup(opt->fallback_url)
                                         : sl_cache_default_url();
     w->registry = sl_registry_new();
@@ -411,13 +519,12 @@ sl_worker_new(const sl_worker_options_t *opt, sl_error_t *err)
     }
     w->actor = zactor_new(worker_actor, w);
     char *status = w->actor ? zstr_recv(w->actor) : NULL;
-    bool is_ok = status && strcmp(status, "ok") == 0;
-    free(status);
-    if (!is_ok) {
-        sl_error_set(err, SL_EINVAL, "worker: cannot connect to '%s'",
-                     w->endpoint);
+    if (!status || strcmp(status, "ok") != 0) {
+        sl_error_set(err, SL_EINVAL, "worker: %s",
+                     status ? status : "no thread");
         sl_worker_destroy(&w);
     }
+    free(status);
     return w;
 }
 
@@ -452,6 +559,8 @@ sl_worker_destroy(sl_worker_t **p)
     free(w->endpoint);
     free(w->cache_url);
     free(w->fallback_url);
+    free(w->key_file);
+    free(w->broker_key_file);
     free(w);
     *p = NULL;
 }

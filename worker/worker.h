@@ -27,6 +27,10 @@ typedef struct sl_worker_options {
     bool is_isolated;            /* each task in a forked child */
     uint64_t task_memory_bytes;  /* isolated: the child's address space */
     uint32_t task_cpu_seconds;   /* isolated: the child's CPU time */
+    const char *key_file;        /* CURVE key pair (.key); NULL: $SLUICE_KEY */
+    const char *broker_key_file; /* the broker's .pub; NULL:
+                                    $SLUICE_BROKER_KEY; neither: in the
+                                    clear (inproc:// never uses them) */
 } sl_worker_options_t;
 
 /* Builds the task registry (built-ins and plugins), then starts the worker

@@ -49,8 +49,18 @@ typedef struct sl_event {
 } sl_event_t;
 
 /* Connects (lazily: a broker that is not up yet is waited for). NULL, with
- * err, for a malformed endpoint. */
+ * err, for a malformed endpoint. Over tcp:// and ipc://, CURVE is used
+ * when $SLUICE_KEY (this client's key pair, a .key file from `sluice
+ * keygen`) and $SLUICE_BROKER_KEY (the broker's .pub file) are set. */
 sl_client_t *sl_client_new(const char *endpoint, sl_error_t *err);
+
+/* sl_client_new with the two key files named here (each NULL falls back to
+ * its variable; neither: in the clear). NULL, with err, if only one is
+ * given or a file does not load. A key the broker refuses makes every call
+ * that waits for the broker fail at once with SL_EREJECTED, saying so. */
+sl_client_t *sl_client_new_curve(const char *endpoint, const char *key_file,
+                                 const char *broker_key_file,
+                                 sl_error_t *err);
 
 /* NULL-safe; sets *p to NULL. */
 void sl_client_destroy(sl_client_t **p);

@@ -130,6 +130,14 @@ calls() { # calls FILE: lines in a call log (0 if none)
     [ -f "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0
 }
 
+wait_log() { # wait_log PATTERN FILE WHAT: up to 10 s for a line, else fail
+    for _ in $(seq 100); do
+        grep -q -- "$1" "$2" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "$3 (no '$1' in $(basename "$2"))"
+}
+
 expect_eq() { # expect_eq ACTUAL EXPECTED WHAT
     [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
 }

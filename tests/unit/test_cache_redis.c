@@ -10,6 +10,7 @@
 #include "redis_server.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -114,6 +115,72 @@ test_redis_idle_connection_survives_a_restart(void **state)
     sl_buf_fini(&out);
 }
 
+/* AUTH as an ACL user: the password from the URL or the environment; a
+ * wrong one is an error that says AUTH failed and never shows it. */
+static void
+test_redis_auth(void **state)
+{
+    (void)state;
+    char cmd[200], url[128];
+    sl_error_t err = {0};
+    sl_buf_t out = {0};
+    snprintf(cmd, sizeof cmd, "redis-cli -p %d ACL SETUSER app on '>s3cret-pw' "
+             "'~*' '&*' +@all >/dev/null", redis.port);
+    assert_int_equal(system(cmd), 0);
+    unsetenv("SLUICE_REDIS_PASSWORD");
+
+    snprintf(url, sizeof url, "redis://app:wrong-pw@127.0.0.1:%d/0",
+             redis.port);
+    sl_cache_t *c = sl_cache_new(url, &err);
+    assert_non_null(c);
+    assert_int_equal(sl_cache_get(c, "k", &out, &err), SL_ECACHE);
+    assert_non_null(strstr(err.msg, "AUTH"));
+    assert_non_null(strstr(err.msg, "WRONGPASS"));
+    assert_null(strstr(err.msg, "wrong-pw"));
+    sl_cache_destroy(&c);
+
+    snprintf(url, sizeof url, "redis://app:s3cret-pw@127.0.0.1:%d/0",
+             redis.port);
+    c = sl_cache_new(url, &err);
+    assert_int_equal(sl_cache_set(c, "k", "v", 1, 60000, &err), 0);
+    sl_cache_destroy(&c);
+
+    setenv("SLUICE_REDIS_PASSWORD", "s3cret-pw", 1);
+    snprintf(url, sizeof url, "redis://app@127.0.0.1:%d/0", redis.port);
+    c = sl_cache_new(url, &err);
+    assert_non_null(c);
+    assert_null(strstr(sl_cache_url(c), "s3cret"));
+    assert_int_equal(sl_cache_get(c, "k", &out, &err), 0);
+    assert_memory_equal(out.data, "v", 1);
+    sl_cache_destroy(&c);
+    unsetenv("SLUICE_REDIS_PASSWORD");
+    sl_buf_fini(&out);
+}
+
+/* A command line never carries a Redis password; the environment may. */
+static void
+test_cli_url_refuses_a_password_on_the_command_line(void **state)
+{
+    (void)state;
+    sl_error_t err = {0};
+    const char *url = NULL;
+    unsetenv("SLUICE_CACHE_URL");
+    assert_int_equal(sl_cache_cli_url("redis://u:pw@h:1/0", &url, &err),
+                     SL_EINVAL);
+    assert_non_null(strstr(err.msg, "SLUICE_REDIS_PASSWORD"));
+    assert_int_equal(sl_cache_cli_url("redis://:pw@h/0", &url, &err),
+                     SL_EINVAL);
+    assert_int_equal(sl_cache_cli_url("redis://u@h:1/0", &url, &err), 0);
+    assert_string_equal(url, "redis://u@h:1/0");
+    assert_int_equal(sl_cache_cli_url("lmdb:///tmp/a@b:c", &url, &err), 0);
+    assert_int_equal(sl_cache_cli_url(NULL, &url, &err), 0);
+    assert_null(url);
+    setenv("SLUICE_CACHE_URL", "redis://u:pw@h:1/0", 1);
+    assert_int_equal(sl_cache_cli_url(NULL, &url, &err), 0);
+    assert_string_equal(url, "redis://u:pw@h:1/0");
+    unsetenv("SLUICE_CACHE_URL");
+}
+
 static void
 test_redis_url_errors_name_the_problem(void **state)
 {
@@ -136,6 +203,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_redis_set_get_del, start, stop),
+        cmocka_unit_test_setup_teardown(test_redis_auth, start, stop),
+        cmocka_unit_test(test_cli_url_refuses_a_password_on_the_command_line),
         cmocka_unit_test_setup_teardown(test_redis_batch_get, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_batch_set, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_probe, start, stop),

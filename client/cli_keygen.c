@@ -1,0 +1,53 @@
+/* client/cli_keygen.c: `sluice keygen NAME...`: a CURVE key pair for each
+ * name, as NAME.key (secret, mode 0600) and NAME.pub (public). */
+#include "cli.h"
+#include "curve.h"
+
+#include <string.h>
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sluice keygen NAME...\n"
+            "  Writes a CURVE key pair for each NAME (a path without "
+            "extension):\n"
+            "  NAME.key  both keys, mode 0600: stays on the host that uses "
+            "it\n"
+            "            (sluice-broker --key, sluice-worker --key, "
+            "$SLUICE_KEY)\n"
+            "  NAME.pub  the public key: into the broker's --allow-clients or\n"
+            "            --allow-workers folder, or, for the broker's own, to\n"
+            "            workers and clients (--broker-key, "
+            "$SLUICE_BROKER_KEY)\n"
+            "  An existing file is never overwritten.\n");
+}
+
+int
+sl_cli_keygen(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return SL_EXIT_USAGE;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return SL_EXIT_OK;
+        }
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "sluice keygen: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return SL_EXIT_USAGE;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        sl_error_t err = {0};
+        if (sl_curve_keygen(argv[i], &err) < 0) {
+            fprintf(stderr, "sluice %s\n", err.msg);
+            return SL_EXIT_FAILED;
+        }
+        printf("%s.key %s.pub\n", argv[i], argv[i]);
+    }
+    return SL_EXIT_OK;
+}

@@ -1,0 +1,123 @@
+# tests/integration/test_curve.sh: CURVE on both broker sockets. Keys made
+# by `sluice keygen`; the broker takes only the allow-listed ones (its ZAP
+# handler logs and counts each refusal), refuses to start with a key but no
+# allow-list, refuses a keyed worker's messages under another worker's id,
+# and on revocation (a .pub removed) drops the worker and cuts its
+# connection; clients and workers that are refused say so clearly.
+source "$(dirname "$0")/lib.sh"
+
+keys="$WORK/keys"
+mkdir -p "$keys/clients" "$keys/workers"
+"$SLUICE" keygen "$keys/broker" "$keys/alice" "$keys/w1" "$keys/w2" \
+    "$keys/mallory" >/dev/null || fail "keygen"
+[ "$(stat -c %a "$keys/alice.key")" = 600 ] || fail "a .key file is not 0600"
+grep -q secret-key "$keys/alice.pub" && fail "a .pub file holds a secret"
+rc=0
+err=$("$SLUICE" keygen "$keys/alice" 2>&1) || rc=$?
+expect_eq "$rc" 1 "keygen over an existing key"
+grep -q "already exists" <<<"$err" || fail "keygen overwrite message: $err"
+cp "$keys/alice.pub" "$keys/clients/"
+cp "$keys/w1.pub" "$keys/w2.pub" "$keys/workers/"
+
+# bad configurations: each refused at start, saying what is wrong
+expect_start_error() { # expect_start_error PATTERN BROKER-OPTIONS...
+    local pattern=$1 rc=0 out
+    shift
+    out=$("$BROKER" --clients tcp://127.0.0.1:0 --workers tcp://127.0.0.1:0 \
+        --journal none "$@" 2>&1) || rc=$?
+    expect_eq "$rc" 1 "exit code of sluice-broker $*"
+    grep -q -- "$pattern" <<<"$out" || fail "sluice-broker $*: said: $out"
+}
+expect_start_error "needs an allow-list" --key "$keys/broker.key"
+expect_start_error "needs an allow-list" --key "$keys/broker.key" \
+    --allow-clients "$keys/clients"
+expect_start_error "needs the broker's key" --allow-clients "$keys/clients" \
+    --allow-workers "$keys/workers"
+expect_start_error "holds no secret key" --key "$keys/broker.pub" \
+    --allow-clients "$keys/clients" --allow-workers "$keys/workers"
+expect_start_error "cannot read the folder" --key "$keys/broker.key" \
+    --allow-clients "$keys/nosuch" --allow-workers "$keys/workers"
+pass "a key without allow-lists, or a bad key file, stops the broker"
+
+start_redis
+start_broker --key "$keys/broker.key" --allow-clients "$keys/clients" \
+    --allow-workers "$keys/workers"
+export SLUICE_KEY="$keys/alice.key" SLUICE_BROKER_KEY="$keys/broker.pub"
+export SLUICE_EXAMPLE_CALLS="$WORK/calls"
+wopts=(--tasks "$EXAMPLE_PLUGIN" --cache "$REDIS_URL" --slots 2
+    --broker-key "$keys/broker.pub")
+start_worker w1 "${wopts[@]}" --key "$keys/w1.key"
+start_worker w2 "${wopts[@]}" --key "$keys/w2.key"
+start_worker mallory "${wopts[@]}" --key "$keys/mallory.key"
+wait_workers 2
+
+out=$(run_json "$SLUICE_SRC/examples/seed.yaml") || fail "seed run failed"
+expect_eq "$(node "$out" add value)" 15 "add_numbers(5, 10) over CURVE"
+grep -q "curve=on" "$WORK/broker.log" || fail "broker does not say curve=on"
+pass "allowed client and workers run the seed flow over CURVE"
+
+status() { "$SLUICE" status --broker "$BROKER_EP" --json; }
+wait_log "refused this key" "$WORK/mallory.log" \
+    "the refused worker does not say so"
+mallory=$(sed -n 's/.*public-key = "\(.*\)"/\1/p' "$keys/mallory.pub")
+grep -qF "refused a worker from 127.0.0.1: key $mallory is not" \
+    "$WORK/broker.log" || fail "the broker did not log the refused worker"
+[ "$(status | jq .broker.refused_workers)" -ge 1 ] ||
+    fail "refused worker not counted"
+status | jq -e '[.workers[].id] | index("mallory") == null' >/dev/null ||
+    fail "the refused worker registered"
+pass "a worker without an allowed key is refused, logged and counted"
+
+expect_client_error() { # expect_client_error PATTERN KEY BROKER-KEY
+    local rc=0 out started=$SECONDS
+    out=$(SLUICE_KEY=$2 SLUICE_BROKER_KEY=$3 "$SLUICE" status \
+        --broker "$BROKER_EP" --timeout 20000 2>&1) || rc=$?
+    [ "$rc" -ne 0 ] || fail "a client with key '$2' got an answer"
+    grep -q "$1" <<<"$out" || fail "client with key '$2' said: $out"
+    [ $((SECONDS - started)) -lt 10 ] || fail "the refusal took until timeout"
+}
+expect_client_error "refused this key" "$keys/mallory.key" "$keys/broker.pub"
+expect_client_error "wants CURVE keys" "" ""
+expect_client_error "CURVE handshake with .* failed" "$keys/alice.key" \
+    "$keys/mallory.pub"
+[ "$(status | jq .broker.refused_clients)" -ge 1 ] ||
+    fail "refused client not counted"
+pass "refused clients fail at once with a clear error"
+
+# a keyed worker that claims another worker's id is not that worker
+start_worker w1 "${wopts[@]}" --key "$keys/w2.key"
+wait_log "worker=w1 refused a message from key" "$WORK/broker.log" \
+    "an impostor's message under id w1 was not refused"
+stop_pid "${PIDS[-1]}" || fail "the impostor did not stop"
+unset 'PIDS[-1]'
+[ "$(status | jq .broker.refused_messages)" -ge 1 ] ||
+    fail "the impostor's messages were not counted"
+# the real w1 lost its routing id to the impostor; it notices the silence
+# on its live connection, connects again and is registered again
+wait_log "connecting again" "$WORK/w1.log" \
+    "w1 did not connect again after losing its id"
+wait_workers 2
+status | jq -e '[.workers[].id] | index("w1") != null' >/dev/null ||
+    fail "w1 is not registered after the impostor left"
+pass "a message under another worker's id and key is refused"
+
+# revoking w2: dropped at the next reload, its connection cut, refused after
+rm "$keys/workers/w2.pub"
+for _ in $(seq 50); do
+    status | jq -e '[.workers[].id] | index("w2") == null' >/dev/null && break
+    sleep 0.1
+done
+status | jq -e '[.workers[].id] | index("w2") == null' >/dev/null ||
+    fail "the revoked worker is still registered"
+grep -q "key .* (w2.pub) revoked" "$WORK/broker.log" || fail "no revoke log"
+wait_log "refused this key" "$WORK/w2.log" \
+    "the revoked worker was not cut off and refused"
+expect_eq "$(status | jq .broker.revoked_keys)" 1 "revoked keys counted"
+wait_workers 1 # w1 comes back after the cut
+numbers="[$(seq -s, 1 200)]"
+out=$(run_json "$SLUICE_SRC/examples/mapreduce.yaml" \
+    --param "numbers=$numbers") || fail "run after the revocation failed"
+expect_eq "$(node "$out" total value)" 2686700 "sum of squares 1..200"
+status | jq -e '[.workers[].id] == ["w1"]' >/dev/null ||
+    fail "workers after the revocation: $(status | jq -c '[.workers[].id]')"
+pass "a revoked worker is dropped, cut off and refused; the others go on"
