@@ -283,10 +283,16 @@ sl_auth_on_zap(sl_auth_t *a)
 }
 
 bool
-sl_auth_allows(sl_auth_t *a, const char *domain, const char *user_id)
+sl_auth_has_key(sl_auth_t *a, const char *domain, const char *key)
 {
     allow_list_t *list = list_of(a, domain);
-    bool is_ok = list && user_id && zhashx_lookup(list->keys, user_id);
+    return list && key && zhashx_lookup(list->keys, key);
+}
+
+bool
+sl_auth_allows(sl_auth_t *a, const char *domain, const char *user_id)
+{
+    bool is_ok = sl_auth_has_key(a, domain, user_id);
     if (!is_ok)
         a->counts.refused_messages++;
     return is_ok;

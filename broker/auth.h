@@ -46,6 +46,9 @@ zsock_t *sl_auth_zap(sl_auth_t *a);
  * in its domain's list, else 400 (logged and counted). */
 void sl_auth_on_zap(sl_auth_t *a);
 
+/* Whether key is on domain's allow-list now. */
+bool sl_auth_has_key(sl_auth_t *a, const char *domain, const char *key);
+
 /* Whether a message whose frame carries user_id (its "User-Id" property)
  * may be taken on domain's socket now; a refusal is counted. */
 bool sl_auth_allows(sl_auth_t *a, const char *domain, const char *user_id);

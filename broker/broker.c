@@ -844,7 +844,7 @@ reload_keys(loop_t *l)
     while (is_changed) { /* dropping one changes the list: start again */
         is_changed = false;
         for (sl_bworker_t *w = zlistx_first(all); w; w = zlistx_next(all)) {
-            if (sl_auth_allows(l->auth, SL_AUTH_WORKERS, w->key))
+            if (sl_auth_has_key(l->auth, SL_AUTH_WORKERS, w->key))
                 continue;
             drop_worker(l, w, "its key was revoked", false);
             is_changed = true;
