@@ -243,13 +243,19 @@ read_event(sl_curve_watch_t *w)
     zmsg_destroy(&msg);
 }
 
+static void
+read_events(sl_curve_watch_t *w)
+{
+    while (zsock_events(w->events) & ZMQ_POLLIN)
+        read_event(w);
+}
+
 bool
 sl_curve_watch_refused(sl_curve_watch_t *w, char *why, size_t size)
 {
     if (!w)
         return false;
-    while (zsock_events(w->events) & ZMQ_POLLIN)
-        read_event(w);
+    read_events(w);
     if (w->is_refused)
         snprintf(why, size, "%s", w->why);
     return w->is_refused;
@@ -258,7 +264,8 @@ sl_curve_watch_refused(sl_curve_watch_t *w, char *why, size_t size)
 bool
 sl_curve_watch_is_up(sl_curve_watch_t *w)
 {
-    char why[8];
-    sl_curve_watch_refused(w, why, sizeof why);
-    return w && w->is_up;
+    if (!w)
+        return false;
+    read_events(w);
+    return w->is_up;
 }

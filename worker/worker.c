@@ -44,7 +44,7 @@ typedef struct {
     sl_worker_t *w;            /* configuration, read-only here */
     zsock_t *pipe;             /* to the owner of the sl_worker_t */
     zsock_t *dealer;           /* to the broker */
-    sl_curve_watch_t *watch;   /* its CURVE handshakes; NULL in the clear */
+    sl_curve_watch_t *watch;   /* its handshakes; NULL over inproc:// */
     bool is_curve;             /* the DEALER has keys */
     int64_t redial_at_ms;      /* refused: when to try again; 0 if not */
     int64_t redial_ms;         /* the wait before that, doubling */
@@ -352,20 +352,20 @@ on_beat(loop_t *l)
     if (l->redial_at_ms)
         return; /* refused: nobody to talk to until then */
     int64_t silent_ms = zclock_mono() - l->last_broker_ms;
-    if (silent_ms > (int64_t)l->w->heartbeat_ms * l->w->liveness &&
-        sl_curve_watch_is_up(l->watch)) {
-        /* the connection is up but nothing comes: the broker has handed
-         * our routing id to another connection (a second worker with our
-         * id) and ours leads nowhere. Only a new connection gets it back. */
-        sl_log(SL_LOG_WARN, "worker", "worker=%s broker silent for %lld ms on "
-               "a live connection (another connection has our id?): "
-               "connecting again", l->w->id, (long long)silent_ms);
-        redial(l);
-        l->last_broker_ms = zclock_mono();
-    } else if (silent_ms > (int64_t)l->w->heartbeat_ms * l->w->liveness) {
-        sl_log(SL_LOG_WARN, "worker", "worker=%s broker silent for %lld ms: "
-               "saying hello again", l->w->id, (long long)silent_ms);
-        send_ready(l);
+    if (silent_ms > (int64_t)l->w->heartbeat_ms * l->w->liveness) {
+        /* up but silent: the broker handed our routing id to another
+         * connection (a second worker with our id) and ours leads nowhere;
+         * only a new connection gets it back */
+        bool is_up = sl_curve_watch_is_up(l->watch);
+        sl_log(SL_LOG_WARN, "worker", "worker=%s broker silent for %lld ms%s",
+               l->w->id, (long long)silent_ms,
+               is_up ? " on a live connection (another connection has our "
+                       "id?): connecting again"
+                     : ": saying hello again");
+        if (is_up)
+            redial(l); /* says hello on the new connection */
+        else
+            send_ready(l);
         l->last_broker_ms = zclock_mono();
     }
     send_heartbeat(l);
