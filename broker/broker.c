@@ -5,9 +5,12 @@
 #include "broker.h"
 
 #include "auth.h"
+#include "broker_metrics.h"
 #include "envelope.h"
 #include "flow_wire.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "procmem.h"
 #include "run.h"
 #include "runbook.h"
@@ -52,7 +55,18 @@ typedef struct {
                                        the clear */
     char peer_key[SL_CURVE_KEY_TEXT]; /* the CURVE key of the message just
                                        received ("" in the clear) */
+    sl_bmetrics_t *metrics;         /* counters for /metrics and status */
+    sl_http_t *http;                /* /metrics, /healthz, /readyz; NULL
+                                       without --http */
+    char http_at[300];              /* its address, with the port bound */
 } loop_t;
+
+/* The task name of job (borrowed from its run's flow). */
+static const char *
+task_of(const sl_job_t *job)
+{
+    return sl_run_flow(job->run)->nodes[job->node].task;
+}
 
 /* Sends env; a failure is logged here and its code returned (SL_EIO: the
  * peer is gone, SL_ETIMEDOUT: its queue is full). */
@@ -134,9 +148,12 @@ drop_worker(loop_t *l, sl_bworker_t *w, const char *why, bool is_death)
         job->is_suspect |= is_death;
         sl_run_job_lost(job->run, l->sched, job, reason,
                         is_death && i < slots);
+        sl_bmetrics_lost(l->metrics, task_of(job), job);
         touch(l, job->run);
     }
     zlistx_destroy(&held);
+    if (is_death)
+        sl_bmetrics_worker_lost(l->metrics);
 }
 
 /* Sends each worker as many queued tasks as its credit allows. */
@@ -172,8 +189,10 @@ dispatch(loop_t *l)
             int rc = sl_envelope_send(l->back, w->identity, &env, &err);
             for (size_t i = 0; i < n; i++) {
                 free(tasks[i].args);
-                if (rc == 0)
+                if (rc == 0) {
                     sl_run_job_started(jobs[i]->run, jobs[i], w->id);
+                    sl_bmetrics_dispatched(l->metrics, tasks[i].name, 1);
+                }
                 touch(l, jobs[i]->run);
             }
             if (rc < 0) { /* gone or stuck: its tasks go to others */
@@ -297,11 +316,14 @@ flush(loop_t *l)
                              : NULL;
         if (kept && sl_run_client(run))
             send_frame(l, l->front, sl_run_client(run), kept);
+        bool has_failed = !result ||
+                          result->state != SLUICE__RUN_RESULT__STATE__DONE;
+        sl_bmetrics_run_finished(l->metrics, has_failed,
+                                 sl_run_started_us(run));
         if (result)
             sl_log(SL_LOG_INFO, "broker", "run=%s flow=\"%s\" %s",
                    sl_run_id(run), result->flow,
-                   result->state == SLUICE__RUN_RESULT__STATE__DONE
-                       ? "done" : "failed");
+                   has_failed ? "failed" : "done");
         free(packed.data);
         sl_run_result_free(&result);
     }
@@ -348,6 +370,7 @@ on_submit(loop_t *l, zframe_t *client, const Sluice__Submit *s)
                         : sl_runbook_submit(l->runbook, s, client, &err);
     if (l->is_stopping)
         sl_error_set(&err, SL_EREJECTED, "the broker is stopping");
+    sl_bmetrics_submitted(l->metrics, run != NULL);
     if (!run)
         return send_rejected(l, client, err.msg);
     if (sl_runbook_journal_fd(l->runbook) >= 0) {
@@ -505,6 +528,27 @@ fill_worker(sl_bworker_t *w, Sluice__WorkerStatus *ws, Sluice__TaskRef *refs,
     ws->tasks = ptrs;
 }
 
+/* The broker's counters and queue in its status. */
+static void
+fill_counts(loop_t *l, Sluice__BrokerStatus *bs)
+{
+    sl_bmetrics_totals_t t;
+    sl_sched_counts_t c;
+    sl_bmetrics_totals(l->metrics, &t);
+    sl_sched_counts(l->sched, &c);
+    bs->tasks_dispatched = t.dispatched;
+    bs->tasks_completed = t.completed;
+    bs->tasks_cached = t.cached;
+    bs->tasks_shared = t.shared;
+    bs->tasks_failed = t.failed;
+    bs->tasks_retried = t.retried;
+    bs->workers_lost = t.workers_lost;
+    bs->tasks_queued = c.queued;
+    bs->tasks_delayed = c.delayed;
+    bs->tasks_in_flight = c.held;
+    bs->http = l->http_at;
+}
+
 static void
 on_status(loop_t *l, zframe_t *client, const Sluice__StatusRequest *req)
 {
@@ -561,6 +605,7 @@ on_status(loop_t *l, zframe_t *client, const Sluice__StatusRequest *req)
         bs.refused_messages = counts.refused_messages;
         bs.revoked_keys = counts.revoked;
     }
+    fill_counts(l, &bs);
     reply.broker = &bs;
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_STATUS;
@@ -660,8 +705,10 @@ serve_followers(loop_t *l, sl_job_t *job, const sl_value_t *value,
     job->followers = NULL;
     for (sl_job_t *f = zlistx_first(followers); f; f = zlistx_next(followers)) {
         sl_value_t *copy = sl_value_copy(value);
-        if (f->state == SL_JOB_FOLLOWING)
+        if (f->state == SL_JOB_FOLLOWING) {
             sl_runbook_result(l->runbook, f, wire);
+            sl_bmetrics_shared(l->metrics, task_of(f));
+        }
         sl_run_job_shared(f->run, l->sched, f, &copy, worker_id);
         touch(l, f->run);
     }
@@ -696,7 +743,10 @@ on_results(loop_t *l, sl_bworker_t *w, const Sluice__ResultBatch *batch)
             job->state == SL_JOB_RUNNING)
             sl_runbook_result(l->runbook, job, r->value);
         sl_value_t *shared = job->followers ? sl_value_copy(value) : NULL;
+        bool was_running = job->state == SL_JOB_RUNNING;
         sl_run_job_result(run, l->sched, job, &bad, &value, w->id);
+        if (was_running)
+            sl_bmetrics_result(l->metrics, task_of(job), job, &bad);
         touch(l, run);
         if (job->state == SL_JOB_DONE && job->followers)
             serve_followers(l, job, shared, r->value, w->id);
@@ -736,7 +786,7 @@ on_heartbeat(loop_t *l, sl_bworker_t *w, const Sluice__Heartbeat *hb)
         bool is_listed = false;
         for (size_t i = 0; i < hb->n_held_task_ids && !is_listed; i++)
             is_listed = hb->held_task_ids[i] == job->id;
-        if (!is_listed && job->dispatched_ms < before)
+        if (!is_listed && job->dispatched_us < before * 1000)
             zlistx_add_end(lost, job);
     }
     for (sl_job_t *job = lost ? zlistx_first(lost) : NULL; job;
@@ -745,6 +795,7 @@ on_heartbeat(loop_t *l, sl_bworker_t *w, const Sluice__Heartbeat *hb)
                w->id, (unsigned long long)job->id);
         sl_sched_release(l->sched, job);
         sl_run_job_lost(job->run, l->sched, job, "the worker lost it", false);
+        sl_bmetrics_lost(l->metrics, task_of(job), job);
         touch(l, job->run);
     }
     zlistx_destroy(&lost);
@@ -889,6 +940,65 @@ on_tick(loop_t *l)
     reload_keys(l);
 }
 
+/* ---- HTTP: /metrics, /healthz, /readyz --------------------------------- */
+
+static void
+read_gauges(loop_t *l, sl_bmetrics_gauges_t *g)
+{
+    sl_sched_counts_t c;
+    sl_sched_counts(l->sched, &c);
+    *g = (sl_bmetrics_gauges_t){.queued = c.queued, .delayed = c.delayed,
+                                .in_flight = c.held};
+    zlistx_t *workers = sl_sched_workers(l->sched);
+    for (sl_bworker_t *w = zlistx_first(workers); w;
+         w = zlistx_next(workers)) {
+        g->workers++;
+        g->draining += w->is_draining;
+        g->slots += w->slots;
+    }
+    for (sl_run_t *run = sl_runbook_first(l->runbook); run;
+         run = sl_runbook_next(l->runbook)) {
+        Sluice__RunStatus rs;
+        sl_run_status(run, &rs);
+        g->runs_running += rs.state == SLUICE__RUN_RESULT__STATE__RUNNING;
+        g->runs_done += rs.state == SLUICE__RUN_RESULT__STATE__DONE;
+        g->runs_failed += rs.state == SLUICE__RUN_RESULT__STATE__FAILED;
+    }
+    if (l->auth) {
+        sl_auth_counts_t a = sl_auth_counts(l->auth);
+        g->is_curve = true;
+        g->refused_clients = a.refused_clients;
+        g->refused_workers = a.refused_workers;
+        g->refused_messages = a.refused_messages;
+        g->revoked_keys = a.revoked;
+    }
+}
+
+/* Healthy: the loop answers (else the HTTP thread says 503 itself).
+ * Ready: it takes new runs (not stopping). */
+static void
+answer_http(const char *path, sl_http_reply_t *reply, void *ctx)
+{
+    loop_t *l = ctx;
+    if (!strcmp(path, "/metrics")) {
+        sl_bmetrics_gauges_t g;
+        read_gauges(l, &g);
+        reply->status = sl_bmetrics_render(l->metrics, &g, &reply->body) == 0
+                            ? 200 : 500;
+        reply->content_type = SL_METRICS_CONTENT_TYPE;
+    } else if (!strcmp(path, "/healthz")) {
+        reply->status = 200;
+        sl_buf_printf(&reply->body, "ok\n");
+    } else if (!strcmp(path, "/readyz")) {
+        reply->status = l->is_stopping ? 503 : 200;
+        sl_buf_printf(&reply->body, "%s\n", l->is_stopping
+                      ? "stopping: new runs are refused" : "ready");
+    } else {
+        sl_buf_printf(&reply->body, "no such page: /metrics, /healthz and "
+                      "/readyz are served\n");
+    }
+}
+
 /* Sets up sockets, scheduler and runbook; on failure says what failed in
  * why (for sl_broker_new's error). */
 static int
@@ -905,9 +1015,10 @@ loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt,
     l->touched = zlistx_new();
     l->unconfirmed = zlistx_new();
     l->syncer = sl_syncer_new();
+    l->metrics = sl_bmetrics_new();
     snprintf(why, size, "out of memory");
     if (!l->front || !l->back || !l->sched || !l->touched || !l->unconfirmed ||
-        !l->syncer)
+        !l->syncer || !l->metrics)
         return SL_ENOMEM;
     l->runbook = sl_runbook_new(opt->journal, opt->finished_runs, &err);
     if (!l->runbook) {
@@ -938,16 +1049,25 @@ loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt,
                  zmq_strerror(zmq_errno()));
         return SL_EIO;
     }
+    if (opt->http && !(l->http = sl_http_new(opt->http, &err))) {
+        snprintf(why, size, "%s", err.msg);
+        return SL_EIO;
+    }
+    if (l->http)
+        sl_http_describe(l->http, opt->http, l->http_at, sizeof l->http_at);
     l->poller = zpoller_new(pipe, l->front, l->back,
                             sl_syncer_sock(l->syncer), NULL);
     if (l->poller && l->auth)
         zpoller_add(l->poller, sl_auth_zap(l->auth));
+    if (l->poller && l->http)
+        zpoller_add(l->poller, sl_http_sock(l->http));
     return l->poller ? 0 : SL_ENOMEM;
 }
 
 static void
 loop_fini(loop_t *l)
 {
+    sl_http_destroy(&l->http); /* first: its thread asks this loop */
     zpoller_destroy(&l->poller);
     zsock_destroy(&l->front);
     zsock_destroy(&l->back);
@@ -957,6 +1077,7 @@ loop_fini(loop_t *l)
     sl_sched_destroy(&l->sched); /* before the runs: it points at jobs */
     sl_runbook_destroy(&l->runbook); /* writes and syncs the journal */
     sl_auth_destroy(&l->auth); /* after the sockets it checked */
+    sl_bmetrics_destroy(&l->metrics);
 }
 
 /* A command from the owner: "STOP" (take no new runs) or "$TERM". False
@@ -1008,8 +1129,9 @@ broker_actor(zsock_t *pipe, void *args)
     zstr_sendf(pipe, "%s", rc == 0 ? "ok" : why);
     if (rc == 0) {
         sl_log(SL_LOG_INFO, "broker", "clients=%s workers=%s journal=%s "
-               "curve=%s", opt->frontend, opt->backend,
-               opt->journal ? opt->journal : "(none)", l.auth ? "on" : "off");
+               "curve=%s http=%s", opt->frontend, opt->backend,
+               opt->journal ? opt->journal : "(none)", l.auth ? "on" : "off",
+               l.http ? l.http_at : "off");
         if (!l.auth && !is_inproc(opt))
             sl_log(SL_LOG_WARN, "broker", "no key (--key): clients and "
                    "workers connect in the clear, unauthenticated and "
@@ -1041,6 +1163,8 @@ broker_actor(zsock_t *pipe, void *args)
             on_synced(&l);
         else if (l.auth && which == sl_auth_zap(l.auth))
             sl_auth_on_zap(l.auth);
+        else if (l.http && which == sl_http_sock(l.http))
+            sl_http_answer(l.http, answer_http, &l);
         now = zclock_mono();
         if (now >= next_tick) {
             on_tick(&l);

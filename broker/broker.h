@@ -29,6 +29,8 @@ typedef struct sl_broker_options {
                                   NULL: in the clear */
     const char *allow_clients; /* folders of the .pub keys allowed on each */
     const char *allow_workers; /* socket; both required with key_file */
+    const char *http;          /* "[HOST:]PORT" of /metrics, /healthz and
+                                  /readyz; NULL: none */
 } sl_broker_options_t;
 
 /* Binds both sockets and starts the broker thread. NULL, with err saying

@@ -34,7 +34,7 @@ typedef struct sl_job {
     uint16_t errors;        /* attempts that failed in the task's code */
     uint16_t timeouts;      /* attempts killed past the node's timeout */
     uint16_t deaths;        /* attempts whose worker died holding it */
-    int64_t dispatched_ms;  /* monotonic time of the last dispatch */
+    int64_t dispatched_us;  /* monotonic time of the last dispatch */
     int64_t due_ms;         /* DELAYED: when it may be queued again */
     sl_job_state_t state;   /* where it is */
     bool is_suspect;        /* a worker died holding it: it runs alone, so

@@ -39,6 +39,9 @@ usage(FILE *out)
             "allowed\n"
             "                      (read again every heartbeat: remove a file "
             "to revoke)\n"
+            "  --http [HOST:]PORT  serve /metrics (Prometheus), /healthz and "
+            "/readyz\n"
+            "                      here (default: not served)\n"
             "  --log-level LEVEL   error, warn, info (default), debug\n",
             SL_BROKER_FRONTEND, SL_BROKER_BACKEND);
 }
@@ -92,6 +95,7 @@ main(int argc, char **argv)
         {"key", required_argument, NULL, 'K'},
         {"allow-clients", required_argument, NULL, 'C'},
         {"allow-workers", required_argument, NULL, 'W'},
+        {"http", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sl_broker_options_t opt = {.prefetch = 2};
@@ -124,6 +128,7 @@ main(int argc, char **argv)
         case 'K': opt.key_file = optarg; break;
         case 'C': opt.allow_clients = optarg; break;
         case 'W': opt.allow_workers = optarg; break;
+        case 'P': opt.http = optarg; break;
         case 'l':
             if (sl_service_log_level("sluice-broker", optarg) < 0)
                 return 2;

@@ -59,6 +59,8 @@ struct sl_run {
     bool is_reported;        /* the final result went to the client */
     bool is_unconfirmed;     /* Accepted not sent yet: its news waits */
     int64_t unconfirmed_ms;  /* monotonic time it became unconfirmed */
+    int64_t started_us;      /* monotonic time it was made (submitted, or
+                                resumed from the journal) */
     zhashx_t *recovered;     /* "node:index" -> replayed result (values
                                 owned by the run, not by the hash) */
 };
@@ -97,6 +99,7 @@ sl_run_new(sl_run_config_t *cfg)
         cfg->params = NULL;
         run->seq = cfg->seq;
         run->wants_events = cfg->wants_events;
+        run->started_us = zclock_usecs();
         run->client = cfg->client ? zframe_dup(cfg->client) : NULL;
         run->recovered = zhashx_new();
         run->nodes = calloc(flow->node_count, sizeof *run->nodes);
@@ -904,6 +907,12 @@ sl_run_status(const sl_run_t *run, Sluice__RunStatus *out)
     out->done = run->jobs_done;
     out->cached = run->jobs_cached;
     out->failed = run->jobs_failed;
+}
+
+int64_t
+sl_run_started_us(const sl_run_t *run)
+{
+    return run->started_us;
 }
 
 void

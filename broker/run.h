@@ -111,6 +111,10 @@ void sl_run_result_free(Sluice__RunResult **p);
 /* Summary for status (borrowing from the run). */
 void sl_run_status(const sl_run_t *run, Sluice__RunStatus *out);
 
+/* Monotonic time (zclock_usecs) the run was made: submitted, or resumed
+ * from the journal. */
+int64_t sl_run_started_us(const sl_run_t *run);
+
 /* Whether a worker still holds one of its jobs (the run must outlive it). */
 bool sl_run_is_held(const sl_run_t *run);
 

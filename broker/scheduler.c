@@ -364,7 +364,7 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
             job->state = SL_JOB_RUNNING;
             job->worker = w;
             job->attempt++;
-            job->dispatched_ms = zclock_mono();
+            job->dispatched_us = zclock_usecs();
             job->held_handle = zlistx_add_end(w->held, job);
             w->in_flight++;
             s->held++;
@@ -398,6 +398,14 @@ zlistx_t *
 sl_sched_workers(sl_sched_t *s)
 {
     return s->workers;
+}
+
+void
+sl_sched_counts(const sl_sched_t *s, sl_sched_counts_t *out)
+{
+    out->queued = s->queued;
+    out->delayed = zlistx_size(s->delayed);
+    out->held = s->held;
 }
 
 void

@@ -110,6 +110,14 @@ void sl_sched_release(sl_sched_t *s, sl_job_t *job);
 /* For status: the workers, and per queue key its depth and the workers
  * that serve it. */
 zlistx_t *sl_sched_workers(sl_sched_t *s);
+/* How many jobs wait and run, for /metrics. */
+typedef struct sl_sched_counts {
+    size_t queued;   /* in the ready queues */
+    size_t delayed;  /* waiting out a retry delay */
+    size_t held;     /* sent to workers, not answered yet */
+} sl_sched_counts_t;
+void sl_sched_counts(const sl_sched_t *s, sl_sched_counts_t *out);
+
 typedef void (*sl_sched_queue_fn)(const char *key, size_t depth,
                                   size_t workers, void *ctx);
 void sl_sched_each_queue(sl_sched_t *s, sl_sched_queue_fn fn, void *ctx);

@@ -1,13 +1,42 @@
 /* client/cli_status.c: `sluice status [RUN]`: a broker's workers (their
  * tasks and slots), its queues (depth, and whether any worker can take
- * them) and its runs; and `sluice cancel RUN`, which asks the same broker
- * to end a run and prints what became of it. */
+ * them) and its runs, once or redrawn live with --watch (its task counters
+ * and their rates, as /metrics has them); and `sluice cancel RUN`, which
+ * asks the same broker to end a run and prints what became of it. */
 #include "cli.h"
 
 #include <czmq.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The broker's counters, and their rates since prev (NULL: none yet) over
+ * elapsed_s, for --watch. */
+static void
+print_counters(const sl_value_t *b, const sl_value_t *prev, double elapsed_s)
+{
+    static const char *counts[] = {"tasks_dispatched", "tasks_completed",
+                                   "tasks_cached", "tasks_shared",
+                                   "tasks_failed", "tasks_retried",
+                                   "workers_lost"};
+    printf("BROKER pid=%lld up=%llds rss=%lldMiB http=%s curve=%s\n",
+           sl_cli_int(b, "pid"), sl_cli_int(b, "uptime_ms") / 1000,
+           sl_cli_int(b, "rss_bytes") >> 20,
+           *sl_cli_str(b, "http") ? sl_cli_str(b, "http") : "off",
+           sl_value_get_bool(sl_value_lookup(b, "curve")) ? "on" : "off");
+    printf("TASKS  queued=%lld delayed=%lld in_flight=%lld\n",
+           sl_cli_int(b, "tasks_queued"), sl_cli_int(b, "tasks_delayed"),
+           sl_cli_int(b, "tasks_in_flight"));
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+        long long now = sl_cli_int(b, counts[i]);
+        printf("  %-18s %12lld", counts[i], now);
+        if (prev && elapsed_s > 0)
+            printf("  %10.1f/s",
+                   (double)(now - sl_cli_int(prev, counts[i])) / elapsed_s);
+        printf("\n");
+    }
+}
 
 static void
 print_status(const sl_value_t *s)
@@ -55,6 +84,9 @@ typedef struct {
     bool is_json;         /* --json */
     int timeout_ms;       /* --timeout */
     const char *run_id;   /* the positional argument, or NULL */
+    bool is_watch;        /* --watch: redraw until interrupted */
+    double interval_s;    /* --interval: between redraws (1) */
+    long count;           /* --count: redraws, then stop (0: no end) */
 } status_args_t;
 
 /* 0 to go on, 1 after --help, -1 on a bad argument (already said). */
@@ -65,15 +97,37 @@ parse_args(status_args_t *a, int argc, char **argv, const char *usage)
         {"broker", required_argument, NULL, 'b'},
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 'T'},
+        {"watch", no_argument, NULL, 'w'},
+        {"interval", required_argument, NULL, 'i'},
+        {"count", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
-    *a = (status_args_t){SL_CLI_BROKER, false, SL_CLI_TIMEOUT_MS, NULL};
+    char *end;
+    *a = (status_args_t){SL_CLI_BROKER, false, SL_CLI_TIMEOUT_MS, NULL,
+                         false, 1, 0};
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
         case 'b': a->broker = optarg; break;
         case 'j': a->is_json = true; break;
         case 'T': a->timeout_ms = atoi(optarg); break;
+        case 'w': a->is_watch = true; break;
+        case 'i':
+            a->interval_s = strtod(optarg, &end);
+            if (*end || !(a->interval_s >= 0.1 && a->interval_s <= 3600)) {
+                fprintf(stderr, "--interval '%s': give seconds from 0.1 to "
+                        "3600\n", optarg);
+                return -1;
+            }
+            break;
+        case 'n':
+            a->count = strtol(optarg, &end, 10);
+            if (*end || a->count < 1) {
+                fprintf(stderr, "--count '%s': give a number from 1\n",
+                        optarg);
+                return -1;
+            }
+            break;
         case 'h': printf("%s", usage); return 1;
         default: fprintf(stderr, "%s", usage); return -1;
         }
@@ -82,18 +136,62 @@ parse_args(status_args_t *a, int argc, char **argv, const char *usage)
     return optind + 1 < argc ? -1 : 0;
 }
 
+/* --watch: the status, redrawn every interval until interrupted (or
+ * --count redraws); a broker that does not answer is said on screen and
+ * asked again. */
+static int
+watch(const status_args_t *a, sl_client_t *client)
+{
+    sl_value_t *prev = NULL;
+    int64_t prev_ms = 0;
+    bool is_tty = isatty(STDOUT_FILENO);
+    for (long n = 0; !zsys_interrupted && (!a->count || n < a->count); n++) {
+        if (n)
+            for (int64_t until = zclock_mono() + (int64_t)(a->interval_s * 1000);
+                 !zsys_interrupted && zclock_mono() < until;)
+                zclock_sleep(50);
+        sl_error_t err = {0};
+        sl_value_t *status = NULL;
+        int rc = sl_client_status(client, a->run_id, a->timeout_ms, &status,
+                                  &err);
+        int64_t now_ms = zclock_mono();
+        printf(is_tty ? "\033[H\033[2J" : "----\n");
+        if (rc < 0) {
+            printf("broker %s does not answer: %s\n", a->broker, err.msg);
+        } else {
+            const sl_value_t *b = sl_value_lookup(status, "broker");
+            print_counters(b, prev ? sl_value_lookup(prev, "broker") : NULL,
+                           (double)(now_ms - prev_ms) / 1000);
+            print_status(status);
+            sl_value_destroy(&prev);
+            prev = status;
+            prev_ms = now_ms;
+        }
+        fflush(stdout);
+    }
+    sl_value_destroy(&prev);
+    return SL_EXIT_OK;
+}
+
 int
 sl_cli_status(int argc, char **argv)
 {
     status_args_t a;
     int rc = parse_args(&a, argc, argv, "usage: sluice status [RUN] [--broker "
-                        "ENDPOINT] [--json] [--timeout MS]\n");
+                        "ENDPOINT] [--json] [--timeout MS]\n"
+                        "                     [--watch [--interval S] "
+                        "[--count N]]\n");
     if (rc != 0)
         return rc > 0 ? SL_EXIT_OK : SL_EXIT_USAGE;
     sl_error_t err = {0};
     sl_value_t *status = NULL;
     zsys_init();
     sl_client_t *client = sl_client_new(a.broker, &err);
+    if (client && a.is_watch) {
+        rc = watch(&a, client);
+        sl_client_destroy(&client);
+        return rc;
+    }
     rc = client ? sl_client_status(client, a.run_id, a.timeout_ms, &status,
                                    &err)
                 : err.code;

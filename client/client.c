@@ -385,6 +385,28 @@ sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
     }
 }
 
+/* The broker's task counters and queue (as /metrics has them). */
+static void
+put_counts(sl_value_t *b, const Sluice__BrokerStatus *s)
+{
+    const struct {
+        const char *name;
+        uint64_t value;
+    } counts[] = {{"tasks_dispatched", s->tasks_dispatched},
+                  {"tasks_completed", s->tasks_completed},
+                  {"tasks_cached", s->tasks_cached},
+                  {"tasks_shared", s->tasks_shared},
+                  {"tasks_failed", s->tasks_failed},
+                  {"tasks_retried", s->tasks_retried},
+                  {"workers_lost", s->workers_lost},
+                  {"tasks_queued", s->tasks_queued},
+                  {"tasks_delayed", s->tasks_delayed},
+                  {"tasks_in_flight", s->tasks_in_flight}};
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
+        sl_value_put_int(b, counts[i].name, (int64_t)counts[i].value);
+    sl_value_put_string(b, "http", s->http ? s->http : "");
+}
+
 static sl_value_t *
 status_value(const Sluice__StatusReply *s)
 {
@@ -449,6 +471,7 @@ status_value(const Sluice__StatusReply *s)
         sl_value_put_int(b, "refused_messages",
                          (int64_t)s->broker->refused_messages);
         sl_value_put_int(b, "revoked_keys", (int64_t)s->broker->revoked_keys);
+        put_counts(b, s->broker);
         put(map, "broker", b);
     }
     return map;

@@ -36,6 +36,8 @@ typedef struct {
     bool has_warned_timeout;          /* said once that it cannot enforce */
     bool is_last_send;                /* the next results end the batch */
     bool has_said_idle;               /* they went as "RI": idle said */
+    sl_buf_t trips;                   /* sl_exec_cache_stat_t of the cache
+                                         round trips since the last "R" */
 } executor_t;
 
 typedef struct {
@@ -57,6 +59,25 @@ typedef struct {
     char token[300];             /* the lock's value: task id, attempt, us */
     bool is_done;                /* result is final */
 } job_t;
+
+static uint64_t
+now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Notes a cache round trip that began at start_us, for /metrics (sent
+ * with the next results; dropped if memory runs out). */
+static void
+note_trip(executor_t *ex, sl_cache_op_t op, uint64_t start_us, uint32_t ok,
+          uint32_t other, uint32_t failed)
+{
+    sl_exec_cache_stat_t t = {now_us() - start_us, ok, other, failed,
+                              (uint8_t)op};
+    sl_buf_append(&ex->trips, &t, sizeof t);
+}
 
 static cache_slot_t *
 cache_for(executor_t *ex, const char *url)
@@ -190,19 +211,26 @@ make_token(const executor_t *ex, job_t *j)
 /* Looks the keys of which[0..count) up and takes their locks (count <=
  * PROBE_MAX). */
 static void
-probe_keys(const executor_t *ex, job_t **which, size_t count)
+probe_keys(executor_t *ex, job_t **which, size_t count)
 {
     sl_cache_probe_t probes[PROBE_MAX] = {{0}};
     sl_error_t err = {0};
+    uint64_t start = now_us();
+    uint32_t hits = 0;
     for (size_t i = 0; i < count; i++) {
         make_token(ex, which[i]);
         probes[i].key = which[i]->key;
         probes[i].token = which[i]->token;
     }
-    if (sl_cache_probe_batch(which[0]->slot->cache, probes, count, LOCK_MS,
-                             &err) < 0)
-        for (size_t i = 0; i < count; i++)
-            cache_failed(which[i], err.msg);
+    bool is_failed = sl_cache_probe_batch(which[0]->slot->cache, probes, count,
+                                          LOCK_MS, &err) < 0;
+    for (size_t i = 0; is_failed && i < count; i++)
+        cache_failed(which[i], err.msg);
+    for (size_t i = 0; i < count; i++)
+        hits += !is_failed && probes[i].rc == 0;
+    note_trip(ex, SL_CACHE_OP_GET, start, hits,
+              is_failed ? 0 : (uint32_t)count - hits,
+              is_failed ? (uint32_t)count : 0);
     for (size_t i = 0; i < count; i++) {
         job_t *j = which[i];
         if (probes[i].rc == 0)
@@ -217,8 +245,10 @@ probe_keys(const executor_t *ex, job_t **which, size_t count)
 
 /* Looks the keys of which[0..count) up, without locks. */
 static void
-get_keys(job_t **which, size_t count)
+get_keys(executor_t *ex, job_t **which, size_t count)
 {
+    uint64_t start = now_us();
+    uint32_t hits = 0;
     const char **keys = calloc(count, sizeof *keys);
     sl_buf_t *outs = calloc(count, sizeof *outs);
     int *rcs = calloc(count, sizeof *rcs);
@@ -232,10 +262,14 @@ get_keys(job_t **which, size_t count)
         for (size_t i = 0; i < count; i++)
             cache_failed(which[i], err.msg);
     for (size_t i = 0; outs && i < count; i++) {
+        hits += !err.code && rcs[i] == 0;
         if (!err.code && rcs[i] == 0)
             take_hit(which[i], &outs[i]);
         sl_buf_fini(&outs[i]);
     }
+    note_trip(ex, SL_CACHE_OP_GET, start, hits,
+              err.code ? 0 : (uint32_t)count - hits,
+              err.code ? (uint32_t)count : 0);
     free(keys);
     free(outs);
     free(rcs);
@@ -243,7 +277,7 @@ get_keys(job_t **which, size_t count)
 
 /* One pipelined lookup per cache for the jobs that want one. */
 static void
-lookup(const executor_t *ex, job_t *jobs, size_t n)
+lookup(executor_t *ex, job_t *jobs, size_t n)
 {
     job_t **which = calloc(n + 1, sizeof *which);
     for (size_t first = 0; which && first < n; first++) {
@@ -258,17 +292,9 @@ lookup(const executor_t *ex, job_t *jobs, size_t n)
         if (count <= PROBE_MAX)
             probe_keys(ex, which, count);
         else
-            get_keys(which, count);
+            get_keys(ex, which, count);
     }
     free(which);
-}
-
-static uint64_t
-now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static void
@@ -363,6 +389,24 @@ compute(executor_t *ex, job_t *j)
     encode_entry(ex, j, duration_us);
 }
 
+/* Appends the frames of sl_exec_result_stat_t for jobs[0..n) and of the
+ * cache round trips noted since the last results. */
+static void
+add_stats(executor_t *ex, zmsg_t *msg, job_t **jobs, size_t n)
+{
+    zframe_t *f = zframe_new(NULL, n * sizeof(sl_exec_result_stat_t));
+    for (size_t i = 0; f && i < n; i++) {
+        const Sluice__Result *r = &jobs[i]->result;
+        sl_exec_result_stat_t st = {jobs[i]->def, r->duration_us,
+                                    (uint8_t)r->status, (uint8_t)r->failure,
+                                    (uint8_t)r->cache};
+        memcpy(zframe_data(f) + i * sizeof st, &st, sizeof st);
+    }
+    zmsg_append(msg, &f);
+    zmsg_addmem(msg, ex->trips.data, ex->trips.size);
+    ex->trips.size = 0;
+}
+
 /* Room for everything but the values in one message. */
 #define MSG_SLACK_BYTES (64u << 10)
 
@@ -427,6 +471,7 @@ send_results(executor_t *ex, job_t **jobs, size_t n)
     ex->has_said_idle = ex->is_last_send;
     zmsg_append(msg, &frame);
     zmsg_append(msg, &ids);
+    add_stats(ex, msg, jobs, n);
     zmsg_send(&msg, ex->pipe);
     for (size_t i = 0; i < n; i++) {
         free(results[i]->value);
@@ -510,7 +555,7 @@ wants_lock(const job_t *j)
 /* Before computing the misses: one pipelined lock per cache for all of
  * them. A key another worker holds is waited for job by job. */
 static void
-lock_misses(const executor_t *ex, job_t *jobs, size_t n)
+lock_misses(executor_t *ex, job_t *jobs, size_t n)
 {
     const char **keys = calloc(n + 1, sizeof *keys);
     const char **tokens = calloc(n + 1, sizeof *tokens);
@@ -531,13 +576,21 @@ lock_misses(const executor_t *ex, job_t *jobs, size_t n)
             tokens[count] = j->token;
             keys[count++] = j->key;
         }
+        uint64_t start = now_us();
+        uint32_t taken = 0, held = 0;
         if (sl_cache_lock_batch(slot->cache, keys, tokens, count, LOCK_MS,
-                                rcs, NULL) < 0)
+                                rcs, NULL) < 0) {
+            note_trip(ex, SL_CACHE_OP_LOCK, start, 0, 0, (uint32_t)count);
             continue; /* the cache failed: compute without locks */
+        }
         for (size_t i = 0; i < count; i++) {
             which[i]->is_locked = rcs[i] == 0;
             which[i]->is_contended = rcs[i] == SL_EEXIST;
+            taken += rcs[i] == 0;
+            held += rcs[i] == SL_EEXIST;
         }
+        note_trip(ex, SL_CACHE_OP_LOCK, start, taken, held,
+                  (uint32_t)count - taken - held);
     }
     free(keys);
     free(tokens);
@@ -548,7 +601,7 @@ lock_misses(const executor_t *ex, job_t *jobs, size_t n)
 /* Stores the computed entries of jobs[0..n) and releases their locks, in
  * one pipelined round trip per cache. */
 static void
-store(job_t **jobs, size_t n)
+store(executor_t *ex, job_t **jobs, size_t n)
 {
     sl_cache_item_t *items = calloc(n + 1, sizeof *items);
     job_t **which = calloc(n + 1, sizeof *which);
@@ -568,10 +621,18 @@ store(job_t **jobs, size_t n)
             which[count++] = j;
         }
         sl_error_t err = {0};
-        if (sl_cache_set_batch(head->slot->cache, items, count, &err) < 0)
-            for (size_t i = 0; i < count; i++)
-                if (which[i]->result.cache != SLUICE__RESULT__CACHE__HIT)
-                    cache_failed(which[i], err.msg);
+        uint64_t start = now_us();
+        bool is_failed = sl_cache_set_batch(head->slot->cache, items, count,
+                                            &err) < 0;
+        uint32_t stored = 0;
+        for (size_t i = 0; i < count; i++)
+            stored += items[i].data != NULL;
+        note_trip(ex, SL_CACHE_OP_SET, start, is_failed ? 0 : stored,
+                  is_failed ? 0 : (uint32_t)count - stored,
+                  is_failed ? (uint32_t)count : 0);
+        for (size_t i = 0; is_failed && i < count; i++)
+            if (which[i]->result.cache != SLUICE__RESULT__CACHE__HIT)
+                cache_failed(which[i], err.msg);
     }
     free(items);
     free(which);
@@ -581,7 +642,7 @@ store(job_t **jobs, size_t n)
 static void
 flush(executor_t *ex, job_t **jobs, size_t n)
 {
-    store(jobs, n);
+    store(ex, jobs, n);
     send_results(ex, jobs, n);
 }
 
@@ -632,7 +693,7 @@ unlock:
     for (i = 0; i < n; i++)
         if (jobs[i].is_locked)
             ready[ready_count++] = &jobs[i];
-    store(ready, ready_count);
+    store(ex, ready, ready_count);
     for (i = 0; i < n; i++) {
         sl_value_destroy(&jobs[i].args);
         sl_value_destroy(&jobs[i].value);
@@ -672,6 +733,7 @@ executor_actor(zsock_t *pipe, void *args)
         free(ex.caches[i].url);
         sl_cache_destroy(&ex.caches[i].cache);
     }
+    sl_buf_fini(&ex.trips);
 }
 
 zactor_t *

@@ -18,10 +18,39 @@ typedef struct sl_executor_config {
     sl_isolate_limits_t limits;     /* the child's limits */
 } sl_executor_config_t;
 
+/* What an executor says about each result it sends, for /metrics. */
+typedef struct sl_exec_result_stat {
+    const sl_task_def_t *def;  /* in the registry; NULL: a task this worker
+                                  does not have */
+    uint64_t duration_us;      /* compute time; 0 if not computed */
+    uint8_t status;            /* Sluice__Result__Status */
+    uint8_t failure;           /* Sluice__Result__Failure */
+    uint8_t cache;             /* Sluice__Result__Cache */
+} sl_exec_result_stat_t;
+
+typedef enum {
+    SL_CACHE_OP_GET,   /* look keys up (a probe also locks the misses) */
+    SL_CACHE_OP_LOCK,  /* take the locks of keys about to be computed */
+    SL_CACHE_OP_SET    /* store entries, release locks */
+} sl_cache_op_t;
+
+/* One round trip to a cache, for /metrics. */
+typedef struct sl_exec_cache_stat {
+    uint64_t duration_us;  /* the round trip */
+    uint32_t keys_ok;      /* get: hits; lock: taken; set: stored */
+    uint32_t keys_other;   /* get: misses; lock: held by another worker;
+                              set: a lock released, nothing stored */
+    uint32_t keys_failed;  /* the cache failed for them */
+    uint8_t op;            /* sl_cache_op_t */
+} sl_exec_cache_stat_t;
+
 /* Messages on the actor pipe (frames):
  *   worker -> executor: "T", then one packed Task per frame
  *   executor -> worker: "R", packed Envelope(results) to forward as is,
- *                       then the task ids it answers (uint64_t, host order)
+ *                       then the task ids it answers (uint64_t, host order),
+ *                       then an sl_exec_result_stat_t per result, then the
+ *                       sl_exec_cache_stat_t of the round trips since the
+ *                       last "R" (both arrays, maybe empty)
  *                       "I" when the batch is finished (idle again)
  * The strings in cfg must outlive the actor. */
 zactor_t *sl_executor_new(const sl_executor_config_t *cfg);

@@ -46,6 +46,9 @@ usage(FILE *out)
             "  --broker-key FILE  the broker's public key (.pub; default\n"
             "                     $SLUICE_BROKER_KEY); with neither: in the "
             "clear\n"
+            "  --http [HOST:]PORT serve /metrics (Prometheus), /healthz and "
+            "/readyz\n"
+            "                     here (default: not served)\n"
             "  --log-level LEVEL  error, warn, info (default), debug\n");
 }
 
@@ -104,6 +107,7 @@ main(int argc, char **argv)
         {"log-level", required_argument, NULL, 'l'},
         {"key", required_argument, NULL, 'K'},
         {"broker-key", required_argument, NULL, 'B'},
+        {"http", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *plugins[MAX_PLUGINS];
@@ -142,6 +146,7 @@ main(int argc, char **argv)
         case 'i': opt.id = optarg; break;
         case 'K': opt.key_file = optarg; break;
         case 'B': opt.broker_key_file = optarg; break;
+        case 'P': opt.http = optarg; break;
         case 'H':
             if (parse_number("--heartbeat-ms", optarg, &opt.heartbeat_ms) < 0)
                 return 2;

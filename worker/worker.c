@@ -8,8 +8,11 @@
 #include "curve.h"
 #include "envelope.h"
 #include "executor.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "registry.h"
+#include "worker_metrics.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@ struct sl_worker {
     char *fallback_url;        /* owned */
     char *key_file;            /* CURVE key pair, owned, may be NULL */
     char *broker_key_file;     /* the broker's public key, owned, or NULL */
+    char *http;                /* "[HOST:]PORT" of /metrics..., or NULL */
     uint32_t slots;            /* executor count */
     uint32_t heartbeat_ms;     /* heartbeat interval */
     uint32_t liveness;         /* silent heartbeats before greeting again */
@@ -58,6 +62,9 @@ typedef struct {
     int64_t last_broker_ms;    /* when the broker last said anything */
     int64_t next_beat_ms;      /* when the next heartbeat is due */
     bool is_draining;          /* stopping: asked for no more tasks */
+    sl_wmetrics_t *metrics;    /* for /metrics */
+    sl_http_t *http;           /* /metrics, /healthz, /readyz; or NULL */
+    char http_at[300];         /* its address, with the port bound */
 } loop_t;
 
 static void
@@ -231,6 +238,10 @@ on_executor(loop_t *l, uint32_t i)
     char *kind = zmsg_popstr(msg);
     if (kind && kind[0] == 'R') {
         zframe_t *f = zmsg_pop(msg), *ids = zmsg_pop(msg);
+        zframe_t *stats = zmsg_pop(msg), *trips = zmsg_pop(msg);
+        sl_wmetrics_take(l->metrics, stats, trips);
+        zframe_destroy(&stats);
+        zframe_destroy(&trips);
         if (f && zframe_send(&f, l->dealer, ZFRAME_DONTWAIT) != 0)
             sl_log(SL_LOG_WARN, "worker", "worker=%s result not sent",
                    l->w->id);
@@ -332,6 +343,7 @@ redial(loop_t *l)
 {
     sl_error_t err = {0};
     l->redial_at_ms = 0;
+    sl_wmetrics_reconnected(l->metrics);
     close_dealer(l);
     if (open_dealer(l, &err) < 0) {
         sl_log(SL_LOG_ERROR, "worker", "worker=%s %s; trying again in %d s",
@@ -373,6 +385,47 @@ on_beat(loop_t *l)
         zstr_send(l->pipe, "DRAINED");
 }
 
+/* Connected: not waiting to redial, and the broker spoke within its
+ * liveness. */
+static bool
+is_connected(const loop_t *l)
+{
+    int64_t silent_ms = zclock_mono() - l->last_broker_ms;
+    return !l->redial_at_ms &&
+           silent_ms <= (int64_t)l->w->heartbeat_ms * l->w->liveness;
+}
+
+/* Healthy: the worker thread answers (else the HTTP thread says 503).
+ * Ready: connected to the broker and not draining. */
+static void
+answer_http(const char *path, sl_http_reply_t *reply, void *ctx)
+{
+    loop_t *l = ctx;
+    if (!strcmp(path, "/metrics")) {
+        sl_wmetrics_gauges_t g = {.slots = l->w->slots,
+                                  .held = l->held_count,
+                                  .is_connected = is_connected(l),
+                                  .is_draining = l->is_draining};
+        for (uint32_t i = 0; i < l->w->slots; i++)
+            g.busy += l->is_busy[i];
+        reply->status = sl_wmetrics_render(l->metrics, &g, &reply->body) == 0
+                            ? 200 : 500;
+        reply->content_type = SL_METRICS_CONTENT_TYPE;
+    } else if (!strcmp(path, "/healthz")) {
+        reply->status = 200;
+        sl_buf_printf(&reply->body, "ok\n");
+    } else if (!strcmp(path, "/readyz")) {
+        bool is_ready = is_connected(l) && !l->is_draining;
+        reply->status = is_ready ? 200 : 503;
+        sl_buf_printf(&reply->body, "%s\n", is_ready ? "ready"
+                      : l->is_draining ? "draining: takes no new tasks"
+                                       : "not connected to the broker");
+    } else {
+        sl_buf_printf(&reply->body, "no such page: /metrics, /healthz and "
+                      "/readyz are served\n");
+    }
+}
+
 static int
 loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w, sl_error_t *err)
 {
@@ -382,8 +435,15 @@ loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w, sl_error_t *err)
     l->is_busy = calloc(w->slots, sizeof *l->is_busy);
     l->queue = zlist_new();
     l->poller = zpoller_new(pipe, NULL);
-    if (!l->execs || !l->is_busy || !l->queue || !l->poller)
+    l->metrics = sl_wmetrics_new();
+    if (!l->execs || !l->is_busy || !l->queue || !l->poller || !l->metrics)
         return sl_error_set(err, SL_ENOMEM, "out of memory");
+    if (w->http && !(l->http = sl_http_new(w->http, err)))
+        return err->code;
+    if (l->http) {
+        sl_http_describe(l->http, w->http, l->http_at, sizeof l->http_at);
+        zpoller_add(l->poller, sl_http_sock(l->http));
+    }
     if (open_dealer(l, err) < 0)
         return err->code;
     for (uint32_t i = 0; i < w->slots; i++) {
@@ -398,6 +458,7 @@ loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w, sl_error_t *err)
 static void
 loop_fini(loop_t *l)
 {
+    sl_http_destroy(&l->http); /* first: its thread asks this loop */
     for (uint32_t i = 0; l->execs && i < l->w->slots; i++)
         zactor_destroy(&l->execs[i]);
     free(l->execs);
@@ -411,6 +472,7 @@ loop_fini(loop_t *l)
     free(l->held);
     sl_curve_watch_destroy(&l->watch);
     zsock_destroy(&l->dealer);
+    sl_wmetrics_destroy(&l->metrics);
 }
 
 static void
@@ -424,11 +486,11 @@ worker_actor(zsock_t *pipe, void *args)
     if (rc == 0) {
         send_ready(&l);
         sl_log(SL_LOG_INFO, "worker", "worker=%s broker=%s slots=%u tasks=%zu "
-               "cache=%s isolate=%s curve=%s", l.w->id, l.w->endpoint,
+               "cache=%s isolate=%s curve=%s http=%s", l.w->id, l.w->endpoint,
                l.w->slots, sl_registry_count(l.w->registry),
                l.w->cache_url ? l.w->cache_url : "(flow's, else embedded)",
                l.w->exec_cfg.is_isolated ? "yes" : "no",
-               l.is_curve ? "on" : "off");
+               l.is_curve ? "on" : "off", l.http ? l.http_at : "off");
         if (!l.is_curve && strncmp(l.w->endpoint, "inproc://", 9) != 0)
             sl_log(SL_LOG_WARN, "worker", "worker=%s no key (--key): talking "
                    "to the broker in the clear", l.w->id);
@@ -446,6 +508,8 @@ worker_actor(zsock_t *pipe, void *args)
             on_broker(&l);
         else if (l.watch && which == sl_curve_watch_sock(l.watch))
             on_watch(&l);
+        else if (l.http && which == sl_http_sock(l.http))
+            sl_http_answer(l.http, answer_http, &l);
         for (uint32_t i = 0; which && i < l.w->slots; i++)
             if (which == zactor_sock(l.execs[i]))
                 on_executor(&l, i);
@@ -487,6 +551,7 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
     w->key_file = opt->key_file ? strdup(opt->key_file) : NULL;
     w->broker_key_file = opt->broker_key_file ? strdup(opt->broker_key_file)
                                               : NULL;
+    w->http = opt->http ? strdup(opt->http) : NULL;
     w->fallback_url = opt->fallback_url ? strdup(opt->fallback_url)
                                         : sl_cache_default_url();
     w->registry = sl_registry_new();
@@ -561,6 +626,7 @@ sl_worker_destroy(sl_worker_t **p)
     free(w->fallback_url);
     free(w->key_file);
     free(w->broker_key_file);
+    free(w->http);
     free(w);
     *p = NULL;
 }

@@ -31,6 +31,8 @@ typedef struct sl_worker_options {
     const char *broker_key_file; /* the broker's .pub; NULL:
                                     $SLUICE_BROKER_KEY; neither: in the
                                     clear (inproc:// never uses them) */
+    const char *http;            /* "[HOST:]PORT" of /metrics, /healthz and
+                                    /readyz; NULL: none */
 } sl_worker_options_t;
 
 /* Builds the task registry (built-ins and plugins), then starts the worker
