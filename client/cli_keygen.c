@@ -1,7 +1,10 @@
 /* client/cli_keygen.c: `sluice keygen NAME...`: a CURVE key pair for each
- * name, as NAME.key (secret, mode 0600) and NAME.pub (public). */
+ * name, as NAME.key (secret, mode 0600) and NAME.pub (public); with
+ * --sign, an Ed25519 signing key pair for cache entries, as NAME.sign.key
+ * and NAME.sign.pub. */
 #include "cli.h"
 #include "curve.h"
+#include "sign.h"
 
 #include <string.h>
 
@@ -20,17 +23,23 @@ usage(FILE *out)
             "            --allow-workers folder, or, for the broker's own, to\n"
             "            workers and clients (--broker-key, "
             "$SLUICE_BROKER_KEY)\n"
+            "  --sign: an Ed25519 key pair that signs cache entries instead:\n"
+            "  NAME.sign.key  mode 0600, for one worker (sluice-worker "
+            "--sign-key)\n"
+            "  NAME.sign.pub  into every reader's --trust folder\n"
             "  An existing file is never overwritten.\n");
 }
 
 int
 sl_cli_keygen(int argc, char **argv)
 {
-    if (argc < 2) {
+    bool is_sign = argc > 1 && !strcmp(argv[1], "--sign");
+    int first = is_sign ? 2 : 1;
+    if (argc <= first) {
         usage(stderr);
         return SL_EXIT_USAGE;
     }
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return SL_EXIT_OK;
@@ -41,13 +50,18 @@ sl_cli_keygen(int argc, char **argv)
             return SL_EXIT_USAGE;
         }
     }
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         sl_error_t err = {0};
-        if (sl_curve_keygen(argv[i], &err) < 0) {
+        int rc = is_sign ? sl_sign_keygen(argv[i], &err)
+                         : sl_curve_keygen(argv[i], &err);
+        if (rc < 0) {
             fprintf(stderr, "sluice %s\n", err.msg);
             return SL_EXIT_FAILED;
         }
-        printf("%s.key %s.pub\n", argv[i], argv[i]);
+        if (is_sign)
+            printf("%s.sign.key %s.sign.pub\n", argv[i], argv[i]);
+        else
+            printf("%s.key %s.pub\n", argv[i], argv[i]);
     }
     return SL_EXIT_OK;
 }

@@ -58,6 +58,7 @@ typedef struct {
     bool needs_store;            /* entry goes to the cache at the flush */
     char token[300];             /* the lock's value: task id, attempt, us */
     bool is_done;                /* result is final */
+    uint8_t rejected;            /* SL_REJECT_*: a stored entry refused */
 } job_t;
 
 static uint64_t
@@ -160,10 +161,46 @@ prepare(executor_t *ex, job_t *j, zframe_t *frame)
         j->result.cache = SLUICE__RESULT__CACHE__REFRESHED;
 }
 
-/* A stored entry answers the job, unless it is corrupt or (validate:
- * inputs) was computed from other inputs: then it is a miss, logged. */
+/* With trusted keys: whether the entry in bytes may answer j (signed by
+ * a trusted key for j's key, not past its signed expiry, of j's task
+ * version). A refusal is logged and noted in j->rejected. */
+static bool
+is_trusted(const executor_t *ex, job_t *j, const sl_buf_t *bytes,
+           const sl_entry_t *e)
+{
+    static const uint8_t reasons[] = {
+        [SL_SIGN_UNSIGNED] = SL_REJECT_UNSIGNED,
+        [SL_SIGN_UNTRUSTED] = SL_REJECT_UNTRUSTED,
+        [SL_SIGN_BAD] = SL_REJECT_BAD};
+    static const char *why[] = {
+        [SL_REJECT_UNSIGNED] = "is not signed",
+        [SL_REJECT_UNTRUSTED] = "is signed by a key not trusted",
+        [SL_REJECT_BAD] = "has a signature that does not match (tampered, "
+                          "or copied from another key)",
+        [SL_REJECT_EXPIRED] = "is past the expiry it was signed with "
+                              "(replayed?)",
+        [SL_REJECT_VERSION] = "was computed by another version of the task"};
+    if (!ex->cfg->trust)
+        return true;
+    sl_sign_check_t c = sl_sign_verify(ex->cfg->trust, j->key, bytes->data,
+                                       bytes->size);
+    if (c != SL_SIGN_OK)
+        j->rejected = reasons[c];
+    else if (e->expires_ms && e->expires_ms <= sl_entry_now_ms())
+        j->rejected = SL_REJECT_EXPIRED;
+    else if (e->version != j->def->version)
+        j->rejected = SL_REJECT_VERSION;
+    if (j->rejected)
+        sl_log(SL_LOG_WARN, "executor", "key=%s entry refused, treated as a "
+               "miss: it %s", j->key, why[j->rejected]);
+    return !j->rejected;
+}
+
+/* A stored entry answers the job, unless it is corrupt, not trusted, or
+ * (validate: inputs) was computed from other inputs: then it is a miss,
+ * logged. */
 static void
-take_hit(job_t *j, const sl_buf_t *bytes)
+take_hit(const executor_t *ex, job_t *j, const sl_buf_t *bytes)
 {
     sl_entry_t e = {0};
     sl_error_t err = {0};
@@ -175,7 +212,9 @@ take_hit(job_t *j, const sl_buf_t *bytes)
     bool is_other_input = j->task->validate_inputs &&
                           (!e.has_input_digest ||
                            memcmp(e.input_digest, j->digest, SL_DIGEST_BYTES));
-    if (is_other_input) {
+    if (!is_trusted(ex, j, bytes, &e)) {
+        /* logged; computed, and stored afresh */
+    } else if (is_other_input) {
         sl_log(SL_LOG_INFO, "executor", "key=%s entry is for other inputs, "
                "treated as a miss", j->key);
     } else {
@@ -234,7 +273,7 @@ probe_keys(executor_t *ex, job_t **which, size_t count)
     for (size_t i = 0; i < count; i++) {
         job_t *j = which[i];
         if (probes[i].rc == 0)
-            take_hit(j, &probes[i].value);
+            take_hit(ex, j, &probes[i].value);
         j->is_locked = probes[i].is_locked;
         j->is_contended = probes[i].rc == SL_ENOTFOUND && !j->is_locked;
         if (!j->is_done && !j->is_locked && !j->is_contended)
@@ -264,7 +303,7 @@ get_keys(executor_t *ex, job_t **which, size_t count)
     for (size_t i = 0; outs && i < count; i++) {
         hits += !err.code && rcs[i] == 0;
         if (!err.code && rcs[i] == 0)
-            take_hit(which[i], &outs[i]);
+            take_hit(ex, which[i], &outs[i]);
         sl_buf_fini(&outs[i]);
     }
     note_trip(ex, SL_CACHE_OP_GET, start, hits,
@@ -333,6 +372,10 @@ encode_entry(executor_t *ex, job_t *j, uint64_t duration_us)
     sl_error_t err = {0};
     int rc = sl_entry_encode(&e, &j->entry, &err);
     free(e.arg_digests);
+    if (rc == 0 && ex->cfg->sign_key &&
+        sl_sign_entry(ex->cfg->sign_key, j->key, &j->entry) < 0)
+        rc = sl_error_set(&err, SL_ENOMEM, "out of memory signing the "
+                          "entry");
     if (rc < 0) {
         cache_failed(j, err.msg);
     } else if (j->entry.size > SL_CACHE_VALUE_MAX_BYTES) {
@@ -399,7 +442,7 @@ add_stats(executor_t *ex, zmsg_t *msg, job_t **jobs, size_t n)
         const Sluice__Result *r = &jobs[i]->result;
         sl_exec_result_stat_t st = {jobs[i]->def, r->duration_us,
                                     (uint8_t)r->status, (uint8_t)r->failure,
-                                    (uint8_t)r->cache};
+                                    (uint8_t)r->cache, jobs[i]->rejected};
         memcpy(zframe_data(f) + i * sizeof st, &st, sizeof st);
     }
     zmsg_append(msg, &f);
@@ -529,7 +572,7 @@ wait_for_peer(const executor_t *ex, job_t *j)
         if (!is_ours)
             pause_ms(delay);
         if (sl_cache_get(cache, j->key, &entry, NULL) == 0)
-            take_hit(j, &entry); /* stored by the one that held it */
+            take_hit(ex, j, &entry); /* stored by the one that held it */
         sl_buf_fini(&entry);
         if (j->is_done) {
             if (is_ours)

@@ -6,6 +6,7 @@
 
 #include "isolate.h"
 #include "registry.h"
+#include "sign.h"
 
 #include <czmq.h>
 
@@ -16,6 +17,10 @@ typedef struct sl_executor_config {
     const char *fallback_url;       /* when neither worker nor flow has one */
     bool is_isolated;               /* run each task in a forked child */
     sl_isolate_limits_t limits;     /* the child's limits */
+    const sl_sign_key_t *sign_key;  /* signs every entry written; NULL:
+                                       entries go unsigned */
+    const sl_trust_t *trust;        /* only entries signed by these keys
+                                       are hits; NULL: any entry */
 } sl_executor_config_t;
 
 /* What an executor says about each result it sends, for /metrics. */
@@ -26,7 +31,19 @@ typedef struct sl_exec_result_stat {
     uint8_t status;            /* Sluice__Result__Status */
     uint8_t failure;           /* Sluice__Result__Failure */
     uint8_t cache;             /* Sluice__Result__Cache */
+    uint8_t rejected;          /* a stored entry was refused: 0 if not,
+                                  else SL_REJECT_* */
 } sl_exec_result_stat_t;
+
+/* Why a stored entry was refused (a miss) with --trust. */
+enum {
+    SL_REJECT_NONE,
+    SL_REJECT_UNSIGNED,   /* no signature */
+    SL_REJECT_UNTRUSTED,  /* signed by a key not trusted */
+    SL_REJECT_BAD,        /* the signature does not match */
+    SL_REJECT_EXPIRED,    /* past the expiry it was signed with */
+    SL_REJECT_VERSION     /* computed by another version of the task */
+};
 
 typedef enum {
     SL_CACHE_OP_GET,   /* look keys up (a probe also locks the misses) */

@@ -46,6 +46,14 @@ usage(FILE *out)
             "  --broker-key FILE  the broker's public key (.pub; default\n"
             "                     $SLUICE_BROKER_KEY); with neither: in the "
             "clear\n"
+            "  --sign-key FILE    sign every cache entry written with this "
+            "Ed25519 key\n"
+            "                     (`sluice keygen --sign`; default "
+            "$SLUICE_SIGN_KEY)\n"
+            "  --trust DIR        only entries signed by a key in DIR "
+            "(*.pub) are hits;\n"
+            "                     others are misses, counted (default "
+            "$SLUICE_TRUST)\n"
             "  --http [HOST:]PORT serve /metrics (Prometheus), /healthz and "
             "/readyz\n"
             "                     here (default: not served)\n"
@@ -108,6 +116,8 @@ main(int argc, char **argv)
         {"key", required_argument, NULL, 'K'},
         {"broker-key", required_argument, NULL, 'B'},
         {"http", required_argument, NULL, 'P'},
+        {"sign-key", required_argument, NULL, 'S'},
+        {"trust", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *plugins[MAX_PLUGINS];
@@ -147,6 +157,8 @@ main(int argc, char **argv)
         case 'K': opt.key_file = optarg; break;
         case 'B': opt.broker_key_file = optarg; break;
         case 'P': opt.http = optarg; break;
+        case 'S': opt.sign_key_file = optarg; break;
+        case 'R': opt.trust_dir = optarg; break;
         case 'H':
             if (parse_number("--heartbeat-ms", optarg, &opt.heartbeat_ms) < 0)
                 return 2;

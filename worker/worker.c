@@ -35,6 +35,8 @@ struct sl_worker {
     char *key_file;            /* CURVE key pair, owned, may be NULL */
     char *broker_key_file;     /* the broker's public key, owned, or NULL */
     char *http;                /* "[HOST:]PORT" of /metrics..., or NULL */
+    sl_sign_key_t *sign_key;   /* signs entries written, owned, or NULL */
+    sl_trust_t *trust;         /* keys whose entries are hits, or NULL */
     uint32_t slots;            /* executor count */
     uint32_t heartbeat_ms;     /* heartbeat interval */
     uint32_t liveness;         /* silent heartbeats before greeting again */
@@ -531,6 +533,22 @@ make_id(void)
     return strdup(id);
 }
 
+/* The signing key and the trusted keys, from the options or else
+ * $SLUICE_SIGN_KEY and $SLUICE_TRUST. */
+static int
+load_signing(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
+{
+    const char *key = opt->sign_key_file ? opt->sign_key_file
+                                         : getenv("SLUICE_SIGN_KEY");
+    const char *trust = opt->trust_dir ? opt->trust_dir
+                                       : getenv("SLUICE_TRUST");
+    if (key && *key && !(w->sign_key = sl_sign_key_new(key, err)))
+        return err->code;
+    if (trust && *trust && !(w->trust = sl_trust_load(trust, err)))
+        return err->code;
+    return 0;
+}
+
 static int
 configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
 {
@@ -564,9 +582,14 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
     int rc = sl_builtins_register(w->registry, err);
     for (size_t i = 0; rc == 0 && i < opt->plugin_count; i++)
         rc = sl_registry_load_plugin(w->registry, opt->plugins[i], err);
+    if (rc == 0)
+        rc = load_signing(w, opt, err);
     w->exec_cfg = (sl_executor_config_t){
-        w->registry, w->id, w->cache_url, w->fallback_url, opt->is_isolated,
-        {opt->task_memory_bytes, opt->task_cpu_seconds}};
+        .registry = w->registry, .worker_id = w->id,
+        .cache_url = w->cache_url, .fallback_url = w->fallback_url,
+        .is_isolated = opt->is_isolated,
+        .limits = {opt->task_memory_bytes, opt->task_cpu_seconds},
+        .sign_key = w->sign_key, .trust = w->trust};
     return rc;
 }
 
@@ -627,6 +650,8 @@ sl_worker_destroy(sl_worker_t **p)
     free(w->key_file);
     free(w->broker_key_file);
     free(w->http);
+    sl_sign_key_destroy(&w->sign_key);
+    sl_trust_destroy(&w->trust);
     free(w);
     *p = NULL;
 }

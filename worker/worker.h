@@ -33,6 +33,12 @@ typedef struct sl_worker_options {
                                     clear (inproc:// never uses them) */
     const char *http;            /* "[HOST:]PORT" of /metrics, /healthz and
                                     /readyz; NULL: none */
+    const char *sign_key_file;   /* Ed25519 key (.sign.key) that signs
+                                    every entry written; NULL:
+                                    $SLUICE_SIGN_KEY, else unsigned */
+    const char *trust_dir;       /* folder of .sign.pub keys: only entries
+                                    they signed are hits; NULL:
+                                    $SLUICE_TRUST, else any entry */
 } sl_worker_options_t;
 
 /* Builds the task registry (built-ins and plugins), then starts the worker

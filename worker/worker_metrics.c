@@ -12,6 +12,7 @@
 struct sl_wmetrics {
     sl_metrics_t *set;
     sl_metric_t *tasks, *duration, *requests, *trip, *cache_up, *reconnects;
+    sl_metric_t *rejected;
     sl_metric_t *slots, *busy, *held, *connected, *draining;
 };
 
@@ -38,6 +39,9 @@ add_all(sl_wmetrics_t *m)
         "per batch of keys), by op.", "op");
     m->cache_up = sl_metrics_add(s, GAUGE, "sluice_cache_up",
         "1 if the last cache round trip worked, 0 if it failed.", NULL);
+    m->rejected = sl_metrics_add(s, COUNTER,
+        "sluice_cache_entries_rejected_total", "Stored entries refused "
+        "(--trust) and treated as misses, by why.", "reason");
     m->reconnects = sl_metrics_add(s, COUNTER,
         "sluice_worker_reconnects_total", "New connections to the broker "
         "(refused key, or a silent broker).", NULL);
@@ -52,7 +56,7 @@ add_all(sl_wmetrics_t *m)
     m->draining = sl_metrics_add(s, GAUGE, "sluice_worker_draining",
         "1 while stopping: no new tasks.", NULL);
     return m->tasks && m->duration && m->requests && m->trip &&
-           m->cache_up && m->reconnects && m->slots && m->busy && m->held &&
+           m->cache_up && m->rejected && m->reconnects && m->slots && m->busy && m->held &&
            m->connected && m->draining;
 }
 
@@ -92,7 +96,13 @@ outcome_of(const sl_exec_result_stat_t *st)
 static void
 take_result(sl_wmetrics_t *m, const sl_exec_result_stat_t *st)
 {
+    static const char *reasons[] = {
+        [SL_REJECT_UNSIGNED] = "unsigned", [SL_REJECT_UNTRUSTED] = "untrusted",
+        [SL_REJECT_BAD] = "bad_signature", [SL_REJECT_EXPIRED] = "expired",
+        [SL_REJECT_VERSION] = "version"};
     const char *task = st->def ? st->def->name : "unknown";
+    if (st->rejected && st->rejected <= SL_REJECT_VERSION)
+        sl_series_add(sl_metric_at(m->rejected, reasons[st->rejected]), 1);
     sl_series_add(sl_metric_at(m->tasks, task, outcome_of(st)), 1);
     if (st->duration_us)
         sl_series_observe(sl_metric_at(m->duration),
