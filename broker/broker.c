@@ -10,7 +10,6 @@
 #include "flow_wire.h"
 #include "http.h"
 #include "log.h"
-#include "metrics.h"
 #include "procmem.h"
 #include "run.h"
 #include "runbook.h"
@@ -974,29 +973,23 @@ read_gauges(loop_t *l, sl_bmetrics_gauges_t *g)
     }
 }
 
+static int
+render_metrics(void *ctx, sl_buf_t *out)
+{
+    loop_t *l = ctx;
+    sl_bmetrics_gauges_t g;
+    read_gauges(l, &g);
+    return sl_bmetrics_render(l->metrics, &g, out);
+}
+
 /* Healthy: the loop answers (else the HTTP thread says 503 itself).
  * Ready: it takes new runs (not stopping). */
 static void
 answer_http(const char *path, sl_http_reply_t *reply, void *ctx)
 {
     loop_t *l = ctx;
-    if (!strcmp(path, "/metrics")) {
-        sl_bmetrics_gauges_t g;
-        read_gauges(l, &g);
-        reply->status = sl_bmetrics_render(l->metrics, &g, &reply->body) == 0
-                            ? 200 : 500;
-        reply->content_type = SL_METRICS_CONTENT_TYPE;
-    } else if (!strcmp(path, "/healthz")) {
-        reply->status = 200;
-        sl_buf_printf(&reply->body, "ok\n");
-    } else if (!strcmp(path, "/readyz")) {
-        reply->status = l->is_stopping ? 503 : 200;
-        sl_buf_printf(&reply->body, "%s\n", l->is_stopping
-                      ? "stopping: new runs are refused" : "ready");
-    } else {
-        sl_buf_printf(&reply->body, "no such page: /metrics, /healthz and "
-                      "/readyz are served\n");
-    }
+    sl_http_page(path, reply, render_metrics, l,
+                 l->is_stopping ? "stopping: new runs are refused" : NULL);
 }
 
 /* Sets up sockets, scheduler and runbook; on failure says what failed in

@@ -5,6 +5,8 @@
  * microhttpd.h is included here only. Never touches the loop's state. */
 #include "http.h"
 
+#include "metrics.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -238,6 +240,26 @@ uint16_t
 sl_http_port(const sl_http_t *h)
 {
     return h->port;
+}
+
+void
+sl_http_page(const char *path, sl_http_reply_t *reply, sl_http_metrics_fn fn,
+             void *ctx, const char *not_ready)
+{
+    if (!strcmp(path, "/metrics")) {
+        reply->status = fn(ctx, &reply->body) == 0 ? 200 : 500;
+        reply->content_type = SL_METRICS_CONTENT_TYPE;
+    } else if (!strcmp(path, "/healthz")) {
+        reply->status = 200;
+        sl_buf_printf(&reply->body, "ok\n");
+    } else if (!strcmp(path, "/readyz")) {
+        reply->status = not_ready ? 503 : 200;
+        sl_buf_printf(&reply->body, "%s\n", not_ready ? not_ready : "ready");
+    } else {
+        reply->status = 404;
+        sl_buf_printf(&reply->body, "no such page: /metrics, /healthz and "
+                      "/readyz are served\n");
+    }
 }
 
 void

@@ -50,6 +50,16 @@ uint16_t sl_http_port(const sl_http_t *h);
 void sl_http_describe(const sl_http_t *h, const char *address, char *out,
                       size_t size);
 
+/* Renders the /metrics page into out: 0, or an error code (then 500). */
+typedef int (*sl_http_metrics_fn)(void *ctx, sl_buf_t *out);
+
+/* The answer every loop gives: /metrics rendered by fn (Prometheus
+ * content type), /healthz 200 "ok" (the loop answered), /readyz 200
+ * "ready", or 503 saying not_ready when it is not NULL; anything else 404
+ * naming the three pages. */
+void sl_http_page(const char *path, sl_http_reply_t *reply,
+                  sl_http_metrics_fn fn, void *ctx, const char *not_ready);
+
 /* Takes one request from sl_http_sock, asks fn for the answer and sends
  * it back. */
 void sl_http_answer(sl_http_t *h, sl_http_answer_fn fn, void *ctx);

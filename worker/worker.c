@@ -10,7 +10,6 @@
 #include "executor.h"
 #include "http.h"
 #include "log.h"
-#include "metrics.h"
 #include "registry.h"
 #include "worker_metrics.h"
 
@@ -397,35 +396,28 @@ is_connected(const loop_t *l)
            silent_ms <= (int64_t)l->w->heartbeat_ms * l->w->liveness;
 }
 
+static int
+render_metrics(void *ctx, sl_buf_t *out)
+{
+    loop_t *l = ctx;
+    sl_wmetrics_gauges_t g = {.slots = l->w->slots, .held = l->held_count,
+                              .is_connected = is_connected(l),
+                              .is_draining = l->is_draining};
+    for (uint32_t i = 0; i < l->w->slots; i++)
+        g.busy += l->is_busy[i];
+    return sl_wmetrics_render(l->metrics, &g, out);
+}
+
 /* Healthy: the worker thread answers (else the HTTP thread says 503).
  * Ready: connected to the broker and not draining. */
 static void
 answer_http(const char *path, sl_http_reply_t *reply, void *ctx)
 {
     loop_t *l = ctx;
-    if (!strcmp(path, "/metrics")) {
-        sl_wmetrics_gauges_t g = {.slots = l->w->slots,
-                                  .held = l->held_count,
-                                  .is_connected = is_connected(l),
-                                  .is_draining = l->is_draining};
-        for (uint32_t i = 0; i < l->w->slots; i++)
-            g.busy += l->is_busy[i];
-        reply->status = sl_wmetrics_render(l->metrics, &g, &reply->body) == 0
-                            ? 200 : 500;
-        reply->content_type = SL_METRICS_CONTENT_TYPE;
-    } else if (!strcmp(path, "/healthz")) {
-        reply->status = 200;
-        sl_buf_printf(&reply->body, "ok\n");
-    } else if (!strcmp(path, "/readyz")) {
-        bool is_ready = is_connected(l) && !l->is_draining;
-        reply->status = is_ready ? 200 : 503;
-        sl_buf_printf(&reply->body, "%s\n", is_ready ? "ready"
-                      : l->is_draining ? "draining: takes no new tasks"
-                                       : "not connected to the broker");
-    } else {
-        sl_buf_printf(&reply->body, "no such page: /metrics, /healthz and "
-                      "/readyz are served\n");
-    }
+    sl_http_page(path, reply, render_metrics, l,
+                 l->is_draining     ? "draining: takes no new tasks"
+                 : !is_connected(l) ? "not connected to the broker"
+                                    : NULL);
 }
 
 static int
