@@ -12,7 +12,7 @@ static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: sluice keygen NAME...\n"
+            "usage: sluice keygen [--sign] NAME...\n"
             "  Writes a CURVE key pair for each NAME (a path without "
             "extension):\n"
             "  NAME.key  both keys, mode 0600: stays on the host that uses "
