@@ -186,38 +186,57 @@ series_new(sl_metric_t *f, const char **values)
     return s;
 }
 
-/* The hash key of values[0..label_count): joined by \x1f. */
-static void
-make_key(const sl_metric_t *f, const char **values, sl_buf_t *key)
+/* Room for a series' hash key on the stack: a lookup on the broker's
+ * per-task path allocates nothing unless label values are this long. */
+#define KEY_STACK_BYTES 256
+
+/* The hash key of values[0..label_count), joined by \x1f: in stack
+ * (KEY_STACK_BYTES) if it fits, else in *heap (the caller frees it); NULL
+ * when memory runs out. */
+static const char *
+make_key(const sl_metric_t *f, const char **values, char *stack,
+         char **heap)
 {
+    size_t len = 0;
     for (size_t i = 0; i < f->label_count; i++)
-        sl_buf_printf(key, "%s%s", i ? "\x1f" : "", values[i]);
+        len += strlen(values[i]) + 1;
+    char *key = len <= KEY_STACK_BYTES ? stack : (*heap = malloc(len));
+    char *p = key;
+    for (size_t i = 0; key && i < f->label_count; i++) {
+        size_t n = strlen(values[i]);
+        if (i)
+            *p++ = '\x1f';
+        memcpy(p, values[i], n);
+        p += n;
+    }
+    if (key)
+        *p = '\0';
+    return key;
 }
 
 static sl_series_t *
 lookup(const sl_metric_t *f, const char **values)
 {
-    sl_buf_t key = {0};
-    make_key(f, values, &key);
-    sl_series_t *s = zhashx_lookup(f->by_values, key.data ? key.data : "");
-    sl_buf_fini(&key);
+    char stack[KEY_STACK_BYTES], *heap = NULL;
+    const char *k = make_key(f, values, stack, &heap);
+    sl_series_t *s = k ? zhashx_lookup(f->by_values, k) : NULL;
+    free(heap);
     return s;
 }
 
 static sl_series_t *
 make(sl_metric_t *f, const char **values)
 {
-    sl_buf_t key = {0};
-    make_key(f, values, &key);
-    const char *k = key.data ? key.data : "";
-    sl_series_t *s = series_new(f, values);
+    char stack[KEY_STACK_BYTES], *heap = NULL;
+    const char *k = make_key(f, values, stack, &heap);
+    sl_series_t *s = k ? series_new(f, values) : NULL;
     if (s && zhashx_insert(f->by_values, k, s) != 0)
         series_free(&s);
     if (s && !zlistx_add_end(f->series, s)) {
         zhashx_delete(f->by_values, k);
         series_free(&s);
     }
-    sl_buf_fini(&key);
+    free(heap);
     return s;
 }
 
@@ -226,6 +245,9 @@ sl_metric_at(sl_metric_t *f, ...)
 {
     if (!f)
         return NULL;
+    sl_series_t *s = f->label_count ? NULL : zlistx_head(f->series);
+    if (s)
+        return s; /* no labels: the one series, without hashing */
     const char *values[SL_METRICS_LABELS_MAX] = {0};
     va_list ap;
     va_start(ap, f);
@@ -235,8 +257,7 @@ sl_metric_at(sl_metric_t *f, ...)
             values[i] = "";
     }
     va_end(ap);
-    sl_series_t *s = lookup(f, values);
-    if (s)
+    if ((s = lookup(f, values)))
         return s;
     if (zlistx_size(f->series) >= SL_METRICS_SERIES_MAX) {
         for (size_t i = 0; i < f->label_count; i++)
@@ -279,16 +300,6 @@ double
 sl_series_value(const sl_series_t *s)
 {
     return !s ? 0 : s->count ? (double)s->count : s->value;
-}
-
-void
-sl_metric_zero(sl_metric_t *f)
-{
-    if (!f || f->kind != SL_METRIC_GAUGE)
-        return;
-    for (sl_series_t *s = zlistx_first(f->series); s;
-         s = zlistx_next(f->series))
-        s->value = 0;
 }
 
 /* A sample value: whole numbers exactly, others to 15 digits. */

@@ -64,9 +64,6 @@ void sl_series_observe(sl_series_t *s, double seconds);
 /* The value of a counter or gauge, the count of a histogram; 0 for NULL. */
 double sl_series_value(const sl_series_t *s);
 
-/* Gauge family: every series back to 0 (before it is filled afresh). */
-void sl_metric_zero(sl_metric_t *f);
-
 /* Appends every family, in the order added, in the text format. Returns 0
  * or SL_ENOMEM. */
 int sl_metrics_render(const sl_metrics_t *m, sl_buf_t *out);

@@ -355,6 +355,14 @@ redial(loop_t *l)
     send_ready(l);
 }
 
+/* The broker has said nothing for its liveness (counted from our start). */
+static bool
+is_broker_silent(const loop_t *l)
+{
+    int64_t silent_ms = zclock_mono() - l->last_broker_ms;
+    return silent_ms > (int64_t)l->w->heartbeat_ms * l->w->liveness;
+}
+
 /* Heartbeat time: say what we hold, and greet a silent broker again (it
  * may have restarted and forgotten us; ZeroMQ reconnects on its own). */
 static void
@@ -364,8 +372,8 @@ on_beat(loop_t *l)
         redial(l);
     if (l->redial_at_ms)
         return; /* refused: nobody to talk to until then */
-    int64_t silent_ms = zclock_mono() - l->last_broker_ms;
-    if (silent_ms > (int64_t)l->w->heartbeat_ms * l->w->liveness) {
+    if (is_broker_silent(l)) {
+        int64_t silent_ms = zclock_mono() - l->last_broker_ms;
         /* up but silent: the broker handed our routing id to another
          * connection (a second worker with our id) and ours leads nowhere;
          * only a new connection gets it back */
@@ -391,9 +399,7 @@ on_beat(loop_t *l)
 static bool
 is_connected(const loop_t *l)
 {
-    int64_t silent_ms = zclock_mono() - l->last_broker_ms;
-    return !l->redial_at_ms &&
-           silent_ms <= (int64_t)l->w->heartbeat_ms * l->w->liveness;
+    return !l->redial_at_ms && !is_broker_silent(l);
 }
 
 static int
