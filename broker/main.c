@@ -41,7 +41,8 @@ usage(FILE *out)
             "to revoke)\n"
             "  --http [HOST:]PORT  serve /metrics (Prometheus), /healthz and "
             "/readyz\n"
-            "                      here (default: not served)\n"
+            "                      here (default $SLUICE_HTTP, else not "
+            "served)\n"
             "  --log-level LEVEL   error, warn, info (default), debug\n",
             SL_BROKER_FRONTEND, SL_BROKER_BACKEND);
 }
@@ -103,6 +104,8 @@ main(int argc, char **argv)
     char default_journal[4096];
     sl_log_set_level(SL_LOG_INFO);
     int c;
+    const char *http = getenv("SLUICE_HTTP");
+    opt.http = http && *http ? http : NULL;
     sl_service_init();
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {

@@ -21,6 +21,8 @@ usage(FILE *out)
             "  bench WORKLOAD     measure throughput and latency against "
             "this host's limits\n"
             "  keygen NAME...     make CURVE key pairs (NAME.key, NAME.pub)\n"
+            "  health [HOST:]PORT is a broker's or worker's --http port "
+            "healthy (exit 0)\n"
             "Run `sluice COMMAND --help` for a command's options.\n");
 }
 
@@ -45,6 +47,8 @@ main(int argc, char **argv)
         return sl_cli_bench(argc - 1, argv + 1);
     if (!strcmp(argv[1], "keygen"))
         return sl_cli_keygen(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "health"))
+        return sl_cli_health(argc - 1, argv + 1);
     fprintf(stderr, "sluice: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return SL_EXIT_USAGE;

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 /* Connections at once, and how long an idle one is kept (s). */
 #define CONNECTIONS_MAX 64
 #define IDLE_S 10
+/* The most of an answer's body sl_http_get keeps. */
+#define GET_BODY_MAX (64 * 1024)
 
 struct sl_http {
     struct MHD_Daemon *daemon; /* its thread serves the port */
@@ -293,4 +296,129 @@ sl_http_answer(sl_http_t *h, sl_http_answer_fn fn, void *ctx)
     sl_buf_fini(&reply.body);
     free(path);
     zmsg_destroy(&ask);
+}
+
+/* Waits until fd is ready for events or deadline (zclock_mono ms) passes:
+ * 0 ready, -1 timed out or failed. */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+    struct pollfd pfd = {.fd = fd, .events = events};
+    for (;;) {
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0)
+            return -1;
+        int n = poll(&pfd, 1, (int)left);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* A TCP connection to host:port begun without blocking; -1 with err set. */
+static int
+dial(const char *address, const char *host, uint16_t port, sl_error_t *err)
+{
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM},
+                    *ai = NULL;
+    char service[8];
+    snprintf(service, sizeof service, "%u", port);
+    bool is_here = !*host || !strcmp(host, "*") || !strcmp(host, "0.0.0.0");
+    int rc = getaddrinfo(is_here ? "127.0.0.1" : host, service, &hints, &ai);
+    if (rc != 0) {
+        sl_error_set(err, SL_EINVAL, "HTTP address '%s': %s", address,
+                     gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    0);
+    if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
+                   errno != EINPROGRESS)) {
+        sl_error_set(err, SL_EIO, "HTTP %s: %s", address, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* The status of an HTTP/1.x status line at the start of text, or -1. */
+static int
+parse_status(const char *text)
+{
+    int status = -1;
+    if (strncmp(text, "HTTP/1.", 7) ||
+        sscanf(text + 7, "%*c %3d", &status) != 1)
+        return -1;
+    return status >= 100 && status <= 599 ? status : -1;
+}
+
+int
+sl_http_get(const char *address, const char *path, int timeout_ms,
+            int *status, sl_buf_t *body, sl_error_t *err)
+{
+    char host[256];
+    uint16_t port;
+    if (sl_http_parse_address(address, host, sizeof host, &port, err) < 0)
+        return SL_EINVAL;
+    if (port == 0)
+        return sl_error_set(err, SL_EINVAL, "HTTP address '%s': give the "
+                            "port to ask, not 0", address);
+    int64_t deadline = zclock_mono() + timeout_ms;
+    int fd = dial(address, host, port, err);
+    if (fd < 0)
+        return err ? err->code : SL_EIO;
+    sl_buf_t request = {0}, answer = {0};
+    sl_buf_printf(&request, "GET %s HTTP/1.0\r\nHost: %s\r\n"
+                  "Connection: close\r\n\r\n", path,
+                  *host && strcmp(host, "*") ? host : "localhost");
+    int rc = 0, so_error = 0;
+    socklen_t len = sizeof so_error;
+    if (wait_fd(fd, POLLOUT, deadline) < 0)
+        rc = sl_error_set(err, SL_ETIMEDOUT, "HTTP %s: no connection in %d "
+                          "ms", address, timeout_ms);
+    else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) < 0 ||
+             so_error != 0)
+        rc = sl_error_set(err, SL_EIO, "HTTP %s: %s", address,
+                          strerror(so_error ? so_error : errno));
+    else if (send(fd, request.data, request.size, MSG_NOSIGNAL) !=
+             (ssize_t)request.size)
+        rc = sl_error_set(err, SL_EIO, "HTTP %s: %s", address,
+                          strerror(errno));
+    /* HTTP/1.0 with Connection: close: the answer ends where the stream
+     * does */
+    while (rc == 0) {
+        char chunk[4096];
+        if (wait_fd(fd, POLLIN, deadline) < 0) {
+            rc = sl_error_set(err, SL_ETIMEDOUT, "HTTP %s%s: no whole answer "
+                              "in %d ms", address, path, timeout_ms);
+            break;
+        }
+        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+        if (n == 0)
+            break;
+        if (n < 0 && errno != EINTR && errno != EAGAIN)
+            rc = sl_error_set(err, SL_EIO, "HTTP %s: %s", address,
+                              strerror(errno));
+        else if (n > 0 && answer.size < GET_BODY_MAX + 4096)
+            sl_buf_append(&answer, chunk, (size_t)n);
+    }
+    close(fd);
+    sl_buf_fini(&request);
+    const char *text = answer.data ? answer.data : "";
+    const char *start = strstr(text, "\r\n\r\n");
+    int code = rc == 0 ? parse_status(text) : -1;
+    if (rc == 0 && (code < 0 || !start))
+        rc = sl_error_set(err, SL_EIO, "HTTP %s%s: the answer is not HTTP",
+                          address, path);
+    if (rc == 0) {
+        *status = code;
+        size_t size = strlen(start + 4);
+        sl_buf_append(body, start + 4, size < GET_BODY_MAX ? size
+                                                           : GET_BODY_MAX);
+    }
+    sl_buf_fini(&answer);
+    return rc;
 }

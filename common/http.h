@@ -60,6 +60,15 @@ typedef int (*sl_http_metrics_fn)(void *ctx, sl_buf_t *out);
 void sl_http_page(const char *path, sl_http_reply_t *reply,
                   sl_http_metrics_fn fn, void *ctx, const char *not_ready);
 
+/* GETs path from the HTTP port at address ("[HOST:]PORT"; no host, "*"
+ * or "0.0.0.0": this host) with HTTP/1.0, waiting at most timeout_ms for
+ * the whole answer. Sets *status and appends up to 64 KiB of the body to
+ * body. 0; SL_EINVAL for a bad address; SL_EIO (refused, reset, not HTTP)
+ * or SL_ETIMEDOUT, with err naming the address. For health checks, which
+ * must not need curl. */
+int sl_http_get(const char *address, const char *path, int timeout_ms,
+                int *status, sl_buf_t *body, sl_error_t *err);
+
 /* Takes one request from sl_http_sock, asks fn for the answer and sends
  * it back. */
 void sl_http_answer(sl_http_t *h, sl_http_answer_fn fn, void *ctx);

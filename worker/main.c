@@ -56,7 +56,8 @@ usage(FILE *out)
             "$SLUICE_TRUST)\n"
             "  --http [HOST:]PORT serve /metrics (Prometheus), /healthz and "
             "/readyz\n"
-            "                     here (default: not served)\n"
+            "                     here (default $SLUICE_HTTP, else not "
+            "served)\n"
             "  --log-level LEVEL  error, warn, info (default), debug\n");
 }
 
@@ -126,6 +127,8 @@ main(int argc, char **argv)
     sl_error_t err = {0};
     sl_log_set_level(SL_LOG_INFO);
     int c;
+    const char *http = getenv("SLUICE_HTTP");
+    opt.http = http && *http ? http : NULL;
     sl_service_init();
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         char *end;

@@ -213,6 +213,17 @@ expect_eq "$(status_of "$H1" /readyz)" 503 "worker /readyz without a broker"
 curl -s "http://127.0.0.1:$H1/readyz" | grep -q "not connected" ||
     fail "worker /readyz does not say why"
 expect_eq "$(get "$H1" /healthz)" ok "worker /healthz without a broker"
+# `sluice health`, what the image's HEALTHCHECK runs, says the same
+"$SLUICE" health "$H1" >/dev/null || fail "sluice health: worker not healthy"
+rc=0; SLUICE_HTTP="127.0.0.1:$H1" "$SLUICE" health --ready 2>"$WORK/err" ||
+    rc=$?
+expect_eq "$rc" 1 "sluice health --ready exit code without a broker"
+grep -q "127.0.0.1:$H1/readyz: 503 not connected" "$WORK/err" ||
+    fail "sluice health --ready: $(cat "$WORK/err")"
+rc=0; "$SLUICE" health "127.0.0.1:$HB" 2>"$WORK/err" || rc=$?
+expect_eq "$rc" 3 "sluice health exit code with nothing listening"
+grep -q "Connection refused" "$WORK/err" ||
+    fail "sluice health, nothing listening: $(cat "$WORK/err")"
 get "$H1" /metrics >"$WORK/w1.txt"
 expect_eq "$(metric "$WORK/w1.txt" sluice_worker_connected)" 0 \
     "worker connected gauge without a broker"

@@ -142,6 +142,135 @@ test_http_deaf_loop_is_503(void **state)
     sl_http_destroy(&h);
 }
 
+typedef struct {
+    char address[64];
+    const char *path;
+    int rc, status;
+    sl_buf_t body;
+    sl_error_t err;
+    volatile int is_done;
+} getter_t;
+
+static void *
+get_thread(void *arg)
+{
+    getter_t *g = arg;
+    g->rc = sl_http_get(g->address, g->path, 2000, &g->status, &g->body,
+                        &g->err);
+    g->is_done = 1;
+    return NULL;
+}
+
+/* sl_http_get (what `sluice health` runs) against the port, from another
+ * thread while this one plays the loop: the status and the page. */
+static void
+test_http_get_reads_status_and_body(void **state)
+{
+    (void)state;
+    sl_error_t err = {0};
+    int asked = 0;
+    sl_http_t *h = sl_http_new("127.0.0.1:0", &err);
+    const char *paths[] = {"/metrics", "/readyz"};
+    for (int i = 0; i < 2; i++) {
+        getter_t g = {.path = paths[i]};
+        /* no host: this host */
+        snprintf(g.address, sizeof g.address, "%u", sl_http_port(h));
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, get_thread, &g), 0);
+        zpoller_t *poller = zpoller_new(sl_http_sock(h), NULL);
+        while (!g.is_done) {
+            if (zpoller_wait(poller, 20))
+                sl_http_answer(h, answer, &asked);
+        }
+        zpoller_destroy(&poller);
+        pthread_join(t, NULL);
+        assert_int_equal(g.rc, 0);
+        assert_int_equal(g.status, i == 0 ? 200 : 503);
+        assert_string_equal(g.body.data, i == 0 ? "up 1\n"
+                                                : "not ready: draining\n");
+        sl_buf_fini(&g.body);
+    }
+    sl_http_destroy(&h);
+}
+
+/* Accepts one connection, reads the request, answers in another
+ * protocol and closes. */
+static void *
+liar_thread(void *arg)
+{
+    int *fds = arg;
+    int fd = accept(fds[0], NULL, NULL);
+    if (fd >= 0) {
+        char request[512];
+        ssize_t n = read(fd, request, sizeof request);
+        n = write(fd, "SSH-2.0-OpenSSH\r\n", 17);
+        (void)n;
+        close(fd);
+    }
+    return NULL;
+}
+
+/* A listener on 127.0.0.1 at a free port; its port in *port. */
+static int
+listener(uint16_t *port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Nothing listening, a port that never answers, an answer that is not
+ * HTTP, a bad address: each an error that names the address. */
+static void
+test_http_get_failures(void **state)
+{
+    (void)state;
+    sl_error_t err = {0};
+    sl_buf_t body = {0};
+    int status = 0;
+    uint16_t port;
+    char address[64];
+    int fd = listener(&port);
+    snprintf(address, sizeof address, "127.0.0.1:%u", port);
+    /* listening, never accepting: the connection is made, no answer */
+    assert_int_equal(sl_http_get(address, "/healthz", 200, &status, &body,
+                                 &err), SL_ETIMEDOUT);
+    assert_non_null(strstr(err.msg, address));
+    assert_non_null(strstr(err.msg, "200 ms"));
+    close(fd);
+    /* closed: refused */
+    memset(&err, 0, sizeof err);
+    assert_int_equal(sl_http_get(address, "/healthz", 1000, &status, &body,
+                                 &err), SL_EIO);
+    assert_non_null(strstr(err.msg, "refused"));
+    /* another protocol on the port */
+    int fds[1] = {listener(&port)};
+    snprintf(address, sizeof address, "127.0.0.1:%u", port);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, liar_thread, fds), 0);
+    memset(&err, 0, sizeof err);
+    assert_int_equal(sl_http_get(address, "/healthz", 2000, &status, &body,
+                                 &err), SL_EIO);
+    assert_non_null(strstr(err.msg, "not HTTP"));
+    pthread_join(t, NULL);
+    close(fds[0]);
+    const char *bad[] = {"", "host:", "0", "12x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        memset(&err, 0, sizeof err);
+        assert_int_equal(sl_http_get(bad[i], "/healthz", 1000, &status,
+                                     &body, &err), SL_EINVAL);
+    }
+    assert_int_equal(body.size, 0);
+    assert_int_equal(status, 0);
+}
+
 /* Bad addresses and a port in use are errors that name the address. */
 static void
 test_http_bad_address(void **state)
@@ -176,6 +305,8 @@ main(void)
         cmocka_unit_test(test_http_refuses_other_methods),
         cmocka_unit_test(test_http_deaf_loop_is_503),
         cmocka_unit_test(test_http_bad_address),
+        cmocka_unit_test(test_http_get_reads_status_and_body),
+        cmocka_unit_test(test_http_get_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
