@@ -57,6 +57,14 @@ for dir in deploy/k8s/base deploy/k8s/overlays/*/; do
     fi
 done
 
+# the Job a client runs in the cluster, with the Secrets it names
+kubectl kustomize deploy/k8s/overlays/keda >"$tools/rendered.yaml"
+printf -- '---\n' >>"$tools/rendered.yaml"
+cat deploy/k8s/jobs/*.yaml >>"$tools/rendered.yaml"
+node deploy/k8s/validate.js "$tools/rendered.yaml" >/dev/null ||
+    fail "validate: deploy/k8s/jobs"
+echo "--- deploy/k8s/jobs: valid, with the overlay's Secrets"
+
 echo "--- the validator refuses bad objects"
 if node deploy/k8s/validate.js tests/deploy/bad-manifests.yaml \
         2>"$tools/bad.txt"; then

@@ -61,6 +61,7 @@ function arg(container, name) {
 }
 
 function checkPod(obj, pod, names) {
+  const isServer = obj.kind !== 'Job'; // a Job's pod serves nothing
   const sc = pod.securityContext || {};
   if (sc.runAsNonRoot !== true) say(obj, 'pod runAsNonRoot is not true');
   if (!sc.seccompProfile || sc.seccompProfile.type !== 'RuntimeDefault')
@@ -76,7 +77,7 @@ function checkPod(obj, pod, names) {
     const drop = (csc.capabilities || {}).drop || [];
     if (!drop.includes('ALL'))
       say(obj, `container ${c.name}: capabilities not dropped (ALL)`);
-    if (!c.livenessProbe || !c.readinessProbe)
+    if (isServer && (!c.livenessProbe || !c.readinessProbe))
       say(obj, `container ${c.name}: no liveness or readiness probe`);
     const res = c.resources || {};
     if (!res.requests || !res.requests.cpu || !res.requests.memory ||
