@@ -2,6 +2,8 @@
  * connecting socket. Any thread; a watch belongs to its socket's thread. */
 #include "curve.h"
 
+#include <errno.h>
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,12 +157,16 @@ sl_curve_dial(zsock_t *s, const char *key_file, const char *broker_key_file,
     return 0;
 }
 
+/* Handshakes broken off without a reason, in a row, that make a refusal. */
+#define ANY_FAILURES_MAX 3
+
 struct sl_curve_watch {
     zsock_t *watched;  /* borrowed */
     zsock_t *events;   /* PAIR: the monitor's events */
     bool is_curve;     /* the socket has keys */
     bool is_refused;   /* the last handshake failed */
     bool is_up;        /* handshake done, not dropped since */
+    unsigned failures; /* handshakes broken off in a row (see read_event) */
     char why[300];     /* and why */
 };
 
@@ -225,6 +231,20 @@ read_event(sl_curve_watch_t *w)
         free(endpoint);
         zmsg_destroy(&msg);
         return; /* a drop says nothing about the keys */
+    }
+    /* A handshake that timed out (EAGAIN) or whose connection broke is a
+     * slow or lossy link as often as a wrong key (the broker drops a HELLO
+     * it cannot open): libzmq dials again, and only ANY_FAILURES_MAX such
+     * failures in a row, which a wrong key gives within a second, are
+     * taken for a refusal. A ZAP or protocol refusal is one at once. */
+    w->failures = event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                      ? w->failures + (value == EAGAIN ? 0 : 1)
+                      : 0;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
+        (value == EAGAIN || w->failures < ANY_FAILURES_MAX)) {
+        free(endpoint);
+        zmsg_destroy(&msg);
+        return;
     }
     w->is_refused = event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED && event != 0;
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)

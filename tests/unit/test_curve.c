@@ -8,9 +8,12 @@
 
 #include "curve.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,6 +226,70 @@ test_watch_tells_refused_from_accepted(void **state)
     zsock_destroy(&zap);
 }
 
+/* A handshake that times out (a slow or lossy link: here a port that
+ * accepts and never speaks) is not a refusal: the watch stays quiet and
+ * libzmq connects again by itself. Handshakes broken off are one only
+ * when three come in a row. */
+static void
+test_watch_handshake_timeout_is_not_refusal(void **state)
+{
+    fixture_t *f = *state;
+    sl_error_t err = {0};
+    char server_base[160], server_pub[170], why[300];
+    snprintf(server_base, sizeof server_base, "%s/server", f->dir);
+    snprintf(server_pub, sizeof server_pub, "%s.pub", server_base);
+    assert_int_equal(sl_curve_keygen(server_base, &err), 0);
+    assert_int_equal(sl_curve_keygen(f->base, &err), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    socklen_t len = sizeof sa;
+    int mute = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_int_equal(bind(mute, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(mute, 8), 0);
+    getsockname(mute, (struct sockaddr *)&sa, &len);
+
+    bool is_curve = false;
+    zsock_t *client = zsock_new(ZMQ_DEALER);
+    assert_int_equal(sl_curve_dial(client, f->key, server_pub, &is_curve,
+                                   &err), 0);
+    zsock_set_handshake_ivl(client, 200);
+    zsock_set_reconnect_ivl(client, 50);
+    sl_curve_watch_t *w = sl_curve_watch_new(client, is_curve);
+    assert_int_equal(zsock_connect(client, "tcp://127.0.0.1:%u",
+                                   ntohs(sa.sin_port)), 0);
+    int accepted = 0, held[8];
+    for (int i = 0; i < 150 && accepted < 3; i++) {
+        int fd = accept(mute, NULL, NULL);
+        if (fd >= 0)
+            held[accepted++] = fd; /* held open, never answered */
+        assert_false(sl_curve_watch_refused(w, why, sizeof why));
+        zclock_sleep(10);
+    }
+    assert_int_equal(accepted, 3); /* dialled again after each timeout */
+    assert_false(sl_curve_watch_is_up(w));
+    /* connections broken off mid-handshake (what a wrong broker key also
+     * gives): a refusal only at the third in a row */
+    int broken = 0;
+    for (int i = 0; i < 300; i++) {
+        int fd = accept(mute, NULL, NULL);
+        if (fd >= 0) {
+            close(fd);
+            broken++;
+        }
+        zclock_sleep(10);
+        if (sl_curve_watch_refused(w, why, sizeof why))
+            break;
+    }
+    assert_true(sl_curve_watch_refused(w, why, sizeof why));
+    assert_true(broken >= 3);
+    assert_non_null(strstr(why, "is the broker's public key the right one"));
+    for (int i = 0; i < accepted; i++)
+        close(held[i]);
+    sl_curve_watch_destroy(&w);
+    zsock_destroy(&client);
+    close(mute);
+}
+
 int
 main(void)
 {
@@ -235,6 +302,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_watch_tells_refused_from_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_watch_handshake_timeout_is_not_refusal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
