@@ -32,7 +32,12 @@ sl_cli_health(int argc, char **argv)
             return SL_EXIT_OK;
         } else if (!strcmp(argv[i], "--ready")) {
             path = "/readyz";
-        } else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--timeout-ms")) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "sluice health: --timeout-ms needs a number "
+                        "of milliseconds\n");
+                return SL_EXIT_USAGE;
+            }
             if (sl_cli_count("health", "--timeout-ms", argv[++i], 1, 600000,
                              &timeout_ms) < 0)
                 return SL_EXIT_USAGE;

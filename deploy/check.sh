@@ -76,6 +76,7 @@ for want in "/spec/replicas must be integer" \
             "no ConfigMap missing-config" \
             "no liveness or readiness probe" \
             "pod mounts a service-account token" \
+            "pod enableServiceLinks is not false" \
             "target 2 is not the workers' --slots=4" \
             "no schema for example.com/v1 Gadget"; do
     grep -qF -- "$want" "$tools/bad.txt" ||

@@ -7,7 +7,8 @@
 //    here is an error, so nothing passes unchecked.
 // 2. What sluice's manifests promise and a schema cannot see: pods locked
 //    down (non-root, read-only root, no capabilities, no escalation,
-//    RuntimeDefault seccomp, no service-account token), probes and
+//    RuntimeDefault seccomp, no service-account token, no Service
+//    variables in the environment), probes and
 //    resources on every container, a worker's grace period longer than
 //    its drain, autoscaler targets equal to a worker's slots, and every
 //    ConfigMap and Secret a pod names present in the render.
@@ -68,6 +69,10 @@ function checkPod(obj, pod, names) {
     say(obj, 'pod seccompProfile is not RuntimeDefault');
   if (pod.automountServiceAccountToken !== false)
     say(obj, 'pod mounts a service-account token');
+  // Services named sluice-* would put SLUICE_*_PORT... variables into the
+  // environment, the prefix of sluice's own settings
+  if (pod.enableServiceLinks !== false)
+    say(obj, 'pod enableServiceLinks is not false');
   for (const c of pod.containers) {
     const csc = c.securityContext || {};
     if (csc.readOnlyRootFilesystem !== true)

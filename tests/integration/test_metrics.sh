@@ -220,6 +220,23 @@ rc=0; SLUICE_HTTP="127.0.0.1:$H1" "$SLUICE" health --ready 2>"$WORK/err" ||
 expect_eq "$rc" 1 "sluice health --ready exit code without a broker"
 grep -q "127.0.0.1:$H1/readyz: 503 not connected" "$WORK/err" ||
     fail "sluice health --ready: $(cat "$WORK/err")"
+# bad arguments: exit 2, saying what is wrong
+while IFS='|' read -r args said; do
+    rc=0
+    # shellcheck disable=SC2086
+    SLUICE_HTTP='' "$SLUICE" health $args 2>"$WORK/err" || rc=$?
+    expect_eq "$rc" 2 "sluice health '$args' exit code"
+    grep -qF -- "$said" "$WORK/err" ||
+        fail "sluice health '$args' said: $(cat "$WORK/err")"
+done <<'EOF'
+|give the HTTP port to ask
+x:y|HTTP address 'x:y': want [HOST:]PORT
+0|give the port to ask, not 0
+--timeout-ms|--timeout-ms needs a number of milliseconds
+--timeout-ms 0 9090|--timeout-ms '0': give a whole number from 1 to 600000
+--bogus 9090|unexpected argument '--bogus'
+9090 9091|unexpected argument '9091'
+EOF
 rc=0; "$SLUICE" health "127.0.0.1:$HB" 2>"$WORK/err" || rc=$?
 expect_eq "$rc" 3 "sluice health exit code with nothing listening"
 grep -q "Connection refused" "$WORK/err" ||
