@@ -61,6 +61,7 @@ typedef struct {
     size_t held_count;
     size_t held_cap;
     int64_t last_broker_ms;    /* when the broker last said anything */
+    int64_t greeted_ms;        /* when we last greeted a silent broker */
     int64_t next_beat_ms;      /* when the next heartbeat is due */
     bool is_draining;          /* stopping: asked for no more tasks */
     sl_wmetrics_t *metrics;    /* for /metrics */
@@ -372,8 +373,12 @@ on_beat(loop_t *l)
         redial(l);
     if (l->redial_at_ms)
         return; /* refused: nobody to talk to until then */
-    if (is_broker_silent(l)) {
-        int64_t silent_ms = zclock_mono() - l->last_broker_ms;
+    int64_t now = zclock_mono(), liveness_ms =
+        (int64_t)l->w->heartbeat_ms * l->w->liveness;
+    /* greet once per liveness while the silence lasts; the silence itself
+     * (and so /readyz) lasts until the broker speaks */
+    if (is_broker_silent(l) && now - l->greeted_ms > liveness_ms) {
+        int64_t silent_ms = now - l->last_broker_ms;
         /* up but silent: the broker handed our routing id to another
          * connection (a second worker with our id) and ours leads nowhere;
          * only a new connection gets it back */
@@ -387,7 +392,7 @@ on_beat(loop_t *l)
             redial(l); /* says hello on the new connection */
         else
             send_ready(l);
-        l->last_broker_ms = zclock_mono();
+        l->greeted_ms = now;
     }
     send_heartbeat(l);
     if (l->is_draining && is_idle(l))
@@ -495,7 +500,7 @@ worker_actor(zsock_t *pipe, void *args)
             sl_log(SL_LOG_WARN, "worker", "worker=%s no key (--key): talking "
                    "to the broker in the clear", l.w->id);
     }
-    l.last_broker_ms = zclock_mono();
+    l.last_broker_ms = l.greeted_ms = zclock_mono();
     l.next_beat_ms = l.last_broker_ms + l.w->heartbeat_ms;
     while (rc == 0) {
         int64_t wait = l.next_beat_ms - zclock_mono();

@@ -16,7 +16,7 @@
 source "$SLUICE_SRC/tests/integration/lib.sh"
 
 DELAY_PROXY="$SLUICE_BIN/tests/delay_proxy"
-LOSS=${SLUICE_TEST_LOSS:-0.2}           # per packet, each way
+LOSS=${SLUICE_TEST_LOSS:-0.1}           # per packet, each way
 DELAY_MS=${SLUICE_TEST_DELAY_MS:-500}   # one way
 
 skip() {
