@@ -60,6 +60,19 @@ answer(const char *path, sl_http_reply_t *reply, void *ctx)
     }
 }
 
+/* Plays the loop for h (answering each request, unless is_deaf) until
+ * the thread asking it sets *is_done. */
+static void
+play_loop(sl_http_t *h, volatile int *is_done, bool is_deaf, int *asked)
+{
+    zpoller_t *poller = zpoller_new(sl_http_sock(h), NULL);
+    while (!*is_done) {
+        if (zpoller_wait(poller, 20) && !is_deaf)
+            sl_http_answer(h, answer, asked);
+    }
+    zpoller_destroy(&poller);
+}
+
 /* Sends request on h's port and plays the loop (answering, unless
  * is_deaf) until the response is in; returns the response. */
 static char *
@@ -71,12 +84,7 @@ exchange(sl_http_t *h, const char *request, bool is_deaf, int *asked)
     c.request = request;
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, client_thread, &c), 0);
-    zpoller_t *poller = zpoller_new(sl_http_sock(h), NULL);
-    while (!c.is_done) {
-        if (zpoller_wait(poller, 20) && !is_deaf)
-            sl_http_answer(h, answer, asked);
-    }
-    zpoller_destroy(&poller);
+    play_loop(h, &c.is_done, is_deaf, asked);
     pthread_join(t, NULL);
     return c.response;
 }
@@ -177,12 +185,7 @@ test_http_get_reads_status_and_body(void **state)
         snprintf(g.address, sizeof g.address, "%u", sl_http_port(h));
         pthread_t t;
         assert_int_equal(pthread_create(&t, NULL, get_thread, &g), 0);
-        zpoller_t *poller = zpoller_new(sl_http_sock(h), NULL);
-        while (!g.is_done) {
-            if (zpoller_wait(poller, 20))
-                sl_http_answer(h, answer, &asked);
-        }
-        zpoller_destroy(&poller);
+        play_loop(h, &g.is_done, false, &asked);
         pthread_join(t, NULL);
         assert_int_equal(g.rc, 0);
         assert_int_equal(g.status, i == 0 ? 200 : 503);
