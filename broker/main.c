@@ -47,18 +47,12 @@ usage(FILE *out)
             SL_BROKER_FRONTEND, SL_BROKER_BACKEND);
 }
 
+/* Reads a numeric option; says why on stderr if it is bad (-1). */
 static int
-parse_count(const char *flag, const char *text, uint32_t *out)
+number(const char *flag, const char *text, uint32_t min, uint32_t max,
+       uint32_t *out)
 {
-    char *end;
-    unsigned long n = strtoul(text, &end, 10);
-    if (*end || !*text || n > 1000000) {
-        fprintf(stderr, "sluice-broker: %s '%s': give a number from 0 to "
-                "1000000\n", flag, text);
-        return -1;
-    }
-    *out = (uint32_t)n;
-    return 0;
+    return sl_service_number32("sluice-broker", flag, text, min, max, out);
 }
 
 /* The default journal: a state folder, and a name made from the port of
@@ -112,19 +106,23 @@ main(int argc, char **argv)
         case 'c': opt.frontend = optarg; break;
         case 'w': opt.backend = optarg; break;
         case 'p':
-            if (parse_count("--prefetch", optarg, &opt.prefetch) < 0)
+            if (number("--prefetch", optarg, 0, 1000000,
+                       &opt.prefetch) < 0)
                 return 2;
             break;
         case 'k':
-            if (parse_count("--keep-runs", optarg, &opt.finished_runs) < 0)
+            if (number("--keep-runs", optarg, 1, 1000000,
+                       &opt.finished_runs) < 0)
                 return 2;
             break;
         case 'H':
-            if (parse_count("--heartbeat-ms", optarg, &opt.heartbeat_ms) < 0)
+            if (number("--heartbeat-ms", optarg, 1, 3600000,
+                       &opt.heartbeat_ms) < 0)
                 return 2;
             break;
         case 'L':
-            if (parse_count("--liveness", optarg, &opt.liveness) < 0)
+            if (number("--liveness", optarg, 1, 1000,
+                       &opt.liveness) < 0)
                 return 2;
             break;
         case 'j': journal = optarg; break;

@@ -32,6 +32,10 @@ int sl_cli_health(int argc, char **argv);
 int sl_cli_count(const char *cmd, const char *opt, const char *text,
                  uint64_t min, uint64_t max, uint64_t *out);
 
+/* Parses --timeout (milliseconds, 1 to 3,600,000) of command cmd into
+ * *out; on a bad one says so on stderr and returns -1. */
+int sl_cli_timeout(const char *cmd, const char *text, int *out);
+
 /* --cache's value, checked (sl_cache_cli_url), into *url; on a refusal
  * says why on stderr and returns -1. */
 int sl_cli_cache_url(const char *given, const char **url);

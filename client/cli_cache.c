@@ -157,13 +157,19 @@ sl_cli_cache(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     scan_t s = {.limit = 1000};
+    uint64_t limit;
     const char *given = NULL, *url = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
         case 'c': given = optarg; break;
         case 't': s.task = optarg; break;
-        case 'n': s.limit = (size_t)strtoul(optarg, NULL, 10); break;
+        case 'n':
+            if (sl_cli_count("cache", "--limit", optarg, 1, 100000000,
+                             &limit) < 0)
+                return SL_EXIT_USAGE;
+            s.limit = (size_t)limit;
+            break;
         case 'j': s.is_json = true; break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         default: usage(stderr); return SL_EXIT_USAGE;

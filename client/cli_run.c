@@ -130,7 +130,10 @@ parse_args(run_args_t *a, int argc, char **argv)
         case 'j': a->is_json = true; break;
         case 'q': a->is_quiet = true; break;
         case 'e': a->is_events = true; break;
-        case 'T': a->timeout_ms = atoi(optarg); break;
+        case 'T':
+            if (sl_cli_timeout(argv[0], optarg, &a->timeout_ms) < 0)
+                return -1;
+            break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
         }

@@ -86,7 +86,7 @@ typedef struct {
     const char *run_id;   /* the positional argument, or NULL */
     bool is_watch;        /* --watch: redraw until interrupted */
     double interval_s;    /* --interval: between redraws (1) */
-    long count;           /* --count: redraws, then stop (0: no end) */
+    uint64_t count;       /* --count: redraws, then stop (0: no end) */
 } status_args_t;
 
 /* 0 to go on, 1 after --help, -1 on a bad argument (already said). */
@@ -110,7 +110,10 @@ parse_args(status_args_t *a, int argc, char **argv, const char *usage)
         switch (c) {
         case 'b': a->broker = optarg; break;
         case 'j': a->is_json = true; break;
-        case 'T': a->timeout_ms = atoi(optarg); break;
+        case 'T':
+            if (sl_cli_timeout(argv[0], optarg, &a->timeout_ms) < 0)
+                return -1;
+            break;
         case 'w': a->is_watch = true; break;
         case 'i':
             a->interval_s = strtod(optarg, &end);
@@ -121,12 +124,9 @@ parse_args(status_args_t *a, int argc, char **argv, const char *usage)
             }
             break;
         case 'n':
-            a->count = strtol(optarg, &end, 10);
-            if (*end || a->count < 1) {
-                fprintf(stderr, "--count '%s': give a number from 1\n",
-                        optarg);
+            if (sl_cli_count(argv[0], "--count", optarg, 1, 1000000,
+                             &a->count) < 0)
                 return -1;
-            }
             break;
         case 'h': printf("%s", usage); return 1;
         default: fprintf(stderr, "%s", usage); return -1;
@@ -145,7 +145,8 @@ watch(const status_args_t *a, sl_client_t *client)
     sl_value_t *prev = NULL;
     int64_t prev_ms = 0;
     bool is_tty = isatty(STDOUT_FILENO);
-    for (long n = 0; !zsys_interrupted && (!a->count || n < a->count); n++) {
+    for (uint64_t n = 0; !zsys_interrupted && (!a->count || n < a->count);
+         n++) {
         if (n)
             for (int64_t until = zclock_mono() + (int64_t)(a->interval_s * 1000);
                  !zsys_interrupted && zclock_mono() < until;)

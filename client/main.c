@@ -3,8 +3,9 @@
 #include "cli.h"
 
 #include "cache.h"
+#include "service.h"
 
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,16 +89,18 @@ int
 sl_cli_count(const char *cmd, const char *opt, const char *text,
              uint64_t min, uint64_t max, uint64_t *out)
 {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (!*text || *end || errno || *text == '-' || v < min || v > max) {
-        fprintf(stderr, "sluice %s: %s '%s': give a whole number from %llu "
-                "to %llu\n", cmd, opt, text, (unsigned long long)min,
-                (unsigned long long)max);
+    char prog[64];
+    snprintf(prog, sizeof prog, "sluice %s", cmd);
+    return sl_service_number(prog, opt, text, min, max, out);
+}
+
+int
+sl_cli_timeout(const char *cmd, const char *text, int *out)
+{
+    uint64_t v;
+    if (sl_cli_count(cmd, "--timeout", text, 1, 3600000, &v) < 0)
         return -1;
-    }
-    *out = v;
+    *out = (int)v;
     return 0;
 }
 

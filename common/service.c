@@ -1,5 +1,5 @@
-/* common/service.c: shared by the main threads of sluice-broker and
- * sluice-worker. */
+/* common/service.c: shared by the main threads of sluice-broker,
+ * sluice-worker and the sluice CLI. */
 #include "service.h"
 
 #include "log.h"
@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 int
@@ -20,6 +21,36 @@ sl_service_log_level(const char *prog, const char *arg)
         return -1;
     }
     sl_log_set_level((sl_log_level_t)level);
+    return 0;
+}
+
+int
+sl_service_number(const char *prog, const char *flag, const char *text,
+                  uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    /* strtoull takes a leading '-' and white space: refused here */
+    if (!*text || *text < '0' || *text > '9' || *end || errno || v < min ||
+        v > max) {
+        fprintf(stderr, "%s: %s '%s': give a whole number from %llu to "
+                "%llu\n", prog, flag, text, (unsigned long long)min,
+                (unsigned long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+sl_service_number32(const char *prog, const char *flag, const char *text,
+                    uint32_t min, uint32_t max, uint32_t *out)
+{
+    uint64_t v;
+    if (sl_service_number(prog, flag, text, min, max, &v) < 0)
+        return -1;
+    *out = (uint32_t)v;
     return 0;
 }
 

@@ -61,19 +61,12 @@ usage(FILE *out)
             "  --log-level LEVEL  error, warn, info (default), debug\n");
 }
 
-/* A positive number up to 3,600,000 (ms, MiB or seconds). */
+/* Reads a numeric option; says why on stderr if it is bad (-1). */
 static int
-parse_number(const char *flag, const char *text, uint32_t *out)
+number(const char *flag, const char *text, uint32_t min, uint32_t max,
+       uint32_t *out)
 {
-    char *end;
-    unsigned long n = strtoul(text, &end, 10);
-    if (*end || !*text || n == 0 || n > 3600000) {
-        fprintf(stderr, "sluice-worker: %s '%s': give a number from 1 to "
-                "3600000\n", flag, text);
-        return -1;
-    }
-    *out = (uint32_t)n;
-    return 0;
+    return sl_service_number32("sluice-worker", flag, text, min, max, out);
 }
 
 /* Finishes the tasks in hand within grace_ms, unless a second signal says
@@ -131,16 +124,12 @@ main(int argc, char **argv)
     opt.http = http && *http ? http : NULL;
     sl_service_init();
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'b': opt.endpoint = optarg; break;
         case 's':
-            opt.slots = (uint32_t)strtoul(optarg, &end, 10);
-            if (*end || opt.slots == 0) {
-                fprintf(stderr, "sluice-worker: --slots '%s': give a number "
-                        "from 1 to 1024\n", optarg);
+            if (number("--slots", optarg, 1, SL_WORKER_SLOTS_MAX,
+                       &opt.slots) < 0)
                 return 2;
-            }
             break;
         case 'c':
             if (sl_cache_cli_url(optarg, &opt.cache_url, &err) < 0) {
@@ -163,20 +152,22 @@ main(int argc, char **argv)
         case 'S': opt.sign_key_file = optarg; break;
         case 'R': opt.trust_dir = optarg; break;
         case 'H':
-            if (parse_number("--heartbeat-ms", optarg, &opt.heartbeat_ms) < 0)
+            if (number("--heartbeat-ms", optarg, 1, 3600000,
+                       &opt.heartbeat_ms) < 0)
                 return 2;
             break;
         case 'g':
-            if (parse_number("--grace-ms", optarg, &grace_ms) < 0)
+            if (number("--grace-ms", optarg, 1, 3600000, &grace_ms) < 0)
                 return 2;
             break;
         case 'I': opt.is_isolated = true; break;
         case 'M':
-            if (parse_number("--task-memory-mb", optarg, &memory_mb) < 0)
+            if (number("--task-memory-mb", optarg, 1, 3600000, &memory_mb) < 0)
                 return 2;
             break;
         case 'C':
-            if (parse_number("--task-cpu-s", optarg, &opt.task_cpu_seconds) < 0)
+            if (number("--task-cpu-s", optarg, 1, 3600000,
+                       &opt.task_cpu_seconds) < 0)
                 return 2;
             break;
         case 'l':

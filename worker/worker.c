@@ -563,9 +563,9 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
     snprintf(w->incarnation, sizeof w->incarnation, "%.16s",
              uuid ? zuuid_str(uuid) : "0");
     zuuid_destroy(&uuid);
-    if (w->slots > 1024)
-        return sl_error_set(err, SL_EINVAL, "--slots %u: at most 1024",
-                            w->slots);
+    if (w->slots > SL_WORKER_SLOTS_MAX)
+        return sl_error_set(err, SL_EINVAL, "--slots %u: at most %u",
+                            w->slots, SL_WORKER_SLOTS_MAX);
     w->id = opt->id ? strdup(opt->id) : make_id();
     w->endpoint = strdup(opt->endpoint ? opt->endpoint : "tcp://127.0.0.1:5556");
     w->cache_url = opt->cache_url ? strdup(opt->cache_url) : NULL;

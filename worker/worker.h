@@ -13,6 +13,9 @@
 
 typedef struct sl_worker sl_worker_t;
 
+/* The most executor threads a worker runs. */
+#define SL_WORKER_SLOTS_MAX 1024
+
 typedef struct sl_worker_options {
     const char *endpoint;        /* the broker's worker socket */
     const char *id;              /* NULL: host-pid-random */
