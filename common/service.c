@@ -31,9 +31,9 @@ sl_service_number(const char *prog, const char *flag, const char *text,
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
-    /* strtoull takes a leading '-' and white space: refused here */
-    if (!*text || *text < '0' || *text > '9' || *end || errno || v < min ||
-        v > max) {
+    /* strtoull takes leading white space and signs; the first byte must
+     * be a digit (which also refuses an empty text) */
+    if (*text < '0' || *text > '9' || *end || errno || v < min || v > max) {
         fprintf(stderr, "%s: %s '%s': give a whole number from %llu to "
                 "%llu\n", prog, flag, text, (unsigned long long)min,
                 (unsigned long long)max);

@@ -20,7 +20,7 @@ int sl_service_log_level(const char *prog, const char *arg);
 int sl_service_number(const char *prog, const char *flag, const char *text,
                       uint64_t min, uint64_t max, uint64_t *out);
 
-/* The same, for an option held in 32 bits (max must fit). */
+/* The same, for an option held in 32 bits. */
 int sl_service_number32(const char *prog, const char *flag, const char *text,
                         uint32_t min, uint32_t max, uint32_t *out);
 
