@@ -5,6 +5,7 @@
 
 #include "caps.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +19,20 @@ typedef struct {
     int rc;                 /* 0 until an error */
 } check_t;
 
+static int fail_at(check_t *c, sl_pos_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records the first error, at pos; later ones are dropped. Returns it. */
 static int
-fail_at(check_t *c, sl_pos_t pos, const char *fmt, const char *a,
-        const char *b)
+fail_at(check_t *c, sl_pos_t pos, const char *fmt, ...)
 {
     char where[300], msg[400];
+    va_list ap;
     if (c->rc < 0)
         return c->rc;
-    snprintf(msg, sizeof msg, fmt, a, b);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     c->rc = sl_error_set(c->err, SL_EINVAL, "%s: %s",
                          sl_flow_where(c->flow, pos, where, sizeof where), msg);
     return c->rc;
@@ -74,7 +81,6 @@ check_map(check_t *c, const sl_node_t *n)
     for (size_t i = 0; i < n->map_count && c->rc == 0; i++) {
         const sl_value_t *src = n->map_sources[i];
         const char *ref;
-        char count[32];
         if (!sl_flow_is_name(n->map_vars[i], false))
             fail_at(c, pos, "node '%s': map variable '%s' is not a name",
                     n->name, n->map_vars[i]);
@@ -98,10 +104,9 @@ check_map(check_t *c, const sl_node_t *n)
                     "reference like $node", n->name, n->map_vars[i]);
             continue;
         }
-        snprintf(count, sizeof count, "%d", SL_MAP_MAX_WIDTH);
         if (sl_value_count(src) > SL_MAP_MAX_WIDTH)
-            fail_at(c, pos, "node '%s': map is wider than the cap of %s",
-                    n->name, count);
+            fail_at(c, pos, "node '%s': map is wider than the cap of %d",
+                    n->name, SL_MAP_MAX_WIDTH);
         if (has_width && sl_value_count(src) != width)
             fail_at(c, pos, "node '%s': map lists of different lengths "
                     "(variable '%s')", n->name, n->map_vars[i]);
@@ -118,18 +123,18 @@ check_options(check_t *c, const sl_node_t *n)
 {
     const sl_node_options_t *o = &n->opt;
     if (o->cache == SL_CACHE_KEY && (!o->cache_key || !*o->cache_key))
-        fail_at(c, n->pos, "node '%s': cache: key needs a cache_key%s",
-                n->name, "");
+        fail_at(c, n->pos, "node '%s': cache: key needs a cache_key",
+                n->name);
     if (o->cache_key && strlen(o->cache_key) > SL_KEY_MAX_BYTES - 64)
-        fail_at(c, n->pos, "node '%s': cache_key is too long%s", n->name, "");
+        fail_at(c, n->pos, "node '%s': cache_key is too long", n->name);
     if (o->cache_key && o->cache != SL_CACHE_KEY)
         fail_at(c, n->pos, "node '%s': cache_key is set but cache is not "
-                "'key'%s", n->name, "");
+                "'key'", n->name);
     if (o->cache_key && n->map_count)
         fail_at(c, n->pos, "node '%s' is mapped: a cache_key would give every "
-                "element the same entry%s", n->name, "");
+                "element the same entry", n->name);
     if (o->ttl_ms < -1)
-        fail_at(c, n->pos, "node '%s': bad ttl%s", n->name, "");
+        fail_at(c, n->pos, "node '%s': bad ttl", n->name);
 }
 
 static void
@@ -139,18 +144,18 @@ check_node(check_t *c, size_t i)
     c->node = n;
     if (!sl_flow_is_name(n->name, false) || strcmp(n->name, "params") == 0)
         fail_at(c, n->pos, "node name '%s' is not a name (letters, digits, _ "
-                "and -, not 'params')%s", n->name, "");
+                "and -, not 'params')", n->name);
     else if (!n->task || !*n->task)
-        fail_at(c, n->pos, "node '%s' has no 'run' (the task to call)%s",
-                n->name, "");
+        fail_at(c, n->pos, "node '%s' has no 'run' (the task to call)",
+                n->name);
     else if (!sl_flow_is_name(n->task, true))
         fail_at(c, n->pos, "node '%s': task '%s' is not a task name", n->name,
                 n->task);
     else if (sl_value_type(n->args) != SL_LIST)
         fail_at(c, or_node(n->args_pos, n), "node '%s': args must be a "
-                "list%s", n->name, "");
+                "list", n->name);
     if (sl_flow_index(c->flow, n->name) != (ptrdiff_t)i)
-        fail_at(c, n->pos, "node '%s' is defined twice%s", n->name, "");
+        fail_at(c, n->pos, "node '%s' is defined twice", n->name);
     if (c->rc < 0)
         return;
     check_map(c, n);
@@ -247,7 +252,7 @@ check_cycles(check_t *c)
                     break;
                 }
         fail_at(c, f->nodes[cur].pos, "node '%s' is part of a cycle of "
-                "references%s", f->nodes[cur].name, "");
+                "references", f->nodes[cur].name);
         break;
     }
 out:
@@ -267,13 +272,12 @@ sl_flow_validate(const sl_flow_t *flow, sl_error_t *err)
     check_t c = {.flow = flow, .err = err};
     sl_pos_t top = {0, 0};
     if (!flow->name || !*flow->name)
-        return fail_at(&c, top, "the flow has no name ('flow: NAME')%s%s", "",
-                       "");
+        return fail_at(&c, top, "the flow has no name ('flow: NAME')");
     if (flow->node_count == 0)
-        return fail_at(&c, top, "flow '%s' has no tasks%s", flow->name, "");
+        return fail_at(&c, top, "flow '%s' has no tasks", flow->name);
     if (flow->node_count > SL_FLOW_MAX_NODES)
-        return fail_at(&c, top, "flow '%s' has more nodes than the cap%s",
-                       flow->name, "");
+        return fail_at(&c, top, "flow '%s' has %zu nodes, over the cap of %d",
+                       flow->name, flow->node_count, SL_FLOW_MAX_NODES);
     for (size_t i = 0; i < flow->node_count && c.rc == 0; i++)
         check_node(&c, i);
     if (c.rc == 0)

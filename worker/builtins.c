@@ -118,8 +118,10 @@ want_count(sl_task_ctx_t *ctx, const sl_value_t *args, const char *who,
 {
     const sl_value_t *v = sl_value_at(args, 0);
     if (sl_value_type(v) != SL_INT || sl_value_get_int(v) < 0 ||
-        sl_value_get_int(v) > 3600LL * 1000 * 1000)
-        return sl_task_fail(ctx, "%s takes a non-negative integer first", who);
+        sl_value_get_int(v) > 3600LL * 1000 * 1000) {
+        sl_task_fail(ctx, "%s takes a non-negative integer first", who);
+        return -1;
+    }
     *n = sl_value_get_int(v);
     return 0;
 }

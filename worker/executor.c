@@ -13,6 +13,8 @@
 #include "log.h"
 #include "task_ctx.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -102,10 +104,17 @@ cache_for(executor_t *ex, const char *url)
     return slot;
 }
 
+static void fail_job(job_t *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The job's answer is this error, a failure of the task. */
 static void
-fail_job(job_t *j, const char *fmt, const char *a)
+fail_job(job_t *j, const char *fmt, ...)
 {
-    snprintf(j->error, sizeof j->error, fmt, a);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->error, sizeof j->error, fmt, ap);
+    va_end(ap);
     j->result.status = SLUICE__RESULT__STATUS__ERROR;
     j->result.failure = SLUICE__RESULT__FAILURE__TASK_ERROR;
     j->result.error = j->error;
@@ -129,7 +138,7 @@ prepare(executor_t *ex, job_t *j, zframe_t *frame)
                                              zframe_data(frame),
                                              zframe_size(frame));
     if (!j->task)
-        return fail_job(j, "task message does not decode%s", "");
+        return fail_job(j, "task message does not decode");
     Sluice__Task *t = j->task;
     j->result.task_id = t->task_id;
     j->result.attempt = t->attempt;
@@ -140,7 +149,7 @@ prepare(executor_t *ex, job_t *j, zframe_t *frame)
     if (sl_wire_value_unpack(t->args, &j->args, &err) < 0)
         return fail_job(j, "bad args: %s", err.msg);
     if (sl_value_type(j->args) != SL_LIST)
-        return fail_job(j, "args must be a list%s", "");
+        return fail_job(j, "args must be a list");
     if (t->cache == SLUICE__FLOW_NODE__CACHE_MODE__NONE) {
         j->result.cache = SLUICE__RESULT__CACHE__SKIPPED;
         return;
