@@ -6,7 +6,7 @@
  * never fails a task: it is computed and the result says the cache failed. */
 #include "executor.h"
 
-#include "cache.h"
+#include "cache_pool.h"
 #include "entry.h"
 #include "envelope.h"
 #include "key.h"
@@ -18,22 +18,18 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_CACHES 8
+/* Idle cache connections an executor keeps between batches. A batch
+ * that names more URLs opens more: none of its jobs' connections changes
+ * under it (cache_pool.c). */
+#define KEEP_CACHES 8
 /* How long a worker's lock on a key it computes lasts: others wait for the
  * entry that long at most, then compute it themselves. */
 #define LOCK_MS 5000
 
 typedef struct {
-    char *url;          /* as the task or worker named it, owned */
-    sl_cache_t *cache;  /* open connection, owned; NULL if it failed */
-    char error[256];    /* why it failed to open */
-} cache_slot_t;
-
-typedef struct {
     const sl_executor_config_t *cfg;  /* borrowed from the worker */
     zsock_t *pipe;                    /* to the worker thread */
-    cache_slot_t caches[MAX_CACHES];  /* opened on first use */
-    size_t cache_count;               /* slots in use */
+    sl_cache_pool_t *caches;          /* connections by URL */
     sl_task_ctx_t ctx;                /* handed to each task */
     bool has_warned_timeout;          /* said once that it cannot enforce */
     bool is_last_send;                /* the next results end the batch */
@@ -46,7 +42,8 @@ typedef struct {
     Sluice__Task *task;          /* unpacked, owned */
     const sl_task_def_t *def;    /* the code to run, NULL if unknown */
     sl_value_t *args;            /* owned */
-    cache_slot_t *slot;          /* NULL: cache: none */
+    sl_pooled_cache_t *slot;     /* pinned until the batch ends; NULL:
+                                    cache: none */
     char key[SL_KEY_MAX_BYTES + 1];
     uint8_t digest[SL_DIGEST_BYTES]; /* input digest */
     Sluice__Result result;       /* what goes back */
@@ -80,28 +77,6 @@ note_trip(executor_t *ex, sl_cache_op_t op, uint64_t start_us, uint32_t ok,
     sl_exec_cache_stat_t t = {now_us() - start_us, ok, other, failed,
                               (uint8_t)op};
     sl_buf_append(&ex->trips, &t, sizeof t);
-}
-
-static cache_slot_t *
-cache_for(executor_t *ex, const char *url)
-{
-    for (size_t i = 0; i < ex->cache_count; i++)
-        if (!strcmp(ex->caches[i].url, url))
-            return &ex->caches[i];
-    size_t i = ex->cache_count < MAX_CACHES ? ex->cache_count++
-                                            : MAX_CACHES - 1;
-    cache_slot_t *slot = &ex->caches[i];
-    if (slot->url) { /* full: the last slot is reused */
-        free(slot->url);
-        sl_cache_destroy(&slot->cache);
-    }
-    sl_error_t err = {0};
-    slot->url = strdup(url);
-    slot->cache = sl_cache_new(url, &err);
-    snprintf(slot->error, sizeof slot->error, "%s", err.msg);
-    if (!slot->cache)
-        sl_log(SL_LOG_WARN, "executor", "cache=%s err=\"%s\"", url, err.msg);
-    return slot;
 }
 
 static void fail_job(job_t *j, const char *fmt, ...)
@@ -163,8 +138,10 @@ prepare(executor_t *ex, job_t *j, zframe_t *frame)
     const char *url = ex->cfg->cache_url ? ex->cfg->cache_url
                       : *t->cache_url    ? t->cache_url
                                          : ex->cfg->fallback_url;
-    j->slot = cache_for(ex, url);
-    if (!j->slot->cache)
+    j->slot = ex->caches ? sl_cache_pool_take(ex->caches, url) : NULL;
+    if (!j->slot)
+        cache_failed(j, "out of memory opening the cache");
+    else if (!j->slot->cache)
         cache_failed(j, j->slot->error);
     if (t->refresh)
         j->result.cache = SLUICE__RESULT__CACHE__REFRESHED;
@@ -617,7 +594,7 @@ lock_misses(executor_t *ex, job_t *jobs, size_t n)
          first++) {
         if (!wants_lock(&jobs[first]) || jobs[first].token[0])
             continue;
-        cache_slot_t *slot = jobs[first].slot;
+        sl_pooled_cache_t *slot = jobs[first].slot;
         size_t count = 0;
         for (size_t i = first; i < n; i++) {
             job_t *j = &jobs[i];
@@ -747,6 +724,8 @@ unlock:
             ready[ready_count++] = &jobs[i];
     store(ex, ready, ready_count);
     for (i = 0; i < n; i++) {
+        if (ex->caches)
+            sl_cache_pool_give(ex->caches, &jobs[i].slot);
         sl_value_destroy(&jobs[i].args);
         sl_value_destroy(&jobs[i].value);
         sl_buf_fini(&jobs[i].entry);
@@ -763,6 +742,7 @@ executor_actor(zsock_t *pipe, void *args)
 {
     executor_t ex = {.cfg = args, .pipe = pipe};
     ex.ctx.worker_id = ex.cfg->worker_id;
+    ex.caches = sl_cache_pool_new(KEEP_CACHES); /* NULL: tasks run uncached */
     zsock_signal(pipe, 0);
     for (;;) {
         zmsg_t *msg = zmsg_recv(pipe);
@@ -781,10 +761,7 @@ executor_actor(zsock_t *pipe, void *args)
         if (is_term)
             break;
     }
-    for (size_t i = 0; i < ex.cache_count; i++) {
-        free(ex.caches[i].url);
-        sl_cache_destroy(&ex.caches[i].cache);
-    }
+    sl_cache_pool_destroy(&ex.caches);
     sl_buf_fini(&ex.trips);
 }
 

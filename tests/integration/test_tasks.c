@@ -5,7 +5,10 @@
  * calls for a name, then returns the name; each call appends "flaky NAME"
  * to $SLUICE_TEST_CALLS. slow_once@1(name, ms) sleeps ms on its first call
  * for a name and returns the name at once afterwards. crash@1 kills its
- * own process with SIGSEGV. big@1(mb) returns a string of mb MiB. */
+ * own process with SIGSEGV. big@1(mb) returns a string of mb MiB.
+ * gate@1(path[, x]) waits until the file path exists (at most a minute),
+ * then returns x (or path): a test holds an executor busy for exactly as
+ * long as it needs, then opens the gate. */
 #include <sluice/task.h>
 
 #include <signal.h>
@@ -130,7 +133,27 @@ big(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
     return 0;
 }
 
+static int
+gate(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
+{
+    const char *path = sl_value_get_string(sl_value_at(args, 0), NULL);
+    struct timespec tick = {0, 10 * 1000000L};
+    if (!path)
+        return sl_task_fail(ctx, "gate takes the path of a file to wait for");
+    for (int i = 0; i < 6000; i++) {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            fclose(f);
+            *result = sl_value_copy(sl_value_at(args, sl_value_count(args) > 1));
+            return 0;
+        }
+        nanosleep(&tick, NULL);
+    }
+    return sl_task_fail(ctx, "gate: %s did not appear within a minute", path);
+}
+
 static const sl_task_def_t tasks[] = {
+    {"gate", 1, gate, "waits for a file to exist"},
     {"big", 1, big, "a string of N MiB"},
     {"slow_once", 1, slow_once, "sleeps ms on the first call per name"},
     {"crash", 1, crash, "dies of SIGSEGV"},
