@@ -14,7 +14,7 @@ struct sl_bmetrics {
     sl_metrics_t *set;
     sl_metric_t *submitted, *rejected, *finished;
     sl_metric_t *dispatched, *completed, *failed, *retried, *shared;
-    sl_metric_t *cache, *workers_lost;
+    sl_metric_t *cache, *workers_lost, *bad;
     sl_metric_t *refused, *refused_messages, *revoked;
     sl_metric_t *queued, *delayed, *in_flight, *outstanding;
     sl_metric_t *workers, *draining, *slots, *runs;
@@ -52,6 +52,10 @@ add_all(sl_bmetrics_t *m)
         "Results by what the worker's cache did for them.", "result");
     m->workers_lost = sl_metrics_add(s, COUNTER, "sluice_workers_lost_total",
         "Workers that died or missed their heartbeats.", NULL);
+    m->bad = sl_metrics_add(s, COUNTER, "sluice_bad_messages_total",
+        "Messages from peers that were malformed, over the cap, of the wrong "
+        "type or version, or refused (logged at most a few per heartbeat).",
+        NULL);
     m->queued = sl_metrics_add(s, GAUGE, "sluice_tasks_queued",
         "Tasks ready and waiting for a worker.", NULL);
     m->delayed = sl_metrics_add(s, GAUGE, "sluice_tasks_delayed",
@@ -78,7 +82,7 @@ add_all(sl_bmetrics_t *m)
         "sluice_run_duration_seconds", "From submit to the run's end.", NULL);
     return m->submitted && m->rejected && m->finished && m->dispatched &&
            m->completed && m->failed && m->retried && m->shared && m->cache &&
-           m->workers_lost && m->queued && m->delayed && m->in_flight &&
+           m->workers_lost && m->bad && m->queued && m->delayed && m->in_flight &&
            m->outstanding && m->workers && m->draining && m->slots &&
            m->runs && m->duration && m->latency && m->run_duration;
 }
@@ -126,15 +130,15 @@ sl_bmetrics_dispatched(sl_bmetrics_t *m, const char *task, size_t count)
 }
 
 static const char *
-cache_result(Sluice__Result__Cache c)
+cache_result(sl_cache_outcome_t c)
 {
     switch (c) {
-    case SLUICE__RESULT__CACHE__MISS: return "miss";
-    case SLUICE__RESULT__CACHE__HIT: return "hit";
-    case SLUICE__RESULT__CACHE__CACHE_ERROR: return "error";
-    case SLUICE__RESULT__CACHE__SKIPPED: return "skipped";
-    case SLUICE__RESULT__CACHE__REFRESHED: return "refreshed";
-    case SLUICE__RESULT__CACHE__TOO_LARGE: return "too_large";
+    case SL_CACHE_OUTCOME_MISS: return "miss";
+    case SL_CACHE_OUTCOME_HIT: return "hit";
+    case SL_CACHE_OUTCOME_ERROR: return "error";
+    case SL_CACHE_OUTCOME_SKIPPED: return "skipped";
+    case SL_CACHE_OUTCOME_REFRESHED: return "refreshed";
+    case SL_CACHE_OUTCOME_TOO_LARGE: return "too_large";
     default: return "other";
     }
 }
@@ -155,23 +159,22 @@ count_failure(sl_bmetrics_t *m, const char *task, const sl_job_t *job,
 
 void
 sl_bmetrics_result(sl_bmetrics_t *m, const char *task, const sl_job_t *job,
-                   const Sluice__Result *r)
+                   const sl_outcome_t *o)
 {
     sl_series_observe(sl_metric_at(m->latency),
                       (double)(zclock_usecs() - job->dispatched_us) / 1e6);
-    sl_series_add(sl_metric_at(m->cache, cache_result(r->cache)), 1);
-    if (r->cache != SLUICE__RESULT__CACHE__HIT)
+    sl_series_add(sl_metric_at(m->cache, cache_result(o->cache)), 1);
+    if (o->cache != SL_CACHE_OUTCOME_HIT)
         sl_series_observe(sl_metric_at(m->duration),
-                          (double)r->duration_us / 1e6);
+                          (double)o->duration_us / 1e6);
     if (job->state == SL_JOB_DONE) {
         sl_series_add(sl_metric_at(m->completed, task), 1);
         m->totals.completed++;
-        m->totals.cached += r->cache == SLUICE__RESULT__CACHE__HIT;
+        m->totals.cached += o->cache == SL_CACHE_OUTCOME_HIT;
         return;
     }
     count_failure(m, task, job,
-                  r->failure == SLUICE__RESULT__FAILURE__TIMEOUT ? "timeout"
-                                                                 : "error");
+                  o->failure == SL_FAIL_TIMEOUT ? "timeout" : "error");
 }
 
 void
@@ -201,11 +204,10 @@ sl_bmetrics_submitted(sl_bmetrics_t *m, bool is_accepted)
 }
 
 void
-sl_bmetrics_run_finished(sl_bmetrics_t *m, bool has_failed,
+sl_bmetrics_run_finished(sl_bmetrics_t *m, const char *state,
                          int64_t started_us)
 {
-    sl_series_add(sl_metric_at(m->finished, has_failed ? "failed" : "done"),
-                  1);
+    sl_series_add(sl_metric_at(m->finished, state), 1);
     sl_series_observe(sl_metric_at(m->run_duration),
                       (double)(zclock_usecs() - started_us) / 1e6);
 }
@@ -227,9 +229,12 @@ set_gauges(sl_bmetrics_t *m, const sl_bmetrics_gauges_t *g)
     sl_series_set(sl_metric_at(m->workers), (double)g->workers);
     sl_series_set(sl_metric_at(m->draining), (double)g->draining);
     sl_series_set(sl_metric_at(m->slots), (double)g->slots);
+    sl_series_set(sl_metric_at(m->bad), (double)g->bad_messages);
     sl_series_set(sl_metric_at(m->runs, "running"), (double)g->runs_running);
     sl_series_set(sl_metric_at(m->runs, "done"), (double)g->runs_done);
     sl_series_set(sl_metric_at(m->runs, "failed"), (double)g->runs_failed);
+    sl_series_set(sl_metric_at(m->runs, "cancelled"),
+                  (double)g->runs_cancelled);
     if (!g->is_curve)
         return;
     if (!m->refused)

@@ -10,7 +10,7 @@
 #include "buf.h"
 #include "job.h"
 
-#include "proto/sluice.pb-c.h"
+#include "outcome.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +28,8 @@ typedef struct sl_bmetrics_gauges {
     size_t runs_running;    /* runs held by the broker, by state */
     size_t runs_done;
     size_t runs_failed;
+    size_t runs_cancelled;
+    uint64_t bad_messages;  /* malformed or refused messages from peers */
     bool is_curve;          /* CURVE on: the auth counters below are shown */
     uint64_t refused_clients;
     uint64_t refused_workers;
@@ -53,10 +55,10 @@ void sl_bmetrics_destroy(sl_bmetrics_t **p);
 /* count jobs of task went to a worker. */
 void sl_bmetrics_dispatched(sl_bmetrics_t *m, const char *task, size_t count);
 
-/* A worker's result r for job, after the run took it: job->state says
+/* A worker's outcome o for job, after the run took it: job->state says
  * what became of it (done, queued again, failed). */
 void sl_bmetrics_result(sl_bmetrics_t *m, const char *task,
-                        const sl_job_t *job, const Sluice__Result *r);
+                        const sl_job_t *job, const sl_outcome_t *o);
 
 /* job was taken back from a worker that died, left or lost it: queued
  * again, or failed (poison). */
@@ -71,9 +73,9 @@ void sl_bmetrics_worker_lost(sl_bmetrics_t *m);
 /* A submit was accepted (is_accepted) or rejected. */
 void sl_bmetrics_submitted(sl_bmetrics_t *m, bool is_accepted);
 
-/* A run finished (has_failed: cancelled or a node failed), started_us
+/* A run finished in state ("done", "failed", "cancelled"), started_us
  * (zclock_usecs) when it was made. */
-void sl_bmetrics_run_finished(sl_bmetrics_t *m, bool has_failed,
+void sl_bmetrics_run_finished(sl_bmetrics_t *m, const char *state,
                               int64_t started_us);
 
 void sl_bmetrics_totals(const sl_bmetrics_t *m, sl_bmetrics_totals_t *out);

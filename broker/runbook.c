@@ -19,6 +19,8 @@ struct sl_runbook {
     zhashx_t *by_seq;      /* "%08x" seq -> sl_run_t*, borrowed */
     zhashx_t *results;     /* run id -> packed RunResult zframe_t*, owned */
     zlistx_t *finished;    /* finished run ids, oldest first, owned */
+    zlistx_t *unlisted;    /* finished unlisted runs a worker still holds
+                              a job of (forgotten once it does not) */
     uint32_t keep;         /* finished runs kept */
     uint32_t next_seq;     /* for the next run; starts random, so that a
                               restarted broker never takes a stale result
@@ -52,7 +54,8 @@ sl_runbook_new(const char *journal_path, uint32_t keep_finished,
 {
     sl_runbook_t *rb = calloc(1, sizeof *rb);
     if (!rb || !(rb->runs = zhashx_new()) || !(rb->by_seq = zhashx_new()) ||
-        !(rb->results = zhashx_new()) || !(rb->finished = zlistx_new())) {
+        !(rb->results = zhashx_new()) || !(rb->finished = zlistx_new()) ||
+        !(rb->unlisted = zlistx_new())) {
         sl_error_set(err, SL_ENOMEM, "out of memory");
         sl_runbook_destroy(&rb);
         return NULL;
@@ -76,6 +79,7 @@ sl_runbook_destroy(sl_runbook_t **p)
     sl_runbook_t *rb = *p;
     sl_journal_destroy(&rb->journal);
     zlistx_destroy(&rb->finished);
+    zlistx_destroy(&rb->unlisted);
     zhashx_destroy(&rb->results);
     zhashx_destroy(&rb->by_seq);
     zhashx_destroy(&rb->runs);
@@ -107,7 +111,7 @@ merge_params(const sl_flow_t *flow, const Sluice__Submit *s, sl_error_t *err)
  * with its old id). */
 static sl_run_t *
 add_run(sl_runbook_t *rb, const Sluice__Submit *s, zframe_t *client,
-        const char *run_id, sl_error_t *err)
+        const char *run_id, int64_t submitted_ms, sl_error_t *err)
 {
     sl_flow_t *flow = s->flow ? sl_flow_wire_unpack(s->flow, err) : NULL;
     sl_value_t *params = flow ? merge_params(flow, s, err) : NULL;
@@ -117,8 +121,15 @@ add_run(sl_runbook_t *rb, const Sluice__Submit *s, zframe_t *client,
         sl_flow_destroy(&flow);
         return NULL;
     }
-    sl_run_config_t cfg = {rb->next_seq++, flow, params, client, s->events,
-                           run_id};
+    sl_run_config_t cfg = {.seq = rb->next_seq++,
+                           .flow = flow,
+                           .params = params,
+                           .client = client,
+                           .wants_events = s->events,
+                           .run_id = run_id,
+                           .submitted_ms = submitted_ms,
+                           .worker_wait_ms = s->worker_wait_ms,
+                           .is_unlisted = s->unlisted};
     sl_run_t *run = sl_run_new(&cfg);
     if (!run) {
         sl_error_set(err, SL_ENOMEM, "broker out of memory");
@@ -144,13 +155,16 @@ sl_run_t *
 sl_runbook_submit(sl_runbook_t *rb, const Sluice__Submit *s, zframe_t *client,
                   sl_error_t *err)
 {
-    sl_run_t *run = add_run(rb, s, client, NULL, err);
+    sl_run_t *run = add_run(rb, s, client, NULL, 0, err);
     if (!run || !rb->journal)
         return run;
     Sluice__JournalRun jr = SLUICE__JOURNAL_RUN__INIT;
     Sluice__JournalRecord rec = SLUICE__JOURNAL_RECORD__INIT;
     jr.run_id = (char *)sl_run_id(run);
     jr.submit = (Sluice__Submit *)s;
+    sl_run_summary_t sum;
+    sl_run_summary(run, &sum);
+    jr.submitted_ms = sum.submitted_ms;
     rec.record_case = SLUICE__JOURNAL_RECORD__RECORD_RUN;
     rec.run = &jr;
     if (sl_journal_append(rb->journal, &rec) < 0 ||
@@ -199,7 +213,8 @@ sl_runbook_result(sl_runbook_t *rb, const sl_job_t *job,
 
 /* Keeps result (a packed RunResult) as the Envelope a watcher is sent. */
 static zframe_t *
-keep_result(sl_runbook_t *rb, const char *run_id, ProtobufCBinaryData result)
+keep_result(sl_runbook_t *rb, const char *run_id, ProtobufCBinaryData result,
+            bool is_listed)
 {
     Sluice__PackedResultEnvelope env = SLUICE__PACKED_RESULT_ENVELOPE__INIT;
     env.version = SL_PROTOCOL_VERSION;
@@ -210,15 +225,27 @@ keep_result(sl_runbook_t *rb, const char *run_id, ProtobufCBinaryData result)
         return NULL;
     sluice__packed_result_envelope__pack(&env, zframe_data(f));
     zhashx_update(rb->results, run_id, f);
-    zlistx_add_end(rb->finished, strdup(run_id));
+    if (is_listed)
+        zlistx_add_end(rb->finished, strdup(run_id));
     return f;
 }
 
-/* Forgets the oldest finished runs beyond the limit, but never one a
- * worker still holds a job of (its job pointers must stay valid). */
+/* Forgets the oldest finished runs beyond the limit, and finished unlisted
+ * runs, but never one a worker still holds a job of (its job pointers must
+ * stay valid). */
 static void
 retire(sl_runbook_t *rb)
 {
+    for (sl_run_t *run = zlistx_first(rb->unlisted); run;) {
+        if (sl_run_is_held(run)) {
+            run = zlistx_next(rb->unlisted);
+            continue;
+        }
+        zlistx_delete(rb->unlisted, zlistx_cursor(rb->unlisted));
+        zhashx_delete(rb->results, sl_run_id(run));
+        forget(rb, run);
+        run = zlistx_first(rb->unlisted);
+    }
     for (char *id = zlistx_first(rb->finished);
          id && zlistx_size(rb->finished) > rb->keep;) {
         sl_run_t *run = zhashx_lookup(rb->runs, id);
@@ -246,7 +273,13 @@ sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run, ProtobufCBinaryData result)
         rec.end = &je;
         sl_journal_append(rb->journal, &rec);
     }
-    zframe_t *kept = keep_result(rb, sl_run_id(run), result);
+    if (sl_run_is_unlisted(run)) { /* its followers get it, nobody else */
+        zframe_t *once = keep_result(rb, sl_run_id(run), result, false);
+        sl_run_compact(run);
+        zlistx_add_end(rb->unlisted, run);
+        return once;
+    }
+    zframe_t *kept = keep_result(rb, sl_run_id(run), result, true);
     sl_run_compact(run);
     retire(rb);
     return kept;
@@ -310,7 +343,8 @@ replay(const Sluice__JournalRecord *rec, void *ctx)
     switch (rec->record_case) {
     case SLUICE__JOURNAL_RECORD__RECORD_RUN:
         if (rec->run->submit &&
-            !add_run(rb, rec->run->submit, NULL, rec->run->run_id, &err))
+            !add_run(rb, rec->run->submit, NULL, rec->run->run_id,
+                     rec->run->submitted_ms, &err))
             sl_log(SL_LOG_ERROR, "broker", "run=%s cannot be resumed: %s",
                    rec->run->run_id, err.msg);
         break;
@@ -324,7 +358,7 @@ replay(const Sluice__JournalRecord *rec, void *ctx)
         if (run)
             forget(rb, run);
         if (rec->end->result.len > 0)
-            keep_result(rb, rec->end->run_id, rec->end->result);
+            keep_result(rb, rec->end->run_id, rec->end->result, true);
         break;
     default:
         break;

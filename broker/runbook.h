@@ -8,6 +8,8 @@
 #include "run.h"
 #include "scheduler.h"
 
+#include "proto/sluice.pb-c.h"
+
 typedef struct sl_runbook sl_runbook_t;
 
 /* journal_path NULL: runs live in memory only. keep_finished: finished

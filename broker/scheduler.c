@@ -3,12 +3,23 @@
  * (broker.c does). */
 #include "scheduler.h"
 
+#include "job.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* A ready queue: the jobs of one task key, oldest first. Freed once empty
+ * with no delayed job bound for it, so that task names come and go
+ * without the broker's memory growing with every name ever seen. */
+struct sl_squeue {
+    zlistx_t *jobs;       /* sl_job_t*, borrowed */
+    size_t delayed;       /* delayed jobs that will come back to it */
+    char *key;            /* its key in sl_sched.queues, owned */
+};
+
 struct sl_sched {
-    zhashx_t *queues;     /* key -> zlistx_t of sl_job_t*, owned */
+    zhashx_t *queues;     /* key -> sl_squeue_t, owned */
     zhashx_t *by_id;      /* hex routing id -> sl_bworker_t*, owned */
     zlistx_t *workers;    /* sl_bworker_t*, borrowed from by_id */
     zlistx_t *delayed;    /* sl_job_t* waiting out a retry, by due time */
@@ -29,7 +40,13 @@ compare_due(const void *a, const void *b)
 static void
 destroy_queue(void **item)
 {
-    zlistx_destroy((zlistx_t **)item);
+    sl_squeue_t *q = *item;
+    if (q) {
+        zlistx_destroy(&q->jobs);
+        free(q->key);
+        free(q);
+    }
+    *item = NULL;
 }
 
 static void
@@ -119,16 +136,27 @@ sl_sched_key(char *out, size_t size, const char *task, uint32_t version)
         snprintf(out, size, "%s", task);
 }
 
-static zlistx_t *
+/* The queue of key, made if need be; NULL without memory. */
+static sl_squeue_t *
 queue_for(sl_sched_t *s, const char *key)
 {
-    zlistx_t *q = zhashx_lookup(s->queues, key);
-    if (!q) {
-        q = zlistx_new();
-        if (q)
-            zhashx_insert(s->queues, key, q);
+    sl_squeue_t *q = zhashx_lookup(s->queues, key);
+    if (q)
+        return q;
+    if (!(q = calloc(1, sizeof *q)) || !(q->jobs = zlistx_new()) ||
+        !(q->key = strdup(key)) || zhashx_insert(s->queues, key, q) != 0) {
+        destroy_queue((void **)&q);
+        return NULL;
     }
     return q;
+}
+
+/* Frees q if nothing waits in it or will come back to it. */
+static void
+retire_queue(sl_sched_t *s, sl_squeue_t *q)
+{
+    if (q && zlistx_size(q->jobs) == 0 && q->delayed == 0)
+        zhashx_delete(s->queues, q->key); /* frees q */
 }
 
 static bool
@@ -162,12 +190,14 @@ count_serving(sl_sched_t *s, const sl_bworker_t *w, int delta)
 bool
 sl_sched_enqueue(sl_sched_t *s, sl_job_t *job, const char *key, bool at_front)
 {
-    zlistx_t *q = queue_for(s, key);
-    job->state = SL_JOB_QUEUED;
+    if (sl_job_enter(job, SL_JOB_QUEUED) < 0)
+        return workers_serving(s, key) > 0;
+    sl_squeue_t *q = queue_for(s, key);
     job->worker = NULL;
     job->queue = q;
-    job->queue_handle = q ? (at_front ? zlistx_add_start(q, job)
-                                      : zlistx_add_end(q, job))
+    job->queued_ms = zclock_mono();
+    job->queue_handle = q ? (at_front ? zlistx_add_start(q->jobs, job)
+                                      : zlistx_add_end(q->jobs, job))
                           : NULL;
     s->queued += job->queue_handle != NULL;
     return workers_serving(s, key) > 0;
@@ -176,10 +206,13 @@ sl_sched_enqueue(sl_sched_t *s, sl_job_t *job, const char *key, bool at_front)
 void
 sl_sched_delay(sl_sched_t *s, sl_job_t *job, const char *key, int64_t due_ms)
 {
-    job->state = SL_JOB_DELAYED;
+    if (sl_job_enter(job, SL_JOB_DELAYED) < 0)
+        return;
     job->worker = NULL;
     job->due_ms = due_ms;
     job->queue = queue_for(s, key);
+    if (job->queue)
+        job->queue->delayed++;
     job->queue_handle = zlistx_insert(s->delayed, job, false); /* by due */
 }
 
@@ -190,9 +223,19 @@ sl_sched_release_due(sl_sched_t *s, int64_t now_ms)
     sl_job_t *job;
     while ((job = zlistx_first(s->delayed)) && job->due_ms <= now_ms) {
         zlistx_delete(s->delayed, job->queue_handle);
-        job->state = SL_JOB_QUEUED;
-        job->queue_handle = job->queue ? zlistx_add_end(job->queue, job) : NULL;
-        s->queued += job->queue_handle != NULL;
+        job->queue_handle = NULL;
+        sl_squeue_t *q = job->queue;
+        if (q)
+            q->delayed--;
+        if (sl_job_enter(job, SL_JOB_QUEUED) == 0 && q) {
+            job->queued_ms = now_ms;
+            job->queue_handle = zlistx_add_end(q->jobs, job);
+            s->queued += job->queue_handle != NULL;
+        }
+        if (!job->queue_handle) {
+            job->queue = NULL;
+            retire_queue(s, q);
+        }
         n++;
     }
     return n;
@@ -210,14 +253,18 @@ sl_sched_next_due(const sl_sched_t *s, int64_t now_ms)
 void
 sl_sched_dequeue(sl_sched_t *s, sl_job_t *job)
 {
-    if (job->state == SL_JOB_DELAYED && job->queue_handle)
+    sl_squeue_t *q = job->queue;
+    if (job->state == SL_JOB_DELAYED && job->queue_handle) {
         zlistx_delete(s->delayed, job->queue_handle);
-    else if (job->queue && job->queue_handle) {
-        zlistx_delete(job->queue, job->queue_handle);
+        if (q)
+            q->delayed--;
+    } else if (q && job->queue_handle) {
+        zlistx_delete(q->jobs, job->queue_handle);
         s->queued--;
     }
     job->queue = NULL;
     job->queue_handle = NULL;
+    retire_queue(s, q);
 }
 
 static int
@@ -238,40 +285,56 @@ add_key(sl_bworker_t *w, const char *key)
 
 sl_bworker_t *
 sl_sched_add_worker(sl_sched_t *s, zframe_t *identity,
-                    const Sluice__Ready *ready)
+                    const sl_worker_hello_t *hello)
 {
-    sl_bworker_t *old = sl_sched_find_worker(s, identity);
-    if (old)
-        sl_sched_remove_worker(s, old, NULL);
     sl_bworker_t *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    w->id = strdup(ready->worker_id);
-    w->hostname = strdup(ready->hostname);
-    w->pid = ready->pid;
-    w->slots = ready->slots ? ready->slots : 1;
-    w->incarnation = strdup(ready->incarnation);
+    w->id = strdup(hello->id);
+    w->hostname = strdup(hello->hostname ? hello->hostname : "");
+    w->pid = hello->pid;
+    w->slots = hello->slots ? hello->slots : 1;
+    w->incarnation = strdup(hello->incarnation ? hello->incarnation : "");
     w->last_seen_ms = zclock_mono();
     w->identity = zframe_dup(identity);
     w->held = zlistx_new();
     bool ok = w->id && w->hostname && w->identity && w->held &&
               w->incarnation;
-    for (size_t i = 0; ok && i < ready->n_tasks; i++) {
+    for (size_t i = 0; ok && i < hello->task_count; i++) {
         char key[300];
-        sl_sched_key(key, sizeof key, ready->tasks[i]->name,
-                     ready->tasks[i]->version);
-        ok = add_key(w, ready->tasks[i]->name) == 0 && add_key(w, key) == 0;
+        sl_sched_key(key, sizeof key, hello->tasks[i].name,
+                     hello->tasks[i].version);
+        ok = add_key(w, hello->tasks[i].name) == 0 && add_key(w, key) == 0;
     }
-    if (!ok) {
+    char *hex = ok ? zframe_strhex(identity) : NULL;
+    if (!hex || zhashx_insert(s->by_id, hex, w) != 0) {
+        free(hex);
         destroy_worker((void **)&w);
         return NULL;
     }
-    char *hex = zframe_strhex(identity);
-    zhashx_insert(s->by_id, hex, w);
     free(hex);
     zlistx_add_end(s->workers, w);
     count_serving(s, w, 1);
     return w;
+}
+
+int
+sl_sched_rebind_worker(sl_sched_t *s, sl_bworker_t *w, zframe_t *identity)
+{
+    zframe_t *copy = zframe_dup(identity);
+    char *old = zframe_strhex(w->identity), *hex = zframe_strhex(identity);
+    int rc = SL_ENOMEM;
+    if (copy && old && hex)
+        rc = zhashx_rename(s->by_id, old, hex) == 0 ? 0 : SL_EEXIST;
+    if (rc == 0) {
+        zframe_destroy(&w->identity);
+        w->identity = copy;
+        copy = NULL;
+    }
+    zframe_destroy(&copy);
+    free(old);
+    free(hex);
+    return rc;
 }
 
 sl_bworker_t *
@@ -284,16 +347,16 @@ sl_sched_find_worker(sl_sched_t *s, zframe_t *identity)
 }
 
 void
-sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w, zlistx_t *requeued)
+sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w, zlistx_t *released)
 {
     s->held -= w->in_flight;
     count_serving(s, w, -1);
-    for (sl_job_t *job = zlistx_last(w->held); job;
-         job = zlistx_prev(w->held)) {
+    for (sl_job_t *job = zlistx_first(w->held); job;
+         job = zlistx_next(w->held)) {
         job->held_handle = NULL;
         job->worker = NULL;
-        if (requeued)
-            zlistx_add_start(requeued, job);
+        if (released)
+            zlistx_add_end(released, job);
     }
     void *handle = zlistx_find(s->workers, w);
     if (handle)
@@ -351,17 +414,20 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
     while (n < max && is_progress) { /* round robin over w's queues */
         is_progress = false;
         for (size_t k = 0; k < w->key_count && n < max; k++) {
-            zlistx_t *q = zhashx_lookup(s->queues, w->keys[k]);
-            sl_job_t *job = q ? zlistx_first(q) : NULL;
+            sl_squeue_t *q = zhashx_lookup(s->queues, w->keys[k]);
+            sl_job_t *job = q ? zlistx_first(q->jobs) : NULL;
             if (!job)
                 continue;
             if (job->is_suspect && (n > 0 || w->in_flight > 0))
                 return n;
-            zlistx_delete(q, job->queue_handle);
+            zlistx_delete(q->jobs, job->queue_handle);
             s->queued--;
             job->queue = NULL;
             job->queue_handle = NULL;
-            job->state = SL_JOB_RUNNING;
+            retire_queue(s, q);
+            is_progress = true;
+            if (sl_job_enter(job, SL_JOB_RUNNING) < 0)
+                continue; /* its run is broken: it settles */
             job->worker = w;
             job->attempt++;
             job->dispatched_us = zclock_usecs();
@@ -369,7 +435,6 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
             w->in_flight++;
             s->held++;
             out[n++] = job;
-            is_progress = true;
             if (job->is_suspect) {
                 w->is_solo = true;
                 return n;
@@ -406,14 +471,30 @@ sl_sched_counts(const sl_sched_t *s, sl_sched_counts_t *out)
     out->queued = s->queued;
     out->delayed = zlistx_size(s->delayed);
     out->held = s->held;
+    out->queues = zhashx_size(s->queues);
 }
 
 void
 sl_sched_each_queue(sl_sched_t *s, sl_sched_queue_fn fn, void *ctx)
 {
-    for (zlistx_t *q = zhashx_first(s->queues); q; q = zhashx_next(s->queues))
-        fn(zhashx_cursor(s->queues), zlistx_size(q),
-           workers_serving(s, zhashx_cursor(s->queues)), ctx);
+    for (sl_squeue_t *q = zhashx_first(s->queues); q;
+         q = zhashx_next(s->queues))
+        fn(q->key, zlistx_size(q->jobs), workers_serving(s, q->key),
+           zlistx_first(q->jobs), ctx);
+}
+
+void
+sl_sched_unserved(sl_sched_t *s, int64_t queued_before_ms, zlistx_t *out)
+{
+    for (sl_squeue_t *q = zhashx_first(s->queues); q;
+         q = zhashx_next(s->queues)) {
+        if (workers_serving(s, q->key) > 0)
+            continue;
+        for (sl_job_t *job = zlistx_first(q->jobs); job;
+             job = zlistx_next(q->jobs))
+            if (job->queued_ms < queued_before_ms)
+                zlistx_add_end(out, job);
+    }
 }
 
 sl_job_t *

@@ -1,12 +1,11 @@
 /* broker/scheduler.h: ready queues per task and the workers that drain them,
  * with credit flow control: a worker holds at most slots + prefetch jobs.
- * Owned by the broker loop thread. Never frees a job: jobs belong to runs. */
+ * Owned by the broker loop thread. Never frees a job: jobs belong to runs.
+ * Knows no wire message: a worker's READY comes as an sl_worker_hello_t. */
 #ifndef SL_SCHEDULER_H
 #define SL_SCHEDULER_H
 
 #include "job.h"
-
-#include "proto/sluice.pb-c.h"
 
 #include "curve.h"
 
@@ -15,8 +14,25 @@
 
 typedef struct sl_sched sl_sched_t;
 
+/* A task a worker serves. */
+typedef struct sl_task_name {
+    const char *name;
+    uint32_t version;
+} sl_task_name_t;
+
+/* What a worker says when it says hello (strings borrowed). */
+typedef struct sl_worker_hello {
+    const char *id;            /* its name */
+    const char *hostname;
+    const char *incarnation;   /* changes when its process restarts */
+    uint32_t pid;
+    uint32_t slots;            /* 0 is taken as 1 */
+    const sl_task_name_t *tasks;
+    size_t task_count;
+} sl_worker_hello_t;
+
 struct sl_bworker {
-    char *id;              /* the worker's name (and routing id) */
+    char *id;              /* the worker's name */
     zframe_t *identity;    /* routing id frame */
     char *hostname;        /* where it runs */
     uint32_t pid;          /* its process id */
@@ -43,8 +59,10 @@ void sl_sched_destroy(sl_sched_t **p);
 /* The queue key of a task: "name" (any version) or "name@version". */
 void sl_sched_key(char *out, size_t size, const char *task, uint32_t version);
 
-/* Queues job under key (at the back, or the front for a requeue).
- * Returns whether a connected worker serves the key. */
+/* Queues job under key (at the back, or the front for a requeue): it is
+ * QUEUED from now on. Returns whether a connected worker serves the key.
+ * A job whose state may not become QUEUED is left as it is (its run is
+ * broken: job.h). */
 bool sl_sched_enqueue(sl_sched_t *s, sl_job_t *job, const char *key,
                       bool at_front);
 
@@ -68,21 +86,30 @@ sl_job_t *sl_sched_leader(sl_sched_t *s, const sl_job_t *job);
 void sl_sched_lead(sl_sched_t *s, sl_job_t *job);
 void sl_sched_unlead(sl_sched_t *s, sl_job_t *job);
 
-/* Drops a queued or delayed job (cancel). */
+/* Takes a queued or delayed job out of its queue (its state is the
+ * caller's to change next). */
 void sl_sched_dequeue(sl_sched_t *s, sl_job_t *job);
 
-/* Registers a worker from its READY; a worker already known by the same
- * routing id is replaced (its jobs are requeued). */
+/* Registers a worker from its hello under its routing id. NULL when
+ * memory runs out. The caller forgets any worker known by that routing
+ * id first (sl_sched_remove_worker). */
 sl_bworker_t *sl_sched_add_worker(sl_sched_t *s, zframe_t *identity,
-                                  const Sluice__Ready *ready);
+                                  const sl_worker_hello_t *hello);
+
+/* w's process speaks on a new connection from now on: identity is its
+ * routing id. 0, SL_EEXIST (another worker has it) or SL_ENOMEM (w
+ * unchanged either way). */
+int sl_sched_rebind_worker(sl_sched_t *s, sl_bworker_t *w,
+                           zframe_t *identity);
 
 /* The worker with this routing id, or NULL. */
 sl_bworker_t *sl_sched_find_worker(sl_sched_t *s, zframe_t *identity);
 
-/* Forgets a worker; the jobs it held go back to the front of their queues,
- * and are appended to requeued (if not NULL). */
+/* Forgets a worker (freeing it); the jobs it held are no longer held and
+ * are appended to released (if not NULL), oldest first, in their states:
+ * the caller gives each back to its run (sl_run_job_lost). */
 void sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w,
-                            zlistx_t *requeued);
+                            zlistx_t *released);
 
 /* Takes up to max jobs that w can run, oldest first (no more than w's
  * fair share of the queued and held jobs, less what it holds, and at least
@@ -115,11 +142,19 @@ typedef struct sl_sched_counts {
     size_t queued;   /* in the ready queues */
     size_t delayed;  /* waiting out a retry delay */
     size_t held;     /* sent to workers, not answered yet */
+    size_t queues;   /* ready queues (task keys with jobs waiting) */
 } sl_sched_counts_t;
 void sl_sched_counts(const sl_sched_t *s, sl_sched_counts_t *out);
 
+/* Calls fn for each queue: its key, the jobs waiting in it, how many
+ * connected workers serve it, and its oldest job (NULL if none). */
 typedef void (*sl_sched_queue_fn)(const char *key, size_t depth,
-                                  size_t workers, void *ctx);
+                                  size_t workers, sl_job_t *oldest, void *ctx);
 void sl_sched_each_queue(sl_sched_t *s, sl_sched_queue_fn fn, void *ctx);
+
+/* Appends to out every queued job whose queue no connected worker serves
+ * and that was queued before queued_before_ms (monotonic). */
+void sl_sched_unserved(sl_sched_t *s, int64_t queued_before_ms,
+                       zlistx_t *out);
 
 #endif

@@ -230,6 +230,18 @@ poll_run(sl_client_t *c, const char *run_id, const char *label,
     sl_value_destroy(&status);
 }
 
+/* Submits one bench run: unlisted, so that bench runs never push the
+ * user's own out of the runs a broker keeps for status. */
+static int
+submit(sl_client_t *c, const sl_flow_t *flow, const sl_value_t *params,
+       char **run_id, sl_error_t *err)
+{
+    sl_submit_options_t opt = {.params = params,
+                               .timeout_ms = ACCEPT_TIMEOUT_MS,
+                               .is_unlisted = true};
+    return sl_client_submit_with(c, flow, &opt, run_id, err);
+}
+
 /* Submits flow and waits for its result (returned, or NULL with err). */
 static sl_value_t *
 run_flow(sl_client_t *c, const sl_flow_t *flow, const char *label,
@@ -240,8 +252,7 @@ run_flow(sl_client_t *c, const sl_flow_t *flow, const char *label,
     sl_event_t e;
     if (mem)
         mem->rss_max = mem->rss_before = broker_rss(c, opt);
-    if (sl_client_submit(c, flow, NULL, false, ACCEPT_TIMEOUT_MS, &run_id,
-                         err) < 0)
+    if (submit(c, flow, NULL, &run_id, err) < 0)
         return NULL;
     int64_t heard = zclock_mono();
     while (!result) {
@@ -460,8 +471,7 @@ bench_latency(sl_client_t *c, const sl_bench_options_t *opt, uint32_t n,
         char *run_id = NULL;
         sl_event_t e;
         uint64_t sent = now_ns();
-        rc = sl_client_submit(c, f, params, false, ACCEPT_TIMEOUT_MS, &run_id,
-                              err);
+        rc = submit(c, f, params, &run_id, err);
         while (rc == 0 && !result)
             rc = sl_client_wait(c, &e, &result, RESULT_TIMEOUT_MS, err) < 0
                      ? SL_ETASK : 0;
@@ -531,8 +541,7 @@ bench_rate(sl_client_t *c, const sl_bench_options_t *opt,
         sl_value_t *params = params_x((int64_t)sent);
         char *run_id = NULL;
         intended[sent] = due;
-        rc = sl_client_submit(c, f, params, false, ACCEPT_TIMEOUT_MS, &run_id,
-                              err);
+        rc = submit(c, f, params, &run_id, err);
         sent += rc == 0;
         free(run_id);
         sl_value_destroy(&params);

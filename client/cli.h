@@ -12,10 +12,20 @@ enum {
     SL_EXIT_OK = 0,        /* everything succeeded */
     SL_EXIT_FAILED = 1,    /* the run (or the command) failed */
     SL_EXIT_USAGE = 2,     /* bad arguments or a bad flow file */
-    SL_EXIT_CONNECT = 3    /* no broker or no cache to talk to */
+    SL_EXIT_CONNECT = 3,   /* no broker or no cache to talk to, or the
+                              broker refused or cut this client */
+    SL_EXIT_CANCELLED = 4  /* the run was cancelled (sluice cancel) */
 };
 
 #define SL_CLI_BROKER "tcp://127.0.0.1:5555"
+
+/* The broker of every command without --broker: $SLUICE_BROKER, else
+ * SL_CLI_BROKER. */
+const char *sl_cli_broker(void);
+
+/* Makes the folders above path (mode 0700), as mkdir -p would. 0, or -1
+ * with errno set. */
+int sl_cli_make_parents(const char *path);
 #define SL_CLI_TIMEOUT_MS 5000
 
 int sl_cli_run(int argc, char **argv);

@@ -80,7 +80,7 @@ parse_args(bench_args_t *a, int argc, char **argv)
     uint64_t v;
     int64_t ms;
     int c, at = 0;
-    a->broker = SL_CLI_BROKER;
+    a->broker = sl_cli_broker();
     a->is_limits = true;
     a->bench.payload_bytes = 8;
     a->bench.is_cached = true;

@@ -6,6 +6,7 @@
 #include "curve.h"
 #include "sign.h"
 
+#include <errno.h>
 #include <string.h>
 
 static void
@@ -27,7 +28,8 @@ usage(FILE *out)
             "  NAME.sign.key  mode 0600, for one worker (sluice-worker "
             "--sign-key)\n"
             "  NAME.sign.pub  into every reader's --trust folder\n"
-            "  An existing file is never overwritten.\n");
+            "  Folders in NAME are made (mode 0700). An existing file is "
+            "never\n  overwritten.\n");
 }
 
 int
@@ -52,6 +54,11 @@ sl_cli_keygen(int argc, char **argv)
     }
     for (int i = first; i < argc; i++) {
         sl_error_t err = {0};
+        if (sl_cli_make_parents(argv[i]) < 0) {
+            fprintf(stderr, "sluice keygen: cannot make the folder of '%s': "
+                    "%s\n", argv[i], strerror(errno));
+            return SL_EXIT_FAILED;
+        }
         int rc = is_sign ? sl_sign_keygen(argv[i], &err)
                          : sl_curve_keygen(argv[i], &err);
         if (rc < 0) {

@@ -4,6 +4,7 @@
  * succeeded. */
 #include "cli.h"
 
+#include "duration.h"
 #include "flow.h"
 #include "value.h"
 #include "local.h"
@@ -27,6 +28,8 @@ typedef struct {
     bool is_quiet;              /* --quiet */
     bool is_events;             /* --events: one JSON line per event */
     int timeout_ms;             /* for the broker to accept */
+    uint64_t worker_wait_ms;    /* --wait-for-worker; 0: for ever */
+    bool is_watch;              /* `sluice watch`, not `sluice run` */
 } run_args_t;
 
 typedef struct {
@@ -37,27 +40,53 @@ typedef struct {
 } progress_t;
 
 static void
-usage(FILE *out)
+usage(FILE *out, bool is_watch)
 {
-    fprintf(out,
-            "usage: sluice run FLOW.yaml [options]\n"
-            "  --broker ENDPOINT   the broker's client socket (default %s)\n"
-            "  --local             start a broker and workers in this process\n"
-            "  --workers N         with --local: workers (default 2)\n"
-            "  --slots N           with --local: threads per worker "
-            "(default 2)\n"
-            "  --cache URL         with --local: the cache (default: embedded\n"
-            "                      LMDB under ~/.cache/sluice)\n"
-            "  --tasks LIB.so      with --local: load a task plugin "
-            "(repeatable)\n"
-            "  --param NAME=VALUE  set a flow parameter (repeatable)\n"
-            "  --json              print the result as JSON\n"
-            "  --events            print each task event as a JSON line "
-            "first\n"
-            "  --quiet             no progress line\n"
-            "  --timeout MS        wait this long for the broker to accept "
-            "(default %d)\n",
-            SL_CLI_BROKER, SL_CLI_TIMEOUT_MS);
+    if (is_watch)
+        fprintf(out,
+                "usage: sluice watch RUN [options]\n"
+                "  Follows a run submitted elsewhere (beside its submitter and "
+                "any other\n  watcher) to its end, and prints its result "
+                "as `sluice run` does.\n"
+                "  --broker ENDPOINT   the broker's client socket (default "
+                "%s)\n"
+                "  --json              print the result as JSON\n"
+                "  --events            print each task event as a JSON line "
+                "first\n"
+                "  --quiet             no progress line\n"
+                "  --timeout MS        wait this long for the broker to answer "
+                "(default %d)\n"
+                "Exit: 0 done, 1 failed, 2 usage, 3 no broker, 4 cancelled.\n",
+                sl_cli_broker(), SL_CLI_TIMEOUT_MS);
+    else
+        fprintf(out,
+                "usage: sluice run FLOW.yaml [options]\n"
+                "  --broker ENDPOINT   the broker's client socket (default "
+                "%s)\n"
+                "  --local             start a broker and workers in this "
+                "process\n"
+                "  --workers N         with --local: workers (default 2)\n"
+                "  --slots N           with --local: threads per worker "
+                "(default 2)\n"
+                "  --cache URL         with --local: the cache (default: "
+                "embedded\n"
+                "                      LMDB under ~/.cache/sluice)\n"
+                "  --tasks LIB.so      with --local: load a task plugin "
+                "(repeatable)\n"
+                "  --param NAME=VALUE  set a flow parameter (repeatable)\n"
+                "  --wait-for-worker DURATION  fail a task that no connected "
+                "worker\n"
+                "                      serves after this long (default: wait "
+                "for ever,\n"
+                "                      as workers may scale from zero)\n"
+                "  --json              print the result as JSON\n"
+                "  --events            print each task event as a JSON line "
+                "first\n"
+                "  --quiet             no progress line\n"
+                "  --timeout MS        wait this long for the broker to accept "
+                "(default %d)\n"
+                "Exit: 0 done, 1 failed, 2 usage, 3 no broker, 4 cancelled.\n",
+                sl_cli_broker(), SL_CLI_TIMEOUT_MS);
 }
 
 static int
@@ -94,10 +123,11 @@ parse_args(run_args_t *a, int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"events", no_argument, NULL, 'e'},
         {"timeout", required_argument, NULL, 'T'},
+        {"wait-for-worker", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
-    a->broker = SL_CLI_BROKER;
+    a->broker = sl_cli_broker();
     a->timeout_ms = SL_CLI_TIMEOUT_MS;
     a->local.plugins = a->plugins;
     a->params = sl_value_new_map();
@@ -134,13 +164,34 @@ parse_args(run_args_t *a, int argc, char **argv)
             if (sl_cli_timeout(argv[0], optarg, &a->timeout_ms) < 0)
                 return -1;
             break;
-        case 'h': usage(stdout); return 1;
-        default: usage(stderr); return -1;
+        case 'W': {
+            int64_t ms = 0;
+            if (sl_duration_parse(optarg, &ms) < 0 || ms <= 0) {
+                fprintf(stderr, "sluice run: --wait-for-worker '%s': give a "
+                        "duration such as 30s or 5m\n", optarg);
+                return -1;
+            }
+            a->worker_wait_ms = (uint64_t)ms;
+            break;
+        }
+        case 'h': usage(stdout, a->is_watch); return 1;
+        default: usage(stderr, a->is_watch); return -1;
         }
     }
+    bool is_local_only = a->is_local || a->local.plugin_count ||
+                         a->local.cache_url || a->local.workers ||
+                         a->local.slots || a->worker_wait_ms ||
+                         sl_value_count(a->params);
+    if (a->is_watch && is_local_only) {
+        fprintf(stderr, "sluice watch: only --broker, --json, --events, "
+                "--quiet and --timeout apply to a run submitted elsewhere\n");
+        return -1;
+    }
     if (optind + 1 != argc) {
-        fprintf(stderr, "sluice: give exactly one flow file (run) or run id "
-                "(watch)\n");
+        fprintf(stderr, "sluice %s: give exactly one %s\n",
+                a->is_watch ? "watch" : "run",
+                a->is_watch ? "run id" : "flow file");
+        usage(stderr, a->is_watch);
         return -1;
     }
     return 0;
@@ -182,6 +233,15 @@ print_event(const sl_event_t *e)
     sl_value_destroy(&m);
 }
 
+/* The run's time as the broker measured it (the same for every client
+ * that follows the run), else as this client saw it. */
+static double
+run_ms(const sl_value_t *result, uint64_t elapsed_us)
+{
+    long long ms = sl_cli_int(result, "duration_ms");
+    return ms > 0 ? (double)ms : (double)elapsed_us / 1000.0;
+}
+
 static void
 print_table(const sl_value_t *result, uint64_t elapsed_us)
 {
@@ -206,9 +266,21 @@ print_table(const sl_value_t *result, uint64_t elapsed_us)
                    "%s\n", "", sl_cli_int(n, "cache_errors"),
                    sl_cli_str(n, "cache_error"));
     }
-    printf("run %s %s in %.1f ms: %lld tasks, %lld cached, %lld failed\n",
+    printf("run %s %s in %.0f ms: %lld tasks, %lld cached, %lld failed\n",
            sl_cli_str(result, "run_id"), sl_cli_str(result, "state"),
-           (double)elapsed_us / 1000.0, tasks, cached, failed);
+           run_ms(result, elapsed_us), tasks, cached, failed);
+}
+
+/* Says once per node that its task waits for a worker: no connected worker
+ * serves it (yet). */
+static void
+say_waiting(zhashx_t *said, const char *label, const sl_event_t *e)
+{
+    if (!said || zhashx_lookup(said, e->node))
+        return;
+    zhashx_insert(said, e->node, (void *)1);
+    fprintf(stderr, "\r%s: node %s waits: %s\n", label, e->node,
+            *e->error ? e->error : "no connected worker serves its task");
 }
 
 /* Follows the run to its end; returns the result map or NULL. */
@@ -219,6 +291,7 @@ follow(sl_client_t *client, const char *label, bool is_live, bool is_events)
     sl_value_t *result = NULL;
     sl_event_t e;
     int64_t last_draw = 0;
+    zhashx_t *said = zhashx_new();
     for (;;) {
         sl_error_t err = {0};
         int rc = sl_client_wait(client, &e, &result, 1000, &err);
@@ -226,11 +299,8 @@ follow(sl_client_t *client, const char *label, bool is_live, bool is_events)
             count_event(&p, &e);
             if (is_events)
                 print_event(&e);
-            if (e.kind == SL_EVENT_WAITING && !is_live)
-                continue;
             if (e.kind == SL_EVENT_WAITING)
-                fprintf(stderr, "\r%s: task %s waits for a worker that has "
-                        "it\n", label, e.node);
+                say_waiting(said, label, &e);
         } else if (rc == 0) {
             break;
         } else if (rc != SL_ETIMEDOUT) {
@@ -254,6 +324,7 @@ follow(sl_client_t *client, const char *label, bool is_live, bool is_events)
         p.done = p.total - p.cached - p.failed;
         show_progress(label, &p, true);
     }
+    zhashx_destroy(&said);
     return result;
 }
 
@@ -261,8 +332,10 @@ follow(sl_client_t *client, const char *label, bool is_live, bool is_events)
 static int
 report(const run_args_t *a, sl_value_t *result, int64_t start_us)
 {
-    int code = result && !strcmp(sl_cli_str(result, "state"), "done")
-                   ? SL_EXIT_OK : SL_EXIT_FAILED;
+    const char *state = result ? sl_cli_str(result, "state") : "";
+    int code = !strcmp(state, "done")        ? SL_EXIT_OK
+               : !strcmp(state, "cancelled") ? SL_EXIT_CANCELLED
+                                             : SL_EXIT_FAILED;
     if (result && a->is_json)
         sl_cli_print_json(stdout, result);
     else if (result)
@@ -280,8 +353,11 @@ submit_and_follow(const run_args_t *a, const sl_flow_t *flow,
     char *run_id = NULL;
     bool is_live = !a->is_quiet && isatty(STDERR_FILENO);
     int64_t start = zclock_usecs();
-    int rc = client ? sl_client_submit(client, flow, a->params, true,
-                                       a->timeout_ms, &run_id, &err)
+    sl_submit_options_t opt = {.params = a->params,
+                               .want_events = true,
+                               .timeout_ms = a->timeout_ms,
+                               .worker_wait_ms = a->worker_wait_ms};
+    int rc = client ? sl_client_submit_with(client, flow, &opt, &run_id, &err)
                     : err.code;
     if (rc < 0) {
         fprintf(stderr, "sluice run: %s\n", err.msg);
@@ -297,6 +373,24 @@ submit_and_follow(const run_args_t *a, const sl_flow_t *flow,
     free(run_id);
     sl_client_destroy(&client);
     return code;
+}
+
+/* With --local no worker can join later: a node whose task none of the
+ * local workers has would wait for ever. 0, or -1 after saying which. */
+static int
+check_local_tasks(const sl_local_t *local, const sl_flow_t *flow)
+{
+    for (size_t i = 0; i < flow->node_count; i++) {
+        const sl_node_t *n = &flow->nodes[i];
+        if (sl_local_serves(local, n->task, n->version))
+            continue;
+        fprintf(stderr, "sluice run: %s: node '%s' runs task '%s%s%.0u', "
+                "which no local worker has: give the plugin that defines it "
+                "with --tasks LIB.so\n", flow->file, n->name, n->task,
+                n->version ? "@" : "", n->version);
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -324,6 +418,8 @@ sl_cli_run(int argc, char **argv)
             code = SL_EXIT_CONNECT;
             goto out;
         }
+        if (check_local_tasks(local, flow) < 0)
+            goto out; /* SL_EXIT_USAGE: nothing was submitted */
         if (!a.is_quiet && isatty(STDERR_FILENO))
             fprintf(stderr, "local: %u workers, cache %s%s%s\n",
                     a.local.workers ? a.local.workers : 2,
@@ -343,7 +439,7 @@ out:
 int
 sl_cli_watch(int argc, char **argv)
 {
-    run_args_t a = {0};
+    run_args_t a = {.is_watch = true};
     sl_error_t err = {0};
     int rc = parse_args(&a, argc, argv);
     if (rc != 0) {

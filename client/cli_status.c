@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The broker's counters, and their rates since prev (NULL: none yet) over
@@ -68,14 +69,24 @@ print_status(const sl_value_t *s)
                able == 0 && sl_cli_int(q, "depth") > 0
                    ? "  WAITING: no connected worker has this task" : "");
     }
-    printf("RUNS (%zu)\n", sl_value_count(runs));
+    printf("RUNS (%zu, newest first)\n", sl_value_count(runs));
     for (size_t i = 0; i < sl_value_count(runs); i++) {
         const sl_value_t *r = sl_value_at(runs, i);
-        printf("  %s %-8s %-24s tasks=%lld done=%lld cached=%lld "
-               "failed=%lld\n", sl_cli_str(r, "run_id"), sl_cli_str(r, "state"),
-               sl_cli_str(r, "flow"), sl_cli_int(r, "tasks"),
-               sl_cli_int(r, "done"), sl_cli_int(r, "cached"),
-               sl_cli_int(r, "failed"));
+        char started[32], took[32];
+        time_t at = (time_t)(sl_cli_int(r, "submitted_ms") / 1000);
+        struct tm tm;
+        strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ",
+                 gmtime_r(&at, &tm));
+        long long ms = sl_cli_int(r, "duration_ms");
+        if (ms > 0)
+            snprintf(took, sizeof took, "%.3fs", (double)ms / 1000.0);
+        else
+            snprintf(took, sizeof took, "%s", "-");
+        printf("  %s %-9s %s %9s %-24s tasks=%lld done=%lld cached=%lld "
+               "failed=%lld\n", sl_cli_str(r, "run_id"),
+               sl_cli_str(r, "state"), started, took, sl_cli_str(r, "flow"),
+               sl_cli_int(r, "tasks"), sl_cli_int(r, "done"),
+               sl_cli_int(r, "cached"), sl_cli_int(r, "failed"));
     }
 }
 
@@ -104,7 +115,7 @@ parse_args(status_args_t *a, int argc, char **argv, const char *usage)
         {NULL, 0, NULL, 0}};
     int c;
     char *end;
-    *a = (status_args_t){SL_CLI_BROKER, false, SL_CLI_TIMEOUT_MS, NULL,
+    *a = (status_args_t){sl_cli_broker(), false, SL_CLI_TIMEOUT_MS, NULL,
                          false, 1, 0};
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {

@@ -211,6 +211,19 @@ sl_client_submit(sl_client_t *c, const sl_flow_t *flow,
                  const sl_value_t *params, bool want_events, int timeout_ms,
                  char **run_id, sl_error_t *err)
 {
+    sl_submit_options_t opt = {.params = params,
+                               .want_events = want_events,
+                               .timeout_ms = timeout_ms};
+    return sl_client_submit_with(c, flow, &opt, run_id, err);
+}
+
+int
+sl_client_submit_with(sl_client_t *c, const sl_flow_t *flow,
+                      const sl_submit_options_t *opt, char **run_id,
+                      sl_error_t *err)
+{
+    const sl_value_t *params = opt->params;
+    int timeout_ms = opt->timeout_ms;
     Sluice__Submit submit = SLUICE__SUBMIT__INIT;
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     Sluice__Param **overrides = NULL;
@@ -228,7 +241,9 @@ sl_client_submit(sl_client_t *c, const sl_flow_t *flow,
         goto out;
     submit.params = overrides;
     submit.n_params = count;
-    submit.events = want_events;
+    submit.events = opt->want_events;
+    submit.worker_wait_ms = opt->worker_wait_ms;
+    submit.unlisted = opt->is_unlisted;
     env.body_case = SLUICE__ENVELOPE__BODY_SUBMIT;
     env.submit = &submit;
     if ((rc = send_env(c, &env, err)) < 0)
@@ -284,8 +299,21 @@ run_state_name(Sluice__RunResult__State s)
     switch (s) {
     case SLUICE__RUN_RESULT__STATE__RUNNING: return "running";
     case SLUICE__RUN_RESULT__STATE__DONE: return "done";
+    case SLUICE__RUN_RESULT__STATE__CANCELLED: return "cancelled";
     default: return "failed";
     }
+}
+
+/* The broker's times of a run: when it was accepted, when it finished and
+ * how long it took (every client of a run sees the same). */
+static void
+put_times(sl_value_t *map, int64_t submitted_ms, int64_t finished_ms)
+{
+    sl_value_put_int(map, "submitted_ms", submitted_ms);
+    sl_value_put_int(map, "finished_ms", finished_ms);
+    sl_value_put_int(map, "duration_ms", finished_ms && submitted_ms
+                                             ? finished_ms - submitted_ms
+                                             : 0);
 }
 
 static sl_value_t *
@@ -295,6 +323,7 @@ result_value(const Sluice__RunResult *r)
     sl_value_put_string(map, "run_id", r->run_id);
     sl_value_put_string(map, "flow", r->flow);
     sl_value_put_string(map, "state", run_state_name(r->state));
+    put_times(map, r->submitted_ms, r->finished_ms);
     for (size_t i = 0; i < r->n_nodes; i++) {
         const Sluice__NodeResult *n = r->nodes[i];
         sl_value_t *node = sl_value_new_map(), *v = NULL;
@@ -449,6 +478,7 @@ status_value(const Sluice__StatusReply *s)
         sl_value_put_int(m, "done", r->done);
         sl_value_put_int(m, "cached", r->cached);
         sl_value_put_int(m, "failed", r->failed);
+        put_times(m, r->submitted_ms, r->finished_ms);
         sl_value_push(runs, &m);
     }
     put(map, "workers", workers);

@@ -79,6 +79,15 @@ sl_local_cache_url(const sl_local_t *l)
     return l->cache_url;
 }
 
+bool
+sl_local_serves(const sl_local_t *l, const char *name, uint32_t version)
+{
+    for (uint32_t i = 0; i < l->worker_count; i++)
+        if (sl_worker_serves(l->workers[i], name, version))
+            return true;
+    return false;
+}
+
 void
 sl_local_stop(sl_local_t **p)
 {

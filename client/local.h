@@ -6,6 +6,7 @@
 
 #include "error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,10 @@ const char *sl_local_endpoint(const sl_local_t *l);
 
 /* The cache URL the workers use (borrowed). */
 const char *sl_local_cache_url(const sl_local_t *l);
+
+/* Whether the workers have task name (version 0: any): with --local no
+ * other worker can ever come. */
+bool sl_local_serves(const sl_local_t *l, const char *name, uint32_t version);
 
 /* Stops the workers, then the broker. NULL-safe; sets *p to NULL. */
 void sl_local_stop(sl_local_t **p);

@@ -5,9 +5,11 @@
 #include "cache.h"
 #include "service.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void
 usage(FILE *out)
@@ -17,7 +19,8 @@ usage(FILE *out)
             "  run FLOW.yaml      run a flow (--local, or --broker ENDPOINT)\n"
             "  status [RUN]       workers, queues and runs of a broker\n"
             "  watch RUN          follow a run submitted elsewhere, to its end\n"
-            "  cancel RUN         end a run: its unfinished tasks fail\n"
+            "  cancel RUN         end a run: its tasks stop, it ends "
+            "cancelled\n"
             "  cache get|del|stats|ls   look at the result cache\n"
             "  bench WORKLOAD     measure throughput and latency against "
             "this host's limits\n"
@@ -53,6 +56,32 @@ main(int argc, char **argv)
     fprintf(stderr, "sluice: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return SL_EXIT_USAGE;
+}
+
+const char *
+sl_cli_broker(void)
+{
+    const char *env = getenv("SLUICE_BROKER");
+    return env && *env ? env : SL_CLI_BROKER;
+}
+
+int
+sl_cli_make_parents(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
 }
 
 void

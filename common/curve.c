@@ -167,6 +167,7 @@ struct sl_curve_watch {
     bool is_refused;   /* the last handshake failed */
     bool is_up;        /* handshake done, not dropped since */
     unsigned failures; /* handshakes broken off in a row (see read_event) */
+    uint64_t handshakes; /* that went through, since the watch began */
     char why[300];     /* and why */
 };
 
@@ -227,6 +228,7 @@ read_event(sl_curve_watch_t *w)
     }
     const char *at = endpoint ? endpoint : "the broker";
     w->is_up = event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+    w->handshakes += w->is_up;
     if (event == ZMQ_EVENT_DISCONNECTED) {
         free(endpoint);
         zmsg_destroy(&msg);
@@ -288,4 +290,13 @@ sl_curve_watch_is_up(sl_curve_watch_t *w)
         return false;
     read_events(w);
     return w->is_up;
+}
+
+uint64_t
+sl_curve_watch_handshakes(sl_curve_watch_t *w)
+{
+    if (!w)
+        return 0;
+    read_events(w);
+    return w->handshakes;
 }

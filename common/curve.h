@@ -69,4 +69,8 @@ bool sl_curve_watch_refused(sl_curve_watch_t *w, char *why, size_t size);
  * not dropped since. Reads what the watch has seen. NULL-safe (false). */
 bool sl_curve_watch_is_up(sl_curve_watch_t *w);
 
+/* How many handshakes went through since the watch began: one more means
+ * a new connection (the peer sees a new routing id). NULL-safe (0). */
+uint64_t sl_curve_watch_handshakes(sl_curve_watch_t *w);
+
 #endif

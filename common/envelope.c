@@ -104,6 +104,8 @@ sl_envelope_kind(const Sluice__Envelope *env)
     case SLUICE__ENVELOPE__BODY_STATUS: return "status";
     case SLUICE__ENVELOPE__BODY_CANCEL: return "cancel";
     case SLUICE__ENVELOPE__BODY_ERROR: return "error";
+    case SLUICE__ENVELOPE__BODY_WATCH: return "watch";
+    case SLUICE__ENVELOPE__BODY_CANCEL_TASKS: return "cancel_tasks";
     default: return "unknown";
     }
 }

@@ -21,6 +21,7 @@ sl_strerror(int rc)
     case SL_ETASK: return "task failed";
     case SL_EEXIST: return "already exists";
     case SL_EREJECTED: return "rejected";
+    case SL_ESTATE: return "illegal state change";
     default: return "unknown error";
     }
 }

@@ -126,16 +126,22 @@ want_count(sl_task_ctx_t *ctx, const sl_value_t *args, const char *who,
     return 0;
 }
 
-/* sleep_ms(n[, x]): sleeps n ms, returns x (or n). */
+/* sleep_ms(n[, x]): sleeps n ms, returns x (or n). Stops at once, failed,
+ * when its run is cancelled. */
 static int
 task_sleep_ms(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
 {
     int64_t ms;
     if (want_count(ctx, args, "sleep_ms", &ms) < 0)
         return -1;
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
+    for (int64_t left = ms; left > 0; left -= 10) {
+        int64_t slice = left < 10 ? left : 10;
+        struct timespec ts = {0, (long)slice * 1000000L};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+        if (sl_task_is_cancelled(ctx))
+            return sl_task_fail(ctx, "cancelled");
+    }
     *result = sl_value_copy(sl_value_at(args, sl_value_count(args) > 1));
     return 0;
 }

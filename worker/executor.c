@@ -14,6 +14,8 @@
 #include "task_ctx.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -36,7 +38,15 @@ typedef struct {
     bool has_said_idle;               /* they went as "RI": idle said */
     sl_buf_t trips;                   /* sl_exec_cache_stat_t of the cache
                                          round trips since the last "R" */
+    sl_cancel_board_t *board;         /* shared with the worker thread */
+    bool is_term;                     /* $TERM came during a batch */
 } executor_t;
+
+/* What the actor is started with. */
+typedef struct {
+    const sl_executor_config_t *cfg;
+    sl_cancel_board_t *board;
+} start_t;
 
 typedef struct {
     Sluice__Task *task;          /* unpacked, owned */
@@ -57,6 +67,7 @@ typedef struct {
     bool needs_store;            /* entry goes to the cache at the flush */
     char token[300];             /* the lock's value: task id, attempt, us */
     bool is_done;                /* result is final */
+    bool is_cancelled;           /* its run was cancelled */
     uint8_t rejected;            /* SL_REJECT_*: a stored entry refused */
 } job_t;
 
@@ -381,10 +392,13 @@ compute(executor_t *ex, job_t *j)
     static const Sluice__Result__Failure kinds[] = {
         [SL_ISOLATE_ERROR] = SLUICE__RESULT__FAILURE__TASK_ERROR,
         [SL_ISOLATE_TIMEOUT] = SLUICE__RESULT__FAILURE__TIMEOUT,
-        [SL_ISOLATE_CRASH] = SLUICE__RESULT__FAILURE__CRASH};
+        [SL_ISOLATE_CRASH] = SLUICE__RESULT__FAILURE__CRASH,
+        [SL_ISOLATE_CANCELLED] = SLUICE__RESULT__FAILURE__CANCELLED};
     char why[512];
     uint64_t start = now_us();
     sl_isolate_outcome_t outcome = SL_ISOLATE_OK;
+    ex->ctx.task_id = j->task->task_id;
+    atomic_store(&ex->board->running, j->task->task_id);
     if (ex->cfg->is_isolated) {
         outcome = sl_isolate_run(j->def, &ex->ctx, j->args, &ex->cfg->limits,
                                  j->task->timeout_ms, &j->value, why,
@@ -399,13 +413,18 @@ compute(executor_t *ex, job_t *j)
         ex->ctx.has_failed = false;
         ex->ctx.error[0] = '\0';
         int rc = j->def->fn(&ex->ctx, j->args, &j->value);
-        if (rc != 0 || ex->ctx.has_failed || !j->value) {
+        if (sl_task_is_cancelled(&ex->ctx)) {
+            outcome = SL_ISOLATE_CANCELLED; /* its value is not wanted */
+            snprintf(why, sizeof why, "cancelled while it ran");
+        } else if (rc != 0 || ex->ctx.has_failed || !j->value) {
             outcome = SL_ISOLATE_ERROR;
             snprintf(why, sizeof why, "%s", ex->ctx.has_failed ? ex->ctx.error
                      : rc != 0 ? "the task failed and gave no reason"
                                : "the task returned no value");
         }
     }
+    atomic_store(&ex->board->running, 0);
+    ex->ctx.task_id = 0;
     uint64_t duration_us = now_us() - start;
     j->result.duration_us = duration_us;
     if (outcome != SL_ISOLATE_OK) {
@@ -678,6 +697,42 @@ flush(executor_t *ex, job_t **jobs, size_t n)
 /* Results of computed tasks wait at most this long for the next flush. */
 #define FLUSH_US 1000
 
+/* Reads what the worker thread sent during the batch: "C" marks the jobs
+ * of jobs[0..n) it names cancelled; "$TERM" ends the actor after the
+ * batch. Never blocks. */
+static void
+take_cancels(executor_t *ex, job_t *jobs, size_t n)
+{
+    while (zsock_events(ex->pipe) & ZMQ_POLLIN) {
+        zmsg_t *msg = zmsg_recv(ex->pipe);
+        char *command = msg ? zmsg_popstr(msg) : NULL;
+        zframe_t *ids = msg ? zmsg_pop(msg) : NULL;
+        ex->is_term |= !command || !strcmp(command, "$TERM");
+        for (size_t k = 0; command && !strcmp(command, "C") && ids &&
+                           k < zframe_size(ids) / sizeof(uint64_t); k++) {
+            uint64_t id;
+            memcpy(&id, zframe_data(ids) + k * sizeof id, sizeof id);
+            for (size_t i = 0; i < n; i++)
+                if (jobs[i].task && jobs[i].task->task_id == id)
+                    jobs[i].is_cancelled = true;
+        }
+        zframe_destroy(&ids);
+        free(command);
+        zmsg_destroy(&msg);
+        if (ex->is_term)
+            return;
+    }
+}
+
+/* A job whose run was cancelled before it was computed: answered at once,
+ * as cancelled, nothing stored. */
+static void
+cancel_job(job_t *j)
+{
+    fail_job(j, "cancelled before it ran");
+    j->result.failure = SLUICE__RESULT__FAILURE__CANCELLED;
+}
+
 static void
 run_batch(executor_t *ex, zmsg_t *msg)
 {
@@ -705,7 +760,12 @@ run_batch(executor_t *ex, zmsg_t *msg)
         job_t *j = &jobs[i];
         if (j->is_done)
             continue;
-        if (!(j->is_contended && wait_for_peer(ex, j)))
+        take_cancels(ex, jobs, n);
+        if (ex->is_term)
+            break; /* stopping: the broker gives the rest to others */
+        if (j->is_cancelled)
+            cancel_job(j);
+        else if (!(j->is_contended && wait_for_peer(ex, j)))
             compute(ex, j);
         ready[ready_count++] = j;
         if (now_us() >= flush_at) {
@@ -740,8 +800,11 @@ out:
 static void
 executor_actor(zsock_t *pipe, void *args)
 {
-    executor_t ex = {.cfg = args, .pipe = pipe};
+    start_t *start = args;
+    executor_t ex = {.cfg = start->cfg, .pipe = pipe, .board = start->board};
+    free(start);
     ex.ctx.worker_id = ex.cfg->worker_id;
+    ex.ctx.board = ex.board;
     ex.caches = sl_cache_pool_new(KEEP_CACHES); /* NULL: tasks run uncached */
     zsock_signal(pipe, 0);
     for (;;) {
@@ -755,10 +818,10 @@ executor_actor(zsock_t *pipe, void *args)
             run_batch(&ex, msg);
             if (!ex.has_said_idle)
                 zstr_send(pipe, "I");
-        }
+        } /* a "C" between batches names tasks answered already */
         free(command);
         zmsg_destroy(&msg);
-        if (is_term)
+        if (is_term || ex.is_term)
             break;
     }
     sl_cache_pool_destroy(&ex.caches);
@@ -766,7 +829,14 @@ executor_actor(zsock_t *pipe, void *args)
 }
 
 zactor_t *
-sl_executor_new(const sl_executor_config_t *cfg)
+sl_executor_new(const sl_executor_config_t *cfg, sl_cancel_board_t *board)
 {
-    return zactor_new(executor_actor, (void *)cfg);
+    start_t *start = malloc(sizeof *start);
+    if (!start)
+        return NULL;
+    *start = (start_t){cfg, board};
+    zactor_t *actor = zactor_new(executor_actor, start);
+    if (!actor)
+        free(start); /* the actor never ran */
+    return actor;
 }

@@ -7,6 +7,7 @@
 #include "isolate.h"
 #include "registry.h"
 #include "sign.h"
+#include "task_ctx.h"
 
 #include <czmq.h>
 
@@ -62,14 +63,23 @@ typedef struct sl_exec_cache_stat {
 } sl_exec_cache_stat_t;
 
 /* Messages on the actor pipe (frames):
- *   worker -> executor: "T", then one packed Task per frame
+ *   worker -> executor: "T", then one packed Task per frame (only while
+ *                       the executor is idle)
+ *                       "C", then the ids (uint64_t, host order) of tasks
+ *                       whose run was cancelled: those of the batch in
+ *                       hand not yet computed are answered at once as
+ *                       cancelled (failure CANCELLED); the one computing
+ *                       is stopped through the board
  *   executor -> worker: "R", packed Envelope(results) to forward as is,
  *                       then the task ids it answers (uint64_t, host order),
  *                       then an sl_exec_result_stat_t per result, then the
  *                       sl_exec_cache_stat_t of the round trips since the
  *                       last "R" (both arrays, maybe empty)
  *                       "I" when the batch is finished (idle again)
- * The strings in cfg must outlive the actor. */
-zactor_t *sl_executor_new(const sl_executor_config_t *cfg);
+ * The strings in cfg and the board must outlive the actor. The board is
+ * this executor's own: the worker thread writes cancel_id, the executor
+ * running. */
+zactor_t *sl_executor_new(const sl_executor_config_t *cfg,
+                          sl_cancel_board_t *board);
 
 #endif

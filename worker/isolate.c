@@ -53,6 +53,7 @@ static void
 child(int fd, const sl_task_def_t *def, sl_task_ctx_t *ctx,
       const sl_value_t *args, const sl_isolate_limits_t *limits)
 {
+    setpgid(0, 0); /* a group of its own: a kill reaches what it starts */
     if (limits->memory_bytes && HAS_ADDRESS_LIMIT) {
         struct rlimit r = {limits->memory_bytes, limits->memory_bytes};
         setrlimit(RLIMIT_AS, &r);
@@ -87,22 +88,32 @@ now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads the child's answer until EOF or the deadline (-1: none). Returns 0
- * at EOF, -1 at the deadline. */
+/* While it waits for the child, the parent looks this often whether the
+ * task was cancelled. */
+#define CANCEL_POLL_MS 20
+
+/* Reads the child's answer until EOF, the deadline (-1: none) or a cancel.
+ * Returns 0 at EOF, -1 at the deadline, -2 when cancelled. */
 static int
-read_answer(int fd, int64_t deadline, sl_buf_t *in)
+read_answer(int fd, int64_t deadline, const sl_task_ctx_t *ctx, sl_buf_t *in)
 {
     char chunk[65536];
     for (;;) {
+        if (sl_task_is_cancelled(ctx))
+            return -2;
         int wait_ms = deadline < 0 ? -1 : (int)(deadline - now_ms());
         if (deadline >= 0 && wait_ms <= 0)
             return -1;
+        if (ctx->board && (wait_ms < 0 || wait_ms > CANCEL_POLL_MS))
+            wait_ms = CANCEL_POLL_MS;
         struct pollfd p = {fd, POLLIN, 0};
         int ready = poll(&p, 1, wait_ms);
         if (ready < 0 && errno == EINTR)
             continue;
-        if (ready <= 0)
-            return ready == 0 ? -1 : 0;
+        if (ready == 0)
+            continue; /* a slice: cancelled, or at the deadline? */
+        if (ready < 0)
+            return 0;
         ssize_t n = read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
@@ -132,6 +143,8 @@ sl_isolate_run(const sl_task_def_t *def, sl_task_ctx_t *ctx,
         close(fds[0]);
         child(fds[1], def, ctx, args, limits);
     }
+    if (pid > 0)
+        setpgid(pid, pid); /* both sides, so no kill comes before it */
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
@@ -139,15 +152,19 @@ sl_isolate_run(const sl_task_def_t *def, sl_task_ctx_t *ctx,
         return SL_ISOLATE_ERROR;
     }
     sl_buf_t in = {0};
-    bool is_late = read_answer(fds[0], deadline, &in) < 0;
+    int how = read_answer(fds[0], deadline, ctx, &in);
+    bool is_late = how == -1, is_cancelled = how == -2;
     close(fds[0]);
-    if (is_late)
-        kill(pid, SIGKILL);
+    if (is_late || is_cancelled)
+        kill(-pid, SIGKILL); /* the group: what the task started, too */
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     sl_isolate_outcome_t outcome;
-    if (is_late) {
+    if (is_cancelled) {
+        snprintf(message, size, "cancelled: its process group was killed");
+        outcome = SL_ISOLATE_CANCELLED;
+    } else if (is_late) {
         snprintf(message, size, "timeout: still running after %llu ms, "
                  "killed", (unsigned long long)timeout_ms);
         outcome = SL_ISOLATE_TIMEOUT;

@@ -17,11 +17,14 @@ typedef enum {
     SL_ISOLATE_OK,       /* *result is set */
     SL_ISOLATE_ERROR,    /* the task failed: message says why */
     SL_ISOLATE_TIMEOUT,  /* it ran past timeout_ms and was killed */
-    SL_ISOLATE_CRASH     /* the child died: a signal, or a limit */
+    SL_ISOLATE_CRASH,    /* the child died: a signal, or a limit */
+    SL_ISOLATE_CANCELLED /* its run was cancelled (sl_task_is_cancelled):
+                            killed */
 } sl_isolate_outcome_t;
 
-/* Runs def on args in a child process and waits up to timeout_ms (0: no
- * limit). Returns the outcome; on SL_ISOLATE_OK *result is the task's value
+/* Runs def on args in a child process, in a process group of its own, and
+ * waits up to timeout_ms (0: no limit) or until the task is cancelled;
+ * then the whole group is killed, grandchildren too. Returns the outcome; on SL_ISOLATE_OK *result is the task's value
  * (the caller owns it), otherwise message (size bytes) says what happened.
  * Called on an executor thread; the child only runs the task, sends its
  * result through a pipe and _exits. */

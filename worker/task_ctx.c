@@ -21,3 +21,10 @@ sl_task_worker_id(const sl_task_ctx_t *ctx)
 {
     return ctx->worker_id;
 }
+
+bool
+sl_task_is_cancelled(const sl_task_ctx_t *ctx)
+{
+    return ctx->board && ctx->task_id &&
+           atomic_load(&ctx->board->cancel_id) == ctx->task_id;
+}

@@ -11,9 +11,11 @@
 #include "http.h"
 #include "log.h"
 #include "registry.h"
+#include "wire.h"
 #include "worker_metrics.h"
 
 #include <czmq.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +54,11 @@ typedef struct {
     sl_curve_watch_t *watch;   /* its handshakes; NULL over inproc:// */
     bool is_curve;             /* the DEALER has keys */
     int64_t redial_at_ms;      /* refused: when to try again; 0 if not */
+    uint64_t handshakes;       /* connections made so far (the watch's) */
     int64_t redial_ms;         /* the wait before that, doubling */
     zactor_t **execs;          /* slots executors */
+    sl_cancel_board_t *boards; /* per executor: what it computes, and what
+                                  to stop (the one state shared with it) */
     bool *is_busy;             /* per executor */
     zlist_t *queue;            /* packed Task frames waiting, owned */
     zpoller_t *poller;         /* pipe, dealer and executors */
@@ -199,6 +204,88 @@ take_tasks(loop_t *l, const Sluice__TaskBatch *batch)
     dispatch(l);
 }
 
+/* Answers the queued tasks ids[0..n) (unpacked from their frames) as
+ * cancelled, in one results message. */
+static void
+answer_cancelled(loop_t *l, zframe_t **frames, size_t n)
+{
+    Sluice__Result *items = calloc(n + 1, sizeof *items);
+    Sluice__Result **ptrs = calloc(n + 1, sizeof *ptrs);
+    size_t count = 0;
+    for (size_t i = 0; items && ptrs && i < n; i++) {
+        Sluice__Task *t = (Sluice__Task *)sl_wire_unpack(
+            &sluice__task__descriptor, zframe_data(frames[i]),
+            zframe_size(frames[i]));
+        if (!t)
+            continue;
+        sluice__result__init(&items[count]);
+        items[count].task_id = t->task_id;
+        items[count].attempt = t->attempt;
+        items[count].status = SLUICE__RESULT__STATUS__ERROR;
+        items[count].failure = SLUICE__RESULT__FAILURE__CANCELLED;
+        items[count].error = "cancelled before it ran";
+        ptrs[count] = &items[count];
+        count++;
+        sluice__task__free_unpacked(t, NULL);
+    }
+    Sluice__ResultBatch batch = SLUICE__RESULT_BATCH__INIT;
+    batch.results = ptrs;
+    batch.n_results = count;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_RESULTS;
+    env.results = &batch;
+    if (count)
+        sl_envelope_send(l->dealer, NULL, &env, NULL);
+    free(items);
+    free(ptrs);
+}
+
+/* The broker cancelled these tasks' runs: those still queued here are
+ * answered at once; each busy executor is told (it answers those of its
+ * batch not yet computed) and the one computing a named task is asked to
+ * stop it (its board). */
+static void
+cancel_tasks(loop_t *l, const Sluice__CancelTasks *c)
+{
+    zframe_t **dropped = calloc(zlist_size(l->queue) + 1, sizeof *dropped);
+    size_t n = 0;
+    for (zframe_t *f = zlist_first(l->queue); f && dropped;) {
+        Sluice__Task *t = (Sluice__Task *)sl_wire_unpack(
+            &sluice__task__descriptor, zframe_data(f), zframe_size(f));
+        bool is_named = false;
+        for (size_t i = 0; t && i < c->n_task_ids && !is_named; i++)
+            is_named = c->task_ids[i] == t->task_id;
+        if (t && is_named)
+            unhold(l, t->task_id);
+        if (t)
+            sluice__task__free_unpacked(t, NULL);
+        zframe_t *next = zlist_next(l->queue);
+        if (is_named) {
+            zlist_remove(l->queue, f);
+            dropped[n++] = f;
+        }
+        f = next;
+    }
+    answer_cancelled(l, dropped, n);
+    for (size_t i = 0; i < n; i++)
+        zframe_destroy(&dropped[i]);
+    free(dropped);
+    for (uint32_t e = 0; e < l->w->slots; e++) {
+        if (!l->is_busy[e])
+            continue;
+        uint64_t running = atomic_load(&l->boards[e].running);
+        for (size_t i = 0; i < c->n_task_ids; i++)
+            if (running && c->task_ids[i] == running)
+                atomic_store(&l->boards[e].cancel_id, running);
+        zmsg_t *msg = zmsg_new();
+        zmsg_addstr(msg, "C");
+        zmsg_addmem(msg, c->task_ids, c->n_task_ids * sizeof(uint64_t));
+        zmsg_send(&msg, zactor_sock(l->execs[e]));
+    }
+    sl_log(SL_LOG_INFO, "worker", "worker=%s %zu tasks cancelled by the "
+           "broker, %zu of them not started", l->w->id, c->n_task_ids, n);
+}
+
 static void
 on_broker(loop_t *l)
 {
@@ -221,6 +308,8 @@ on_broker(loop_t *l)
     }
     else if (env && env->body_case == SLUICE__ENVELOPE__BODY_TASKS)
         take_tasks(l, env->tasks);
+    else if (env && env->body_case == SLUICE__ENVELOPE__BODY_CANCEL_TASKS)
+        cancel_tasks(l, env->cancel_tasks);
     else if (env && env->body_case == SLUICE__ENVELOPE__BODY_ERROR)
         sl_log(SL_LOG_WARN, "worker", "worker=%s broker says: %s", l->w->id,
                env->error->reason);
@@ -290,7 +379,8 @@ open_dealer(loop_t *l, sl_error_t *err)
     if (!(l->dealer = zsock_new(ZMQ_DEALER)))
         return sl_error_set(err, SL_ENOMEM, "out of memory");
     sl_envelope_tune(l->dealer);
-    zsock_set_identity(l->dealer, w->id);
+    /* no routing id of our own: libzmq makes one per connection, so two
+     * workers that share an id never share a routing id (backend.c) */
     bool is_inproc = !strncmp(w->endpoint, "inproc://", 9);
     if (!is_inproc && sl_curve_dial(l->dealer, w->key_file,
                                     w->broker_key_file, &is_curve, err) < 0)
@@ -326,6 +416,10 @@ static void
 on_watch(loop_t *l)
 {
     char why[300];
+    uint64_t handshakes = sl_curve_watch_handshakes(l->watch);
+    if (handshakes > l->handshakes && l->handshakes > 0)
+        send_ready(l); /* a new connection: the broker sees a new peer */
+    l->handshakes = handshakes;
     if (!sl_curve_watch_refused(l->watch, why, sizeof why)) {
         l->redial_ms = 0; /* a handshake went through */
         return;
@@ -347,6 +441,7 @@ redial(loop_t *l)
     l->redial_at_ms = 0;
     sl_wmetrics_reconnected(l->metrics);
     close_dealer(l);
+    l->handshakes = 0; /* a new watch counts from 0 */
     if (open_dealer(l, &err) < 0) {
         sl_log(SL_LOG_ERROR, "worker", "worker=%s %s; trying again in %d s",
                l->w->id, err.msg, REDIAL_MAX_MS / 1000);
@@ -438,10 +533,12 @@ loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w, sl_error_t *err)
     l->pipe = pipe;
     l->execs = calloc(w->slots, sizeof *l->execs);
     l->is_busy = calloc(w->slots, sizeof *l->is_busy);
+    l->boards = calloc(w->slots, sizeof *l->boards);
     l->queue = zlist_new();
     l->poller = zpoller_new(pipe, NULL);
     l->metrics = sl_wmetrics_new();
-    if (!l->execs || !l->is_busy || !l->queue || !l->poller || !l->metrics)
+    if (!l->execs || !l->is_busy || !l->boards || !l->queue || !l->poller ||
+        !l->metrics)
         return sl_error_set(err, SL_ENOMEM, "out of memory");
     if (w->http && !(l->http = sl_http_new(w->http, err)))
         return err->code;
@@ -452,7 +549,7 @@ loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w, sl_error_t *err)
     if (open_dealer(l, err) < 0)
         return err->code;
     for (uint32_t i = 0; i < w->slots; i++) {
-        l->execs[i] = sl_executor_new(&w->exec_cfg);
+        l->execs[i] = sl_executor_new(&w->exec_cfg, &l->boards[i]);
         if (!l->execs[i])
             return sl_error_set(err, SL_ENOMEM, "cannot start executors");
         zpoller_add(l->poller, zactor_sock(l->execs[i]));
@@ -467,6 +564,7 @@ loop_fini(loop_t *l)
     for (uint32_t i = 0; l->execs && i < l->w->slots; i++)
         zactor_destroy(&l->execs[i]);
     free(l->execs);
+    free(l->boards); /* after the executors that read them */
     free(l->is_busy);
     while (l->queue && zlist_size(l->queue)) {
         zframe_t *f = zlist_pop(l->queue);
@@ -657,6 +755,12 @@ sl_worker_destroy(sl_worker_t **p)
     sl_trust_destroy(&w->trust);
     free(w);
     *p = NULL;
+}
+
+bool
+sl_worker_serves(const sl_worker_t *w, const char *name, uint32_t version)
+{
+    return sl_registry_find(w->registry, name, version) != NULL;
 }
 
 const char *

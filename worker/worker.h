@@ -58,6 +58,10 @@ int sl_worker_drain(sl_worker_t *w, int grace_ms);
  * NULL-safe; sets *p to NULL. */
 void sl_worker_destroy(sl_worker_t **p);
 
+/* Whether the worker has task name (version 0: any version). */
+bool sl_worker_serves(const sl_worker_t *w, const char *name,
+                      uint32_t version);
+
 /* The worker's id (borrowed). */
 const char *sl_worker_id(const sl_worker_t *w);
 

@@ -74,6 +74,23 @@ int sl_client_submit(sl_client_t *c, const sl_flow_t *flow,
                      const sl_value_t *params, bool want_events,
                      int timeout_ms, char **run_id, sl_error_t *err);
 
+/* How a run is submitted, for sl_client_submit_with. */
+typedef struct sl_submit_options {
+    const sl_value_t *params;  /* MAP of parameter overrides, or NULL */
+    bool want_events;          /* stream task events to this client */
+    int timeout_ms;            /* for the broker to accept */
+    uint64_t worker_wait_ms;   /* a task no connected worker serves fails
+                                  after this long; 0: waits for ever (the
+                                  workers may scale from zero) */
+    bool is_unlisted;          /* forgotten once finished: not kept for
+                                  status (sluice bench's runs) */
+} sl_submit_options_t;
+
+/* sl_client_submit with every option. */
+int sl_client_submit_with(sl_client_t *c, const sl_flow_t *flow,
+                          const sl_submit_options_t *opt, char **run_id,
+                          sl_error_t *err);
+
 /* Follows a run submitted elsewhere (or before a restart): its events and
  * result come to this client from now on, through sl_client_wait; a
  * finished run's result comes at once. Waits up to timeout_ms for the

@@ -20,7 +20,8 @@ enum {
     SL_ECACHE = -8,     /* the cache backend failed */
     SL_ETASK = -9,      /* a task reported failure */
     SL_EEXIST = -10,    /* already there */
-    SL_EREJECTED = -11  /* the broker refused the request */
+    SL_EREJECTED = -11, /* the broker refused the request */
+    SL_ESTATE = -12     /* a state change that is not allowed (a bug) */
 };
 
 /* What went wrong, in words that name the input and the place:

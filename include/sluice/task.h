@@ -22,6 +22,8 @@
 
 #include <sluice/value.h>
 
+#include <stdbool.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -53,6 +55,12 @@ int sl_task_fail(sl_task_ctx_t *ctx, const char *fmt, ...)
 
 /* The id of the worker running the task (borrowed). */
 const char *sl_task_worker_id(const sl_task_ctx_t *ctx);
+
+/* Whether the task's run was cancelled while it runs: a long task should
+ * ask now and then and, if so, return sl_task_fail(ctx, "cancelled") at
+ * once; its result is not wanted. (With --isolate the worker kills the
+ * task's process group instead.) Cheap: one atomic load. */
+bool sl_task_is_cancelled(const sl_task_ctx_t *ctx);
 
 #define SL_PLUGIN(defs)                                                       \
     const sl_plugin_t *sluice_plugin(void);                                   \

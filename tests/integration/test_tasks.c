@@ -8,14 +8,18 @@
  * own process with SIGSEGV. big@1(mb) returns a string of mb MiB.
  * gate@1(path[, x]) waits until the file path exists (at most a minute),
  * then returns x (or path): a test holds an executor busy for exactly as
- * long as it needs, then opens the gate. */
+ * long as it needs, then opens the gate; a cancel of its run ends the wait.
+ * grandchild@1(pidfile) starts `sleep 600` as a child process, writes its
+ * pid to pidfile and waits for it: a cancel or timeout must kill both. */
 #include <sluice/task.h>
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static int
 counted(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result,
@@ -140,7 +144,7 @@ gate(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
     struct timespec tick = {0, 10 * 1000000L};
     if (!path)
         return sl_task_fail(ctx, "gate takes the path of a file to wait for");
-    for (int i = 0; i < 6000; i++) {
+    for (int i = 0; i < 6000 && !sl_task_is_cancelled(ctx); i++) {
         FILE *f = fopen(path, "r");
         if (f) {
             fclose(f);
@@ -149,11 +153,36 @@ gate(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
         }
         nanosleep(&tick, NULL);
     }
+    if (sl_task_is_cancelled(ctx))
+        return sl_task_fail(ctx, "gate: cancelled");
     return sl_task_fail(ctx, "gate: %s did not appear within a minute", path);
+}
+
+static int
+grandchild(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
+{
+    const char *path = sl_value_get_string(sl_value_at(args, 0), NULL);
+    (void)result;
+    if (!path)
+        return sl_task_fail(ctx, "grandchild takes the path of a pid file");
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("sleep", "sleep", "600", (char *)NULL);
+        _exit(127);
+    }
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%d\n", (int)pid);
+        fclose(f);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return sl_task_fail(ctx, "grandchild: sleep ended");
 }
 
 static const sl_task_def_t tasks[] = {
     {"gate", 1, gate, "waits for a file to exist"},
+    {"grandchild", 1, grandchild, "starts sleep 600 and waits for it"},
     {"big", 1, big, "a string of N MiB"},
     {"slow_once", 1, slow_once, "sleeps ms on the first call per name"},
     {"crash", 1, crash, "dies of SIGSEGV"},
