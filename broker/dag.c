@@ -309,8 +309,11 @@ map_width(sl_run_t *run, uint32_t n, sl_value_t **lists, char *why,
             snprintf(why, size, "out of memory resolving map variable '%s'",
                      node->map_vars[i]);
         else if (sl_value_type(lists[i]) != SL_LIST)
-            snprintf(why, size, "map variable '%s' is a %s, not a list",
-                     node->map_vars[i], sl_type_name(sl_value_type(lists[i])));
+            snprintf(why, size, "map variable '%s' is %s %s, not a list",
+                     node->map_vars[i],
+                     strchr("aeiou", *sl_type_name(sl_value_type(lists[i])))
+                         ? "an" : "a",
+                     sl_type_name(sl_value_type(lists[i])));
         else if (i > 0 && count != width)
             snprintf(why, size, "map lists have different lengths (%zu and "
                      "%zu)", width, count);
