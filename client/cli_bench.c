@@ -4,6 +4,8 @@
  * table or as JSON. Exits 0 only if every workload's results were right. */
 #include "cli.h"
 
+#include "cache.h"
+
 #include "bench.h"
 #include "bench_limits.h"
 #include "duration.h"
@@ -437,11 +439,13 @@ bench(bench_args_t *a, const char *endpoint, const char *cache_url)
         fprintf(stderr, "sluice bench: %s\n", err.msg);
         return SL_EXIT_CONNECT;
     }
+    char shown[512];
+    sl_cache_redact(cache_url ? cache_url : "", shown, sizeof shown);
     if (!a->is_json) {
         printf("sluice bench %s: broker %s, payload %zu B, cache %s\n"
                "host: %s\n", a->workload, endpoint, a->bench.payload_bytes,
                !a->bench.is_cached ? "none"
-               : cache_url         ? cache_url
+               : cache_url         ? shown
                                    : "the workers'", host);
         if (a->is_limits)
             print_limits(&limits);
@@ -454,7 +458,7 @@ bench(bench_args_t *a, const char *endpoint, const char *cache_url)
         sl_value_t *doc = sl_value_new_map(), *v;
         sl_value_put_string(doc, "host", host);
         sl_value_put_string(doc, "broker", endpoint);
-        sl_value_put_string(doc, "cache", cache_url ? cache_url : "");
+        sl_value_put_string(doc, "cache", shown);
         sl_value_put_int(doc, "payload_bytes", (int64_t)a->bench.payload_bytes);
         v = sl_value_new_bool(a->bench.is_cached);
         sl_value_put(doc, "cached", &v);

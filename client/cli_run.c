@@ -4,6 +4,7 @@
  * succeeded. */
 #include "cli.h"
 
+#include "cache.h"
 #include "duration.h"
 #include "flow.h"
 #include "value.h"
@@ -420,10 +421,12 @@ sl_cli_run(int argc, char **argv)
         }
         if (check_local_tasks(local, flow) < 0)
             goto out; /* SL_EXIT_USAGE: nothing was submitted */
+        char shown[512];
         if (!a.is_quiet && isatty(STDERR_FILENO))
             fprintf(stderr, "local: %u workers, cache %s%s%s\n",
                     a.local.workers ? a.local.workers : 2,
-                    sl_local_cache_url(local),
+                    sl_cache_redact(sl_local_cache_url(local), shown,
+                                    sizeof shown),
                     flow->cache_url ? " (the flow names " : "",
                     flow->cache_url ? "another; --cache picks one)" : "");
     }

@@ -8,6 +8,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *
+sl_cache_redact(const char *url, char *out, size_t size)
+{
+    const char *auth = url ? strstr(url, "://") : NULL;
+    if (!url) {
+        snprintf(out, size, "%s", "");
+        return out;
+    }
+    if (!auth) {
+        snprintf(out, size, "%s", url);
+        return out;
+    }
+    auth += 3;
+    const char *end = auth + strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *c = auth; c < end; c++)
+        at = *c == '@' ? c : at; /* the last @: a password may hold one */
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon)
+        snprintf(out, size, "%s", url);
+    else
+        snprintf(out, size, "%.*s***%s", (int)(colon + 1 - url), url, at);
+    return out;
+}
+
 sl_cache_t *
 sl_cache_new(const char *url, sl_error_t *err)
 {
@@ -19,8 +44,10 @@ sl_cache_new(const char *url, sl_error_t *err)
         return sl_cache_redis_new(url, err);
     if (strncmp(url, "lmdb://", 7) == 0)
         return sl_cache_lmdb_new(url, err);
+    char shown[512];
     sl_error_set(err, SL_EINVAL, "cache URL '%s': unknown scheme (use "
-                 "redis://host:port/db or lmdb://PATH)", url);
+                 "redis://host:port/db or lmdb://PATH)",
+                 sl_cache_redact(url, shown, sizeof shown));
     return NULL;
 }
 

@@ -28,6 +28,12 @@ sl_cache_t *sl_cache_new(const char *url, sl_error_t *err);
 /* NULL-safe; sets *p to NULL. */
 void sl_cache_destroy(sl_cache_t **p);
 
+/* url as it may be shown (logs, errors, status, /metrics): a password in
+ * it replaced by "***" ("redis://user:***@host:6379/0"). Writes into out
+ * (size bytes, cut to fit) and returns out. Every place that prints a
+ * cache URL goes through here. */
+const char *sl_cache_redact(const char *url, char *out, size_t size);
+
 /* The URL, with any password replaced by "***"; borrowed from c. */
 const char *sl_cache_url(const sl_cache_t *c);
 

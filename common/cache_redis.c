@@ -50,6 +50,7 @@ copy_part(char *dst, size_t cap, const char *from, const char *to)
 static int
 parse_url(redis_cache_t *r, const char *url, sl_error_t *err)
 {
+    char shown[512];
     const char *p = url + strlen("redis://");
     const char *at = strrchr(p, '@');
     if (at) { /* user:password@, :password@ or user@ */
@@ -70,13 +71,14 @@ parse_url(redis_cache_t *r, const char *url, sl_error_t *err)
     r->port = 6379;
     if (!copy_part(r->host, sizeof r->host, p, colon ? colon : hostend) ||
         !*r->host)
-        return sl_error_set(err, SL_EINVAL, "cache URL '%s': no host", url);
+        return sl_error_set(err, SL_EINVAL, "cache URL '%s': no host",
+                            sl_cache_redact(url, shown, sizeof shown));
     if (colon) {
         char *e;
         long port = strtol(colon + 1, &e, 10);
         if (e != hostend || port < 1 || port > 65535)
             return sl_error_set(err, SL_EINVAL, "cache URL '%s': bad port",
-                                url);
+                                sl_cache_redact(url, shown, sizeof shown));
         r->port = (int)port;
     }
     if (slash && slash[1]) {
@@ -84,7 +86,8 @@ parse_url(redis_cache_t *r, const char *url, sl_error_t *err)
         long db = strtol(slash + 1, &e, 10);
         if (*e || db < 0 || db > 1000000)
             return sl_error_set(err, SL_EINVAL, "cache URL '%s': bad database "
-                                "number", url);
+                                "number",
+                                sl_cache_redact(url, shown, sizeof shown));
         r->db = (int)db;
     }
     const char *env = getenv("SLUICE_REDIS_PASSWORD");
@@ -455,7 +458,8 @@ sl_cache_redis_new(const char *url, sl_error_t *err)
     }
     char redacted[600];
     snprintf(redacted, sizeof redacted, "redis://%s%s%s:%d/%d", r->user,
-             *r->user || *r->password ? ":***@" : "", r->host, r->port, r->db);
+             *r->password ? ":***@" : *r->user ? "@" : "", r->host, r->port,
+             r->db);
     r->base.url = strdup(redacted);
     if (!r->base.url) {
         free(r);

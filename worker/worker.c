@@ -587,11 +587,14 @@ worker_actor(zsock_t *pipe, void *args)
     zsock_signal(pipe, 0);
     zstr_send(pipe, rc == 0 ? "ok" : err.msg); /* read by sl_worker_new */
     if (rc == 0) {
+        char shown[512];
         send_ready(&l);
         sl_log(SL_LOG_INFO, "worker", "worker=%s broker=%s slots=%u tasks=%zu "
                "cache=%s isolate=%s curve=%s http=%s", l.w->id, l.w->endpoint,
                l.w->slots, sl_registry_count(l.w->registry),
-               l.w->cache_url ? l.w->cache_url : "(flow's, else embedded)",
+               l.w->cache_url ? sl_cache_redact(l.w->cache_url, shown,
+                                                sizeof shown)
+                              : "(flow's, else embedded)",
                l.w->exec_cfg.is_isolated ? "yes" : "no",
                l.is_curve ? "on" : "off", l.http ? l.http_at : "off");
         if (!l.is_curve && strncmp(l.w->endpoint, "inproc://", 9) != 0)

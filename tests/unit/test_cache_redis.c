@@ -196,6 +196,32 @@ test_redis_url_errors_name_the_problem(void **state)
     assert_non_null(c);
     assert_string_equal(sl_cache_url(c), "redis://:***@h:1/2");
     sl_cache_destroy(&c);
+    /* a bad URL's error never shows its password */
+    assert_null(sl_cache_new("redis://u:hunter2@h:99999/0", &err));
+    assert_null(strstr(err.msg, "hunter2"));
+    assert_non_null(strstr(err.msg, "redis://u:***@h:99999/0"));
+    assert_null(sl_cache_new("rediss://u:hunter2@h/0", &err));
+    assert_null(strstr(err.msg, "hunter2"));
+}
+
+static void
+test_redact_hides_only_the_password(void **state)
+{
+    (void)state;
+    char out[128];
+    assert_string_equal(sl_cache_redact("redis://:pw@h:1/2", out, sizeof out),
+                        "redis://:***@h:1/2");
+    assert_string_equal(sl_cache_redact("redis://u:p@ss@h/0", out, sizeof out),
+                        "redis://u:***@h/0"); /* a password holding an @ */
+    assert_string_equal(sl_cache_redact("redis://u@h/0", out, sizeof out),
+                        "redis://u@h/0");
+    assert_string_equal(sl_cache_redact("redis://h:6379/0", out, sizeof out),
+                        "redis://h:6379/0");
+    assert_string_equal(sl_cache_redact("lmdb:///var/c@x:y", out, sizeof out),
+                        "lmdb:///var/c@x:y"); /* a path, no credentials */
+    assert_string_equal(sl_cache_redact(NULL, out, sizeof out), "");
+    assert_string_equal(sl_cache_redact("redis://:pw@h/0", out, 12),
+                        "redis://:**"); /* cut, never overrun */
 }
 
 int
@@ -220,6 +246,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_redis_reconnects_after_a_restart,
                                         start, stop),
         cmocka_unit_test(test_redis_url_errors_name_the_problem),
+        cmocka_unit_test(test_redact_hides_only_the_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
