@@ -77,8 +77,9 @@ cmd_get(sl_cache_t *cache, const char *key, bool is_json)
     sl_error_t err = {0};
     sl_entry_t e = {0};
     int rc = sl_cache_get(cache, key, &bytes, &err);
-    if (rc == 0 && sl_entry_decode(bytes.data, bytes.size, &e, &err) < 0)
-        rc = SL_EINVAL;
+    if (rc == 0 &&
+        sl_entry_read(bytes.data, bytes.size, key, &e, &err) != SL_ENTRY_OK)
+        rc = SL_EINVAL; /* a worker would take it for a miss */
     sl_buf_fini(&bytes);
     if (rc < 0) {
         fprintf(stderr, "sluice cache get: %s\n", err.msg);

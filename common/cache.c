@@ -96,6 +96,10 @@ sl_cache_get(sl_cache_t *c, const char *key, sl_buf_t *out, sl_error_t *err)
     int rc = sl_cache_get_batch(c, &key, 1, out, &rc_key, err);
     if (rc == 0 && rc_key == SL_ENOTFOUND)
         sl_error_set(err, SL_ENOTFOUND, "%s: no entry '%s'", c->url, key);
+    if (rc == 0 && rc_key == SL_ETOOBIG)
+        sl_error_set(err, SL_ETOOBIG, "%s: the entry '%s' is over the read "
+                     "cap of %u bytes: never read", c->url, key,
+                     SL_CACHE_READ_MAX_BYTES);
     return rc < 0 ? rc : rc_key;
 }
 

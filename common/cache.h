@@ -38,12 +38,16 @@ const char *sl_cache_redact(const char *url, char *out, size_t size);
 const char *sl_cache_url(const sl_cache_t *c);
 
 /* Looks up count keys in one round trip. rcs[i] is 0 (outs[i] holds the
- * bytes; the caller owns and finis the buffers) or SL_ENOTFOUND. Returns 0,
- * or SL_ECACHE when the backend failed (every rcs[i] is then SL_ECACHE). */
+ * bytes; the caller owns and finis the buffers), SL_ENOTFOUND, or
+ * SL_ETOOBIG for a stored value over SL_CACHE_READ_MAX_BYTES (never read
+ * whole: Redis sends at most the cap and one byte). An empty value reads as
+ * SL_ENOTFOUND (no entry or lock is empty). Returns 0, or
+ * SL_ECACHE when the backend failed (every rcs[i] is then SL_ECACHE). */
 int sl_cache_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
                        sl_buf_t *outs, int *rcs, sl_error_t *err);
 
-/* One key: 0 (out holds the bytes), SL_ENOTFOUND or SL_ECACHE. */
+/* One key: 0 (out holds the bytes), SL_ENOTFOUND, SL_ETOOBIG or
+ * SL_ECACHE. */
 int sl_cache_get(sl_cache_t *c, const char *key, sl_buf_t *out,
                  sl_error_t *err);
 
@@ -91,7 +95,8 @@ typedef struct sl_cache_probe {
     const char *key;    /* the entry's key */
     const char *token;  /* the value of its lock (see sl_cache_lock) */
     sl_buf_t value;     /* out: a hit's bytes (the caller finis it) */
-    int rc;             /* out: 0 a hit; SL_ENOTFOUND missing; SL_ECACHE */
+    int rc;             /* out: 0 a hit; SL_ENOTFOUND missing; SL_ETOOBIG
+                           over the read cap; SL_ECACHE */
     bool is_locked;     /* out: the lock is now ours (on a hit too: the
                            caller releases it) */
 } sl_cache_probe_t;

@@ -159,6 +159,21 @@ is_live(const MDB_val *v, int64_t now_ms)
     return expires_ms == 0 || expires_ms > now_ms;
 }
 
+/* Copies a stored value (past its expiry) into out, unless it is empty
+ * or over the read cap: 0, SL_ENOTFOUND, SL_ETOOBIG or SL_ECACHE (no
+ * memory). */
+static int
+read_value(const MDB_val *v, sl_buf_t *out)
+{
+    size_t size = v->mv_size - EXPIRY_BYTES;
+    if (size == 0)
+        return SL_ENOTFOUND; /* as Redis's GETRANGE reads it */
+    if (size > SL_CACHE_READ_MAX_BYTES)
+        return SL_ETOOBIG;
+    return sl_buf_append(out, (char *)v->mv_data + EXPIRY_BYTES, size) < 0
+               ? SL_ECACHE : 0;
+}
+
 static int
 lmdb_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
                sl_buf_t *outs, int *rcs, sl_error_t *err)
@@ -181,8 +196,7 @@ lmdb_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
             return lmdb_fail(c, err, "get", rc);
         }
         outs[i].size = 0;
-        rcs[i] = sl_buf_append(&outs[i], (char *)v.mv_data + EXPIRY_BYTES,
-                               v.mv_size - EXPIRY_BYTES) < 0 ? SL_ECACHE : 0;
+        rcs[i] = read_value(&v, &outs[i]);
     }
     mdb_txn_abort(txn);
     return 0;
@@ -400,9 +414,7 @@ lmdb_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
         MDB_val k = {strlen(p->key), (void *)p->key}, v;
         if (mdb_get(txn, s->dbi, &k, &v) == 0 && is_live(&v, now_ms)) {
             p->value.size = 0;
-            p->rc = sl_buf_append(&p->value, (char *)v.mv_data + EXPIRY_BYTES,
-                                  v.mv_size - EXPIRY_BYTES) < 0 ? SL_ECACHE
-                                                                : 0;
+            p->rc = read_value(&v, &p->value);
             continue;
         }
         p->rc = SL_ENOTFOUND;

@@ -183,6 +183,32 @@ connect_now(redis_cache_t *r, sl_error_t *err)
     return 0;
 }
 
+/* Reads a value with GETRANGE, never more than the read cap and one byte:
+ * hiredis trusts the server's sizes, and a planted 100 MiB value must not
+ * be read whole. A missing key reads as "" (no entry is empty). */
+static int
+append_get(redis_cache_t *r, const char *key)
+{
+    return redisAppendCommand(r->ctx, "GETRANGE %s 0 %u", key,
+                              SL_CACHE_READ_MAX_BYTES);
+}
+
+/* What a GETRANGE reply holds: 0 (out has the bytes), SL_ENOTFOUND,
+ * SL_ETOOBIG (over the read cap) or SL_ECACHE (an error, or a key of
+ * another type). */
+static int
+take_value(const redisReply *reply, sl_buf_t *out)
+{
+    if (reply->type != REDIS_REPLY_STRING)
+        return reply->type == REDIS_REPLY_NIL ? SL_ENOTFOUND : SL_ECACHE;
+    if (reply->len == 0)
+        return SL_ENOTFOUND;
+    if (reply->len > SL_CACHE_READ_MAX_BYTES)
+        return SL_ETOOBIG;
+    out->size = 0;
+    return sl_buf_append(out, reply->str, reply->len) < 0 ? SL_ECACHE : 0;
+}
+
 static int
 redis_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
                 sl_buf_t *outs, int *rcs, sl_error_t *err)
@@ -191,7 +217,7 @@ redis_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
     if (connect_now(r, err) < 0)
         return SL_ECACHE;
     for (size_t i = 0; i < count; i++)
-        if (redisAppendCommand(r->ctx, "GET %s", keys[i]) != REDIS_OK)
+        if (append_get(r, keys[i]) != REDIS_OK)
             return fail(r, err, "GET");
     int rc = 0;
     for (size_t i = 0; i < count; i++) {
@@ -202,14 +228,7 @@ redis_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
                 rcs[j] = SL_ECACHE;
             return rc;
         }
-        if (reply->type == REDIS_REPLY_STRING) {
-            sl_buf_t *out = &outs[i];
-            out->size = 0;
-            rcs[i] = sl_buf_append(out, reply->str, reply->len) < 0
-                         ? SL_ECACHE : 0;
-        } else {
-            rcs[i] = reply->type == REDIS_REPLY_NIL ? SL_ENOTFOUND : SL_ECACHE;
-        }
+        rcs[i] = take_value(reply, &outs[i]);
         if (reply->type == REDIS_REPLY_ERROR)
             sl_error_set(err, SL_ECACHE, "%s: GET %s: %s", c->url, keys[i],
                          reply->str);
@@ -392,7 +411,7 @@ redis_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
     for (size_t i = 0; i < count; i++) {
         char lk[SL_CACHE_LOCK_KEY_BYTES];
         sl_cache_lock_key(lk, sizeof lk, probes[i].key);
-        if (redisAppendCommand(r->ctx, "GET %s", probes[i].key) != REDIS_OK ||
+        if (append_get(r, probes[i].key) != REDIS_OK ||
             redisAppendCommand(r->ctx, "SET %s %s NX PX %lld", lk,
                                probes[i].token,
                                (long long)lock_ttl_ms) != REDIS_OK)
@@ -409,15 +428,10 @@ redis_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
             }
             return fail(r, err, "GET");
         }
-        if (i % 2 == 1) { /* the lock */
+        if (i % 2 == 1) /* the lock */
             p->is_locked = reply->type == REDIS_REPLY_STATUS;
-        } else if (reply->type == REDIS_REPLY_STRING) {
-            p->value.size = 0;
-            p->rc = sl_buf_append(&p->value, reply->str, reply->len) < 0
-                        ? SL_ECACHE : 0;
-        } else {
-            p->rc = reply->type == REDIS_REPLY_NIL ? SL_ENOTFOUND : SL_ECACHE;
-        }
+        else
+            p->rc = take_value(reply, &p->value);
         if (reply->type == REDIS_REPLY_ERROR && rc == 0)
             rc = sl_error_set(err, SL_ECACHE, "%s: probe %s: %s", c->url,
                               p->key, reply->str);

@@ -11,6 +11,9 @@
 #define SL_MSG_MAX_BYTES (64u << 20)
 /* A result larger than this, encoded, is returned but not cached. */
 #define SL_CACHE_VALUE_MAX_BYTES (1u << 20)
+/* A stored entry larger than this is never read (a miss): the value cap
+ * plus room for a signature. */
+#define SL_CACHE_READ_MAX_BYTES (SL_CACHE_VALUE_MAX_BYTES + 4096u)
 /* A flow file is at most this many bytes. */
 #define SL_FLOW_MAX_BYTES (4u << 20)
 /* A flow has at most this many nodes. */

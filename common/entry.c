@@ -1,6 +1,7 @@
 /* common/entry.c: cache entries <-> protobuf CacheEntry. Pure; any thread. */
 #include "entry.h"
 
+#include "caps.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -52,6 +53,8 @@ sl_entry_encode(const sl_entry_t *e, sl_buf_t *out, sl_error_t *err)
     msg.expires_ms = e->expires_ms;
     msg.duration_us = e->duration_us;
     msg.producer = e->producer ? e->producer : "";
+    msg.key_digest.data = (uint8_t *)e->key_digest;
+    msg.key_digest.len = SL_DIGEST_BYTES;
     size_t size = sluice__cache_entry__get_packed_size(&msg);
     rc = sl_buf_reserve(out, size);
     if (rc == 0) {
@@ -70,6 +73,9 @@ decode_fields(const Sluice__CacheEntry *msg, sl_entry_t *e, sl_error_t *err)
     if (msg->format != SL_ENTRY_FORMAT)
         return sl_error_set(err, SL_EINVAL, "cache entry format %u, expected "
                             "%d", msg->format, SL_ENTRY_FORMAT);
+    if (msg->key_digest.len != SL_DIGEST_BYTES)
+        return sl_error_set(err, SL_EINVAL, "cache entry key digest of %zu "
+                            "bytes", msg->key_digest.len);
     if (msg->input_digest.len != 0 && msg->input_digest.len != SL_DIGEST_BYTES)
         return sl_error_set(err, SL_EINVAL, "cache entry input digest of %zu "
                             "bytes", msg->input_digest.len);
@@ -97,6 +103,7 @@ decode_fields(const Sluice__CacheEntry *msg, sl_entry_t *e, sl_error_t *err)
     e->created_ms = msg->created_ms;
     e->expires_ms = msg->expires_ms;
     e->duration_us = msg->duration_us;
+    memcpy(e->key_digest, msg->key_digest.data, SL_DIGEST_BYTES);
     return 0;
 }
 
@@ -113,4 +120,51 @@ sl_entry_decode(const void *data, size_t size, sl_entry_t *e, sl_error_t *err)
     if (rc < 0)
         sl_entry_fini(e);
     return rc;
+}
+
+void
+sl_entry_key_digest(const char *key, uint8_t out[SL_DIGEST_BYTES])
+{
+    static const char domain[] = "sluice-key-v1";
+    size_t size = strlen(key);
+    uint8_t buf[sizeof domain - 1 + SL_KEY_MAX_BYTES];
+    if (size > SL_KEY_MAX_BYTES)
+        size = SL_KEY_MAX_BYTES; /* no such key is ever stored */
+    memcpy(buf, domain, sizeof domain - 1);
+    memcpy(buf + sizeof domain - 1, key, size);
+    sl_digest_bytes(buf, sizeof domain - 1 + size, out);
+}
+
+sl_entry_verdict_t
+sl_entry_read(const void *data, size_t size, const char *key, sl_entry_t *e,
+              sl_error_t *err)
+{
+    uint8_t want[SL_DIGEST_BYTES];
+    if (size > SL_CACHE_READ_MAX_BYTES) {
+        sl_error_set(err, SL_ETOOBIG, "cache entry of %zu bytes is over the "
+                     "read cap of %u", size, SL_CACHE_READ_MAX_BYTES);
+        return SL_ENTRY_TOO_LARGE;
+    }
+    if (sl_entry_decode(data, size, e, err) < 0)
+        return SL_ENTRY_CORRUPT;
+    sl_entry_key_digest(key, want);
+    if (memcmp(want, e->key_digest, SL_DIGEST_BYTES) != 0) {
+        sl_entry_fini(e);
+        sl_error_set(err, SL_EINVAL, "the entry under '%s' was made for "
+                     "another key (copied or planted)", key);
+        return SL_ENTRY_OTHER_KEY;
+    }
+    return SL_ENTRY_OK;
+}
+
+const char *
+sl_entry_verdict_name(sl_entry_verdict_t v)
+{
+    switch (v) {
+    case SL_ENTRY_OK: return "ok";
+    case SL_ENTRY_CORRUPT: return "corrupt";
+    case SL_ENTRY_OTHER_KEY: return "other_key";
+    case SL_ENTRY_TOO_LARGE: return "too_large";
+    default: return "?";
+    }
 }

@@ -9,7 +9,8 @@
 
 #include <stdbool.h>
 
-#define SL_ENTRY_FORMAT 1
+/* 2: entries carry the digest of their key (1 did not: read as a miss). */
+#define SL_ENTRY_FORMAT 2
 
 typedef struct sl_entry {
     sl_value_t *value;                       /* the result, owned */
@@ -23,13 +24,39 @@ typedef struct sl_entry {
     int64_t expires_ms;                      /* unix time; 0: never */
     uint64_t duration_us;                    /* compute time */
     char *producer;                          /* worker id, owned */
+    uint8_t key_digest[SL_DIGEST_BYTES];     /* sl_entry_key_digest of the
+                                                key it is stored under */
 } sl_entry_t;
+
+/* What a stored entry read under a key turns out to be. Anything but
+ * SL_ENTRY_OK is a miss: the task computes, and the reason is counted. */
+typedef enum {
+    SL_ENTRY_OK = 0,
+    SL_ENTRY_CORRUPT,    /* does not decode, or of another format */
+    SL_ENTRY_OTHER_KEY,  /* made for another key (copied or planted) */
+    SL_ENTRY_TOO_LARGE   /* over the read cap (SL_CACHE_READ_MAX_BYTES) */
+} sl_entry_verdict_t;
+
+/* The digest an entry stored under key carries: BLAKE2b-256 of
+ * "sluice-key-v1" + key (docs/CACHING.md). */
+void sl_entry_key_digest(const char *key, uint8_t out[SL_DIGEST_BYTES]);
+
+/* Reads the entry stored under key from bytes into e (zeroed by the
+ * caller): SL_ENTRY_OK, or why not (e left zeroed, err says it). One
+ * digest of the key on top of the decode. */
+sl_entry_verdict_t sl_entry_read(const void *data, size_t size,
+                                 const char *key, sl_entry_t *e,
+                                 sl_error_t *err);
+
+/* The verdict's name, for logs and /metrics ("other_key"). */
+const char *sl_entry_verdict_name(sl_entry_verdict_t v);
 
 /* Frees what e holds; safe on a zeroed entry. */
 void sl_entry_fini(sl_entry_t *e);
 
-/* Appends the packed CacheEntry to out. Returns 0, SL_EINVAL (value over
- * the caps) or SL_ENOMEM. */
+/* Appends the packed CacheEntry to out (format SL_ENTRY_FORMAT, with
+ * e->key_digest: set it with sl_entry_key_digest). Returns 0, SL_EINVAL
+ * (value over the caps) or SL_ENOMEM. */
 int sl_entry_encode(const sl_entry_t *e, sl_buf_t *out, sl_error_t *err);
 
 /* Fills e (zeroed by the caller) from bytes. On error e is left zeroed and

@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "key.h"
 #include "log.h"
+#include "caps.h"
 #include "task_ctx.h"
 
 #include <stdarg.h>
@@ -193,19 +194,34 @@ is_trusted(const executor_t *ex, job_t *j, const sl_buf_t *bytes,
     return !j->rejected;
 }
 
-/* A stored entry answers the job, unless it is corrupt, not trusted, or
- * (validate: inputs) was computed from other inputs: then it is a miss,
- * logged. */
+/* A stored entry refused: logged (the first few per batch would be as
+ * many as the batch: one line per key is what an operator needs) and
+ * noted in j->rejected for /metrics. */
+static void
+refuse(job_t *j, uint8_t reason, const char *why)
+{
+    j->rejected = reason;
+    sl_log(SL_LOG_WARN, "executor", "key=%s entry refused, treated as a "
+           "miss: %s", j->key, why);
+}
+
+/* A stored entry answers the job, unless it is over the cap, does not
+ * decode, was made for another key, is not trusted, or (validate: inputs)
+ * was computed from other inputs: then it is a miss, logged and counted,
+ * and the task computes. */
 static void
 take_hit(const executor_t *ex, job_t *j, const sl_buf_t *bytes)
 {
+    static const uint8_t reasons[] = {
+        [SL_ENTRY_CORRUPT] = SL_REJECT_CORRUPT,
+        [SL_ENTRY_OTHER_KEY] = SL_REJECT_OTHER_KEY,
+        [SL_ENTRY_TOO_LARGE] = SL_REJECT_TOO_LARGE};
     sl_entry_t e = {0};
     sl_error_t err = {0};
-    if (sl_entry_decode(bytes->data, bytes->size, &e, &err) < 0) {
-        sl_log(SL_LOG_WARN, "executor", "key=%s corrupt entry, treated as a "
-               "miss: %s", j->key, err.msg);
-        return;
-    }
+    sl_entry_verdict_t v = sl_entry_read(bytes->data, bytes->size, j->key, &e,
+                                         &err);
+    if (v != SL_ENTRY_OK)
+        return refuse(j, reasons[v], err.msg);
     bool is_other_input = j->task->validate_inputs &&
                           (!e.has_input_digest ||
                            memcmp(e.input_digest, j->digest, SL_DIGEST_BYTES));
@@ -221,6 +237,21 @@ take_hit(const executor_t *ex, job_t *j, const sl_buf_t *bytes)
         j->is_done = true;
     }
     sl_entry_fini(&e);
+}
+
+/* A lookup's answer for j: a hit to check, a miss, or a stored value over
+ * the read cap (a miss, counted). */
+static void
+take_answer(const executor_t *ex, job_t *j, int rc, const sl_buf_t *bytes)
+{
+    char why[128];
+    if (rc == 0)
+        take_hit(ex, j, bytes);
+    else if (rc == SL_ETOOBIG) {
+        snprintf(why, sizeof why, "the stored value is over the read cap of "
+                 "%u bytes", SL_CACHE_READ_MAX_BYTES);
+        refuse(j, SL_REJECT_TOO_LARGE, why);
+    }
 }
 
 static bool
@@ -269,8 +300,8 @@ probe_keys(executor_t *ex, job_t **which, size_t count)
               is_failed ? (uint32_t)count : 0);
     for (size_t i = 0; i < count; i++) {
         job_t *j = which[i];
-        if (probes[i].rc == 0)
-            take_hit(ex, j, &probes[i].value);
+        if (!is_failed)
+            take_answer(ex, j, probes[i].rc, &probes[i].value);
         j->is_locked = probes[i].is_locked;
         j->is_contended = probes[i].rc == SL_ENOTFOUND && !j->is_locked;
         if (!j->is_done && !j->is_locked && !j->is_contended)
@@ -299,8 +330,8 @@ get_keys(executor_t *ex, job_t **which, size_t count)
             cache_failed(which[i], err.msg);
     for (size_t i = 0; outs && i < count; i++) {
         hits += !err.code && rcs[i] == 0;
-        if (!err.code && rcs[i] == 0)
-            take_hit(ex, which[i], &outs[i]);
+        if (!err.code)
+            take_answer(ex, which[i], rcs[i], &outs[i]);
         sl_buf_fini(&outs[i]);
     }
     note_trip(ex, SL_CACHE_OP_GET, start, hits,
@@ -364,6 +395,7 @@ encode_entry(executor_t *ex, job_t *j, uint64_t duration_us)
                     .duration_us = duration_us,
                     .producer = (char *)ex->cfg->worker_id};
     memcpy(e.input_digest, j->digest, SL_DIGEST_BYTES);
+    sl_entry_key_digest(j->key, e.key_digest);
     e.expires_ms = t->ttl_ms == SL_TTL_FOREVER ? 0 : e.created_ms + t->ttl_ms;
     fill_arg_digests(&e, j->args);
     sl_error_t err = {0};
@@ -576,8 +608,9 @@ wait_for_peer(const executor_t *ex, job_t *j)
             return false; /* the cache failed: compute without it */
         if (!is_ours)
             pause_ms(delay);
-        if (sl_cache_get(cache, j->key, &entry, NULL) == 0)
-            take_hit(ex, j, &entry); /* stored by the one that held it */
+        int got = sl_cache_get(cache, j->key, &entry, NULL);
+        if (got == 0 || got == SL_ETOOBIG)
+            take_answer(ex, j, got, &entry); /* stored by the holder */
         sl_buf_fini(&entry);
         if (j->is_done) {
             if (is_ours)

@@ -36,14 +36,18 @@ typedef struct sl_exec_result_stat {
                                   else SL_REJECT_* */
 } sl_exec_result_stat_t;
 
-/* Why a stored entry was refused (a miss) with --trust. */
+/* Why a stored entry was refused (a miss): checked on every read, and the
+ * signature reasons with --trust. */
 enum {
     SL_REJECT_NONE,
     SL_REJECT_UNSIGNED,   /* no signature */
     SL_REJECT_UNTRUSTED,  /* signed by a key not trusted */
     SL_REJECT_BAD,        /* the signature does not match */
     SL_REJECT_EXPIRED,    /* past the expiry it was signed with */
-    SL_REJECT_VERSION     /* computed by another version of the task */
+    SL_REJECT_VERSION,    /* computed by another version of the task */
+    SL_REJECT_CORRUPT,    /* does not decode, or of another format */
+    SL_REJECT_OTHER_KEY,  /* made for another key (copied or planted) */
+    SL_REJECT_TOO_LARGE   /* over the read cap: never read */
 };
 
 typedef enum {

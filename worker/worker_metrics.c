@@ -41,7 +41,8 @@ add_all(sl_wmetrics_t *m)
         "1 if the last cache round trip worked, 0 if it failed.", NULL);
     m->rejected = sl_metrics_add(s, COUNTER,
         "sluice_cache_entries_rejected_total", "Stored entries refused "
-        "(--trust) and treated as misses, by why.", "reason");
+        "and treated as misses, by why: over the read cap, corrupt, made "
+        "for another key, or (--trust) not trusted.", "reason");
     m->reconnects = sl_metrics_add(s, COUNTER,
         "sluice_worker_reconnects_total", "New connections to the broker "
         "(refused key, or a silent broker).", NULL);
@@ -99,9 +100,11 @@ take_result(sl_wmetrics_t *m, const sl_exec_result_stat_t *st)
     static const char *reasons[] = {
         [SL_REJECT_UNSIGNED] = "unsigned", [SL_REJECT_UNTRUSTED] = "untrusted",
         [SL_REJECT_BAD] = "bad_signature", [SL_REJECT_EXPIRED] = "expired",
-        [SL_REJECT_VERSION] = "version"};
+        [SL_REJECT_VERSION] = "version", [SL_REJECT_CORRUPT] = "corrupt",
+        [SL_REJECT_OTHER_KEY] = "other_key",
+        [SL_REJECT_TOO_LARGE] = "too_large"};
     const char *task = st->def ? st->def->name : "unknown";
-    if (st->rejected && st->rejected <= SL_REJECT_VERSION)
+    if (st->rejected && st->rejected <= SL_REJECT_TOO_LARGE)
         sl_series_add(sl_metric_at(m->rejected, reasons[st->rejected]), 1);
     sl_series_add(sl_metric_at(m->tasks, task, outcome_of(st)), 1);
     if (st->duration_us)

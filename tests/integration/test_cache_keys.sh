@@ -81,7 +81,7 @@ rcli set sluice:v1:default:shared "not a cache entry" >/dev/null
 out=$(run_json "$WORK/k7.yaml")
 expect_eq "$(node "$out" n cached)" 0 "corrupt entry is a miss"
 expect_eq "$(node "$out" n value)" 7 "result over a corrupt entry"
-grep -q "key=sluice:v1:default:shared corrupt entry" "$WORK"/w?.log ||
+grep -q "key=sluice:v1:default:shared entry refused, treated as a miss: cache entry of 17 bytes does not decode" "$WORK"/w?.log ||
     fail "the corrupt entry was not logged"
 out=$(run_json "$WORK/k7.yaml")
 expect_eq "$(node "$out" n cached)" 1 "the corrupt entry was replaced"

@@ -48,6 +48,12 @@ def task_digest(task, version, args):
     return hashlib.blake2b(data, digest_size=32).hexdigest()
 
 
+def key_digest(key):
+    """What a cache entry stored under key carries (CacheEntry.key_digest)."""
+    return hashlib.blake2b(b"sluice-key-v1" + key.encode(),
+                           digest_size=32).hexdigest()
+
+
 VECTORS = [
     ("null", None),
     ("true", True),
@@ -69,3 +75,7 @@ if __name__ == "__main__":
     for name, v in VECTORS:
         print(f"{name:12} {digest(v)}")
     print(f"{'task':12} {task_digest('add_numbers', 1, [5, 10])}")
+    for key in ["sluice:v1:default:add_numbers",
+                "sluice:v1:default:add_numbers:" +
+                task_digest("add_numbers", 1, [5, 10])]:
+        print(f"{'key':12} {key_digest(key)}  {key}")
