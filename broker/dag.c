@@ -138,10 +138,13 @@ enqueue_new(sl_run_t *run, sl_sched_t *sched, sl_job_t *job)
     if (job->has_identity)
         sl_sched_lead(sched, job);
     queue_key(run, job, key, sizeof key);
-    bool has_worker = sl_sched_enqueue(sched, job, key, false);
-    sl_run_emit(run, job, job->node, has_worker ? SL_EVENT_QUEUED
-                                                : SL_EVENT_WAITING,
-                NULL, NULL);
+    if (sl_sched_enqueue(sched, job, key, false)) {
+        sl_run_emit(run, job, job->node, SL_EVENT_QUEUED, NULL, NULL);
+        return;
+    }
+    char why[SL_NAME_MAX_BYTES + 64];
+    snprintf(why, sizeof why, "no connected worker serves task '%s'", key);
+    sl_run_emit(run, job, job->node, SL_EVENT_WAITING, NULL, why);
 }
 
 /* job will not produce a result (it failed or was cancelled): it stops

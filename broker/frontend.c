@@ -301,6 +301,8 @@ on_watch(loop_t *l, zframe_t *client, const Sluice__Watch *w)
                 SLUICE__ERROR__CODE__GENERIC);
         if (!sl_run_is_unconfirmed(run)) /* else all hear it once synced */
             send_accepted_to(l, run, client);
+        sl_log(SL_LOG_DEBUG, "broker", "run=%s followed by %zu clients",
+               sl_run_id(run), sl_run_follower_count(run));
         return;
     }
     Sluice__Accepted acc = SLUICE__ACCEPTED__INIT;
