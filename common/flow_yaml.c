@@ -17,6 +17,9 @@
 #include <yaml.h>
 
 #define VISIT_BUDGET (4u * SL_VALUE_MAX_NODES)
+/* Collections a file may open inside each other: a value's depth and the
+ * few levels of the flow around it (root, tasks, node, args). */
+#define NESTING_MAX (SL_VALUE_MAX_DEPTH + 8)
 
 typedef struct {
     yaml_document_t *doc;  /* the loaded document */
@@ -525,6 +528,49 @@ parse_root(parse_t *p, const yaml_node_t *root)
     return parse_tasks(p, tasks); /* after params: refs are checked later */
 }
 
+/* Walks libyaml's event stream and stops at the first collection nested
+ * deeper than NESTING_MAX: libyaml's loader (and its scanner, which looks
+ * at every open flow level for each token) costs the square of the depth,
+ * and 100,000 levels took 17 s to refuse. 0, SL_EINVAL naming where, or 1
+ * if the text is not YAML (the loader then says why). Linear in the text
+ * up to the limit. */
+static int
+check_nesting(const char *text, size_t size, const char *file,
+              sl_error_t *err)
+{
+    yaml_parser_t parser;
+    yaml_event_t event;
+    int depth = 0, rc = 0;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, size);
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &event)) {
+            rc = 1;
+            break;
+        }
+        yaml_event_type_t type = event.type;
+        yaml_mark_t at = event.start_mark;
+        yaml_event_delete(&event);
+        if (type == YAML_SEQUENCE_START_EVENT ||
+            type == YAML_MAPPING_START_EVENT)
+            depth++;
+        else if (type == YAML_SEQUENCE_END_EVENT ||
+                 type == YAML_MAPPING_END_EVENT)
+            depth--;
+        if (depth > NESTING_MAX) {
+            rc = sl_error_set(err, SL_EINVAL, "%s:%zu:%zu: nests deeper "
+                              "than %d levels (values: %d)", file,
+                              at.line + 1, at.column + 1, NESTING_MAX,
+                              SL_VALUE_MAX_DEPTH);
+            break;
+        }
+        if (type == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 sl_flow_t *
 sl_flow_parse(const char *text, size_t size, const char *file,
               sl_error_t *err)
@@ -540,6 +586,10 @@ sl_flow_parse(const char *text, size_t size, const char *file,
     if (size > SL_FLOW_MAX_BYTES) {
         sl_error_set(err, SL_ETOOBIG, "%s: %zu bytes, over the cap of %u",
                      file, size, SL_FLOW_MAX_BYTES);
+        sl_flow_destroy(&flow);
+        return NULL;
+    }
+    if (check_nesting(text, size, file, err) < 0) {
         sl_flow_destroy(&flow);
         return NULL;
     }
@@ -600,6 +650,10 @@ sl_flow_parse_value(const char *text, sl_value_t **out, sl_error_t *err)
     if (rc < 0) {
         sl_flow_destroy(&where);
         return sl_error_set(err, SL_ENOMEM, "out of memory");
+    }
+    if (check_nesting(text, strlen(text), "<value>", err) < 0) {
+        sl_flow_destroy(&where);
+        return SL_EINVAL;
     }
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text,

@@ -210,6 +210,40 @@ test_flow_aliases_cannot_blow_up(void **state)
     expect(text, "flow.yaml:", "expands to more than");
 }
 
+/* 100,000 levels: refused at the 73rd, from libyaml's event stream (its
+ * loader costs the square of the depth: 17 s on fdda4fe), in a flow file
+ * and in a --param value alike. */
+static void
+test_flow_deep_nesting_is_refused_where_it_passes_the_limit(void **state)
+{
+    (void)state;
+    size_t depth = 100000, at = 0;
+    char *text = malloc(2 * depth + 64);
+    at += (size_t)sprintf(text, "flow: f\ntasks:\n  a: {run: echo, args: ");
+    memset(text + at, '[', depth);
+    memset(text + at + depth, ']', depth);
+    strcpy(text + at + 2 * depth, "}\n");
+    expect(text, "flow.yaml:3:", "nests deeper than 72 levels (values: 64)");
+    sl_value_t *v = NULL;
+    sl_error_t err = {0};
+    assert_int_equal(sl_flow_parse_value(text + at, &v, &err), SL_EINVAL);
+    assert_null(v);
+    assert_non_null(strstr(err.msg, "<value>:1:73: nests deeper than 72"));
+    /* a value just inside the cap still parses */
+    memset(text, '[', 64);
+    memset(text + 64, ']', 64);
+    text[128] = '\0';
+    assert_int_equal(sl_flow_parse_value(text, &v, &err), 0);
+    assert_int_equal(sl_value_depth(v), 64);
+    sl_value_destroy(&v);
+    memset(text, '[', 65); /* one more: the value cap says so */
+    memset(text + 65, ']', 65);
+    text[130] = '\0';
+    assert_int_equal(sl_flow_parse_value(text, &v, &err), SL_EINVAL);
+    assert_non_null(strstr(err.msg, "value nests deeper than 64"));
+    free(text);
+}
+
 static void
 test_flow_wire_round_trip_validates_again(void **state)
 {
@@ -292,6 +326,8 @@ main(void)
         cmocka_unit_test(test_flow_wrong_types_are_errors),
         cmocka_unit_test(test_flow_bad_yaml_and_duplicates_are_errors),
         cmocka_unit_test(test_flow_aliases_cannot_blow_up),
+        cmocka_unit_test(
+            test_flow_deep_nesting_is_refused_where_it_passes_the_limit),
         cmocka_unit_test(test_flow_wire_round_trip_validates_again),
         cmocka_unit_test(test_flow_built_in_code_validates),
         cmocka_unit_test(test_flow_parse_value_reads_yaml_scalars_and_lists),
