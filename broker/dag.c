@@ -376,9 +376,20 @@ place_jobs(sl_run_t *run, sl_sched_t *sched, uint32_t n, sl_value_t **lists,
         resolve_t r = {run, node, lists, (size_t)i};
         sl_job_t *job = &ns->slab[i];
         job->args = sl_flow_instantiate(node->args, resolve, &r);
+        sl_error_t err = {0};
         if (!job->args) {
             fail_node(run, sched, n, "out of memory building the task's "
                       "arguments", false, NULL);
+            return;
+        }
+        if (sl_value_check_caps(job->args, &err) < 0) {
+            char why[700];
+            snprintf(why, sizeof why, "%s cannot be sent to a worker: %s",
+                     node->map_count ? "an element's arguments"
+                                     : "its arguments",
+                     err.msg);
+            sl_value_destroy(&job->args);
+            fail_node(run, sched, n, why, false, NULL);
             return;
         }
         job->id = (uint64_t)run->seq << 32 | run->job_count;

@@ -334,7 +334,8 @@ static int
 report(const run_args_t *a, sl_value_t *result, int64_t start_us)
 {
     const char *state = result ? sl_cli_str(result, "state") : "";
-    int code = !strcmp(state, "done")        ? SL_EXIT_OK
+    int code = !result                       ? SL_EXIT_CONNECT /* said why */
+               : !strcmp(state, "done")      ? SL_EXIT_OK
                : !strcmp(state, "cancelled") ? SL_EXIT_CANCELLED
                                              : SL_EXIT_FAILED;
     if (result && a->is_json)

@@ -523,3 +523,31 @@ sl_value_put_int(sl_value_t *map, const char *key, int64_t i)
     sl_value_t *v = sl_value_new_int(i);
     return v ? sl_value_put(map, key, &v) : SL_ENOMEM;
 }
+
+/* Counts v's nodes into *count; SL_ETOOBIG past a cap (depth first). */
+static int
+count_capped(const sl_value_t *v, size_t depth, size_t *count, bool *is_deep)
+{
+    *is_deep = depth > SL_VALUE_MAX_DEPTH;
+    if (*is_deep || ++*count > SL_VALUE_MAX_NODES)
+        return SL_ETOOBIG;
+    for (size_t i = 0; i < sl_value_count(v); i++)
+        if (count_capped(sl_value_at(v, i), depth + 1, count, is_deep) < 0)
+            return SL_ETOOBIG;
+    return 0;
+}
+
+int
+sl_value_check_caps(const sl_value_t *v, sl_error_t *err)
+{
+    size_t count = 0;
+    bool is_deep = false;
+    if (count_capped(v, 1, &count, &is_deep) == 0)
+        return 0;
+    if (is_deep)
+        return sl_error_set(err, SL_ETOOBIG, "value nests deeper than %d",
+                            SL_VALUE_MAX_DEPTH);
+    return sl_error_set(err, SL_ETOOBIG, "value has more than %u nodes (one "
+                        "per number, string, list or map in it)",
+                        SL_VALUE_MAX_NODES);
+}

@@ -6,6 +6,7 @@
 #include <sluice/value.h>
 
 #include "caps.h"
+#include "error.h"
 
 /* For decoders: appends key → *item to map without looking for an earlier
  * key (O(1)); the decoder calls sl_value_duplicate_key once the map is
@@ -15,6 +16,11 @@ int sl_value_append_unchecked(sl_value_t *map, const char *key, size_t key_size,
 
 /* A key that stands twice in map (borrowed), or NULL. O(n log n). */
 const char *sl_value_duplicate_key(const sl_value_t *map);
+
+/* Whether v fits in one message: nests at most SL_VALUE_MAX_DEPTH deep and
+ * has at most SL_VALUE_MAX_NODES nodes. 0, or SL_ETOOBIG with err saying
+ * which cap it passes. Stops counting at the cap. */
+int sl_value_check_caps(const sl_value_t *v, sl_error_t *err);
 
 /* map[key] = a string (NULL as "") or an int: for building reports. */
 int sl_value_put_string(sl_value_t *map, const char *key, const char *s);

@@ -13,15 +13,13 @@ typedef struct {
     size_t used;               /* nodes filled so far */
 } view_t;
 
-static int
-count_nodes(const sl_value_t *v, size_t depth, size_t *count)
+static size_t
+count_nodes(const sl_value_t *v)
 {
-    if (depth > SL_VALUE_MAX_DEPTH || ++*count > SL_VALUE_MAX_NODES)
-        return SL_EINVAL;
+    size_t count = 1;
     for (size_t i = 0; i < sl_value_count(v); i++)
-        if (count_nodes(sl_value_at(v, i), depth + 1, count) < 0)
-            return SL_EINVAL;
-    return 0;
+        count += count_nodes(sl_value_at(v, i));
+    return count;
 }
 
 static void
@@ -71,13 +69,10 @@ fill(view_t *view, const sl_value_t *v, const char *key)
 int
 sl_wire_value_view(const sl_value_t *v, Sluice__Value **out, sl_error_t *err)
 {
-    size_t count = 0;
     *out = NULL;
-    if (count_nodes(v, 1, &count) < 0)
-        return sl_error_set(err, SL_EINVAL,
-                            "value nests deeper than %d or has more than %u "
-                            "nodes",
-                            SL_VALUE_MAX_DEPTH, SL_VALUE_MAX_NODES);
+    if (sl_value_check_caps(v, err) < 0)
+        return SL_EINVAL;
+    size_t count = count_nodes(v); /* within the caps: bounded */
     view_t *view = calloc(1, sizeof *view + count * (sizeof(void *) +
                                                      sizeof(Sluice__ValueNode)));
     if (!view)

@@ -8,15 +8,15 @@ source "$(dirname "$0")/lib.sh"
 
 keys="$WORK/keys"
 mkdir -p "$keys/clients" "$keys/workers"
-"$SLUICE" keygen "$keys/broker" "$keys/alice" "$keys/w1" "$keys/w2" \
-    "$keys/mallory" >/dev/null || fail "keygen"
+"$SLUICE" keygen "$keys/broker" "$keys/alice" "$keys/bob" "$keys/w1" \
+    "$keys/w2" "$keys/mallory" >/dev/null || fail "keygen"
 [ "$(stat -c %a "$keys/alice.key")" = 600 ] || fail "a .key file is not 0600"
 grep -q secret-key "$keys/alice.pub" && fail "a .pub file holds a secret"
 rc=0
 err=$("$SLUICE" keygen "$keys/alice" 2>&1) || rc=$?
 expect_eq "$rc" 1 "keygen over an existing key"
 grep -q "already exists" <<<"$err" || fail "keygen overwrite message: $err"
-cp "$keys/alice.pub" "$keys/clients/"
+cp "$keys/alice.pub" "$keys/bob.pub" "$keys/clients/"
 cp "$keys/w1.pub" "$keys/w2.pub" "$keys/workers/"
 
 # bad configurations: each refused at start, saying what is wrong
@@ -129,3 +129,31 @@ expect_eq "$(node "$out" total value)" 2686700 "sum of squares 1..200"
 status | jq -e '[.workers[].id] == ["w1"]' >/dev/null ||
     fail "workers after the revocation: $(status | jq -c '[.workers[].id]')"
 pass "a revoked worker is dropped, cut off and refused; the others go on"
+
+# a client whose key is revoked while its run goes on: cut off, and its
+# `sluice run` exits 3 (the broker refused it), not 1 (a failed task), as
+# on fdda4fe
+printf 'flow: slow\ntasks:\n  nap: {run: sleep_ms, args: [30000, 1], cache: none}\n' \
+    >"$WORK/slow.yaml"
+SLUICE_KEY="$keys/bob.key" "$SLUICE" run --broker "$BROKER_EP" --json \
+    --quiet "$WORK/slow.yaml" >"$WORK/bob.out" 2>"$WORK/bob.err" &
+bob=$!
+for _ in $(seq 100); do
+    [ "$(status | jq '[.runs[] | select(.flow == "slow")] | length')" = 1 ] &&
+        break
+    sleep 0.1
+done
+rm "$keys/clients/bob.pub"
+rc=0
+wait "$bob" || rc=$?
+expect_eq "$rc" 3 "exit code of a client revoked mid-run"
+grep -q "refused this key" "$WORK/bob.err" || fail "bob said: $(cat "$WORK/bob.err")"
+# the run goes on without its client; an allowed client may cancel it
+id=$(status | jq -r '[.runs[] | select(.flow == "slow")][0].run_id')
+"$SLUICE" cancel "$id" --broker "$BROKER_EP" >/dev/null || fail "cancel"
+for _ in $(seq 100); do
+    [ "$(status | jq .broker.tasks_in_flight)" = 0 ] && break
+    sleep 0.1
+done
+expect_eq "$(status | jq .broker.tasks_in_flight)" 0 "tasks in flight after the cancel"
+pass "a client revoked mid-run is cut off and exits 3"

@@ -326,6 +326,40 @@ test_node_pending_and_running_fail_on_cancel(void **state)
     world_end(&wd);
 }
 
+/* Arguments a worker could never receive fail the node at once, saying
+ * which cap; on fdda4fe the worker was sent none and answered "args must
+ * be a list". */
+static void
+test_node_whose_arguments_pass_the_value_caps_fails_saying_so(void **state)
+{
+    (void)state;
+    sl_error_t err = {0};
+    const char *yaml = "flow: f\nparams: {big: []}\ntasks:\n"
+                       "  a: {run: echo, args: [$params.big, $params.big]}\n";
+    sl_flow_t *flow = sl_flow_parse(yaml, strlen(yaml), "t.yaml", &err);
+    assert_non_null(flow);
+    sl_value_t *big = sl_value_new_list();
+    for (int i = 0; i < 600000; i++) { /* twice: over 2^20 nodes */
+        sl_value_t *x = sl_value_new_int(i);
+        assert_int_equal(sl_value_push(big, &x), 0);
+    }
+    sl_value_t *params = sl_value_new_map();
+    assert_int_equal(sl_value_put(params, "big", &big), 0);
+    sl_run_config_t cfg = {.seq = next_seq++, .flow = flow, .params = params};
+    sl_run_t *run = sl_run_new(&cfg);
+    sl_sched_t *sched = sl_sched_new(0);
+    sl_run_start(run, sched);
+    assert_int_equal(sl_run_node_state(run, 0), SL_NODE_FAILED);
+    assert_string_equal(node_error(run, 0), "its arguments cannot be sent to "
+                        "a worker: value has more than 1048576 nodes (one "
+                        "per number, string, list or map in it)");
+    sl_sched_counts_t c;
+    sl_sched_counts(sched, &c);
+    assert_int_equal(c.queued, 0);
+    sl_sched_destroy(&sched);
+    sl_run_destroy(&run);
+}
+
 /* ---- job rows ------------------------------------------------------------ */
 
 static void
@@ -674,6 +708,8 @@ main(void)
         cmocka_unit_test(
             test_node_fails_when_a_job_fails_for_good_and_cancels_the_rest),
         cmocka_unit_test(test_node_pending_and_running_fail_on_cancel),
+        cmocka_unit_test(
+            test_node_whose_arguments_pass_the_value_caps_fails_saying_so),
         cmocka_unit_test(
             test_job_identical_to_one_in_flight_follows_it_and_shares_its_value),
         cmocka_unit_test(test_job_follower_is_queued_when_its_leader_fails),
