@@ -394,20 +394,48 @@ sl_value_depth(const sl_value_t *v)
     return 1 + deepest;
 }
 
+/* The length of the valid UTF-8 sequence at s[0..left), or 0 if it is not
+ * one (a stray continuation byte, an overlong form, a surrogate, a code
+ * point past U+10FFFF, or a sequence cut short). */
+static size_t
+utf8_length(const unsigned char *s, size_t left)
+{
+    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+    if (n == 0 || n > left || s[0] > 0xf4 || s[0] == 0xc0 || s[0] == 0xc1)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) ||  /* overlong 3-byte */
+        (s[0] == 0xed && s[1] >= 0xa0) || /* UTF-16 surrogates */
+        (s[0] == 0xf0 && s[1] < 0x90) ||  /* overlong 4-byte */
+        (s[0] == 0xf4 && s[1] >= 0x90))   /* past U+10FFFF */
+        return 0;
+    return n;
+}
+
+/* A JSON string: escapes what JSON demands, and writes U+FFFD for each
+ * byte that is not part of valid UTF-8, so the text is always valid JSON
+ * (a string value may hold any bytes). */
 static void
 json_string(sl_buf_t *b, const char *s, size_t size)
 {
+    const unsigned char *u = (const unsigned char *)s;
     sl_buf_putc(b, '"');
-    for (size_t i = 0; i < size; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (size_t i = 0; i < size;) {
+        unsigned char c = u[i];
+        size_t n = c < 0x80 ? 1 : utf8_length(u + i, size - i);
         if (c == '"' || c == '\\')
             sl_buf_printf(b, "\\%c", c);
         else if (c == '\n')
             sl_buf_append(b, "\\n", 2);
         else if (c < 0x20)
             sl_buf_printf(b, "\\u%04x", c);
+        else if (n == 0)
+            sl_buf_append(b, "\\ufffd", 6);
         else
-            sl_buf_putc(b, (char)c);
+            sl_buf_append(b, s + i, n);
+        i += n ? n : 1;
     }
     sl_buf_putc(b, '"');
 }

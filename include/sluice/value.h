@@ -83,8 +83,9 @@ sl_value_t *sl_value_take(sl_value_t *v, size_t i);
 /* Nesting depth: 1 for a scalar, 1 + the deepest child for a container. */
 size_t sl_value_depth(const sl_value_t *v);
 
-/* JSON text for v (bytes as {"$bytes":"<hex>"}); the caller frees it.
- * NULL when memory runs out. */
+/* JSON text for v (bytes as {"$bytes":"<hex>"}; a byte of a string that
+ * is not valid UTF-8 as U+FFFD, so the text is always valid JSON); the
+ * caller frees it. NULL when memory runs out. */
 char *sl_value_to_json(const sl_value_t *v);
 
 #ifdef __cplusplus

@@ -105,6 +105,39 @@ test_value_json_escapes_and_marks_bytes(void **state)
     sl_value_destroy(&m);
 }
 
+/* A string may hold any bytes; its JSON is valid UTF-8 all the same: each
+ * byte outside a valid sequence becomes U+FFFD (on fdda4fe it was copied,
+ * and `sluice run --json` printed text no JSON parser took). */
+static void
+test_value_json_of_a_string_that_is_not_utf8_is_valid(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t size;
+        const char *out;
+    } cases[] = {
+        {"caf\xc3\xa9", 5, "\"caf\xc3\xa9\""},         /* valid: kept */
+        {"\xe2\x82\xac\xf0\x9f\x98\x80", 7,
+         "\"\xe2\x82\xac\xf0\x9f\x98\x80\""},           /* 3 and 4 bytes */
+        {"a\xff" "b", 3, "\"a\\ufffdb\""},            /* a stray byte */
+        {"\xc3", 1, "\"\\ufffd\""},                     /* cut short */
+        {"\xc0\xaf", 2, "\"\\ufffd\\ufffd\""},          /* overlong */
+        {"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""}, /* surrogate */
+        {"\xf4\x90\x80\x80", 4,
+         "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},           /* past 10FFFF */
+        {"nul\0x", 5, "\"nul\\u0000x\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sl_value_t *v = sl_value_new_string_len(cases[i].in, cases[i].size);
+        char *json = sl_value_to_json(v);
+        if (strcmp(json, cases[i].out) != 0)
+            fail_msg("case %zu: %s", i, json);
+        free(json);
+        sl_value_destroy(&v);
+    }
+}
+
 static void
 test_value_take_leaves_null(void **state)
 {
@@ -141,6 +174,7 @@ main(void)
         cmocka_unit_test(test_value_push_to_a_non_list_consumes_and_fails),
         cmocka_unit_test(test_value_copy_is_equal_and_map_order_does_not_matter),
         cmocka_unit_test(test_value_json_escapes_and_marks_bytes),
+        cmocka_unit_test(test_value_json_of_a_string_that_is_not_utf8_is_valid),
         cmocka_unit_test(test_value_take_leaves_null),
         cmocka_unit_test(test_value_duplicate_key_is_found),
     };
