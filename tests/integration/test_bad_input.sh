@@ -4,7 +4,8 @@
 # answered or dropped and the broker keeps serving.
 source "$(dirname "$0")/lib.sh"
 
-start_broker
+HP=$(ports 1)
+start_broker --http "127.0.0.1:$HP"
 start_worker w1
 wait_workers 1
 
@@ -52,6 +53,29 @@ out=$(run_json "$SLUICE_SRC/examples/mapreduce.yaml") ||
 expect_eq "$(node "$out" total value)" 385 "result after bad input"
 expect_eq "$(runs)" 1 "runs after bad input"
 pass "bad flows and garbage frames: clear errors, nothing lost"
+
+# a frame over the message cap (64 MiB) is answered at once with the
+# reason (on fdda4fe libzmq cut the connection: no answer, no log line)
+got=$("$SEND_RAW" "$BROKER_EP" oversize 200)
+expect_eq "$got" "error: message of 209715200 bytes is over the cap of 67108864" \
+    "answer to a 200 MiB frame"
+grep -q "bad client message: message of 209715200 bytes is over the cap" \
+    "$WORK/broker.log" || fail "the 200 MiB frame was not logged"
+
+# 20,000 garbage frames: each answered, a few log lines, all counted
+before=$(grep -c "bad client message" "$WORK/broker.log")
+got=$("$SEND_RAW" "$BROKER_EP" flood 20000)
+expect_eq "$got" "errors: 20000" "garbage frames answered"
+lines=$(($(grep -c "bad client message" "$WORK/broker.log") - before))
+[ "$lines" -le 60 ] || fail "20,000 garbage frames wrote $lines log lines"
+grep -q "more bad messages this second are only counted" "$WORK/broker.log" ||
+    fail "the log does not say the rest are only counted"
+bad=$(curl -sf "http://127.0.0.1:$HP/metrics" |
+    awk '$1 == "sluice_bad_messages_total" { print $2 }')
+[ "${bad%.*}" -ge 20000 ] || fail "bad messages counted: $bad"
+out=$(run_json "$SLUICE_SRC/examples/mapreduce.yaml") ||
+    fail "broker stopped serving after the flood"
+pass "an oversized frame is answered; a flood is answered, counted, and logged a few times"
 
 # no broker at the address: a clear error naming it, exit 3, quickly
 nowhere="tcp://127.0.0.1:$(ports 1)"
