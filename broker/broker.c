@@ -10,7 +10,9 @@
 #include "loop.h"
 
 #include "log.h"
+#include "procmem.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,11 @@
  * message cap (SL_MSG_MAX_BYTES) is answered with the reason; libzmq cuts
  * a connection that sends a larger one. */
 #define CLIENT_FRAME_MAX_BYTES ((int64_t)SL_MSG_MAX_BYTES * 4)
+/* Messages queued for one client at most (events are batched per run and
+ * loop step): past it, events to a client too slow to read them are
+ * dropped, not held in memory; a result that cannot be queued is fetched
+ * again by the client's Watch after 3 s of silence. */
+#define CLIENT_QUEUE_MAX 10000
 
 struct sl_broker {
     sl_broker_options_t opt;  /* strings owned: copies of the caller's */
@@ -194,6 +201,7 @@ bind_sockets(loop_t *l, const sl_broker_options_t *opt, char *why,
     sl_envelope_tune(l->front);
     sl_envelope_tune(l->back);
     zsock_set_maxmsgsize(l->front, CLIENT_FRAME_MAX_BYTES);
+    zsock_set_sndhwm(l->front, CLIENT_QUEUE_MAX);
     if (opt->key_file) { /* the ZAP handler is bound before the sockets */
         if (!(l->auth = sl_auth_new(opt->key_file, opt->allow_clients,
                                     opt->allow_workers, &err))) {
@@ -317,11 +325,34 @@ is_inproc(const sl_broker_options_t *opt)
            !strncmp(opt->backend, "inproc://", 9);
 }
 
+/* Gives freed memory back to the system once the broker is idle after a
+ * burst: glibc keeps what a burst of runs freed (its heap is fragmented),
+ * and a long-lived broker must not keep its peak. */
+static void
+trim_when_idle(loop_t *l)
+{
+    sl_sched_counts_t c;
+    sl_sched_counts(l->sched, &c);
+    bool is_idle = c.queued + c.delayed + c.held == 0 &&
+                   zlistx_size(l->unconfirmed) == 0;
+    if (!is_idle || !l->is_trim_due)
+        return;
+    uint64_t before = 0, after = 0, peak = 0;
+    sl_procmem_read(&before, &peak);
+    malloc_trim(0);
+    sl_procmem_read(&after, &peak);
+    l->is_trim_due = false;
+    sl_log(SL_LOG_DEBUG, "broker", "idle: memory given back, rss %llu -> "
+           "%llu KiB (peak %llu KiB)", (unsigned long long)before >> 10,
+           (unsigned long long)after >> 10, (unsigned long long)peak >> 10);
+}
+
 /* Every heartbeat: workers, journal sync, keys; and a new allowance of
  * log lines for bad messages. */
 static void
 on_tick(loop_t *l)
 {
+    trim_when_idle(l);
     sl_backend_tick(l);
     sl_sched_release_due(l->sched, zclock_mono());
     sl_frontend_start_sync(l, true);

@@ -173,6 +173,7 @@ send_result(loop_t *l, sl_run_t *run)
         }
         i++;
     }
+    l->is_trim_due = true;
     sl_run_state_t state = sl_run_state(run);
     sl_bmetrics_run_finished(l->metrics, sl_run_state_name(state),
                              sl_run_started_us(run));

@@ -48,6 +48,8 @@ typedef struct loop {
     char http_at[300];              /* its address, with the port bound */
     uint32_t bad_logged;            /* bad messages logged this heartbeat */
     uint64_t bad_total;             /* bad messages since the start */
+    bool is_trim_due;               /* runs finished since memory was last
+                                       given back */
 } loop_t;
 
 /* ---- broker.c: sockets ---- */
