@@ -2,6 +2,8 @@
  * for all backends. Called by the thread that owns the cache object. */
 #include "cache_backend.h"
 
+#include "entry.h"
+
 #include "caps.h"
 
 #include <stdio.h>
@@ -59,6 +61,19 @@ sl_cache_destroy(sl_cache_t **p)
         (*p)->ops->destroy(*p);
         *p = NULL;
     }
+}
+
+void
+sl_cache_set_clock(sl_cache_t *c, sl_clock_ms_fn fn, void *ctx)
+{
+    c->clock = fn;
+    c->clock_ctx = ctx;
+}
+
+int64_t
+sl_cache_now_ms(const sl_cache_t *c)
+{
+    return c->clock ? c->clock(c->clock_ctx) : sl_entry_now_ms();
 }
 
 const char *

@@ -28,6 +28,12 @@ sl_cache_t *sl_cache_new(const char *url, sl_error_t *err);
 /* NULL-safe; sets *p to NULL. */
 void sl_cache_destroy(sl_cache_t **p);
 
+/* The clock (unix ms) a cache reads for its reconnect backoff, its idle
+ * check and (LMDB) expiry: fn(ctx); NULL: the system's. Tests drive it so
+ * that none waits out a backoff. */
+typedef int64_t (*sl_clock_ms_fn)(void *ctx);
+void sl_cache_set_clock(sl_cache_t *c, sl_clock_ms_fn fn, void *ctx);
+
 /* url as it may be shown (logs, errors, status, /metrics): a password in
  * it replaced by "***" ("redis://user:***@host:6379/0"). Writes into out
  * (size bytes, cut to fit) and returns out. Every place that prints a

@@ -27,7 +27,12 @@ typedef struct sl_cache_ops {
 struct sl_cache {
     const sl_cache_ops_t *ops;  /* the backend */
     char *url;                  /* redacted URL, owned */
+    sl_clock_ms_fn clock;       /* NULL: the system's (sl_entry_now_ms) */
+    void *clock_ctx;            /* for clock */
 };
+
+/* What c's clock says now (unix ms). */
+int64_t sl_cache_now_ms(const sl_cache_t *c);
 
 /* "KEY:lock" into buf (size at least SL_CACHE_LOCK_KEY_BYTES). */
 #define SL_CACHE_LOCK_KEY_BYTES 520

@@ -183,7 +183,7 @@ lmdb_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
     if (rc != 0)
         return lmdb_fail(c, err, "begin", rc);
-    int64_t now_ms = sl_entry_now_ms();
+    int64_t now_ms = sl_cache_now_ms(c);
     for (size_t i = 0; i < count; i++) {
         MDB_val k = {strlen(keys[i]), (void *)keys[i]}, v;
         rc = mdb_get(txn, s->dbi, &k, &v);
@@ -229,10 +229,10 @@ sweep(shared_env_t *s, MDB_txn *txn, int64_t now_ms)
 /* Puts [expiry][data] under key inside txn (a write transaction). */
 static int
 put(shared_env_t *s, MDB_txn *txn, const char *key, const void *data,
-    size_t size, int64_t ttl_ms)
+    size_t size, int64_t ttl_ms, int64_t now_ms)
 {
     uint64_t expires_ms = ttl_ms == SL_TTL_FOREVER
-                              ? 0 : (uint64_t)(sl_entry_now_ms() + ttl_ms);
+                              ? 0 : (uint64_t)(now_ms + ttl_ms);
     MDB_val k = {strlen(key), (void *)key};
     MDB_val v = {size + EXPIRY_BYTES, NULL};
     int rc = mdb_put(txn, s->dbi, &k, &v, MDB_RESERVE);
@@ -271,7 +271,7 @@ lmdb_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
         char lk[SL_CACHE_LOCK_KEY_BYTES];
         if (items[i].data)
             rc = put(s, txn, items[i].key, items[i].data, items[i].size,
-                     items[i].ttl_ms);
+                     items[i].ttl_ms, sl_cache_now_ms(c));
         if (rc == 0 && items[i].unlock) {
             sl_cache_lock_key(lk, sizeof lk, items[i].key);
             del_if_ours(s, txn, lk, items[i].unlock);
@@ -281,7 +281,7 @@ lmdb_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
         mdb_txn_abort(txn);
         return lmdb_fail(c, err, "put", rc);
     }
-    sweep(s, txn, sl_entry_now_ms());
+    sweep(s, txn, sl_cache_now_ms(c));
     rc = mdb_txn_commit(txn);
     return rc == 0 ? 0 : lmdb_fail(c, err, "commit", rc);
 }
@@ -296,7 +296,7 @@ lmdb_del(sl_cache_t *c, const char *key, sl_error_t *err)
         return lmdb_fail(c, err, "begin", rc);
     MDB_val k = {strlen(key), (void *)key}, v;
     bool was_live = mdb_get(txn, s->dbi, &k, &v) == 0 &&
-                    is_live(&v, sl_entry_now_ms());
+                    is_live(&v, sl_cache_now_ms(c));
     rc = mdb_del(txn, s->dbi, &k, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND) {
         mdb_txn_abort(txn);
@@ -321,7 +321,7 @@ lmdb_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
     if (rc != 0)
         return lmdb_fail(c, err, "scan", rc);
     size_t plen = strlen(prefix);
-    int64_t now_ms = sl_entry_now_ms();
+    int64_t now_ms = sl_cache_now_ms(c);
     MDB_val k = {plen, (void *)prefix}, v;
     char key[SL_KEY_MAX_BYTES + 1];
     rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
@@ -343,13 +343,13 @@ lmdb_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
  * *is_taken whether it did. Returns an LMDB error code, or 0. */
 static int
 take_lock(shared_env_t *s, MDB_txn *txn, const char *lock_key,
-          const char *token, int64_t ttl_ms, bool *is_taken)
+          const char *token, int64_t ttl_ms, int64_t now_ms, bool *is_taken)
 {
     MDB_val k = {strlen(lock_key), (void *)lock_key}, v;
     *is_taken = false;
-    if (mdb_get(txn, s->dbi, &k, &v) == 0 && is_live(&v, sl_entry_now_ms()))
+    if (mdb_get(txn, s->dbi, &k, &v) == 0 && is_live(&v, now_ms))
         return 0;
-    int rc = put(s, txn, lock_key, token, strlen(token), ttl_ms);
+    int rc = put(s, txn, lock_key, token, strlen(token), ttl_ms, now_ms);
     *is_taken = rc == 0;
     return rc;
 }
@@ -369,7 +369,8 @@ lmdb_lock_batch(sl_cache_t *c, const char *const *lock_keys,
         return lmdb_fail(c, err, "begin", rc);
     for (size_t i = 0; i < count && rc == 0; i++) {
         bool is_taken;
-        rc = take_lock(s, txn, lock_keys[i], tokens[i], ttl_ms, &is_taken);
+        rc = take_lock(s, txn, lock_keys[i], tokens[i], ttl_ms,
+                       sl_cache_now_ms(c), &is_taken);
         rcs[i] = is_taken ? 0 : SL_EEXIST;
     }
     if (rc != 0) {
@@ -407,7 +408,7 @@ lmdb_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc != 0)
         return lmdb_fail(c, err, "begin", rc);
-    int64_t now_ms = sl_entry_now_ms();
+    int64_t now_ms = sl_cache_now_ms(c);
     for (size_t i = 0; i < count && rc == 0; i++) {
         sl_cache_probe_t *p = &probes[i];
         char lk[SL_CACHE_LOCK_KEY_BYTES];
@@ -419,7 +420,8 @@ lmdb_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
         }
         p->rc = SL_ENOTFOUND;
         sl_cache_lock_key(lk, sizeof lk, p->key);
-        rc = take_lock(s, txn, lk, p->token, lock_ttl_ms, &p->is_locked);
+        rc = take_lock(s, txn, lk, p->token, lock_ttl_ms, now_ms,
+                       &p->is_locked);
     }
     if (rc != 0) {
         mdb_txn_abort(txn);

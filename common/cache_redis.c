@@ -103,7 +103,7 @@ disconnect(redis_cache_t *r, const char *why)
     if (r->ctx)
         redisFree(r->ctx);
     r->ctx = NULL;
-    r->retry_at_ms = sl_entry_now_ms() + r->backoff_ms;
+    r->retry_at_ms = sl_cache_now_ms(&r->base) + r->backoff_ms;
     r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
                                                        : r->backoff_ms * 2;
 }
@@ -135,7 +135,7 @@ command_ok(redis_cache_t *r, redisReply *reply, const char *what,
 static bool
 is_alive(redis_cache_t *r)
 {
-    int64_t now = sl_entry_now_ms();
+    int64_t now = sl_cache_now_ms(&r->base);
     bool is_idle = now - r->used_ms > IDLE_CHECK_MS;
     r->used_ms = now;
     if (!is_idle)
@@ -156,10 +156,10 @@ connect_now(redis_cache_t *r, sl_error_t *err)
 {
     if (r->ctx && is_alive(r))
         return 0;
-    if (sl_entry_now_ms() < r->retry_at_ms)
+    if (sl_cache_now_ms(&r->base) < r->retry_at_ms)
         return sl_error_set(err, SL_ECACHE, "%s: unavailable (%s); next "
                             "attempt in %lld ms", r->base.url, r->last_error,
-                            (long long)(r->retry_at_ms - sl_entry_now_ms()));
+                            (long long)(r->retry_at_ms - sl_cache_now_ms(&r->base)));
     struct timeval ct = {0, CONNECT_TIMEOUT_MS * 1000};
     struct timeval rt = {COMMAND_TIMEOUT_MS / 1000,
                          (COMMAND_TIMEOUT_MS % 1000) * 1000};
@@ -179,7 +179,7 @@ connect_now(redis_cache_t *r, sl_error_t *err)
                             "SELECT", err) < 0)
         return SL_ECACHE;
     r->backoff_ms = BACKOFF_MIN_MS;
-    r->used_ms = sl_entry_now_ms();
+    r->used_ms = sl_cache_now_ms(&r->base);
     return 0;
 }
 

@@ -16,7 +16,11 @@ printf 'flow: long\ntasks:\n  nap:\n    run: sleep_ms\n    map: {x: $params.xs}\
     >"$WORK/long.yaml"
 run_json "$WORK/long.yaml" --param "xs=[$(seq -s, 1 400)]" >"$WORK/out" &
 runner=$!
-sleep 1
+for _ in $(seq 200); do # under way: some tasks done, most not
+    [ "$("$SLUICE" status --broker "$BROKER_EP" --json |
+        jq '.runs[0].done // 0')" -ge 40 ] && break
+    sleep 0.05
+done
 kill -9 "$broker_pid"
 wait "$broker_pid" 2>/dev/null || true
 journal=$(ls "$SLUICE_STATE_DIR"/broker-*.journal)

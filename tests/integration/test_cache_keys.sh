@@ -56,7 +56,14 @@ ttl=$(rcli pttl "$(rcli --scan --pattern 'sluice:v1:default:counted:*' |
 [ "$ttl" -gt 0 ] && [ "$ttl" -le 1000 ] || fail "TTL on Redis is $ttl ms"
 out=$(run_json "$WORK/ttl.yaml")
 expect_eq "$(node "$out" n cached)" 1 "hit before expiry"
-sleep 1.2
+ttl_key=$(rcli --scan --pattern 'sluice:v1:default:counted:*' |
+    while read -r k; do [ "$(rcli pttl "$k")" -le 1000 ] && echo "$k"; done |
+    head -n 1)
+for _ in $(seq 100); do # until Redis has let it expire
+    [ "$(rcli exists "$ttl_key")" = 0 ] && break
+    sleep 0.05
+done
+expect_eq "$(rcli exists "$ttl_key")" 0 "the entry expired in Redis"
 before=$(calls "$WORK/calls")
 out=$(run_json "$WORK/ttl.yaml")
 expect_eq "$(node "$out" n cached)" 0 "miss after expiry"

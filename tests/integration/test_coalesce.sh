@@ -17,23 +17,29 @@ expect_eq "$(node "$out" n value)" "[5,6,5,5,6]" "results of duplicates"
 expect_eq "$(grep -c counted@1 "$WORK/calls")" 2 "computations for 2 inputs"
 expect_eq "$(node "$out" n cached)" 3 "duplicates served by their twin"
 
-# the same slow task in two runs at once, and its worker killed mid-way
-printf 'flow: slow\ntasks:\n  s: {run: slow_once, args: [c, 1500], retries: 0}\n' \
-    >"$WORK/slow.yaml"
+# the same task in two runs at once (held by a gate until both are in),
+# and its worker killed mid-way
+printf 'flow: slow\ntasks:\n  s: {run: gate, args: [%s/open, c], retries: 0}\n' \
+    "$WORK" >"$WORK/slow.yaml"
 run_json "$WORK/slow.yaml" >"$WORK/a.out" &
 a=$!
-sleep 0.3
+wait_log 'gate "c"' "$WORK/calls" "the task did not start"
 run_json "$WORK/slow.yaml" >"$WORK/b.out" &
 b=$!
-sleep 0.3
+for _ in $(seq 100); do # the second run is in, its task following
+    [ "$("$SLUICE" status --broker "$BROKER_EP" --json |
+        jq '[.runs[] | select(.flow == "slow")] | length')" = 2 ] && break
+    sleep 0.05
+done
 busy=$("$SLUICE" status --broker "$BROKER_EP" --json |
     jq -r '.workers[] | select(.in_flight > 0) | .id')
 expect_eq "$(wc -w <<<"$busy")" 1 "workers computing the one task"
 kill -9 "${pid_of[$busy]}"
+touch "$WORK/open"
 wait "$a" || fail "run a failed"
 wait "$b" || fail "run b failed"
 expect_eq "$(node "$(cat "$WORK/a.out")" s value)" '"c"' "run a's result"
 expect_eq "$(node "$(cat "$WORK/b.out")" s value)" '"c"' "run b's result"
-expect_eq "$(grep -c 'slow c' "$WORK/calls")" 2 \
+expect_eq "$(grep -c 'gate "c"' "$WORK/calls")" 2 \
     "computations: the killed one and its retry, not one per run"
 pass "identical tasks in flight computed once, across runs and a worker death"

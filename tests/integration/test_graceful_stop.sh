@@ -14,7 +14,12 @@ printf 'flow: naps\ntasks:\n  nap:\n    run: sleep_ms\n    map: {x: [1,2,3,4,5,6
     >"$WORK/naps.yaml"
 run_json "$WORK/naps.yaml" >"$WORK/out" &
 runner=$!
-sleep 0.5
+for _ in $(seq 200); do # w1 holds some of the naps
+    [ "$("$SLUICE" status --broker "$BROKER_EP" --json |
+        jq '[.workers[] | select(.id == "w1") | .in_flight] | add // 0')" -gt 0 ] &&
+        break
+    sleep 0.05
+done
 kill -TERM "$w1_pid"
 wait "$runner" || fail "the run failed when a worker stopped"
 rc=0

@@ -20,16 +20,13 @@ expect_eq "$(jq -r .state <<<"$out")" done "state of the trivial map"
 [ "$(done_by w1)" -gt 0 ] && [ "$(done_by w2)" -gt 0 ] ||
     fail "one worker did everything: w1 $(done_by w1), w2 $(done_by w2)"
 
-# 12 tasks of 200 ms: split about evenly, so the run takes about 1.2 s,
-# not the 2.4 s of one worker doing them all
+# 12 tasks of 200 ms: split about evenly (how long the run takes is for
+# sluice bench to measure, not a test)
 w1_before=$(done_by w1) w2_before=$(done_by w2)
 printf 'flow: slow\ntasks:\n  nap:\n    run: sleep_ms\n    map: {x: [1,2,3,4,5,6,7,8,9,10,11,12]}\n    args: [200, $x]\n    cache: none\n' \
     >"$WORK/slow.yaml"
-start=$(date +%s%N)
 out=$(run_json "$WORK/slow.yaml") || fail "slow map failed: $out"
-elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 w1_slow=$(($(done_by w1) - w1_before)) w2_slow=$(($(done_by w2) - w2_before))
 [ "$w1_slow" -ge 5 ] && [ "$w2_slow" -ge 5 ] ||
     fail "slow tasks hoarded: w1 ran $w1_slow, w2 ran $w2_slow"
-[ "$elapsed_ms" -lt 1800 ] || fail "12 x 200 ms on 2 workers took $elapsed_ms ms"
-pass "trivial tasks batched, slow ones shared (w1 $w1_slow, w2 $w2_slow, $elapsed_ms ms)"
+pass "trivial tasks batched, slow ones shared (w1 $w1_slow, w2 $w2_slow)"

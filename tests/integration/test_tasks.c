@@ -9,6 +9,8 @@
  * gate@1(path[, x]) waits until the file path exists (at most a minute),
  * then returns x (or path): a test holds an executor busy for exactly as
  * long as it needs, then opens the gate; a cancel of its run ends the wait.
+ * Each call appends "gate X" to $SLUICE_TEST_CALLS (X: its second
+ * argument, as JSON), if set.
  * grandchild@1(pidfile) starts `sleep 600` as a child process, writes its
  * pid to pidfile and waits for it: a cancel or timeout must kill both. */
 #include <sluice/task.h>
@@ -144,6 +146,14 @@ gate(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
     struct timespec tick = {0, 10 * 1000000L};
     if (!path)
         return sl_task_fail(ctx, "gate takes the path of a file to wait for");
+    const char *calls = getenv("SLUICE_TEST_CALLS");
+    FILE *log = calls ? fopen(calls, "a") : NULL;
+    if (log) {
+        char *x = sl_value_to_json(sl_value_at(args, 1));
+        fprintf(log, "gate %s\n", x ? x : "?");
+        free(x);
+        fclose(log);
+    }
     for (int i = 0; i < 6000 && !sl_task_is_cancelled(ctx); i++) {
         FILE *f = fopen(path, "r");
         if (f) {
