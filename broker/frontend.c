@@ -291,6 +291,11 @@ on_watch(loop_t *l, zframe_t *client, const Sluice__Watch *w)
     if (!run && !result)
         return sl_loop_send_error(l, l->front, client, "watch: no such run",
                                   SLUICE__ERROR__CODE__GENERIC);
+    if (run && !result && sl_run_is_reported(run))
+        return sl_loop_send_error(l, l->front, client, "watch: the run has "
+                                  "finished, but the broker ran out of "
+                                  "memory keeping its result",
+                                  SLUICE__ERROR__CODE__GENERIC);
     if (run && !result) { /* running, or its result not out yet */
         int rc = sl_run_follow(run, client);
         if (rc < 0)

@@ -404,6 +404,12 @@ sl_run_compact(sl_run_t *run)
 }
 
 bool
+sl_run_is_reported(const sl_run_t *run)
+{
+    return run->is_reported;
+}
+
+bool
 sl_run_take_finish(sl_run_t *run)
 {
     if (!sl_run_is_finished(run) || run->is_reported)

@@ -186,6 +186,8 @@ bool sl_run_is_finished(const sl_run_t *run);
 
 /* True once, the first time it is asked after the run finished. */
 bool sl_run_take_finish(sl_run_t *run);
+/* Whether sl_run_take_finish said so already: its result went out. */
+bool sl_run_is_reported(const sl_run_t *run);
 
 /* The pending events (borrowed until sl_run_events_sent frees them). */
 size_t sl_run_events(const sl_run_t *run, const sl_run_event_t **events);

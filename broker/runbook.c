@@ -219,14 +219,19 @@ keep_result(sl_runbook_t *rb, const char *run_id, ProtobufCBinaryData result,
     Sluice__PackedResultEnvelope env = SLUICE__PACKED_RESULT_ENVELOPE__INIT;
     env.version = SL_PROTOCOL_VERSION;
     env.run_result = result;
+    char *id = is_listed ? strdup(run_id) : NULL;
+    if (is_listed && !id)
+        return NULL; /* kept nowhere: never retired */
     zframe_t *f = zframe_new(NULL,
                              sluice__packed_result_envelope__get_packed_size(&env));
-    if (!f)
+    if (!f) {
+        free(id);
         return NULL;
+    }
     sluice__packed_result_envelope__pack(&env, zframe_data(f));
     zhashx_update(rb->results, run_id, f);
-    if (is_listed)
-        zlistx_add_end(rb->finished, strdup(run_id));
+    if (id)
+        zlistx_add_end(rb->finished, id);
     return f;
 }
 
