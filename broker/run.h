@@ -208,8 +208,8 @@ int64_t sl_run_started_us(const sl_run_t *run);
 /* Whether a worker still holds one of its jobs (the run must outlive it). */
 bool sl_run_is_held(const sl_run_t *run);
 
-/* Frees what only the result needed, keeping the summary: every job too,
- * unless a worker still holds one. */
+/* Frees what only the result needed (node values, the parameters),
+ * keeping the summary: every job too, unless a worker still holds one. */
 void sl_run_compact(sl_run_t *run);
 
 #endif

@@ -1,0 +1,251 @@
+/* tests/unit/test_executor.c: an executor's batch logic (worker/batch.h:
+ * executor.c's prepare, exec_cache.c's lookups, locks, entries and stores)
+ * on task calls in sluice's own types: no wire message, no thread, a real
+ * LMDB cache in a scratch folder. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "batch.h"
+#include "cache.h"
+#include "entry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char dir[64];
+    char url[128];
+    sl_registry_t *registry;
+    sl_executor_config_t cfg;
+    sl_cancel_board_t board;
+    executor_t ex;
+} fixture_t;
+
+static int
+setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sluice-exec.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->url, sizeof f->url, "lmdb://%s/cache", f->dir);
+    f->registry = sl_registry_new();
+    assert_int_equal(sl_builtins_register(f->registry, NULL), 0);
+    f->cfg = (sl_executor_config_t){.registry = f->registry,
+                                    .worker_id = "w1",
+                                    .fallback_url = f->url};
+    f->ex = (executor_t){.cfg = &f->cfg, .board = &f->board,
+                         .caches = sl_cache_pool_new(8)};
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[128];
+    sl_cache_pool_destroy(&f->ex.caches);
+    sl_buf_fini(&f->ex.trips);
+    sl_registry_destroy(&f->registry);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* A call of task with integer args, cached by its inputs for an hour. */
+static void
+call(job_t *j, uint64_t id, const char *task, int64_t a, int64_t b)
+{
+    sl_value_t *args = sl_value_new_list(), *x = sl_value_new_int(a),
+               *y = sl_value_new_int(b);
+    sl_value_push(args, &x);
+    sl_value_push(args, &y);
+    memset(j, 0, sizeof *j);
+    j->call = (sl_task_call_t){.task_id = id,
+                               .attempt = 1,
+                               .name = strdup(task),
+                               .args = args,
+                               .cache = SL_CACHE_INPUTS,
+                               .cache_key = strdup(""),
+                               .cache_namespace = strdup("default"),
+                               .cache_url = strdup(""),
+                               .ttl_ms = 3600000};
+}
+
+static void
+release(fixture_t *f, job_t *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        sl_cache_pool_give(f->ex.caches, &jobs[i].slot);
+        sl_value_destroy(&jobs[i].value);
+        sl_buf_fini(&jobs[i].entry);
+        sl_task_call_fini(&jobs[i].call);
+    }
+}
+
+/* As compute would: the task's value, then its entry for the store. */
+static void
+computed(fixture_t *f, job_t *j, int64_t value)
+{
+    j->value = sl_value_new_int(value);
+    j->outcome.is_ok = true;
+    j->is_done = true;
+    sl_batch_encode_entry(&f->ex, j, 5);
+}
+
+static void
+test_executor_miss_is_stored_and_then_a_hit(void **state)
+{
+    fixture_t *f = *state;
+    job_t jobs[2];
+    call(&jobs[0], 1, "mul", 6, 7);
+    sl_batch_prepare(&f->ex, &jobs[0]);
+    assert_false(jobs[0].is_done);
+    assert_string_equal(jobs[0].key + strlen(jobs[0].key) - 65,
+                        strrchr(jobs[0].key, ':')); /* ...:mul:<64 hex> */
+    sl_batch_lookup(&f->ex, jobs, 1);
+    assert_false(jobs[0].is_done); /* a miss */
+    assert_true(jobs[0].is_locked); /* a small batch locks in its probe */
+    computed(f, &jobs[0], 42);
+    assert_true(jobs[0].needs_store);
+    job_t *done[] = {&jobs[0]};
+    sl_batch_store(&f->ex, done, 1);
+    assert_false(jobs[0].is_locked); /* released with the store */
+    assert_int_equal(jobs[0].outcome.cache, SL_CACHE_OUTCOME_MISS);
+    release(f, jobs, 1);
+
+    call(&jobs[1], 2, "mul", 6, 7);
+    sl_batch_prepare(&f->ex, &jobs[1]);
+    sl_batch_lookup(&f->ex, &jobs[1], 1);
+    assert_true(jobs[1].is_done);
+    assert_true(jobs[1].outcome.is_ok);
+    assert_int_equal(jobs[1].outcome.cache, SL_CACHE_OUTCOME_HIT);
+    assert_int_equal(sl_value_get_int(jobs[1].value), 42);
+    release(f, &jobs[1], 1);
+}
+
+/* An entry planted under a task's key (here mul(3, 5)'s, copied to mul(6,
+ * 7)'s) is a miss, counted by reason: the task computes. */
+static void
+test_executor_entry_of_another_key_is_a_miss(void **state)
+{
+    fixture_t *f = *state;
+    job_t a, b;
+    call(&a, 1, "mul", 3, 5);
+    sl_batch_prepare(&f->ex, &a);
+    computed(f, &a, 15);
+    call(&b, 2, "mul", 6, 7);
+    sl_batch_prepare(&f->ex, &b);
+    sl_cache_item_t planted = {b.key, a.entry.data, a.entry.size, 60000,
+                               NULL};
+    assert_int_equal(sl_cache_set_batch(a.slot->cache, &planted, 1, NULL), 0);
+    sl_batch_lookup(&f->ex, &b, 1);
+    assert_false(b.is_done);
+    assert_int_equal(b.rejected, SL_REJECT_OTHER_KEY);
+    job_t *both[] = {&a, &b};
+    a.is_locked = b.is_locked = false;
+    b.needs_store = false;
+    sl_batch_store(&f->ex, both, 1);
+    release(f, &a, 1);
+    release(f, &b, 1);
+}
+
+/* Two workers' executors on one cache: the second finds the key locked
+ * by the first (contended), and its lookups come back as misses until the
+ * first stores. */
+static void
+test_executor_second_worker_finds_the_key_locked(void **state)
+{
+    fixture_t *f = *state;
+    sl_executor_config_t cfg2 = f->cfg;
+    sl_cancel_board_t board2 = {0};
+    cfg2.worker_id = "w2";
+    executor_t ex2 = {.cfg = &cfg2, .board = &board2,
+                      .caches = sl_cache_pool_new(8)};
+    job_t jobs[10], other[10];
+    for (int i = 0; i < 10; i++) { /* over PROBE_MAX: locked separately */
+        call(&jobs[i], 10 + i, "add", i, 1);
+        call(&other[i], 100 + i, "add", i, 1);
+        sl_batch_prepare(&f->ex, &jobs[i]);
+        sl_batch_prepare(&ex2, &other[i]);
+    }
+    sl_batch_lookup(&f->ex, jobs, 10);
+    sl_batch_lock_misses(&f->ex, jobs, 10);
+    sl_batch_lookup(&ex2, other, 10);
+    sl_batch_lock_misses(&ex2, other, 10);
+    for (int i = 0; i < 10; i++) {
+        assert_true(jobs[i].is_locked);
+        assert_false(other[i].is_locked);
+        assert_true(other[i].is_contended);
+    }
+    job_t *done[10];
+    for (int i = 0; i < 10; i++) {
+        computed(f, &jobs[i], i + 1);
+        done[i] = &jobs[i];
+    }
+    sl_batch_store(&f->ex, done, 10);
+    assert_true(sl_batch_wait_for_peer(&ex2, &other[3])); /* it is there */
+    assert_int_equal(sl_value_get_int(other[3].value), 4);
+    assert_int_equal(other[3].outcome.cache, SL_CACHE_OUTCOME_HIT);
+    release(f, jobs, 10);
+    for (int i = 0; i < 10; i++) {
+        sl_cache_pool_give(ex2.caches, &other[i].slot);
+        sl_value_destroy(&other[i].value);
+        sl_task_call_fini(&other[i].call);
+    }
+    sl_cache_pool_destroy(&ex2.caches);
+    sl_buf_fini(&ex2.trips);
+}
+
+/* A cache that cannot be opened is a cache error on the job, which still
+ * computes; an unknown task is answered at once; cache: none skips. */
+static void
+test_executor_prepare_says_what_cannot_be(void **state)
+{
+    fixture_t *f = *state;
+    job_t j;
+    call(&j, 1, "mul", 1, 2);
+    free(j.call.cache_url);
+    j.call.cache_url = strdup("memcached://nowhere");
+    sl_batch_prepare(&f->ex, &j);
+    assert_false(j.is_done);
+    assert_int_equal(j.outcome.cache, SL_CACHE_OUTCOME_ERROR);
+    assert_non_null(strstr(j.outcome.cache_error, "unknown scheme"));
+    release(f, &j, 1);
+
+    call(&j, 2, "no_such_task", 1, 2);
+    sl_batch_prepare(&f->ex, &j);
+    assert_true(j.is_done);
+    assert_false(j.outcome.is_ok);
+    assert_string_equal(j.outcome.error, "this worker has no task "
+                                         "'no_such_task'");
+    release(f, &j, 1);
+
+    call(&j, 3, "mul", 1, 2);
+    j.call.cache = SL_CACHE_NONE;
+    sl_batch_prepare(&f->ex, &j);
+    assert_int_equal(j.outcome.cache, SL_CACHE_OUTCOME_SKIPPED);
+    assert_null(j.slot);
+    release(f, &j, 1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_executor_miss_is_stored_and_then_a_hit, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_executor_entry_of_another_key_is_a_miss, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_executor_second_worker_finds_the_key_locked, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_executor_prepare_says_what_cannot_be, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

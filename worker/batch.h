@@ -1,0 +1,106 @@
+/* worker/batch.h: a batch of task calls as an executor works on them,
+ * shared by the two files of an executor: executor.c (the actor, its pipe,
+ * computing, answering) and exec_cache.c (lookups, locks, entries,
+ * stores). Sluice's own types only: the calls come decoded (task_call.h)
+ * and the answers go out through task_wire.c. Owned by one executor
+ * thread; nothing else includes this. */
+#ifndef SL_BATCH_H
+#define SL_BATCH_H
+
+#include "cache_pool.h"
+#include "caps.h"
+#include "digest.h"
+#include "executor.h"
+#include "outcome.h"
+#include "task_call.h"
+#include "task_ctx.h"
+
+#include <czmq.h>
+
+/* How long a worker's lock on a key it computes lasts: others wait for the
+ * entry that long at most, then compute it themselves. */
+#define SL_BATCH_LOCK_MS 5000
+
+typedef struct {
+    const sl_executor_config_t *cfg;  /* borrowed from the worker */
+    zsock_t *pipe;                    /* to the worker thread */
+    sl_cache_pool_t *caches;          /* connections by URL */
+    sl_task_ctx_t ctx;                /* handed to each task */
+    bool has_warned_timeout;          /* said once that it cannot enforce */
+    bool is_last_send;                /* the next results end the batch */
+    bool has_said_idle;               /* they went as "RI": idle said */
+    sl_buf_t trips;                   /* sl_exec_cache_stat_t of the cache
+                                         round trips since the last "R" */
+    sl_cancel_board_t *board;         /* shared with the worker thread */
+    bool is_term;                     /* $TERM came during a batch */
+} executor_t;
+
+typedef struct {
+    sl_task_call_t call;         /* what to run, owned */
+    const sl_task_def_t *def;    /* the code to run, NULL if unknown */
+    sl_pooled_cache_t *slot;     /* pinned until the batch ends; NULL:
+                                    cache: none */
+    char key[SL_KEY_MAX_BYTES + 1];  /* its cache key; "": none */
+    uint8_t digest[SL_DIGEST_BYTES]; /* input digest */
+    sl_outcome_t outcome;        /* what goes back (strings point below) */
+    sl_value_t *value;           /* the result value, owned */
+    char error[512];             /* outcome.error storage */
+    char cache_error[512];       /* outcome.cache_error storage */
+    bool is_looked_up;           /* its key went to the cache */
+    bool is_locked;              /* this worker holds its key's lock */
+    bool is_contended;           /* another worker held the lock */
+    sl_buf_t entry;              /* encoded entry waiting to be stored */
+    bool needs_store;            /* entry goes to the cache at the flush */
+    char token[300];             /* the lock's value: task id, attempt, us */
+    bool is_done;                /* the outcome is final */
+    bool is_cancelled;           /* its run was cancelled */
+    uint8_t rejected;            /* SL_REJECT_*: a stored entry refused */
+} job_t;
+
+/* Monotonic microseconds. */
+uint64_t sl_batch_now_us(void);
+
+/* The job's answer is this error, a failure of the task. */
+void sl_batch_fail(job_t *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The cache failed for j (it computes anyway): msg says why. */
+void sl_batch_cache_failed(job_t *j, const char *msg);
+
+/* Notes a cache round trip that began at start_us, for /metrics (sent
+ * with the next results; dropped if memory runs out). */
+void sl_batch_note_trip(executor_t *ex, sl_cache_op_t op, uint64_t start_us,
+                        uint32_t ok, uint32_t other, uint32_t failed);
+
+/* ---- executor.c ---- */
+
+/* Readies j, whose call is filled: its code found in the registry, its
+ * key made, its cache connection taken (pinned until the batch ends). A
+ * call that cannot run is answered (is_done) with why. */
+void sl_batch_prepare(executor_t *ex, job_t *j);
+
+/* ---- exec_cache.c ---- */
+
+/* One pipelined lookup per cache for the jobs of jobs[0..n) that want
+ * one: small batches take the misses' locks in the same round trip. A hit
+ * is checked (entry.h, and --trust) before it answers its job. */
+void sl_batch_lookup(executor_t *ex, job_t *jobs, size_t n);
+
+/* Before computing the misses: one pipelined lock per cache for those not
+ * locked yet. A key another worker holds is marked contended. */
+void sl_batch_lock_misses(executor_t *ex, job_t *jobs, size_t n);
+
+/* A contended job waits while another worker computes its key (a lock
+ * poll, up to SL_BATCH_LOCK_MS). True if the entry arrived (j is
+ * answered); false to compute it here. */
+bool sl_batch_wait_for_peer(const executor_t *ex, job_t *j);
+
+/* A computed value is encoded into j->entry for the next store, with the
+ * task's TTL; or the outcome says why it will not be stored. */
+void sl_batch_encode_entry(executor_t *ex, job_t *j, uint64_t duration_us);
+
+/* Stores the encoded entries of jobs[0..n) and releases their locks, in
+ * one pipelined round trip per cache. */
+void sl_batch_store(executor_t *ex, job_t **jobs, size_t n);
+
+#endif

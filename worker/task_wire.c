@@ -1,0 +1,72 @@
+/* worker/task_wire.c: Task messages into task calls, answers into Result
+ * messages (task_wire.h). Pure; called on executor threads. */
+#include "task_wire.h"
+
+#include "outcome_wire.h"
+#include "wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+sl_task_call_fini(sl_task_call_t *c)
+{
+    free(c->name);
+    sl_value_destroy(&c->args);
+    free(c->cache_key);
+    free(c->cache_namespace);
+    free(c->cache_url);
+    memset(c, 0, sizeof *c);
+}
+
+static char *
+copy(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+int
+sl_task_call_decode(const void *data, size_t size, sl_task_call_t *out,
+                    sl_error_t *err)
+{
+    Sluice__Task *t = (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor,
+                                                     data, size);
+    if (!t)
+        return sl_error_set(err, SL_EINVAL, "task message does not decode");
+    out->task_id = t->task_id;
+    out->attempt = t->attempt;
+    out->version = t->version;
+    out->cache = t->cache <= SLUICE__FLOW_NODE__CACHE_MODE__NONE
+                     ? (sl_cache_mode_t)t->cache : SL_CACHE_NONE;
+    out->ttl_ms = t->ttl_ms;
+    out->refresh = t->refresh;
+    out->validate_inputs = t->validate_inputs;
+    out->timeout_ms = t->timeout_ms;
+    out->name = copy(t->name);
+    out->cache_key = copy(t->cache_key);
+    out->cache_namespace = copy(t->cache_namespace);
+    out->cache_url = copy(t->cache_url);
+    int rc = 0;
+    if (!out->name || !out->cache_key || !out->cache_namespace ||
+        !out->cache_url)
+        rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+    else if (sl_wire_value_unpack(t->args, &out->args, err) < 0) {
+        sl_error_prefix(err, "bad args");
+        rc = SL_EINVAL;
+    }
+    else if (sl_value_type(out->args) != SL_LIST)
+        rc = sl_error_set(err, SL_EINVAL, "args must be a list");
+    sluice__task__free_unpacked(t, NULL);
+    return rc;
+}
+
+void
+sl_task_answer_wire(const sl_task_answer_t *a, Sluice__Result *r)
+{
+    sluice__result__init(r);
+    r->task_id = a->task_id;
+    r->attempt = a->attempt;
+    sl_outcome_to_wire(a->outcome, r);
+    r->cache_key = (char *)(a->cache_key ? a->cache_key : "");
+    r->version = a->version;
+}
