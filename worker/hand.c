@@ -1,0 +1,202 @@
+/* worker/hand.c: the tasks a worker holds: the queue of packed Tasks not
+ * yet given to an executor, their ids for the heartbeat, handing them to
+ * idle executors a fair share each, forwarding executors' results, and
+ * cancels (queued tasks answered at once, running ones stopped through
+ * their executor's board). Runs on the worker thread. */
+#include "worker_loop.h"
+
+#include "envelope.h"
+#include "log.h"
+#include "wire.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CHUNK 64
+
+void
+sl_hand_hold(loop_t *l, uint64_t id)
+{
+    if (l->held_count == l->held_cap) {
+        size_t cap = l->held_cap ? l->held_cap * 2 : 64;
+        uint64_t *grown = realloc(l->held, cap * sizeof *grown);
+        if (!grown)
+            return; /* the broker will requeue it as lost: safe */
+        l->held = grown;
+        l->held_cap = cap;
+    }
+    l->held[l->held_count++] = id;
+}
+
+void
+sl_hand_unhold(loop_t *l, uint64_t id)
+{
+    for (size_t i = 0; i < l->held_count; i++)
+        if (l->held[i] == id) {
+            l->held[i] = l->held[--l->held_count];
+            return;
+        }
+}
+
+bool
+sl_hand_is_idle(const loop_t *l)
+{
+    for (uint32_t i = 0; i < l->w->slots; i++)
+        if (l->is_busy[i])
+            return false;
+    return zlist_size(l->queue) == 0;
+}
+
+/* Hands queued tasks to idle executors, a fair share each. */
+void
+sl_hand_dispatch(loop_t *l)
+{
+    size_t idle = 0;
+    for (uint32_t i = 0; i < l->w->slots; i++)
+        idle += !l->is_busy[i];
+    for (uint32_t i = 0; i < l->w->slots && zlist_size(l->queue) > 0; i++) {
+        if (l->is_busy[i])
+            continue;
+        size_t chunk = (zlist_size(l->queue) + idle - 1) / idle;
+        chunk = chunk > MAX_CHUNK ? MAX_CHUNK : chunk;
+        zmsg_t *msg = zmsg_new();
+        zmsg_addstr(msg, "T");
+        for (size_t k = 0; k < chunk; k++) {
+            zframe_t *f = zlist_pop(l->queue);
+            zmsg_append(msg, &f);
+        }
+        zmsg_send(&msg, zactor_sock(l->execs[i]));
+        l->is_busy[i] = true;
+        idle--;
+    }
+}
+
+void
+sl_hand_take(loop_t *l, const Sluice__TaskBatch *batch)
+{
+    for (size_t i = 0; i < batch->n_tasks; i++) {
+        size_t size = sluice__task__get_packed_size(batch->tasks[i]);
+        zframe_t *f = zframe_new(NULL, size);
+        sluice__task__pack(batch->tasks[i], zframe_data(f));
+        zlist_append(l->queue, f);
+        sl_hand_hold(l, batch->tasks[i]->task_id);
+    }
+    sl_hand_dispatch(l);
+}
+
+/* Answers the queued tasks ids[0..n) (unpacked from their frames) as
+ * cancelled, in one results message. */
+static void
+answer_cancelled(loop_t *l, zframe_t **frames, size_t n)
+{
+    Sluice__Result *items = calloc(n + 1, sizeof *items);
+    Sluice__Result **ptrs = calloc(n + 1, sizeof *ptrs);
+    size_t count = 0;
+    for (size_t i = 0; items && ptrs && i < n; i++) {
+        Sluice__Task *t = (Sluice__Task *)sl_wire_unpack(
+            &sluice__task__descriptor, zframe_data(frames[i]),
+            zframe_size(frames[i]));
+        if (!t)
+            continue;
+        sluice__result__init(&items[count]);
+        items[count].task_id = t->task_id;
+        items[count].attempt = t->attempt;
+        items[count].status = SLUICE__RESULT__STATUS__ERROR;
+        items[count].failure = SLUICE__RESULT__FAILURE__CANCELLED;
+        items[count].error = "cancelled before it ran";
+        ptrs[count] = &items[count];
+        count++;
+        sluice__task__free_unpacked(t, NULL);
+    }
+    Sluice__ResultBatch batch = SLUICE__RESULT_BATCH__INIT;
+    batch.results = ptrs;
+    batch.n_results = count;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_RESULTS;
+    env.results = &batch;
+    if (count)
+        sl_envelope_send(l->dealer, NULL, &env, NULL);
+    free(items);
+    free(ptrs);
+}
+
+/* The broker cancelled these tasks' runs: those still queued here are
+ * answered at once; each busy executor is told (it answers those of its
+ * batch not yet computed) and the one computing a named task is asked to
+ * stop it (its board). */
+void
+sl_hand_cancel(loop_t *l, const Sluice__CancelTasks *c)
+{
+    zframe_t **dropped = calloc(zlist_size(l->queue) + 1, sizeof *dropped);
+    size_t n = 0;
+    for (zframe_t *f = zlist_first(l->queue); f && dropped;) {
+        Sluice__Task *t = (Sluice__Task *)sl_wire_unpack(
+            &sluice__task__descriptor, zframe_data(f), zframe_size(f));
+        bool is_named = false;
+        for (size_t i = 0; t && i < c->n_task_ids && !is_named; i++)
+            is_named = c->task_ids[i] == t->task_id;
+        if (t && is_named)
+            sl_hand_unhold(l, t->task_id);
+        if (t)
+            sluice__task__free_unpacked(t, NULL);
+        zframe_t *next = zlist_next(l->queue);
+        if (is_named) {
+            zlist_remove(l->queue, f);
+            dropped[n++] = f;
+        }
+        f = next;
+    }
+    answer_cancelled(l, dropped, n);
+    for (size_t i = 0; i < n; i++)
+        zframe_destroy(&dropped[i]);
+    free(dropped);
+    for (uint32_t e = 0; e < l->w->slots; e++) {
+        if (!l->is_busy[e])
+            continue;
+        uint64_t running = atomic_load(&l->boards[e].running);
+        for (size_t i = 0; i < c->n_task_ids; i++)
+            if (running && c->task_ids[i] == running)
+                atomic_store(&l->boards[e].cancel_id, running);
+        zmsg_t *msg = zmsg_new();
+        zmsg_addstr(msg, "C");
+        zmsg_addmem(msg, c->task_ids, c->n_task_ids * sizeof(uint64_t));
+        zmsg_send(&msg, zactor_sock(l->execs[e]));
+    }
+    sl_log(SL_LOG_INFO, "worker", "worker=%s %zu tasks cancelled by the "
+           "broker, %zu of them not started", l->w->id, c->n_task_ids, n);
+}
+
+void
+sl_hand_on_executor(loop_t *l, uint32_t i)
+{
+    zmsg_t *msg = zmsg_recv(zactor_sock(l->execs[i]));
+    if (!msg)
+        return;
+    char *kind = zmsg_popstr(msg);
+    if (kind && kind[0] == 'R') {
+        zframe_t *f = zmsg_pop(msg), *ids = zmsg_pop(msg);
+        zframe_t *stats = zmsg_pop(msg), *trips = zmsg_pop(msg);
+        sl_wmetrics_take(l->metrics, stats, trips);
+        zframe_destroy(&stats);
+        zframe_destroy(&trips);
+        if (f && zframe_send(&f, l->dealer, ZFRAME_DONTWAIT) != 0)
+            sl_log(SL_LOG_WARN, "worker", "worker=%s result not sent",
+                   l->w->id);
+        for (size_t k = 0; ids && k < zframe_size(ids) / sizeof(uint64_t);
+             k++) {
+            uint64_t id;
+            memcpy(&id, zframe_data(ids) + k * sizeof id, sizeof id);
+            sl_hand_unhold(l, id);
+        }
+        zframe_destroy(&f);
+        zframe_destroy(&ids);
+    }
+    if (kind && strchr(kind, 'I')) { /* "I", or "RI": results, then idle */
+        l->is_busy[i] = false;
+        sl_hand_dispatch(l);
+    }
+    free(kind);
+    zmsg_destroy(&msg);
+}
