@@ -1,0 +1,63 @@
+/* common/yaml_doc.h: reading a loaded YAML document (libyaml) into sluice
+ * values, for the flow parser: positions, typed scalars, bounded
+ * collections, and errors that name file, line and column. Shared by
+ * yaml_doc.c and flow_yaml.c only. */
+#ifndef SL_YAML_DOC_H
+#define SL_YAML_DOC_H
+
+#include "flow.h"
+
+#include <yaml.h>
+
+/* Nodes a document may be read through (aliases count each time). */
+#define SL_YAML_VISIT_BUDGET (4u * SL_VALUE_MAX_NODES)
+
+typedef struct {
+    yaml_document_t *doc;  /* the loaded document */
+    sl_flow_t *flow;       /* being filled (names the file in errors) */
+    sl_error_t *err;       /* the first error */
+    size_t visits_left;    /* nodes that may still be visited */
+} parse_t;
+
+/* Where node n starts (1-based). */
+sl_pos_t sl_yaml_pos(const yaml_node_t *n);
+
+/* Sets p->err to "FILE:LINE:COL: message" at n; returns SL_EINVAL. */
+int sl_yaml_fail(parse_t *p, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The node of p's document with this index. */
+yaml_node_t *sl_yaml_node(parse_t *p, int index);
+
+/* A scalar node's text, or NULL for a collection. */
+const char *sl_yaml_scalar(const yaml_node_t *n);
+
+/* Whether a scalar was written without quotes (so 1 is an int). */
+bool sl_yaml_is_plain(const yaml_node_t *n);
+
+/* n as a value at depth (1 at the top): scalars typed as YAML 1.2's core
+ * schema, collections within the depth and visit caps. 0, or an error
+ * code with p->err set; *out is NULL on error. */
+int sl_yaml_value(parse_t *p, const yaml_node_t *n, size_t depth,
+                  sl_value_t **out);
+
+/* Typed options: each says "WHAT must be ..." at n when n is not one. */
+int sl_yaml_want_string(parse_t *p, const yaml_node_t *n, const char *what,
+                        const char **out);
+int sl_yaml_want_bool(parse_t *p, const yaml_node_t *n, const char *what,
+                      bool *out);
+int sl_yaml_want_int(parse_t *p, const yaml_node_t *n, const char *what,
+                     long long min, long long max, long long *out);
+/* A duration; is_ttl: "forever" allowed and zero refused. */
+int sl_yaml_want_duration(parse_t *p, const yaml_node_t *n, const char *what,
+                          bool is_ttl, int64_t *ms);
+/* A mapping whose keys are all strings and all different. */
+int sl_yaml_want_mapping(parse_t *p, const yaml_node_t *n, const char *what);
+
+/* Walks the text's event stream and stops at the first collection nested
+ * deeper than the flow allows. 0, SL_EINVAL naming where, or 1 if the
+ * text is not YAML (the loader then says why). */
+int sl_yaml_check_nesting(const char *text, size_t size, const char *file,
+                          sl_error_t *err);
+
+#endif
