@@ -15,12 +15,12 @@ typedef struct {
     const char *domain;
     char *dir;
     zhashx_t *keys;
-    uint64_t signature;  /* of the folder as last read (signature()) */
+    uint64_t signature; /* of the folder as last read (signature()) */
 } allow_list_t;
 
 struct sl_auth {
     sl_curve_pair_t pair;
-    zsock_t *zap;            /* REP on inproc://zeromq.zap.01 */
+    zsock_t *zap; /* REP on inproc://zeromq.zap.01 */
     allow_list_t clients;
     allow_list_t workers;
     sl_auth_counts_t counts;
@@ -76,8 +76,9 @@ read_keys(const char *domain, const char *dir, sl_error_t *err)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        sl_error_set(err, SL_EINVAL, "allow-list of %s '%s': cannot read the "
-                     "folder", domain, dir);
+        sl_error_set(err, SL_EINVAL,
+                     "allow-list of %s '%s': cannot read the folder", domain,
+                     dir);
         return NULL;
     }
     zhashx_t *keys = zhashx_new();
@@ -109,8 +110,9 @@ list_load(allow_list_t *list, const char *domain, const char *dir,
     if (!list->keys)
         return SL_EINVAL;
     if (zhashx_size(list->keys) == 0)
-        sl_log(SL_LOG_WARN, "auth", "allow-list of %s '%s' holds no .pub "
-               "file: no %s can connect", domain, dir, domain);
+        sl_log(SL_LOG_WARN, "auth",
+               "allow-list of %s '%s' holds no .pub file: no %s can connect",
+               domain, dir, domain);
     return 0;
 }
 
@@ -134,15 +136,16 @@ list_reload(allow_list_t *list)
          name = zhashx_next(list->keys)) {
         const char *key = zhashx_cursor(list->keys);
         if (!zhashx_lookup(now, key)) {
-            sl_log(SL_LOG_WARN, "auth", "%s: key %s (%s) revoked: its "
-                   "connections are cut", list->domain, key, name);
+            sl_log(SL_LOG_WARN, "auth",
+                   "%s: key %s (%s) revoked: its connections are cut",
+                   list->domain, key, name);
             removed++;
         }
     }
     for (const char *name = zhashx_first(now); name; name = zhashx_next(now))
         if (!zhashx_lookup(list->keys, zhashx_cursor(now)))
-            sl_log(SL_LOG_INFO, "auth", "%s: key %s (%s) allowed",
-                   list->domain, (const char *)zhashx_cursor(now), name);
+            sl_log(SL_LOG_INFO, "auth", "%s: key %s (%s) allowed", list->domain,
+                   (const char *)zhashx_cursor(now), name);
     zhashx_destroy(&list->keys);
     list->keys = now;
     return removed;
@@ -160,9 +163,10 @@ sl_auth_new(const char *key_file, const char *clients_dir,
             const char *workers_dir, sl_error_t *err)
 {
     if (!clients_dir || !workers_dir) {
-        sl_error_set(err, SL_EINVAL, "a key (--key) needs an allow-list for "
-                     "both sockets (--allow-clients DIR and --allow-workers "
-                     "DIR): without them any key would be let in");
+        sl_error_set(err, SL_EINVAL,
+                     "a key (--key) needs an allow-list for both sockets "
+                     "(--allow-clients DIR and --allow-workers DIR): without "
+                     "them any key would be let in");
         return NULL;
     }
     if (!zsys_has_curve()) {
@@ -182,8 +186,9 @@ sl_auth_new(const char *key_file, const char *clients_dir,
     }
     a->zap = zsock_new(ZMQ_REP);
     if (!a->zap || zsock_bind(a->zap, "inproc://zeromq.zap.01") != 0) {
-        sl_error_set(err, SL_EIO, "cannot start the ZAP handler (is another "
-                     "broker with keys in this process?)");
+        sl_error_set(err, SL_EIO,
+                     "cannot start the ZAP handler (is another broker with "
+                     "keys in this process?)");
         sl_auth_destroy(&a);
     }
     return a;
@@ -254,12 +259,13 @@ sl_auth_on_zap(sl_auth_t *a)
             a->counts.refused_clients++;
         else
             a->counts.refused_workers++;
-        sl_log(SL_LOG_WARN, "auth", "refused a %s from %s: key %s is not in "
-               "the allow-list", is_client ? "client" : "worker",
-               address ? address : "?", *key ? key : "(none)");
+        sl_log(SL_LOG_WARN, "auth",
+               "refused a %s from %s: key %s is not in the allow-list",
+               is_client ? "client" : "worker", address ? address : "?",
+               *key ? key : "(none)");
     } else {
-        sl_log(SL_LOG_DEBUG, "auth", "%s from %s: key %s (%s) allowed",
-               domain, address ? address : "?", key, name);
+        sl_log(SL_LOG_DEBUG, "auth", "%s from %s: key %s (%s) allowed", domain,
+               address ? address : "?", key, name);
     }
     zmsg_t *rep = zmsg_new();
     zmsg_addstr(rep, "1.0");

@@ -20,7 +20,7 @@ typedef struct sl_auth sl_auth_t;
 
 /* What has been refused since the start. */
 typedef struct sl_auth_counts {
-    uint64_t refused_clients;  /* handshakes of keys not allowed */
+    uint64_t refused_clients; /* handshakes of keys not allowed */
     uint64_t refused_workers;
     uint64_t refused_messages; /* messages of revoked or wrong keys */
     uint64_t revoked;          /* keys removed from an allow-list */

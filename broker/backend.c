@@ -40,8 +40,8 @@ drop_worker(loop_t *l, sl_bworker_t *w, const char *why, bool is_death)
     char reason[300];
     snprintf(reason, sizeof reason, "worker %s %s: %s", w->id,
              is_death ? "died" : "left", why);
-    sl_log(is_death ? SL_LOG_WARN : SL_LOG_INFO, "broker", "worker=%s gone "
-           "(%s), %u tasks requeued", w->id, why, w->in_flight);
+    sl_log(is_death ? SL_LOG_WARN : SL_LOG_INFO, "broker",
+           "worker=%s gone (%s), %u tasks requeued", w->id, why, w->in_flight);
     uint32_t slots = w->slots;
     sl_sched_remove_worker(l->sched, w, held);
     /* a worker runs what it holds in order: the oldest `slots` were
@@ -55,8 +55,7 @@ drop_worker(loop_t *l, sl_bworker_t *w, const char *why, bool is_death)
          job = zlistx_prev(held)) {
         i--;
         job->is_suspect |= is_death;
-        sl_run_job_lost(job->run, l->sched, job, reason,
-                        is_death && i < slots);
+        sl_run_job_lost(job->run, l->sched, job, reason, is_death && i < slots);
         sl_bmetrics_lost(l->metrics, task_of(job), job);
         sl_loop_touch(l, job->run);
     }
@@ -250,8 +249,9 @@ on_ready(loop_t *l, zframe_t *id, sl_bworker_t *w, const Sluice__Ready *r)
 {
     if (!w && (w = find_incarnation(l, r->incarnation)) &&
         sl_sched_rebind_worker(l->sched, w, id) == 0)
-        sl_log(SL_LOG_INFO, "broker", "worker=%s connected again, holding "
-               "%u tasks", w->id, w->in_flight);
+        sl_log(SL_LOG_INFO, "broker",
+               "worker=%s connected again, holding %u tasks", w->id,
+               w->in_flight);
     if (w && !strcmp(w->incarnation, r->incarnation)) {
         w->is_draining = false; /* the same process, saying hello again */
         return;
@@ -260,26 +260,29 @@ on_ready(loop_t *l, zframe_t *id, sl_bworker_t *w, const Sluice__Ready *r)
         drop_worker(l, w, "restarted", true);
     char name[300], note[400];
     if (pick_name(l, r->worker_id, name, sizeof name) < 0)
-        return sl_loop_send_error(l, l->back, id, "too many workers share "
-                                  "this worker id", SLUICE__ERROR__CODE__GENERIC);
+        return sl_loop_send_error(l, l->back, id,
+                                  "too many workers share this worker id",
+                                  SLUICE__ERROR__CODE__GENERIC);
     sl_task_name_t *tasks = calloc(r->n_tasks + 1, sizeof *tasks);
     for (size_t i = 0; tasks && i < r->n_tasks; i++)
         tasks[i] = (sl_task_name_t){r->tasks[i]->name, r->tasks[i]->version};
-    sl_worker_hello_t hello = {name, r->hostname, r->incarnation, r->pid,
-                               r->slots, tasks, tasks ? r->n_tasks : 0};
+    sl_worker_hello_t hello =
+        {name,     r->hostname, r->incarnation,        r->pid,
+         r->slots, tasks,       tasks ? r->n_tasks : 0};
     w = tasks ? sl_sched_add_worker(l->sched, id, &hello) : NULL;
     free(tasks);
     if (!w)
         return sl_loop_send_error(l, l->back, id, "broker out of memory",
                                   SLUICE__ERROR__CODE__GENERIC);
     snprintf(w->key, sizeof w->key, "%s", l->peer_key);
-    sl_log(SL_LOG_INFO, "broker", "worker=%s ready, slots=%u tasks=%zu "
-           "host=%s", w->id, w->slots, r->n_tasks, w->hostname);
+    sl_log(SL_LOG_INFO, "broker", "worker=%s ready, slots=%u tasks=%zu host=%s",
+           w->id, w->slots, r->n_tasks, w->hostname);
     if (strcmp(name, r->worker_id) == 0)
         return;
-    snprintf(note, sizeof note, "worker id '%s' is taken by a live worker "
-             "(another process); this worker is known as '%s': give each "
-             "worker its own --id", r->worker_id, name);
+    snprintf(note, sizeof note,
+             "worker id '%s' is taken by a live worker (another process); this "
+             "worker is known as '%s': give each worker its own --id",
+             r->worker_id, name);
     sl_log(SL_LOG_WARN, "broker", "worker=%s host=%s pid=%u: %s", name,
            w->hostname, w->pid, note);
     sl_loop_send_error(l, l->back, id, note, SLUICE__ERROR__CODE__GENERIC);
@@ -342,9 +345,10 @@ on_result(loop_t *l, sl_bworker_t *w, const Sluice__Result *r)
 {
     sl_job_t *job = sl_runbook_job(l->runbook, r->task_id);
     if (!job || job->worker != w || job->attempt != r->attempt) {
-        sl_log(SL_LOG_DEBUG, "broker", "worker=%s task=%llx attempt=%u "
-               "result dropped: the worker does not hold that task", w->id,
-               (unsigned long long)r->task_id, r->attempt);
+        sl_log(SL_LOG_DEBUG, "broker",
+               "worker=%s task=%llx attempt=%u result dropped: the worker does "
+               "not hold that task",
+               w->id, (unsigned long long)r->task_id, r->attempt);
         return;
     }
     sl_run_t *run = job->run;
@@ -384,8 +388,10 @@ sl_backend_on_message(loop_t *l)
     if (w && strcmp(w->key, l->peer_key) != 0) {
         /* cannot happen (the routing id is libzmq's, per connection), but a
          * worker belongs to the key that said READY */
-        sl_loop_bad(l, "worker=%s refused a message from key %s: the worker "
-                    "said READY with key %s", w->id, l->peer_key, w->key);
+        sl_loop_bad(l,
+                    "worker=%s refused a message from key %s: the worker said "
+                    "READY with key %s",
+                    w->id, l->peer_key, w->key);
         sl_auth_count_refused(l->auth);
         w = NULL;
         env->body_case = SLUICE__ENVELOPE__BODY__NOT_SET;
@@ -393,16 +399,16 @@ sl_backend_on_message(loop_t *l)
     if (w)
         w->last_seen_ms = zclock_mono();
     switch (env->body_case) {
-    case SLUICE__ENVELOPE__BODY_READY:
-        on_ready(l, id, w, env->ready);
-        break;
+    case SLUICE__ENVELOPE__BODY_READY: on_ready(l, id, w, env->ready); break;
     case SLUICE__ENVELOPE__BODY_RESULTS:
     case SLUICE__ENVELOPE__BODY_HEARTBEAT:
         if (!w) {
-            sl_log(SL_LOG_INFO, "broker", "an unknown worker's %s refused, "
-                   "asked to send READY", sl_envelope_kind(env));
-            sl_loop_send_error(l, l->back, id, "unknown worker: send READY "
-                               "first", SLUICE__ERROR__CODE__UNKNOWN_PEER);
+            sl_log(SL_LOG_INFO, "broker",
+                   "an unknown worker's %s refused, asked to send READY",
+                   sl_envelope_kind(env));
+            sl_loop_send_error(l, l->back, id,
+                               "unknown worker: send READY first",
+                               SLUICE__ERROR__CODE__UNKNOWN_PEER);
         } else if (env->body_case == SLUICE__ENVELOPE__BODY_RESULTS) {
             for (size_t i = 0; i < env->results->n_results; i++)
                 on_result(l, w, env->results->results[i]);
@@ -414,18 +420,19 @@ sl_backend_on_message(loop_t *l)
         if (w)
             drop_worker(l, w, env->disconnect->reason, false);
         break;
-    case SLUICE__ENVELOPE__BODY__NOT_SET:
-        break; /* refused above */
+    case SLUICE__ENVELOPE__BODY__NOT_SET: break; /* refused above */
     default:
-        sl_loop_send_error(l, l->back, id, "this message type is not taken "
-                           "on the worker socket",
+        sl_loop_send_error(l, l->back, id,
+                           "this message type is not taken on the worker "
+                           "socket",
                            SLUICE__ERROR__CODE__GENERIC);
     }
     sl_envelope_free(&env);
     zframe_destroy(&id);
 }
 
-/* ---- ticks ----------------------------------------------------------------- */
+/* ---- ticks -----------------------------------------------------------------
+ */
 
 /* Jobs no connected worker serves fail once they have waited as long as
  * their run allows (Submit.worker_wait_ms). */
@@ -442,9 +449,10 @@ give_up_unserved(loop_t *l, int64_t now)
         if (!wait || now - job->queued_ms < (int64_t)wait)
             continue;
         char why[SL_NAME_MAX_BYTES + 200];
-        snprintf(why, sizeof why, "no connected worker serves task '%s' "
-                 "(waited %llu ms for one)", task_of(job),
-                 (unsigned long long)wait);
+        snprintf(why, sizeof why,
+                 "no connected worker serves task '%s' (waited %llu ms for "
+                 "one)",
+                 task_of(job), (unsigned long long)wait);
         sl_run_job_give_up(job->run, l->sched, job, why);
         sl_loop_touch(l, job->run);
     }
@@ -455,7 +463,8 @@ void
 sl_backend_tick(loop_t *l)
 {
     int64_t now = zclock_mono();
-    int64_t dead_before = now - (int64_t)l->opt->heartbeat_ms * l->opt->liveness;
+    int64_t dead_before =
+        now - (int64_t)l->opt->heartbeat_ms * l->opt->liveness;
     zlistx_t *workers = sl_sched_workers(l->sched);
     Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
@@ -470,8 +479,10 @@ sl_backend_tick(loop_t *l)
             if (!is_silent &&
                 sl_loop_send(l, l->back, w->identity, &env) != SL_EIO)
                 continue;
-            drop_worker(l, w, is_silent ? "missed its heartbeats"
-                                        : "its connection is gone", true);
+            drop_worker(l, w,
+                        is_silent ? "missed its heartbeats"
+                                  : "its connection is gone",
+                        true);
             is_changed = true;
             break;
         }

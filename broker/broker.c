@@ -30,8 +30,8 @@
 #define CLIENT_QUEUE_MAX 10000
 
 struct sl_broker {
-    sl_broker_options_t opt;  /* strings owned: copies of the caller's */
-    zactor_t *actor;          /* the broker thread */
+    sl_broker_options_t opt; /* strings owned: copies of the caller's */
+    zactor_t *actor;         /* the broker thread */
 };
 
 /* ---- sockets ------------------------------------------------------------- */
@@ -81,10 +81,10 @@ sl_loop_bad(loop_t *l, const char *fmt, ...)
     va_end(ap);
     l->bad_logged++;
     sl_log(SL_LOG_WARN, "broker", "%s%s", msg,
-           l->bad_logged == SL_BAD_LOGS_PER_BEAT
-               ? " (more bad messages this second are only counted: "
-                 "sluice_bad_messages_total)"
-               : "");
+           l->bad_logged == SL_BAD_LOGS_PER_BEAT ? " (more bad messages this "
+                                                   "second are only counted: "
+                                                   "sluice_bad_messages_total)"
+                                                 : "");
 }
 
 /* Whether body may be taken from sock: in the clear, always; with CURVE,
@@ -122,8 +122,8 @@ sl_loop_receive(loop_t *l, zsock_t *sock, zframe_t **identity)
                     msg ? zmsg_size(msg) + 2 : 0);
     } else if (!is_allowed(l, sock, body)) {
         /* logged and counted */
-    } else if (!(env = sl_envelope_decode(zframe_data(body),
-                                          zframe_size(body), &err))) {
+    } else if (!(env = sl_envelope_decode(zframe_data(body), zframe_size(body),
+                                          &err))) {
         sl_loop_bad(l, "bad %s message: %s", side, err.msg);
         sl_loop_send_error(l, sock, *identity, err.msg,
                            SLUICE__ERROR__CODE__GENERIC);
@@ -152,12 +152,13 @@ cut_connections(zsock_t *sock, const char *side)
         rc = i + 1 < BIND_AGAIN_TRIES ? 0 : -1;
     }
     if (rc < 0)
-        sl_log(SL_LOG_ERROR, "broker", "cannot bind the %s socket again "
-               "(%s): %s", side, endpoint ? endpoint : "?",
-               zmq_strerror(zmq_errno()));
+        sl_log(SL_LOG_ERROR, "broker",
+               "cannot bind the %s socket again (%s): %s", side,
+               endpoint ? endpoint : "?", zmq_strerror(zmq_errno()));
     else
-        sl_log(SL_LOG_INFO, "broker", "%s connections cut after a revocation; "
-               "allowed peers reconnect", side);
+        sl_log(SL_LOG_INFO, "broker",
+               "%s connections cut after a revocation; allowed peers reconnect",
+               side);
     free(endpoint);
 }
 
@@ -194,8 +195,7 @@ answer_http(const char *path, sl_http_reply_t *reply, void *ctx)
 /* Binds the sockets (CURVE first, when keys are given); on failure says
  * what failed in why. */
 static int
-bind_sockets(loop_t *l, const sl_broker_options_t *opt, char *why,
-             size_t size)
+bind_sockets(loop_t *l, const sl_broker_options_t *opt, char *why, size_t size)
 {
     sl_error_t err = {0};
     sl_envelope_tune(l->front);
@@ -230,8 +230,8 @@ bind_sockets(loop_t *l, const sl_broker_options_t *opt, char *why,
 /* Sets up sockets, scheduler and runbook; on failure says what failed in
  * why (for sl_broker_new's error). */
 static int
-loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt,
-          char *why, size_t size)
+loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt, char *why,
+          size_t size)
 {
     sl_error_t err = {0};
     l->opt = opt;
@@ -262,8 +262,8 @@ loop_init(loop_t *l, zsock_t *pipe, const sl_broker_options_t *opt,
     }
     if (l->http)
         sl_http_describe(l->http, opt->http, l->http_at, sizeof l->http_at);
-    l->poller = zpoller_new(pipe, l->front, l->back,
-                            sl_syncer_sock(l->syncer), NULL);
+    l->poller =
+        zpoller_new(pipe, l->front, l->back, sl_syncer_sock(l->syncer), NULL);
     if (l->poller && l->auth)
         zpoller_add(l->poller, sl_auth_zap(l->auth));
     if (l->poller && l->http)
@@ -281,9 +281,9 @@ loop_fini(loop_t *l)
     zlistx_destroy(&l->touched);
     sl_syncer_destroy(&l->syncer);
     zlistx_destroy(&l->unconfirmed);
-    sl_sched_destroy(&l->sched); /* before the runs: it points at jobs */
+    sl_sched_destroy(&l->sched);     /* before the runs: it points at jobs */
     sl_runbook_destroy(&l->runbook); /* writes and syncs the journal */
-    sl_auth_destroy(&l->auth); /* after the sockets it checked */
+    sl_auth_destroy(&l->auth);       /* after the sockets it checked */
     sl_bmetrics_destroy(&l->metrics);
 }
 
@@ -297,8 +297,8 @@ on_pipe(loop_t *l)
     if (cmd && strcmp(cmd, "STOP") == 0) {
         l->is_stopping = true;
         sl_runbook_sync(l->runbook);
-        sl_log(SL_LOG_INFO, "broker", "stopping: new runs are refused, the "
-               "journal is synced");
+        sl_log(SL_LOG_INFO, "broker",
+               "stopping: new runs are refused, the journal is synced");
     }
     free(cmd);
     return !is_term;
@@ -333,8 +333,8 @@ trim_when_idle(loop_t *l)
 {
     sl_sched_counts_t c;
     sl_sched_counts(l->sched, &c);
-    bool is_idle = c.queued + c.delayed + c.held == 0 &&
-                   zlistx_size(l->unconfirmed) == 0;
+    bool is_idle =
+        c.queued + c.delayed + c.held == 0 && zlistx_size(l->unconfirmed) == 0;
     if (!is_idle || !l->is_trim_due)
         return;
     uint64_t before = 0, after = 0, peak = 0;
@@ -342,9 +342,10 @@ trim_when_idle(loop_t *l)
     malloc_trim(0);
     sl_procmem_read(&after, &peak);
     l->is_trim_due = false;
-    sl_log(SL_LOG_DEBUG, "broker", "idle: memory given back, rss %llu -> "
-           "%llu KiB (peak %llu KiB)", (unsigned long long)before >> 10,
-           (unsigned long long)after >> 10, (unsigned long long)peak >> 10);
+    sl_log(SL_LOG_DEBUG, "broker",
+           "idle: memory given back, rss %llu -> %llu KiB (peak %llu KiB)",
+           (unsigned long long)before >> 10, (unsigned long long)after >> 10,
+           (unsigned long long)peak >> 10);
 }
 
 /* Every heartbeat: workers, journal sync, keys; and a new allowance of
@@ -369,8 +370,8 @@ wait_ms(loop_t *l, int64_t next_tick)
     int64_t wait = next_tick - now;
     if (due >= 0 && due < wait)
         wait = due;
-    int64_t sync_at = sl_syncer_is_busy(l->syncer) ? -1
-                                                   : sl_frontend_sync_due(l);
+    int64_t sync_at =
+        sl_syncer_is_busy(l->syncer) ? -1 : sl_frontend_sync_due(l);
     /* at least 1 ms, so that a sync that failed to start cannot spin */
     if (sync_at >= 0 && sync_at - now < wait)
         wait = sync_at > now ? sync_at - now : 1;
@@ -417,14 +418,15 @@ broker_actor(zsock_t *pipe, void *args)
     char why[600];
     int rc = loop_init(&l, pipe, opt, why, sizeof why);
     if (rc == 0) {
-        sl_log(SL_LOG_INFO, "broker", "clients=%s workers=%s journal=%s "
-               "curve=%s http=%s", opt->frontend, opt->backend,
+        sl_log(SL_LOG_INFO, "broker",
+               "clients=%s workers=%s journal=%s curve=%s http=%s",
+               opt->frontend, opt->backend,
                opt->journal ? opt->journal : "(none)", l.auth ? "on" : "off",
                l.http ? l.http_at : "off");
         if (!l.auth && !is_inproc(opt))
-            sl_log(SL_LOG_WARN, "broker", "no key (--key): clients and "
-                   "workers connect in the clear, unauthenticated and "
-                   "unencrypted");
+            sl_log(SL_LOG_WARN, "broker",
+                   "no key (--key): clients and workers connect in the clear, "
+                   "unauthenticated and unencrypted");
     }
     zsock_signal(pipe, 0);
     zstr_sendf(pipe, "%s", rc == 0 ? "ok" : why);

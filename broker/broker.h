@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define SL_BROKER_FRONTEND "tcp://*:5555"
-#define SL_BROKER_BACKEND "tcp://*:5556"
+#define SL_BROKER_BACKEND  "tcp://*:5556"
 
 typedef struct sl_broker sl_broker_t;
 

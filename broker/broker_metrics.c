@@ -22,8 +22,8 @@ struct sl_bmetrics {
     sl_bmetrics_totals_t totals;
 };
 
-#define COUNTER SL_METRIC_COUNTER
-#define GAUGE SL_METRIC_GAUGE
+#define COUNTER   SL_METRIC_COUNTER
+#define GAUGE     SL_METRIC_GAUGE
 #define HISTOGRAM SL_METRIC_HISTOGRAM
 
 static bool
@@ -31,60 +31,76 @@ add_all(sl_bmetrics_t *m)
 {
     sl_metrics_t *s = m->set;
     m->submitted = sl_metrics_add(s, COUNTER, "sluice_runs_submitted_total",
-        "Runs accepted.", NULL);
+                                  "Runs accepted.", NULL);
     m->rejected = sl_metrics_add(s, COUNTER, "sluice_runs_rejected_total",
-        "Submits refused (bad flow, stopping broker, journal failure).", NULL);
+                                 "Submits refused (bad flow, stopping broker, "
+                                 "journal failure).",
+                                 NULL);
     m->finished = sl_metrics_add(s, COUNTER, "sluice_runs_finished_total",
-        "Runs finished, by final state.", "state");
-    m->dispatched = sl_metrics_add(s, COUNTER,
-        "sluice_tasks_dispatched_total", "Tasks sent to workers (each "
-        "attempt).", "task");
+                                 "Runs finished, by final state.", "state");
+    m->dispatched =
+        sl_metrics_add(s, COUNTER, "sluice_tasks_dispatched_total",
+                       "Tasks sent to workers (each attempt).", "task");
     m->completed = sl_metrics_add(s, COUNTER, "sluice_tasks_completed_total",
-        "Tasks a worker answered with a value (cache hits included).", "task");
+                                  "Tasks a worker answered with a value (cache "
+                                  "hits included).",
+                                  "task");
     m->failed = sl_metrics_add(s, COUNTER, "sluice_tasks_failed_total",
-        "Tasks failed for good (retries spent, or poison).", "task");
+                               "Tasks failed for good (retries spent, or "
+                               "poison).",
+                               "task");
     m->retried = sl_metrics_add(s, COUNTER, "sluice_tasks_retried_total",
-        "Tasks queued again, by why.", "task,reason");
+                                "Tasks queued again, by why.", "task,reason");
     m->shared = sl_metrics_add(s, COUNTER, "sluice_tasks_shared_total",
-        "Tasks answered by an identical task in flight (not dispatched).",
-        "task");
+                               "Tasks answered by an identical task in flight "
+                               "(not dispatched).",
+                               "task");
     m->cache = sl_metrics_add(s, COUNTER, "sluice_cache_results_total",
-        "Results by what the worker's cache did for them.", "result");
-    m->workers_lost = sl_metrics_add(s, COUNTER, "sluice_workers_lost_total",
-        "Workers that died or missed their heartbeats.", NULL);
+                              "Results by what the worker's cache did for "
+                              "them.",
+                              "result");
+    m->workers_lost =
+        sl_metrics_add(s, COUNTER, "sluice_workers_lost_total",
+                       "Workers that died or missed their heartbeats.", NULL);
     m->bad = sl_metrics_add(s, COUNTER, "sluice_bad_messages_total",
-        "Messages from peers that were malformed, over the cap, of the wrong "
-        "type or version, or refused (logged at most a few per heartbeat).",
-        NULL);
+                            "Messages from peers that were malformed, over the "
+                            "cap, of the wrong type or version, or refused "
+                            "(logged at most a few per heartbeat).",
+                            NULL);
     m->queued = sl_metrics_add(s, GAUGE, "sluice_tasks_queued",
-        "Tasks ready and waiting for a worker.", NULL);
+                               "Tasks ready and waiting for a worker.", NULL);
     m->delayed = sl_metrics_add(s, GAUGE, "sluice_tasks_delayed",
-        "Tasks waiting out a retry delay.", NULL);
+                                "Tasks waiting out a retry delay.", NULL);
     m->in_flight = sl_metrics_add(s, GAUGE, "sluice_tasks_in_flight",
-        "Tasks held by workers.", NULL);
+                                  "Tasks held by workers.", NULL);
     m->outstanding = sl_metrics_add(s, GAUGE, "sluice_tasks_outstanding",
-        "Queued, delayed and in-flight tasks: the autoscaling signal.", NULL);
+                                    "Queued, delayed and in-flight tasks: the "
+                                    "autoscaling signal.",
+                                    NULL);
     m->workers = sl_metrics_add(s, GAUGE, "sluice_workers_connected",
-        "Workers connected.", NULL);
+                                "Workers connected.", NULL);
     m->draining = sl_metrics_add(s, GAUGE, "sluice_workers_draining",
-        "Connected workers that are draining.", NULL);
+                                 "Connected workers that are draining.", NULL);
     m->slots = sl_metrics_add(s, GAUGE, "sluice_cluster_slots",
-        "Task slots over every connected worker.", NULL);
+                              "Task slots over every connected worker.", NULL);
     m->runs = sl_metrics_add(s, GAUGE, "sluice_runs",
-        "Runs the broker holds, by state.", "state");
+                             "Runs the broker holds, by state.", "state");
     m->duration = sl_metrics_add(s, HISTOGRAM, "sluice_task_duration_seconds",
-        "Compute time of tasks that ran (not cache hits), as workers "
-        "report it.", NULL);
+                                 "Compute time of tasks that ran (not cache "
+                                 "hits), as workers report it.",
+                                 NULL);
     m->latency = sl_metrics_add(s, HISTOGRAM, "sluice_task_latency_seconds",
-        "From dispatch to the result at the broker (wire, cache, compute).",
-        NULL);
-    m->run_duration = sl_metrics_add(s, HISTOGRAM,
-        "sluice_run_duration_seconds", "From submit to the run's end.", NULL);
+                                "From dispatch to the result at the broker "
+                                "(wire, cache, compute).",
+                                NULL);
+    m->run_duration =
+        sl_metrics_add(s, HISTOGRAM, "sluice_run_duration_seconds",
+                       "From submit to the run's end.", NULL);
     return m->submitted && m->rejected && m->finished && m->dispatched &&
            m->completed && m->failed && m->retried && m->shared && m->cache &&
-           m->workers_lost && m->bad && m->queued && m->delayed && m->in_flight &&
-           m->outstanding && m->workers && m->draining && m->slots &&
-           m->runs && m->duration && m->latency && m->run_duration;
+           m->workers_lost && m->bad && m->queued && m->delayed &&
+           m->in_flight && m->outstanding && m->workers && m->draining &&
+           m->slots && m->runs && m->duration && m->latency && m->run_duration;
 }
 
 /* The CURVE families, added at the first scrape that has CURVE on, so a
@@ -92,15 +108,18 @@ add_all(sl_bmetrics_t *m)
 static void
 add_curve(sl_bmetrics_t *m)
 {
-    m->refused = sl_metrics_add(m->set, COUNTER,
-        "sluice_curve_refused_handshakes_total",
-        "CURVE handshakes refused: key not in the allow-list.", "peer");
-    m->refused_messages = sl_metrics_add(m->set, COUNTER,
-        "sluice_curve_refused_messages_total",
-        "Messages refused from revoked keys or impostors.", NULL);
-    m->revoked = sl_metrics_add(m->set, COUNTER,
-        "sluice_curve_revoked_keys_total",
-        "Keys removed from an allow-list while the broker ran.", NULL);
+    m->refused =
+        sl_metrics_add(m->set, COUNTER, "sluice_curve_refused_handshakes_total",
+                       "CURVE handshakes refused: key not in the allow-list.",
+                       "peer");
+    m->refused_messages =
+        sl_metrics_add(m->set, COUNTER, "sluice_curve_refused_messages_total",
+                       "Messages refused from revoked keys or impostors.",
+                       NULL);
+    m->revoked =
+        sl_metrics_add(m->set, COUNTER, "sluice_curve_revoked_keys_total",
+                       "Keys removed from an allow-list while the broker ran.",
+                       NULL);
 }
 
 sl_bmetrics_t *

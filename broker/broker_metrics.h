@@ -19,18 +19,18 @@ typedef struct sl_bmetrics sl_bmetrics_t;
 
 /* The state the gauges show, read by the loop at each scrape. */
 typedef struct sl_bmetrics_gauges {
-    size_t queued;          /* jobs waiting for a worker */
-    size_t delayed;         /* jobs waiting out a retry delay */
-    size_t in_flight;       /* jobs held by workers */
-    size_t workers;         /* connected */
-    size_t draining;        /* of which draining */
-    size_t slots;           /* summed over the workers */
-    size_t runs_running;    /* runs held by the broker, by state */
+    size_t queued;       /* jobs waiting for a worker */
+    size_t delayed;      /* jobs waiting out a retry delay */
+    size_t in_flight;    /* jobs held by workers */
+    size_t workers;      /* connected */
+    size_t draining;     /* of which draining */
+    size_t slots;        /* summed over the workers */
+    size_t runs_running; /* runs held by the broker, by state */
     size_t runs_done;
     size_t runs_failed;
     size_t runs_cancelled;
-    uint64_t bad_messages;  /* malformed or refused messages from peers */
-    bool is_curve;          /* CURVE on: the auth counters below are shown */
+    uint64_t bad_messages; /* malformed or refused messages from peers */
+    bool is_curve;         /* CURVE on: the auth counters below are shown */
     uint64_t refused_clients;
     uint64_t refused_workers;
     uint64_t refused_messages;
@@ -40,11 +40,11 @@ typedef struct sl_bmetrics_gauges {
 /* Totals over every task name, for `sluice status`. */
 typedef struct sl_bmetrics_totals {
     uint64_t dispatched;
-    uint64_t completed;   /* succeeded on a worker (hits included) */
-    uint64_t cached;      /* of which cache hits */
-    uint64_t shared;      /* answered by an identical job in flight */
-    uint64_t failed;      /* failed for good */
-    uint64_t retried;     /* queued again after an error, timeout or loss */
+    uint64_t completed; /* succeeded on a worker (hits included) */
+    uint64_t cached;    /* of which cache hits */
+    uint64_t shared;    /* answered by an identical job in flight */
+    uint64_t failed;    /* failed for good */
+    uint64_t retried;   /* queued again after an error, timeout or loss */
     uint64_t workers_lost;
 } sl_bmetrics_totals_t;
 
@@ -57,8 +57,8 @@ void sl_bmetrics_dispatched(sl_bmetrics_t *m, const char *task, size_t count);
 
 /* A worker's outcome o for job, after the run took it: job->state says
  * what became of it (done, queued again, failed). */
-void sl_bmetrics_result(sl_bmetrics_t *m, const char *task,
-                        const sl_job_t *job, const sl_outcome_t *o);
+void sl_bmetrics_result(sl_bmetrics_t *m, const char *task, const sl_job_t *job,
+                        const sl_outcome_t *o);
 
 /* job was taken back from a worker that died, left or lost it: queued
  * again, or failed (poison). */

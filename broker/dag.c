@@ -64,7 +64,8 @@ unfollow(sl_job_t *job)
 {
     sl_job_t *leader = job->leader;
     void *handle = leader && leader->followers
-                       ? zlistx_find(leader->followers, job) : NULL;
+                       ? zlistx_find(leader->followers, job)
+                       : NULL;
     if (handle)
         zlistx_delete(leader->followers, handle);
     job->leader = NULL;
@@ -98,8 +99,8 @@ static void
 set_identity(sl_run_t *run, sl_job_t *job)
 {
     const sl_node_t *node = &run->flow->nodes[job->node];
-    const uint8_t *settings = node->opt.cache == SL_CACHE_NONE
-                                  ? NULL : settings_of(run, job->node);
+    const uint8_t *settings =
+        node->opt.cache == SL_CACHE_NONE ? NULL : settings_of(run, job->node);
     uint8_t both[2 * SL_DIGEST_BYTES]; /* task call, then settings */
     job->has_identity = false;
     if (!settings ||
@@ -299,8 +300,7 @@ grow_jobs(sl_run_t *run, size_t more)
 /* Resolves the map sources of node n into lists (map_count of them); the
  * width, or -1 with why filled in. */
 static long
-map_width(sl_run_t *run, uint32_t n, sl_value_t **lists, char *why,
-          size_t size)
+map_width(sl_run_t *run, uint32_t n, sl_value_t **lists, char *why, size_t size)
 {
     const sl_node_t *node = &run->flow->nodes[n];
     resolve_t r = {run, node, NULL, 0};
@@ -315,11 +315,13 @@ map_width(sl_run_t *run, uint32_t n, sl_value_t **lists, char *why,
             snprintf(why, size, "map variable '%s' is %s %s, not a list",
                      node->map_vars[i],
                      strchr("aeiou", *sl_type_name(sl_value_type(lists[i])))
-                         ? "an" : "a",
+                         ? "an"
+                         : "a",
                      sl_type_name(sl_value_type(lists[i])));
         else if (i > 0 && count != width)
-            snprintf(why, size, "map lists have different lengths (%zu and "
-                     "%zu)", width, count);
+            snprintf(why, size,
+                     "map lists have different lengths (%zu and %zu)", width,
+                     count);
         else if (count > SL_MAP_MAX_WIDTH)
             snprintf(why, size, "map of %zu elements is over the cap of %d",
                      count, SL_MAP_MAX_WIDTH);
@@ -333,8 +335,7 @@ map_width(sl_run_t *run, uint32_t n, sl_value_t **lists, char *why,
 }
 
 void
-sl_run_recover(sl_run_t *run, uint32_t node, uint32_t index,
-               sl_value_t **value)
+sl_run_recover(sl_run_t *run, uint32_t node, uint32_t index, sl_value_t **value)
 {
     char key[32];
     snprintf(key, sizeof key, "%u:%u", node, index);
@@ -378,8 +379,9 @@ place_jobs(sl_run_t *run, sl_sched_t *sched, uint32_t n, sl_value_t **lists,
         job->args = sl_flow_instantiate(node->args, resolve, &r);
         sl_error_t err = {0};
         if (!job->args) {
-            fail_node(run, sched, n, "out of memory building the task's "
-                      "arguments", false, NULL);
+            fail_node(run, sched, n,
+                      "out of memory building the task's arguments", false,
+                      NULL);
             return;
         }
         if (sl_value_check_caps(job->args, &err) < 0) {
@@ -530,9 +532,9 @@ job_failed(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, const char *error,
         sl_sched_delay(sched, job, key, zclock_mono() + delay);
     else
         sl_sched_enqueue(sched, job, key, false);
-    snprintf(msg, sizeof msg, "attempt %u failed (%s); retry %u of %u in %lld "
-             "ms", job->attempt, error, failures, node->opt.retries,
-             (long long)delay);
+    snprintf(msg, sizeof msg,
+             "attempt %u failed (%s); retry %u of %u in %lld ms", job->attempt,
+             error, failures, node->opt.retries, (long long)delay);
     sl_run_emit(run, job, job->node, SL_EVENT_QUEUED, worker_id, msg);
 }
 
@@ -568,9 +570,9 @@ sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
         return;
     }
     if (job->state != SL_JOB_RUNNING) {
-        sl_invariant_broken("broker", "run=%s job %llx: a result for a job "
-                            "that is %s", run->id,
-                            (unsigned long long)job->id,
+        sl_invariant_broken("broker",
+                            "run=%s job %llx: a result for a job that is %s",
+                            run->id, (unsigned long long)job->id,
                             sl_job_state_name(job->state));
         sl_run_break(run, "a result arrived for a job that was not running");
         sl_value_destroy(value);
@@ -582,8 +584,8 @@ sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
     if (o->cache == SL_CACHE_OUTCOME_ERROR && ns->cache_errors++ == 0)
         ns->cache_error = strdup(o->cache_error ? o->cache_error : "");
     if (!o->is_ok || !*value) {
-        job_failed(run, sched, job, o->error && *o->error ? o->error
-                                                          : "no value",
+        job_failed(run, sched, job,
+                   o->error && *o->error ? o->error : "no value",
                    o->failure == SL_FAIL_TIMEOUT, worker_id);
         sl_value_destroy(value);
         advance(run, sched);
@@ -591,14 +593,13 @@ sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
     }
     bool is_hit = o->cache == SL_CACHE_OUTCOME_HIT;
     job_done(run, sched, job, value, is_hit);
-    sl_run_event_t *e = sl_run_emit(run, job, job->node,
-                                    is_hit ? SL_EVENT_CACHED
-                                           : SL_EVENT_DONE,
-                                    worker_id, NULL);
+    sl_run_event_t *e =
+        sl_run_emit(run, job, job->node,
+                    is_hit ? SL_EVENT_CACHED : SL_EVENT_DONE, worker_id, NULL);
     if (e) {
         e->cache = o->cache;
-        e->cache_error = o->cache_error && *o->cache_error
-                             ? strdup(o->cache_error) : NULL;
+        e->cache_error =
+            o->cache_error && *o->cache_error ? strdup(o->cache_error) : NULL;
         e->duration_us = o->duration_us;
     }
     if (ns->state == SL_NODE_RUNNING && ns->done_count == ns->job_count)
@@ -616,8 +617,8 @@ sl_run_job_shared(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
     }
     node_state_t *ns = &run->nodes[job->node];
     job_done(run, sched, job, value, true);
-    sl_run_event_t *e = sl_run_emit(run, job, job->node, SL_EVENT_CACHED,
-                                    worker_id, NULL);
+    sl_run_event_t *e =
+        sl_run_emit(run, job, job->node, SL_EVENT_CACHED, worker_id, NULL);
     if (e)
         e->cache = SL_CACHE_OUTCOME_HIT;
     if (ns->state == SL_NODE_RUNNING && ns->done_count == ns->job_count)
@@ -632,8 +633,8 @@ sl_run_job_lost(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
     if (job->state == SL_JOB_CANCELLED)
         return; /* cancelled while its worker held it: nothing owed */
     if (job->state != SL_JOB_RUNNING) {
-        sl_invariant_broken("broker", "run=%s job %llx lost while %s",
-                            run->id, (unsigned long long)job->id,
+        sl_invariant_broken("broker", "run=%s job %llx lost while %s", run->id,
+                            (unsigned long long)job->id,
                             sl_job_state_name(job->state));
         sl_run_break(run, "a job that was not running was lost");
         sl_run_settle(run, sched);
@@ -642,8 +643,9 @@ sl_run_job_lost(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
     char key[SL_NAME_MAX_BYTES + 16], msg[300];
     run->nodes[job->node].deaths += is_death;
     if (is_death && ++job->deaths >= SL_POISON_DEATHS) {
-        snprintf(msg, sizeof msg, "poison: %u workers died running it (last: "
-                 "%s)", job->deaths, why);
+        snprintf(msg, sizeof msg,
+                 "poison: %u workers died running it (last: %s)", job->deaths,
+                 why);
         fail_job(run, sched, job, msg, NULL);
         advance(run, sched);
         return;

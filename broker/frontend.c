@@ -40,8 +40,7 @@ send_packed(zsock_t *sock, zframe_t *to, zframe_t *packed)
     sl_error_t err = {0};
     int rc = sl_envelope_send_packed(sock, to, packed, &err);
     if (rc < 0)
-        sl_log(SL_LOG_DEBUG, "broker", "run result not delivered: %s",
-               err.msg);
+        sl_log(SL_LOG_DEBUG, "broker", "run result not delivered: %s", err.msg);
     return rc;
 }
 
@@ -95,8 +94,8 @@ drop_values(Sluice__RunResult *result)
         free(n->value); /* a view: see sl_run_wire_result_free */
         n->value = NULL;
         if (!*n->error)
-            n->error = "the results of this run are over the message cap; "
-                       "each task's result is in the cache";
+            n->error = "the results of this run are over the message cap; each "
+                       "task's result is in the cache";
     }
 }
 
@@ -160,11 +159,10 @@ static void
 send_result(loop_t *l, sl_run_t *run)
 {
     Sluice__RunResult *result = sl_run_wire_result(run);
-    ProtobufCBinaryData packed = result ? pack_result(result)
-                                        : (ProtobufCBinaryData){0};
-    zframe_t *kept = packed.data
-                         ? sl_runbook_finished(l->runbook, run, packed)
-                         : NULL;
+    ProtobufCBinaryData packed =
+        result ? pack_result(result) : (ProtobufCBinaryData){0};
+    zframe_t *kept =
+        packed.data ? sl_runbook_finished(l->runbook, run, packed) : NULL;
     for (size_t i = 0; kept && i < sl_run_follower_count(run);) {
         zframe_t *to = sl_run_follower(run, i);
         if (send_packed(l->front, to, kept) == SL_EIO) {
@@ -262,9 +260,8 @@ static void
 on_submit(loop_t *l, zframe_t *client, const Sluice__Submit *s)
 {
     sl_error_t err = {0};
-    sl_run_t *run = l->is_stopping
-                        ? NULL
-                        : sl_runbook_submit(l->runbook, s, client, &err);
+    sl_run_t *run =
+        l->is_stopping ? NULL : sl_runbook_submit(l->runbook, s, client, &err);
     if (l->is_stopping)
         sl_error_set(&err, SL_EREJECTED, "the broker is stopping");
     sl_bmetrics_submitted(l->metrics, run != NULL);
@@ -292,19 +289,20 @@ on_watch(loop_t *l, zframe_t *client, const Sluice__Watch *w)
         return sl_loop_send_error(l, l->front, client, "watch: no such run",
                                   SLUICE__ERROR__CODE__GENERIC);
     if (run && !result && sl_run_is_reported(run))
-        return sl_loop_send_error(l, l->front, client, "watch: the run has "
-                                  "finished, but the broker ran out of "
-                                  "memory keeping its result",
+        return sl_loop_send_error(l, l->front, client,
+                                  "watch: the run has finished, but the broker "
+                                  "ran out of memory keeping its result",
                                   SLUICE__ERROR__CODE__GENERIC);
     if (run && !result) { /* running, or its result not out yet */
         int rc = sl_run_follow(run, client);
         if (rc < 0)
-            return sl_loop_send_error(
-                l, l->front, client,
-                rc == SL_ETOOBIG ? "watch: this run has as many watchers as "
-                                   "it may have"
-                                 : "watch: broker out of memory",
-                SLUICE__ERROR__CODE__GENERIC);
+            return sl_loop_send_error(l, l->front, client,
+                                      rc == SL_ETOOBIG ? "watch: this run has "
+                                                         "as many watchers as "
+                                                         "it may have"
+                                                       : "watch: broker out of "
+                                                         "memory",
+                                      SLUICE__ERROR__CODE__GENERIC);
         if (!sl_run_is_unconfirmed(run)) /* else all hear it once synced */
             send_accepted_to(l, run, client);
         sl_log(SL_LOG_DEBUG, "broker", "run=%s followed by %zu clients",
@@ -335,8 +333,9 @@ on_cancel(loop_t *l, zframe_t *client, const Sluice__Cancel *c)
         sl_run_cancel(run, l->sched, "cancelled", held);
         if (held)
             sl_backend_cancel_held(l, held);
-        sl_log(SL_LOG_INFO, "broker", "run=%s cancelled, %zu running tasks "
-               "told to stop", sl_run_id(run), held ? zlistx_size(held) : 0);
+        sl_log(SL_LOG_INFO, "broker",
+               "run=%s cancelled, %zu running tasks told to stop",
+               sl_run_id(run), held ? zlistx_size(held) : 0);
         zlistx_destroy(&held);
         sl_loop_touch(l, run);
     }
@@ -359,15 +358,20 @@ sl_frontend_on_message(loop_t *l)
     if (!env)
         return;
     switch (env->body_case) {
-    case SLUICE__ENVELOPE__BODY_SUBMIT: on_submit(l, client, env->submit); break;
+    case SLUICE__ENVELOPE__BODY_SUBMIT:
+        on_submit(l, client, env->submit);
+        break;
     case SLUICE__ENVELOPE__BODY_STATUS_REQUEST:
         sl_status_reply(l, client, env->status_request);
         break;
-    case SLUICE__ENVELOPE__BODY_CANCEL: on_cancel(l, client, env->cancel); break;
+    case SLUICE__ENVELOPE__BODY_CANCEL:
+        on_cancel(l, client, env->cancel);
+        break;
     case SLUICE__ENVELOPE__BODY_WATCH: on_watch(l, client, env->watch); break;
     default:
-        sl_loop_send_error(l, l->front, client, "this message type is not "
-                           "taken on the client socket",
+        sl_loop_send_error(l, l->front, client,
+                           "this message type is not taken on the client "
+                           "socket",
                            SLUICE__ERROR__CODE__GENERIC);
     }
     sl_envelope_free(&env);

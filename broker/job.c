@@ -12,8 +12,8 @@
 #define TO(s) (1u << (s))
 static const unsigned allowed[] = {
     [SL_JOB_NEW] = TO(SL_JOB_QUEUED) | TO(SL_JOB_FOLLOWING) | TO(SL_JOB_DONE),
-    [SL_JOB_QUEUED] = TO(SL_JOB_RUNNING) | TO(SL_JOB_FAILED) |
-                      TO(SL_JOB_CANCELLED),
+    [SL_JOB_QUEUED] =
+        TO(SL_JOB_RUNNING) | TO(SL_JOB_FAILED) | TO(SL_JOB_CANCELLED),
     [SL_JOB_DELAYED] = TO(SL_JOB_QUEUED) | TO(SL_JOB_CANCELLED),
     [SL_JOB_FOLLOWING] = TO(SL_JOB_DONE) | TO(SL_JOB_QUEUED) |
                          TO(SL_JOB_FOLLOWING) | TO(SL_JOB_CANCELLED),
@@ -35,11 +35,11 @@ sl_job_may_enter(sl_job_state_t from, sl_job_state_t to)
 const char *
 sl_job_state_name(sl_job_state_t state)
 {
-    static const char *names[] = {
-        [SL_JOB_NEW] = "new",         [SL_JOB_QUEUED] = "queued",
-        [SL_JOB_DELAYED] = "delayed", [SL_JOB_FOLLOWING] = "following",
-        [SL_JOB_RUNNING] = "running", [SL_JOB_DONE] = "done",
-        [SL_JOB_FAILED] = "failed",   [SL_JOB_CANCELLED] = "cancelled"};
+    static const char *names[] =
+        {[SL_JOB_NEW] = "new",         [SL_JOB_QUEUED] = "queued",
+         [SL_JOB_DELAYED] = "delayed", [SL_JOB_FOLLOWING] = "following",
+         [SL_JOB_RUNNING] = "running", [SL_JOB_DONE] = "done",
+         [SL_JOB_FAILED] = "failed",   [SL_JOB_CANCELLED] = "cancelled"};
     return state <= SL_JOB_CANCELLED ? names[state] : "?";
 }
 

@@ -19,45 +19,45 @@ typedef struct sl_bworker sl_bworker_t;
 typedef struct sl_squeue sl_squeue_t;
 
 typedef enum {
-    SL_JOB_NEW,        /* made, not yet placed */
-    SL_JOB_QUEUED,     /* waiting for a worker */
-    SL_JOB_DELAYED,    /* waiting out a retry delay */
-    SL_JOB_FOLLOWING,  /* an identical job in flight computes for it */
-    SL_JOB_RUNNING,    /* sent to a worker */
-    SL_JOB_DONE,       /* succeeded */
-    SL_JOB_FAILED,     /* failed */
-    SL_JOB_CANCELLED   /* its node or run ended first */
+    SL_JOB_NEW,       /* made, not yet placed */
+    SL_JOB_QUEUED,    /* waiting for a worker */
+    SL_JOB_DELAYED,   /* waiting out a retry delay */
+    SL_JOB_FOLLOWING, /* an identical job in flight computes for it */
+    SL_JOB_RUNNING,   /* sent to a worker */
+    SL_JOB_DONE,      /* succeeded */
+    SL_JOB_FAILED,    /* failed */
+    SL_JOB_CANCELLED  /* its node or run ended first */
 } sl_job_state_t;
 
 typedef struct sl_job {
-    uint64_t id;            /* run seq << 32 | index in the run */
-    sl_run_t *run;          /* owner */
-    uint32_t node;          /* node index in the run's flow */
-    uint32_t index;         /* element of a mapped node */
-    uint32_t attempt;       /* 1 for the first dispatch */
-    uint16_t errors;        /* attempts that failed in the task's code */
-    uint16_t timeouts;      /* attempts killed past the node's timeout */
-    uint16_t deaths;        /* attempts whose worker died holding it */
-    int64_t dispatched_us;  /* monotonic time of the last dispatch */
-    int64_t due_ms;         /* DELAYED: when it may be queued again */
-    sl_job_state_t state;   /* where it is: change it with sl_job_enter */
-    bool is_suspect;        /* a worker died holding it: it runs alone, so
-                               that a further death is its own */
-    sl_value_t *args;       /* resolved args, owned until it ends */
-    sl_value_t *value;      /* result, owned until its node gathers it */
-    sl_bworker_t *worker;   /* holder while RUNNING, and after a cancel
-                               until the holder answers */
-    bool has_identity;      /* coalescable: identity is set */
+    uint64_t id;           /* run seq << 32 | index in the run */
+    sl_run_t *run;         /* owner */
+    uint32_t node;         /* node index in the run's flow */
+    uint32_t index;        /* element of a mapped node */
+    uint32_t attempt;      /* 1 for the first dispatch */
+    uint16_t errors;       /* attempts that failed in the task's code */
+    uint16_t timeouts;     /* attempts killed past the node's timeout */
+    uint16_t deaths;       /* attempts whose worker died holding it */
+    int64_t dispatched_us; /* monotonic time of the last dispatch */
+    int64_t due_ms;        /* DELAYED: when it may be queued again */
+    sl_job_state_t state;  /* where it is: change it with sl_job_enter */
+    bool is_suspect;       /* a worker died holding it: it runs alone, so
+                              that a further death is its own */
+    sl_value_t *args;      /* resolved args, owned until it ends */
+    sl_value_t *value;     /* result, owned until its node gathers it */
+    sl_bworker_t *worker;  /* holder while RUNNING, and after a cancel
+                              until the holder answers */
+    bool has_identity;     /* coalescable: identity is set */
     uint8_t identity[SL_DIGEST_BYTES]; /* BLAKE2b of task, args and cache
                                           settings */
-    struct sl_job *leader;  /* FOLLOWING: the identical job in flight */
-    zlistx_t *followers;    /* jobs following this one, owned list */
-    int64_t queued_ms;      /* monotonic time it was last queued */
-    sl_squeue_t *queue;     /* its ready queue while QUEUED or DELAYED
-                               (scheduler.c's) */
-    void *queue_handle;     /* its place in that queue (or the delayed
-                               list) */
-    void *held_handle;      /* zlistx handle in its worker's held list */
+    struct sl_job *leader; /* FOLLOWING: the identical job in flight */
+    zlistx_t *followers;   /* jobs following this one, owned list */
+    int64_t queued_ms;     /* monotonic time it was last queued */
+    sl_squeue_t *queue;    /* its ready queue while QUEUED or DELAYED
+                              (scheduler.c's) */
+    void *queue_handle;    /* its place in that queue (or the delayed
+                              list) */
+    void *held_handle;     /* zlistx handle in its worker's held list */
 } sl_job_t;
 
 /* Whether a job may go from one state to the other. */

@@ -69,8 +69,9 @@ scan(int fd, sl_journal_visit_fn visit, void *ctx, off_t *good_end)
             return SL_ENOMEM;
         bool is_whole = pread(fd, data, size, at + 4) == (ssize_t)size;
         Sluice__JournalRecord *rec =
-            is_whole ? (Sluice__JournalRecord *)sl_wire_unpack(
-                           &sluice__journal_record__descriptor, data, size)
+            is_whole ? (Sluice__JournalRecord *)
+                           sl_wire_unpack(&sluice__journal_record__descriptor,
+                                          data, size)
                      : NULL;
         free(data);
         if (!rec)
@@ -83,11 +84,11 @@ scan(int fd, sl_journal_visit_fn visit, void *ctx, off_t *good_end)
 }
 
 typedef struct {
-    zhashx_t *ended;     /* run id -> order of its End record (1-based) */
-    size_t end_count;    /* End records seen */
-    size_t keep_from;    /* End records with order >= this are kept */
-    int out;             /* compacted file, in the second pass */
-    bool is_failed;      /* a write failed */
+    zhashx_t *ended;  /* run id -> order of its End record (1-based) */
+    size_t end_count; /* End records seen */
+    size_t keep_from; /* End records with order >= this are kept */
+    int out;          /* compacted file, in the second pass */
+    bool is_failed;   /* a write failed */
 } compact_t;
 
 static void
@@ -179,8 +180,7 @@ compact_and_open(sl_journal_t *j, sl_error_t *err)
     if (j->fd < 0)
         return io_error(err, "open", j->path);
     j->size = lseek(j->fd, 0, SEEK_END);
-    j->compact_at = j->size > j->compact_min / 2 ? 2 * j->size
-                                                 : j->compact_min;
+    j->compact_at = j->size > j->compact_min / 2 ? 2 * j->size : j->compact_min;
     return 0;
 }
 

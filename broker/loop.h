@@ -24,32 +24,32 @@
 #define SL_BAD_LOGS_PER_BEAT 5
 
 typedef struct loop {
-    const sl_broker_options_t *opt; /* read-only */
-    zsock_t *pipe;                  /* to the owner */
-    zsock_t *front;                 /* ROUTER for clients */
-    zsock_t *back;                  /* ROUTER for workers */
-    zpoller_t *poller;              /* pipe, front, back, ... */
-    sl_sched_t *sched;              /* queues and workers */
-    sl_runbook_t *runbook;          /* every run, and the journal */
-    zlistx_t *touched;              /* runs changed in this step, borrowed */
-    bool is_stopping;               /* SIGTERM: no new runs */
-    int64_t started_ms;             /* monotonic time the loop started */
-    sl_syncer_t *syncer;            /* syncs the journal off this thread */
-    zlistx_t *unconfirmed;          /* runs whose Accepted waits for a
-                                       sync, oldest first, borrowed */
-    size_t syncing;                 /* of which the sync in flight covers */
-    sl_auth_t *auth;                /* CURVE keys and allow-lists; NULL in
-                                       the clear */
+    const sl_broker_options_t *opt;   /* read-only */
+    zsock_t *pipe;                    /* to the owner */
+    zsock_t *front;                   /* ROUTER for clients */
+    zsock_t *back;                    /* ROUTER for workers */
+    zpoller_t *poller;                /* pipe, front, back, ... */
+    sl_sched_t *sched;                /* queues and workers */
+    sl_runbook_t *runbook;            /* every run, and the journal */
+    zlistx_t *touched;                /* runs changed in this step, borrowed */
+    bool is_stopping;                 /* SIGTERM: no new runs */
+    int64_t started_ms;               /* monotonic time the loop started */
+    sl_syncer_t *syncer;              /* syncs the journal off this thread */
+    zlistx_t *unconfirmed;            /* runs whose Accepted waits for a
+                                         sync, oldest first, borrowed */
+    size_t syncing;                   /* of which the sync in flight covers */
+    sl_auth_t *auth;                  /* CURVE keys and allow-lists; NULL in
+                                         the clear */
     char peer_key[SL_CURVE_KEY_TEXT]; /* the CURVE key of the message just
                                        received ("" in the clear) */
-    sl_bmetrics_t *metrics;         /* counters for /metrics and status */
-    sl_http_t *http;                /* /metrics, /healthz, /readyz; NULL
-                                       without --http */
-    char http_at[300];              /* its address, with the port bound */
-    uint32_t bad_logged;            /* bad messages logged this heartbeat */
-    uint64_t bad_total;             /* bad messages since the start */
-    bool is_trim_due;               /* runs finished since memory was last
-                                       given back */
+    sl_bmetrics_t *metrics;           /* counters for /metrics and status */
+    sl_http_t *http;                  /* /metrics, /healthz, /readyz; NULL
+                                         without --http */
+    char http_at[300];                /* its address, with the port bound */
+    uint32_t bad_logged;              /* bad messages logged this heartbeat */
+    uint64_t bad_total;               /* bad messages since the start */
+    bool is_trim_due;                 /* runs finished since memory was last
+                                         given back */
 } loop_t;
 
 /* ---- broker.c: sockets ---- */
@@ -62,8 +62,7 @@ Sluice__Envelope *sl_loop_receive(loop_t *l, zsock_t *sock,
 
 /* Sends env to a peer; a failure is logged at debug and its code returned
  * (SL_EIO: the peer is gone, SL_ETIMEDOUT: its queue is full). */
-int sl_loop_send(loop_t *l, zsock_t *sock, zframe_t *to,
-                 Sluice__Envelope *env);
+int sl_loop_send(loop_t *l, zsock_t *sock, zframe_t *to, Sluice__Envelope *env);
 
 /* Sends an Error message saying reason. */
 void sl_loop_send_error(loop_t *l, zsock_t *sock, zframe_t *to,

@@ -14,36 +14,26 @@ static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: sluice-broker [options]\n"
-            "  --clients ENDPOINT  where clients connect (default %s)\n"
-            "  --workers ENDPOINT  where workers connect (default %s)\n"
-            "  --prefetch N        tasks a worker may hold beyond its slots "
-            "(default 2)\n"
-            "  --keep-runs N       finished runs kept for status "
-            "(default 100)\n"
-            "  --heartbeat-ms MS   heartbeat interval (default 1000)\n"
-            "  --liveness N        missed heartbeats before a worker is dead "
-            "(default 3)\n"
-            "  --journal PATH      where runs are journalled, so that a "
-            "restart resumes\n"
-            "                      them; 'none' for no journal (default:\n"
-            "                      $SLUICE_STATE_DIR, $XDG_STATE_HOME/sluice or\n"
-            "                      ~/.local/state/sluice, then "
-            "broker-PORT.journal)\n"
-            "  --key FILE          the broker's CURVE key pair (from `sluice "
-            "keygen`):\n"
-            "                      both sockets then take only the keys below\n"
-            "  --allow-clients DIR public keys (*.pub) of the clients "
-            "allowed\n"
-            "  --allow-workers DIR public keys (*.pub) of the workers "
-            "allowed\n"
-            "                      (read again every heartbeat: remove a file "
-            "to revoke)\n"
-            "  --http [HOST:]PORT  serve /metrics (Prometheus), /healthz and "
-            "/readyz\n"
-            "                      here (default $SLUICE_HTTP, else not "
-            "served)\n"
-            "  --log-level LEVEL   error, warn, info (default), debug\n",
+            "usage: sluice-broker [options]\n  --clients ENDPOINT  where "
+            "clients connect (default %s)\n  --workers ENDPOINT  where workers "
+            "connect (default %s)\n  --prefetch N        tasks a worker may "
+            "hold beyond its slots (default 2)\n  --keep-runs N       finished "
+            "runs kept for status (default 100)\n  --heartbeat-ms MS   "
+            "heartbeat interval (default 1000)\n  --liveness N        missed "
+            "heartbeats before a worker is dead (default 3)\n  --journal PATH  "
+            "    where runs are journalled, so that a restart resumes\n        "
+            "              them; 'none' for no journal (default:\n             "
+            "         $SLUICE_STATE_DIR, $XDG_STATE_HOME/sluice or\n           "
+            "           ~/.local/state/sluice, then broker-PORT.journal)\n  "
+            "--key FILE          the broker's CURVE key pair (from `sluice "
+            "keygen`):\n                      both sockets then take only the "
+            "keys below\n  --allow-clients DIR public keys (*.pub) of the "
+            "clients allowed\n  --allow-workers DIR public keys (*.pub) of the "
+            "workers allowed\n                      (read again every "
+            "heartbeat: remove a file to revoke)\n  --http [HOST:]PORT  serve "
+            "/metrics (Prometheus), /healthz and /readyz\n                     "
+            " here (default $SLUICE_HTTP, else not served)\n  --log-level "
+            "LEVEL   error, warn, info (default), debug\n",
             SL_BROKER_FRONTEND, SL_BROKER_BACKEND);
 }
 
@@ -78,21 +68,21 @@ default_path(char *buf, size_t size, const char *frontend)
 int
 main(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"clients", required_argument, NULL, 'c'},
-        {"workers", required_argument, NULL, 'w'},
-        {"prefetch", required_argument, NULL, 'p'},
-        {"keep-runs", required_argument, NULL, 'k'},
-        {"heartbeat-ms", required_argument, NULL, 'H'},
-        {"liveness", required_argument, NULL, 'L'},
-        {"journal", required_argument, NULL, 'j'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"key", required_argument, NULL, 'K'},
-        {"allow-clients", required_argument, NULL, 'C'},
-        {"allow-workers", required_argument, NULL, 'W'},
-        {"http", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longs[] =
+        {{"clients", required_argument, NULL, 'c'},
+         {"workers", required_argument, NULL, 'w'},
+         {"prefetch", required_argument, NULL, 'p'},
+         {"keep-runs", required_argument, NULL, 'k'},
+         {"heartbeat-ms", required_argument, NULL, 'H'},
+         {"liveness", required_argument, NULL, 'L'},
+         {"journal", required_argument, NULL, 'j'},
+         {"log-level", required_argument, NULL, 'l'},
+         {"key", required_argument, NULL, 'K'},
+         {"allow-clients", required_argument, NULL, 'C'},
+         {"allow-workers", required_argument, NULL, 'W'},
+         {"http", required_argument, NULL, 'P'},
+         {"help", no_argument, NULL, 'h'},
+         {NULL, 0, NULL, 0}};
     sl_broker_options_t opt = {.prefetch = 2};
     const char *journal = NULL;
     char default_journal[4096];
@@ -106,13 +96,12 @@ main(int argc, char **argv)
         case 'c': opt.frontend = optarg; break;
         case 'w': opt.backend = optarg; break;
         case 'p':
-            if (number("--prefetch", optarg, 0, 1000000,
-                       &opt.prefetch) < 0)
+            if (number("--prefetch", optarg, 0, 1000000, &opt.prefetch) < 0)
                 return 2;
             break;
         case 'k':
-            if (number("--keep-runs", optarg, 1, 1000000,
-                       &opt.finished_runs) < 0)
+            if (number("--keep-runs", optarg, 1, 1000000, &opt.finished_runs) <
+                0)
                 return 2;
             break;
         case 'H':
@@ -121,8 +110,7 @@ main(int argc, char **argv)
                 return 2;
             break;
         case 'L':
-            if (number("--liveness", optarg, 1, 1000,
-                       &opt.liveness) < 0)
+            if (number("--liveness", optarg, 1, 1000, &opt.liveness) < 0)
                 return 2;
             break;
         case 'j': journal = optarg; break;
@@ -144,9 +132,9 @@ main(int argc, char **argv)
         return 2;
     }
     if (!journal)
-        journal = default_path(default_journal, sizeof default_journal,
-                               opt.frontend ? opt.frontend
-                                            : SL_BROKER_FRONTEND);
+        journal =
+            default_path(default_journal, sizeof default_journal,
+                         opt.frontend ? opt.frontend : SL_BROKER_FRONTEND);
     opt.journal = strcmp(journal, "none") == 0 ? NULL : journal;
     sl_error_t err = {0};
     sl_broker_t *broker = sl_broker_new(&opt, &err);
@@ -157,7 +145,7 @@ main(int argc, char **argv)
     sl_service_wait();
     sl_broker_stop_accepting(broker);
     sl_broker_destroy(&broker);
-    sl_log(SL_LOG_INFO, "broker", "stopped; the journal holds what was in "
-           "progress");
+    sl_log(SL_LOG_INFO, "broker",
+           "stopped; the journal holds what was in progress");
     return 0;
 }

@@ -21,9 +21,9 @@ unix_ms(void)
 }
 
 typedef struct {
-    sl_run_t *run;   /* the run */
-    uint32_t node;   /* whose references are being linked */
-    bool is_failed;  /* memory ran out */
+    sl_run_t *run;  /* the run */
+    uint32_t node;  /* whose references are being linked */
+    bool is_failed; /* memory ran out */
 } link_t;
 
 static void
@@ -34,8 +34,8 @@ link_dep(size_t dep, void *ctx)
     for (uint32_t i = 0; i < d->dependent_count; i++)
         if (d->dependents[i] == l->node)
             return; /* referenced twice: counted once */
-    uint32_t *grown = realloc(d->dependents,
-                              (d->dependent_count + 1) * sizeof *grown);
+    uint32_t *grown =
+        realloc(d->dependents, (d->dependent_count + 1) * sizeof *grown);
     if (!grown) {
         l->is_failed = true;
         return;
@@ -71,7 +71,9 @@ sl_run_new(sl_run_config_t *cfg)
     run->ready = calloc(flow->node_count, sizeof *run->ready);
     zuuid_t *uuid = cfg->run_id ? NULL : zuuid_new();
     snprintf(run->id, sizeof run->id, "%.16s",
-             cfg->run_id ? cfg->run_id : uuid ? zuuid_str(uuid) : "");
+             cfg->run_id ? cfg->run_id
+             : uuid      ? zuuid_str(uuid)
+                         : "");
     zuuid_destroy(&uuid);
     link_t l = {run, 0, false};
     for (uint32_t i = 0; run->nodes && i < flow->node_count; i++) {
@@ -283,8 +285,7 @@ copy_or_null(const char *s)
 
 sl_run_event_t *
 sl_run_emit(sl_run_t *run, const sl_job_t *job, uint32_t node,
-            sl_event_kind_t kind, const char *worker_id,
-            const char *error)
+            sl_event_kind_t kind, const char *worker_id, const char *error)
 {
     if (!run->wants_events)
         return NULL;
@@ -340,20 +341,20 @@ void
 sl_run_node_report(const sl_run_t *run, uint32_t n, sl_node_report_t *out)
 {
     const node_state_t *ns = &run->nodes[n];
-    *out = (sl_node_report_t){
-        .name = run->flow->nodes[n].name,
-        .state = ns->state,
-        .value = ns->value,
-        .error = ns->error ? ns->error : "",
-        .tasks = ns->job_count,
-        .cached = ns->cached_count,
-        .failed = ns->failed_count,
-        .duration_us = ns->duration_us,
-        .cache_errors = ns->cache_errors,
-        .cache_error = ns->cache_error ? ns->cache_error : "",
-        .errors = ns->errors,
-        .timeouts = ns->timeouts,
-        .deaths = ns->deaths};
+    *out = (sl_node_report_t){.name = run->flow->nodes[n].name,
+                              .state = ns->state,
+                              .value = ns->value,
+                              .error = ns->error ? ns->error : "",
+                              .tasks = ns->job_count,
+                              .cached = ns->cached_count,
+                              .failed = ns->failed_count,
+                              .duration_us = ns->duration_us,
+                              .cache_errors = ns->cache_errors,
+                              .cache_error =
+                                  ns->cache_error ? ns->cache_error : "",
+                              .errors = ns->errors,
+                              .timeouts = ns->timeouts,
+                              .deaths = ns->deaths};
     if (run->is_abandoned && !*out->error &&
         (ns->state == SL_NODE_PENDING || ns->state == SL_NODE_RUNNING))
         out->error = run->broken ? run->broken : "broken invariant";

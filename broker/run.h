@@ -14,18 +14,18 @@
 #include "scheduler.h"
 
 typedef enum {
-    SL_NODE_PENDING,  /* waiting for what it references */
-    SL_NODE_RUNNING,  /* expanded into jobs */
-    SL_NODE_DONE,     /* every job succeeded */
-    SL_NODE_FAILED    /* a job failed, something it references did, or
-                         the run was cancelled */
+    SL_NODE_PENDING, /* waiting for what it references */
+    SL_NODE_RUNNING, /* expanded into jobs */
+    SL_NODE_DONE,    /* every job succeeded */
+    SL_NODE_FAILED   /* a job failed, something it references did, or
+                        the run was cancelled */
 } sl_node_state_t;
 
 typedef enum {
-    SL_RUN_RUNNING,   /* some node is not finished */
-    SL_RUN_DONE,      /* every node is DONE */
-    SL_RUN_FAILED,    /* some node FAILED */
-    SL_RUN_CANCELLED  /* cancelled before it finished */
+    SL_RUN_RUNNING,  /* some node is not finished */
+    SL_RUN_DONE,     /* every node is DONE */
+    SL_RUN_FAILED,   /* some node FAILED */
+    SL_RUN_CANCELLED /* cancelled before it finished */
 } sl_run_state_t;
 
 /* What a client following a run is told, one per task event (the kinds
@@ -47,18 +47,18 @@ typedef struct sl_run_event {
 typedef struct sl_node_report {
     const char *name;
     sl_node_state_t state;
-    const sl_value_t *value;  /* DONE: its value (a mapped node: the list);
-                                 NULL once compacted */
-    const char *error;        /* FAILED: why; "" otherwise */
-    uint32_t tasks;           /* jobs it expanded into */
-    uint32_t cached;          /* of which served from the cache */
-    uint32_t failed;          /* of which failed for good */
-    uint64_t duration_us;     /* compute time over its jobs */
-    uint32_t cache_errors;    /* jobs whose cache failed */
-    const char *cache_error;  /* the first such failure; "" */
-    uint32_t errors;          /* failed attempts: the code failed */
-    uint32_t timeouts;        /* failed attempts: past the timeout */
-    uint32_t deaths;          /* attempts lost with a dead worker */
+    const sl_value_t *value; /* DONE: its value (a mapped node: the list);
+                                NULL once compacted */
+    const char *error;       /* FAILED: why; "" otherwise */
+    uint32_t tasks;          /* jobs it expanded into */
+    uint32_t cached;         /* of which served from the cache */
+    uint32_t failed;         /* of which failed for good */
+    uint64_t duration_us;    /* compute time over its jobs */
+    uint32_t cache_errors;   /* jobs whose cache failed */
+    const char *cache_error; /* the first such failure; "" */
+    uint32_t errors;         /* failed attempts: the code failed */
+    uint32_t timeouts;       /* failed attempts: past the timeout */
+    uint32_t deaths;         /* attempts lost with a dead worker */
 } sl_node_report_t;
 
 /* The run as `sluice status` lists it (borrowing from the run). */
@@ -66,12 +66,12 @@ typedef struct sl_run_summary {
     const char *run_id;
     const char *flow;
     sl_run_state_t state;
-    uint32_t tasks;           /* jobs known so far */
-    uint32_t done;            /* succeeded */
-    uint32_t cached;          /* of which from the cache */
-    uint32_t failed;          /* failed for good */
-    int64_t submitted_ms;     /* unix time the broker accepted it */
-    int64_t finished_ms;      /* unix time it finished; 0 while running */
+    uint32_t tasks;       /* jobs known so far */
+    uint32_t done;        /* succeeded */
+    uint32_t cached;      /* of which from the cache */
+    uint32_t failed;      /* failed for good */
+    int64_t submitted_ms; /* unix time the broker accepted it */
+    int64_t finished_ms;  /* unix time it finished; 0 while running */
 } sl_run_summary_t;
 
 typedef struct sl_run_config {
@@ -194,8 +194,7 @@ size_t sl_run_events(const sl_run_t *run, const sl_run_event_t **events);
 void sl_run_events_sent(sl_run_t *run);
 
 /* Node n as a result reports it (borrowing from the run). */
-void sl_run_node_report(const sl_run_t *run, uint32_t n,
-                        sl_node_report_t *out);
+void sl_run_node_report(const sl_run_t *run, uint32_t n, sl_node_report_t *out);
 /* The run as status lists it (borrowing from the run). */
 void sl_run_summary(const sl_run_t *run, sl_run_summary_t *out);
 /* The name of a run state ("running", "done", "failed", "cancelled"). */

@@ -8,33 +8,33 @@
 #include "run.h"
 
 typedef struct {
-    sl_node_state_t state;   /* where the node is: see node_enter */
-    uint32_t deps_left;      /* distinct nodes it waits for */
-    uint32_t *dependents;    /* distinct nodes that wait for it */
+    sl_node_state_t state; /* where the node is: see node_enter */
+    uint32_t deps_left;    /* distinct nodes it waits for */
+    uint32_t *dependents;  /* distinct nodes that wait for it */
     uint32_t dependent_count;
-    uint32_t first_job;      /* its jobs are [first_job, +job_count) */
+    uint32_t first_job; /* its jobs are [first_job, +job_count) */
     uint32_t job_count;
-    sl_job_t *slab;          /* those jobs, one allocation, owned */
-    bool has_settings;       /* settings is made */
+    sl_job_t *slab;                    /* those jobs, one allocation, owned */
+    bool has_settings;                 /* settings is made */
     uint8_t settings[SL_DIGEST_BYTES]; /* digest of its cache settings */
-    uint32_t done_count;     /* jobs succeeded */
-    uint32_t cached_count;   /* of which served from the cache */
-    uint32_t failed_count;   /* jobs failed */
-    sl_value_t *value;       /* result once DONE, owned */
-    char *error;             /* why it FAILED, owned */
-    uint64_t duration_us;    /* compute time over its jobs */
-    uint32_t cache_errors;   /* jobs whose cache failed */
-    uint32_t errors;         /* failed attempts: code failed or crashed */
-    uint32_t timeouts;       /* failed attempts: past the timeout */
-    uint32_t deaths;         /* attempts lost with a dead worker */
-    char *cache_error;       /* the first such failure, owned */
+    uint32_t done_count;               /* jobs succeeded */
+    uint32_t cached_count;             /* of which served from the cache */
+    uint32_t failed_count;             /* jobs failed */
+    sl_value_t *value;                 /* result once DONE, owned */
+    char *error;                       /* why it FAILED, owned */
+    uint64_t duration_us;              /* compute time over its jobs */
+    uint32_t cache_errors;             /* jobs whose cache failed */
+    uint32_t errors;   /* failed attempts: code failed or crashed */
+    uint32_t timeouts; /* failed attempts: past the timeout */
+    uint32_t deaths;   /* attempts lost with a dead worker */
+    char *cache_error; /* the first such failure, owned */
 } node_state_t;
 
 struct sl_run {
-    char id[17];             /* 16 hex digits */
-    uint32_t seq;            /* high half of job ids */
-    sl_flow_t *flow;         /* owned */
-    sl_value_t *params;      /* MAP, owned */
+    char id[17];                               /* 16 hex digits */
+    uint32_t seq;                              /* high half of job ids */
+    sl_flow_t *flow;                           /* owned */
+    sl_value_t *params;                        /* MAP, owned */
     zframe_t *followers[SL_RUN_FOLLOWERS_MAX]; /* routing ids, owned */
     size_t follower_count;
     bool wants_events;       /* stream events */
@@ -48,10 +48,10 @@ struct sl_run {
                                 once freed after the run finished */
     uint32_t job_count;
     uint32_t job_cap;
-    uint32_t jobs_done;      /* succeeded */
-    uint32_t jobs_cached;    /* of which from the cache */
-    uint32_t jobs_failed;    /* failed for good */
-    sl_run_event_t *events;  /* pending for the followers, owned */
+    uint32_t jobs_done;     /* succeeded */
+    uint32_t jobs_cached;   /* of which from the cache */
+    uint32_t jobs_failed;   /* failed for good */
+    sl_run_event_t *events; /* pending for the followers, owned */
     size_t event_count;
     size_t event_cap;
     uint32_t *ready;         /* nodes whose references are all done */
@@ -72,9 +72,9 @@ struct sl_run {
 /* Appends an event for job (NULL: the node as a whole) of node; strings
  * are copied. Returns it for more fields, or NULL if events are not
  * wanted or memory ran out (an event is progress information: dropped). */
-sl_run_event_t *sl_run_emit(sl_run_t *run, const sl_job_t *job,
-                            uint32_t node, sl_event_kind_t kind,
-                            const char *worker_id, const char *error);
+sl_run_event_t *sl_run_emit(sl_run_t *run, const sl_job_t *job, uint32_t node,
+                            sl_event_kind_t kind, const char *worker_id,
+                            const char *error);
 
 /* The run has finished (every node DONE or FAILED): notes the time. */
 void sl_run_mark_finished(sl_run_t *run);

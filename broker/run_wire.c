@@ -85,8 +85,8 @@ node_state_msg(sl_node_state_t s)
 }
 
 typedef struct {
-    Sluice__RunResult msg;        /* first: the message handed out */
-    Sluice__NodeResult *nodes;    /* storage */
+    Sluice__RunResult msg;     /* first: the message handed out */
+    Sluice__NodeResult *nodes; /* storage */
     Sluice__NodeResult **ptrs;
 } result_view_t;
 

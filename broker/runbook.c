@@ -96,9 +96,10 @@ merge_params(const sl_flow_t *flow, const Sluice__Submit *s, sl_error_t *err)
         sl_value_t *v = NULL;
         int rc = 0;
         if (!sl_value_lookup(flow->params, name))
-            rc = sl_error_set(err, SL_EINVAL, "unknown parameter '%s': flow "
-                              "'%s' does not declare it under params:", name,
-                              flow->name);
+            rc = sl_error_set(err, SL_EINVAL,
+                              "unknown parameter '%s': flow '%s' does not "
+                              "declare it under params:",
+                              name, flow->name);
         else if ((rc = sl_wire_value_unpack(s->params[i]->value, &v, err)) == 0)
             rc = sl_value_put(params, name, &v);
         if (rc < 0)
@@ -222,8 +223,8 @@ keep_result(sl_runbook_t *rb, const char *run_id, ProtobufCBinaryData result,
     char *id = is_listed ? strdup(run_id) : NULL;
     if (is_listed && !id)
         return NULL; /* kept nowhere: never retired */
-    zframe_t *f = zframe_new(NULL,
-                             sluice__packed_result_envelope__get_packed_size(&env));
+    zframe_t *f =
+        zframe_new(NULL, sluice__packed_result_envelope__get_packed_size(&env));
     if (!f) {
         free(id);
         return NULL;
@@ -325,8 +326,9 @@ sl_runbook_write(sl_runbook_t *rb)
         sl_journal_compact_if_due(rb->journal, &err) < 0)
         sl_log(SL_LOG_ERROR, "broker", "%s", err.msg);
     else if (sl_journal_size(rb->journal) < before)
-        sl_log(SL_LOG_INFO, "broker", "journal=%s compacted from %lld to "
-               "%lld bytes", sl_journal_path(rb->journal), (long long)before,
+        sl_log(SL_LOG_INFO, "broker",
+               "journal=%s compacted from %lld to %lld bytes",
+               sl_journal_path(rb->journal), (long long)before,
                (long long)sl_journal_size(rb->journal));
 }
 
@@ -365,8 +367,7 @@ replay(const Sluice__JournalRecord *rec, void *ctx)
         if (rec->end->result.len > 0)
             keep_result(rb, rec->end->run_id, rec->end->result, true);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 

@@ -1,5 +1,5 @@
-/* broker/scheduler.c: ready queues and workers. Owned by the broker loop thread;
- * no locks. Never frees a job (runs own them) and never sends anything
+/* broker/scheduler.c: ready queues and workers. Owned by the broker loop
+ * thread; no locks. Never frees a job (runs own them) and never sends anything
  * (broker.c does). */
 #include "scheduler.h"
 
@@ -13,27 +13,28 @@
  * with no delayed job bound for it, so that task names come and go
  * without the broker's memory growing with every name ever seen. */
 struct sl_squeue {
-    zlistx_t *jobs;       /* sl_job_t*, borrowed */
-    size_t delayed;       /* delayed jobs that will come back to it */
-    char *key;            /* its key in sl_sched.queues, owned */
+    zlistx_t *jobs; /* sl_job_t*, borrowed */
+    size_t delayed; /* delayed jobs that will come back to it */
+    char *key;      /* its key in sl_sched.queues, owned */
 };
 
 struct sl_sched {
-    zhashx_t *queues;     /* key -> sl_squeue_t, owned */
-    zhashx_t *by_id;      /* hex routing id -> sl_bworker_t*, owned */
-    zlistx_t *workers;    /* sl_bworker_t*, borrowed from by_id */
-    zlistx_t *delayed;    /* sl_job_t* waiting out a retry, by due time */
-    zhashx_t *leaders;    /* identity -> the sl_job_t* computing it */
-    uint32_t prefetch;    /* jobs a worker may hold beyond its slots */
-    size_t queued;        /* jobs in the ready queues */
-    size_t held;          /* jobs held by workers */
-    zhashx_t *serving;    /* queue key -> workers serving it (uintptr_t) */
+    zhashx_t *queues;  /* key -> sl_squeue_t, owned */
+    zhashx_t *by_id;   /* hex routing id -> sl_bworker_t*, owned */
+    zlistx_t *workers; /* sl_bworker_t*, borrowed from by_id */
+    zlistx_t *delayed; /* sl_job_t* waiting out a retry, by due time */
+    zhashx_t *leaders; /* identity -> the sl_job_t* computing it */
+    uint32_t prefetch; /* jobs a worker may hold beyond its slots */
+    size_t queued;     /* jobs in the ready queues */
+    size_t held;       /* jobs held by workers */
+    zhashx_t *serving; /* queue key -> workers serving it (uintptr_t) */
 };
 
 static int
 compare_due(const void *a, const void *b)
 {
-    int64_t x = ((const sl_job_t *)a)->due_ms, y = ((const sl_job_t *)b)->due_ms;
+    int64_t x = ((const sl_job_t *)a)->due_ms,
+            y = ((const sl_job_t *)b)->due_ms;
     return x < y ? -1 : x > y;
 }
 
@@ -298,8 +299,7 @@ sl_sched_add_worker(sl_sched_t *s, zframe_t *identity,
     w->last_seen_ms = zclock_mono();
     w->identity = zframe_dup(identity);
     w->held = zlistx_new();
-    bool ok = w->id && w->hostname && w->identity && w->held &&
-              w->incarnation;
+    bool ok = w->id && w->hostname && w->identity && w->held && w->incarnation;
     for (size_t i = 0; ok && i < hello->task_count; i++) {
         char key[300];
         sl_sched_key(key, sizeof key, hello->tasks[i].name,
@@ -383,8 +383,8 @@ void
 sl_sched_took(sl_bworker_t *w, uint64_t duration_us)
 {
     /* an average over about the last 8 results, seeded by the first */
-    w->avg_task_us = w->has_avg ? (w->avg_task_us * 7 + duration_us) / 8
-                                : duration_us;
+    w->avg_task_us =
+        w->has_avg ? (w->avg_task_us * 7 + duration_us) / 8 : duration_us;
     w->has_avg = true;
 }
 
@@ -403,8 +403,7 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
     /* a fair share of all the work out there, counting what w holds, and
      * at least its slots when it holds nothing */
     size_t n = 0, workers = zlistx_size(s->workers);
-    size_t fair = workers ? (s->queued + s->held + workers - 1) / workers
-                          : max;
+    size_t fair = workers ? (s->queued + s->held + workers - 1) / workers : max;
     size_t share = fair > w->in_flight ? fair - w->in_flight : 0;
     if (w->in_flight == 0 && share < w->slots)
         share = w->slots;

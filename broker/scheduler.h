@@ -22,33 +22,33 @@ typedef struct sl_task_name {
 
 /* What a worker says when it says hello (strings borrowed). */
 typedef struct sl_worker_hello {
-    const char *id;            /* its name */
+    const char *id; /* its name */
     const char *hostname;
-    const char *incarnation;   /* changes when its process restarts */
+    const char *incarnation; /* changes when its process restarts */
     uint32_t pid;
-    uint32_t slots;            /* 0 is taken as 1 */
+    uint32_t slots; /* 0 is taken as 1 */
     const sl_task_name_t *tasks;
     size_t task_count;
 } sl_worker_hello_t;
 
 struct sl_bworker {
-    char *id;              /* the worker's name */
-    zframe_t *identity;    /* routing id frame */
-    char *hostname;        /* where it runs */
-    uint32_t pid;          /* its process id */
-    uint32_t slots;        /* executor threads */
-    uint32_t in_flight;    /* jobs held */
-    char **keys;           /* queue keys it serves: "name", "name@v" */
-    size_t key_count;      /* entries in keys */
-    zlistx_t *held;        /* jobs held, in dispatch order */
-    char *incarnation;     /* changes when the worker process restarts */
-    int64_t last_seen_ms;  /* monotonic time of its last message */
-    bool is_draining;      /* stopping: gets no more jobs */
-    bool is_solo;          /* runs a suspect job: gets no more jobs */
-    uint64_t avg_task_us;  /* moving average of its tasks' compute time */
-    bool has_avg;          /* avg_task_us holds a measure */
-    uint64_t done;         /* results taken from it */
-    uint64_t cache_errors; /* of which its cache failed */
+    char *id;                    /* the worker's name */
+    zframe_t *identity;          /* routing id frame */
+    char *hostname;              /* where it runs */
+    uint32_t pid;                /* its process id */
+    uint32_t slots;              /* executor threads */
+    uint32_t in_flight;          /* jobs held */
+    char **keys;                 /* queue keys it serves: "name", "name@v" */
+    size_t key_count;            /* entries in keys */
+    zlistx_t *held;              /* jobs held, in dispatch order */
+    char *incarnation;           /* changes when the worker process restarts */
+    int64_t last_seen_ms;        /* monotonic time of its last message */
+    bool is_draining;            /* stopping: gets no more jobs */
+    bool is_solo;                /* runs a suspect job: gets no more jobs */
+    uint64_t avg_task_us;        /* moving average of its tasks' compute time */
+    bool has_avg;                /* avg_task_us holds a measure */
+    uint64_t done;               /* results taken from it */
+    uint64_t cache_errors;       /* of which its cache failed */
     char key[SL_CURVE_KEY_TEXT]; /* the CURVE key it said READY with, Z85;
                                     "" in the clear */
 };
@@ -99,8 +99,7 @@ sl_bworker_t *sl_sched_add_worker(sl_sched_t *s, zframe_t *identity,
 /* w's process speaks on a new connection from now on: identity is its
  * routing id. 0, SL_EEXIST (another worker has it) or SL_ENOMEM (w
  * unchanged either way). */
-int sl_sched_rebind_worker(sl_sched_t *s, sl_bworker_t *w,
-                           zframe_t *identity);
+int sl_sched_rebind_worker(sl_sched_t *s, sl_bworker_t *w, zframe_t *identity);
 
 /* The worker with this routing id, or NULL. */
 sl_bworker_t *sl_sched_find_worker(sl_sched_t *s, zframe_t *identity);
@@ -108,8 +107,7 @@ sl_bworker_t *sl_sched_find_worker(sl_sched_t *s, zframe_t *identity);
 /* Forgets a worker (freeing it); the jobs it held are no longer held and
  * are appended to released (if not NULL), oldest first, in their states:
  * the caller gives each back to its run (sl_run_job_lost). */
-void sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w,
-                            zlistx_t *released);
+void sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w, zlistx_t *released);
 
 /* Takes up to max jobs that w can run, oldest first (no more than w's
  * fair share of the queued and held jobs, less what it holds, and at least
@@ -124,7 +122,7 @@ size_t sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out,
  * configured one, grown for short tasks to about SL_SCHED_QUEUE_US of
  * queued work per slot (at most SL_SCHED_PREFETCH_MAX), so that trivial
  * tasks travel in large batches while long ones are not hoarded. */
-#define SL_SCHED_QUEUE_US 10000
+#define SL_SCHED_QUEUE_US     10000
 #define SL_SCHED_PREFETCH_MAX 1024
 uint32_t sl_sched_credit(const sl_sched_t *s, const sl_bworker_t *w);
 
@@ -139,22 +137,21 @@ void sl_sched_release(sl_sched_t *s, sl_job_t *job);
 zlistx_t *sl_sched_workers(sl_sched_t *s);
 /* How many jobs wait and run, for /metrics. */
 typedef struct sl_sched_counts {
-    size_t queued;   /* in the ready queues */
-    size_t delayed;  /* waiting out a retry delay */
-    size_t held;     /* sent to workers, not answered yet */
-    size_t queues;   /* ready queues (task keys with jobs waiting) */
+    size_t queued;  /* in the ready queues */
+    size_t delayed; /* waiting out a retry delay */
+    size_t held;    /* sent to workers, not answered yet */
+    size_t queues;  /* ready queues (task keys with jobs waiting) */
 } sl_sched_counts_t;
 void sl_sched_counts(const sl_sched_t *s, sl_sched_counts_t *out);
 
 /* Calls fn for each queue: its key, the jobs waiting in it, how many
  * connected workers serve it, and its oldest job (NULL if none). */
-typedef void (*sl_sched_queue_fn)(const char *key, size_t depth,
-                                  size_t workers, sl_job_t *oldest, void *ctx);
+typedef void (*sl_sched_queue_fn)(const char *key, size_t depth, size_t workers,
+                                  sl_job_t *oldest, void *ctx);
 void sl_sched_each_queue(sl_sched_t *s, sl_sched_queue_fn fn, void *ctx);
 
 /* Appends to out every queued job whose queue no connected worker serves
  * and that was queued before queued_before_ms (monotonic). */
-void sl_sched_unserved(sl_sched_t *s, int64_t queued_before_ms,
-                       zlistx_t *out);
+void sl_sched_unserved(sl_sched_t *s, int64_t queued_before_ms, zlistx_t *out);
 
 #endif

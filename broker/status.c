@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 typedef struct {
-    Sluice__QueueStatus *items;  /* storage, cap allocated */
+    Sluice__QueueStatus *items; /* storage, cap allocated */
     Sluice__QueueStatus **ptrs;
-    size_t count;                /* filled */
-    size_t cap;                  /* allocated */
+    size_t count; /* filled */
+    size_t cap;   /* allocated */
 } queues_t;
 
 static void
@@ -209,11 +209,11 @@ read_gauges(loop_t *l, sl_bmetrics_gauges_t *g)
 {
     sl_sched_counts_t c;
     sl_sched_counts(l->sched, &c);
-    *g = (sl_bmetrics_gauges_t){.queued = c.queued, .delayed = c.delayed,
+    *g = (sl_bmetrics_gauges_t){.queued = c.queued,
+                                .delayed = c.delayed,
                                 .in_flight = c.held};
     zlistx_t *workers = sl_sched_workers(l->sched);
-    for (sl_bworker_t *w = zlistx_first(workers); w;
-         w = zlistx_next(workers)) {
+    for (sl_bworker_t *w = zlistx_first(workers); w; w = zlistx_next(workers)) {
         g->workers++;
         g->draining += w->is_draining;
         g->slots += w->slots;

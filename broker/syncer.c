@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 struct sl_syncer {
-    zactor_t *actor;  /* the thread */
-    bool is_busy;     /* a sync is in flight */
+    zactor_t *actor; /* the thread */
+    bool is_busy;    /* a sync is in flight */
 };
 
 static void

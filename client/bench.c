@@ -14,13 +14,14 @@
 #include <string.h>
 #include <time.h>
 
-#define BENCH_TTL_MS 600000    /* the bench's cache entries last 10 min */
-#define POLL_MS 250            /* status polls for progress and memory */
+#define BENCH_TTL_MS      600000 /* the bench's cache entries last 10 min */
+#define POLL_MS           250    /* status polls for progress and memory */
 #define ACCEPT_TIMEOUT_MS 10000
 #define RESULT_TIMEOUT_MS 120000 /* silence that ends a workload */
 
-const char *const sl_bench_workloads[] = {"fanout", "cached", "chain",
-                                          "latency", "rate", "wide", NULL};
+const char *const sl_bench_workloads[] = {"fanout",  "cached", "chain",
+                                          "latency", "rate",   "wide",
+                                          NULL};
 
 uint32_t
 sl_bench_default_tasks(const char *workload)
@@ -119,8 +120,7 @@ fanout_flow(const sl_bench_options_t *opt, uint32_t n, sl_error_t *err)
  * number checked is n(n-1)/2 + n k, so that a million results need not
  * travel back to be checked (they would pass the message cap). */
 static sl_flow_t *
-wide_flow(const sl_bench_options_t *opt, uint32_t n, int64_t k,
-          sl_error_t *err)
+wide_flow(const sl_bench_options_t *opt, uint32_t n, int64_t k, sl_error_t *err)
 {
     sl_flow_t *f = sl_flow_new("bench-wide");
     sl_value_t *args = sl_value_new_list(), *xs = range_list(n);
@@ -131,7 +131,8 @@ wide_flow(const sl_bench_options_t *opt, uint32_t n, int64_t k,
     if (rc == 0)
         rc = sl_flow_add_map(f, "t", "x", &xs, err);
     sl_value_destroy(&xs);
-    sl_value_t *sum_args = sl_value_new_list(), *ref = sl_value_new_string("$t");
+    sl_value_t *sum_args = sl_value_new_list(), *ref = sl_value_new_string("$"
+                                                                           "t");
     sl_value_push(sum_args, &ref);
     if (rc == 0)
         rc = sl_flow_add(f, "total", "sum", &sum_args, err);
@@ -181,11 +182,12 @@ one_task_flow(const sl_bench_options_t *opt, sl_error_t *err)
     return finish_flow(f, rc, opt, err);
 }
 
-/* ---- running -------------------------------------------------------------- */
+/* ---- running --------------------------------------------------------------
+ */
 
 typedef struct {
-    uint64_t rss_before;  /* broker memory when the run was sent */
-    uint64_t rss_max;     /* the most seen while it ran */
+    uint64_t rss_before; /* broker memory when the run was sent */
+    uint64_t rss_max;    /* the most seen while it ran */
 } memory_t;
 
 static uint64_t
@@ -257,15 +259,15 @@ run_flow(sl_client_t *c, const sl_flow_t *flow, const char *label,
     int64_t heard = zclock_mono();
     while (!result) {
         int rc = sl_client_wait(c, &e, &result, POLL_MS, err);
-        if (rc == 0 && strcmp(sl_value_get_string(sl_value_lookup(result,
-                                                  "run_id"), NULL), run_id)) {
+        if (rc == 0 &&
+            strcmp(sl_value_get_string(sl_value_lookup(result, "run_id"), NULL),
+                   run_id)) {
             sl_value_destroy(&result); /* an earlier run's: not ours */
             continue;
         }
-        if (rc == SL_ETIMEDOUT &&
-            zclock_mono() - heard > RESULT_TIMEOUT_MS) {
-            sl_error_set(err, SL_ETIMEDOUT, "run %s: no result in %d s",
-                         run_id, RESULT_TIMEOUT_MS / 1000);
+        if (rc == SL_ETIMEDOUT && zclock_mono() - heard > RESULT_TIMEOUT_MS) {
+            sl_error_set(err, SL_ETIMEDOUT, "run %s: no result in %d s", run_id,
+                         RESULT_TIMEOUT_MS / 1000);
             break;
         }
         if (rc != 0 && rc != 1 && rc != SL_ETIMEDOUT)
@@ -320,11 +322,15 @@ check_fanout(const sl_value_t *result, uint32_t n, bool want_all_cached,
                             sl_value_count(value), n);
     int64_t cached = sl_value_get_int(sl_value_lookup(t, "cached"));
     if (opt->is_cached && want_all_cached && cached != n)
-        return sl_error_set(err, SL_ETASK, "%lld of %u tasks came from the "
-                            "cache; all should have", (long long)cached, n);
+        return sl_error_set(err, SL_ETASK,
+                            "%lld of %u tasks came from the cache; all should "
+                            "have",
+                            (long long)cached, n);
     if (opt->is_cached && !want_all_cached && cached != 0)
-        return sl_error_set(err, SL_ETASK, "%lld of %u tasks came from the "
-                            "cache; none should have", (long long)cached, n);
+        return sl_error_set(err, SL_ETASK,
+                            "%lld of %u tasks came from the cache; none should "
+                            "have",
+                            (long long)cached, n);
     for (uint32_t i = 0; i < n && !is_dropped; i++) {
         const sl_value_t *e = sl_value_at(value, i);
         if (sl_value_get_int(sl_value_at(e, 0)) != i ||
@@ -367,19 +373,21 @@ bench_wide(sl_client_t *c, const sl_bench_options_t *opt, uint32_t n,
     }
     const sl_value_t *t = only_node(result, "t");
     int64_t want = (int64_t)n * (n - 1) / 2 + (int64_t)n * k;
-    int rc = !result ? SL_ETASK
-             : strcmp(str_of(result, "state"), "done")
-                 ? sl_error_set(err, SL_ETASK, "the run failed: %s",
-                                str_of(t, "error"))
-             : sl_value_get_int(sl_value_lookup(t, "tasks")) != n
-                 ? sl_error_set(err, SL_ETASK, "%lld tasks for %u",
-                                (long long)sl_value_get_int(
-                                    sl_value_lookup(t, "tasks")), n)
-             : sl_value_get_int(sl_value_lookup(only_node(result, "total"),
-                                                "value")) != want
-                 ? sl_error_set(err, SL_ETASK, "the total of the results "
-                                "is wrong")
-                 : 0;
+    int rc =
+        !result ? SL_ETASK
+        : strcmp(str_of(result, "state"), "done")
+            ? sl_error_set(err, SL_ETASK, "the run failed: %s",
+                           str_of(t, "error"))
+        : sl_value_get_int(sl_value_lookup(t, "tasks")) != n
+            ? sl_error_set(err, SL_ETASK, "%lld tasks for %u",
+                           (long long)sl_value_get_int(sl_value_lookup(t, "task"
+                                                                          "s")),
+                           n)
+        : sl_value_get_int(sl_value_lookup(only_node(result, "total"), "valu"
+                                                                       "e")) !=
+                want
+            ? sl_error_set(err, SL_ETASK, "the total of the results is wrong")
+            : 0;
     sl_value_destroy(&result);
     sl_flow_destroy(&f);
     return rc;
@@ -431,7 +439,7 @@ bench_chain(sl_client_t *c, const sl_bench_options_t *opt, uint32_t n,
              : strcmp(str_of(result, "state"), "done")
                  ? sl_error_set(err, SL_ETASK, "the chain failed")
              : sl_value_get_int(sl_value_lookup(end, "value")) !=
-                       start + (int64_t)n - 1
+                     start + (int64_t)n - 1
                  ? sl_error_set(err, SL_ETASK, "the chain's end is wrong")
                  : 0;
     sl_value_destroy(&result);
@@ -445,8 +453,7 @@ is_right(const sl_value_t *result, int64_t *x)
 {
     const sl_value_t *v = sl_value_lookup(only_node(result, "t"), "value");
     *x = sl_value_get_int(sl_value_at(v, 0));
-    return !strcmp(str_of(result, "state"), "done") &&
-           sl_value_count(v) >= 2;
+    return !strcmp(str_of(result, "state"), "done") && sl_value_count(v) >= 2;
 }
 
 static sl_value_t *
@@ -474,7 +481,8 @@ bench_latency(sl_client_t *c, const sl_bench_options_t *opt, uint32_t n,
         rc = submit(c, f, params, &run_id, err);
         while (rc == 0 && !result)
             rc = sl_client_wait(c, &e, &result, RESULT_TIMEOUT_MS, err) < 0
-                     ? SL_ETASK : 0;
+                     ? SL_ETASK
+                     : 0;
         int64_t x = -1;
         if (rc == 0 && (!is_right(result, &x) || x != i))
             rc = sl_error_set(err, SL_ETASK, "run %s: wrong result", run_id);
@@ -563,8 +571,9 @@ bench_rate(sl_client_t *c, const sl_bench_options_t *opt,
     set_throughput(out, sl_hist_count(out->latency), t0);
     out->lost = sent - sl_hist_count(out->latency);
     if (rc == 0 && out->lost)
-        rc = sl_error_set(err, SL_ETASK, "%llu of %zu runs gave no right "
-                          "result", (unsigned long long)out->lost, sent);
+        rc =
+            sl_error_set(err, SL_ETASK, "%llu of %zu runs gave no right result",
+                         (unsigned long long)out->lost, sent);
     free(intended);
     sl_flow_destroy(&f);
     return rc;
@@ -593,8 +602,9 @@ sl_bench_run(sl_client_t *client, const char *workload,
         return bench_latency(client, opt, n, out, err);
     if (!strcmp(workload, "rate"))
         return bench_rate(client, opt, out, err);
-    return sl_error_set(err, SL_EINVAL, "unknown workload '%s' (fanout, "
-                        "cached, chain, latency, rate, wide or all)",
+    return sl_error_set(err, SL_EINVAL,
+                        "unknown workload '%s' (fanout, cached, chain, "
+                        "latency, rate, wide or all)",
                         workload);
 }
 

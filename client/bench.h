@@ -14,29 +14,29 @@
 #include <stdint.h>
 
 typedef struct sl_bench_options {
-    const char *endpoint;     /* the broker's client socket */
-    uint32_t tasks;           /* N; 0: the workload's default */
-    size_t payload_bytes;     /* bytes of padding in each task and result */
-    bool is_cached;           /* cache: inputs; false: cache: none */
-    const char *cache_url;    /* the flows' cache; NULL: the workers' */
-    double rate;              /* rate: runs per second */
-    double duration_s;        /* rate: seconds of sending */
-    bool is_live;             /* draw progress on stderr */
-    bool is_local;            /* the broker is in this process */
-    const char *salt;         /* in every task's args: this bench's keys */
+    const char *endpoint;  /* the broker's client socket */
+    uint32_t tasks;        /* N; 0: the workload's default */
+    size_t payload_bytes;  /* bytes of padding in each task and result */
+    bool is_cached;        /* cache: inputs; false: cache: none */
+    const char *cache_url; /* the flows' cache; NULL: the workers' */
+    double rate;           /* rate: runs per second */
+    double duration_s;     /* rate: seconds of sending */
+    bool is_live;          /* draw progress on stderr */
+    bool is_local;         /* the broker is in this process */
+    const char *salt;      /* in every task's args: this bench's keys */
 } sl_bench_options_t;
 
 typedef struct sl_bench_result {
-    char workload[16];        /* its name */
-    uint64_t tasks;           /* tasks (or runs) that finished */
-    double seconds;           /* wall time of the timed part */
-    double tasks_per_s;       /* tasks / seconds */
-    double per_task_us;       /* chain: time per link */
-    sl_hist_t *latency;       /* latency, rate: ns per run, owned */
-    double sent_per_s;        /* rate: runs sent per second */
-    uint64_t lost;            /* rate: runs without a good result */
-    uint64_t rss_growth_bytes;     /* wide: broker memory growth */
-    double rss_per_task_bytes;     /* wide: growth / tasks */
+    char workload[16];         /* its name */
+    uint64_t tasks;            /* tasks (or runs) that finished */
+    double seconds;            /* wall time of the timed part */
+    double tasks_per_s;        /* tasks / seconds */
+    double per_task_us;        /* chain: time per link */
+    sl_hist_t *latency;        /* latency, rate: ns per run, owned */
+    double sent_per_s;         /* rate: runs sent per second */
+    uint64_t lost;             /* rate: runs without a good result */
+    uint64_t rss_growth_bytes; /* wide: broker memory growth */
+    double rss_per_task_bytes; /* wide: growth / tasks */
 } sl_bench_result_t;
 
 /* The workloads, in the order `all` runs them. */

@@ -14,14 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RTT_ROUNDS 3000     /* round trips timed one by one */
+#define RTT_ROUNDS    3000   /* round trips timed one by one */
 #define RATE_MESSAGES 200000 /* request-replies timed pipelined */
-#define RATE_WINDOW 1000    /* requests in flight while pipelining */
-#define CACHE_ONE_OPS 3000  /* cache calls timed one at a time */
-#define CACHE_BATCHES 50    /* pipelined batches timed */
-#define CACHE_BATCH 1000    /* keys per batch */
-#define KEY_TTL_MS 30000    /* the bench's keys disappear on their own */
-#define IO_TIMEOUT_MS 5000  /* an echo that is not back by then is lost */
+#define RATE_WINDOW   1000   /* requests in flight while pipelining */
+#define CACHE_ONE_OPS 3000   /* cache calls timed one at a time */
+#define CACHE_BATCHES 50     /* pipelined batches timed */
+#define CACHE_BATCH   1000   /* keys per batch */
+#define KEY_TTL_MS    30000  /* the bench's keys disappear on their own */
+#define IO_TIMEOUT_MS 5000   /* an echo that is not back by then is lost */
 
 static uint64_t
 now_ns(void)
@@ -125,8 +125,8 @@ measure_zmq(void *d, const char *payload, size_t size, sl_bench_limits_t *out,
          * look full until the I/O thread says it has read what was sent,
          * and a reply can then never come to wake us. */
         while (sent < RATE_MESSAGES && sent - got < RATE_WINDOW &&
-               send_payload(d, payload, size,
-                            sent > got ? ZMQ_DONTWAIT : 0) >= 0)
+               send_payload(d, payload, size, sent > got ? ZMQ_DONTWAIT : 0) >=
+                   0)
             sent++;
         if (sent == got || recv_one(d, 0) < 0) {
             rc = -1;
@@ -138,8 +138,9 @@ measure_zmq(void *d, const char *payload, size_t size, sl_bench_limits_t *out,
     }
     out->zmq_rate = (double)got * 1e9 / (double)(now_ns() - t0);
     if (rc < 0)
-        return sl_error_set(err, SL_ETIMEDOUT, "measuring ZeroMQ over %s: no "
-                            "reply from the echo thread in %d ms (%s)",
+        return sl_error_set(err, SL_ETIMEDOUT,
+                            "measuring ZeroMQ over %s: no reply from the echo "
+                            "thread in %d ms (%s)",
                             out->transport, IO_TIMEOUT_MS,
                             zmq_strerror(zmq_errno()));
     return 0;
@@ -216,8 +217,7 @@ sl_bench_limits_measure(const char *endpoint, const char *cache_url,
     sl_error_t cerr = {0};
     sl_cache_t *c = sl_cache_new(cache_url, &cerr);
     if (c && measure_cache(c, payload, payload_bytes, out, &cerr) == 0)
-        snprintf(out->cache_url, sizeof out->cache_url, "%s",
-                 sl_cache_url(c));
+        snprintf(out->cache_url, sizeof out->cache_url, "%s", sl_cache_url(c));
     else
         snprintf(out->cache_error, sizeof out->cache_error, "%s", cerr.msg);
     sl_cache_destroy(&c);

@@ -11,15 +11,15 @@
 #include <stddef.h>
 
 typedef struct sl_bench_limits {
-    char transport[16];        /* "tcp", "ipc" or "inproc" */
-    double zmq_rtt_us;         /* round trip, p50 */
-    double zmq_rate;           /* pipelined request-replies per second */
-    char cache_url[256];       /* what was measured; "" if nothing */
-    char cache_error[256];     /* why it was not; "" if it was */
-    double get_rate;           /* GETs per second, one at a time */
-    double get_batch_rate;     /* GETs per second, pipelined */
-    double set_rate;           /* SETs per second, one at a time */
-    double set_batch_rate;     /* SETs per second, pipelined */
+    char transport[16];    /* "tcp", "ipc" or "inproc" */
+    double zmq_rtt_us;     /* round trip, p50 */
+    double zmq_rate;       /* pipelined request-replies per second */
+    char cache_url[256];   /* what was measured; "" if nothing */
+    char cache_error[256]; /* why it was not; "" if it was */
+    double get_rate;       /* GETs per second, one at a time */
+    double get_batch_rate; /* GETs per second, pipelined */
+    double set_rate;       /* SETs per second, one at a time */
+    double set_batch_rate; /* SETs per second, pipelined */
 } sl_bench_limits_t;
 
 /* Measures the transport of endpoint (its scheme) with payload-byte

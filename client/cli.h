@@ -9,12 +9,12 @@
 
 /* Exit codes of every subcommand. */
 enum {
-    SL_EXIT_OK = 0,        /* everything succeeded */
-    SL_EXIT_FAILED = 1,    /* the run (or the command) failed */
-    SL_EXIT_USAGE = 2,     /* bad arguments or a bad flow file */
-    SL_EXIT_CONNECT = 3,   /* no broker or no cache to talk to, or the
-                              broker refused or cut this client */
-    SL_EXIT_CANCELLED = 4  /* the run was cancelled (sluice cancel) */
+    SL_EXIT_OK = 0,       /* everything succeeded */
+    SL_EXIT_FAILED = 1,   /* the run (or the command) failed */
+    SL_EXIT_USAGE = 2,    /* bad arguments or a bad flow file */
+    SL_EXIT_CONNECT = 3,  /* no broker or no cache to talk to, or the
+                             broker refused or cut this client */
+    SL_EXIT_CANCELLED = 4 /* the run was cancelled (sluice cancel) */
 };
 
 #define SL_CLI_BROKER "tcp://127.0.0.1:5555"

@@ -21,64 +21,58 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *broker;          /* --broker */
-    bool is_local;               /* --local */
-    sl_local_options_t local;    /* --workers, --slots */
-    const char *cache_url;       /* --cache */
-    sl_bench_options_t bench;    /* what the workloads get */
-    bool is_json;                /* --json */
-    bool is_quiet;               /* --quiet */
-    bool is_limits;              /* not --no-limits */
-    const char *workload;        /* the argument */
+    const char *broker;       /* --broker */
+    bool is_local;            /* --local */
+    sl_local_options_t local; /* --workers, --slots */
+    const char *cache_url;    /* --cache */
+    sl_bench_options_t bench; /* what the workloads get */
+    bool is_json;             /* --json */
+    bool is_quiet;            /* --quiet */
+    bool is_limits;           /* not --no-limits */
+    const char *workload;     /* the argument */
 } bench_args_t;
 
 static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: sluice bench WORKLOAD [options]\n"
-            "  WORKLOAD            fanout, cached, chain, latency, rate, wide "
-            "or all\n"
-            "  --broker ENDPOINT   the broker's client socket (default %s)\n"
-            "  --local             start a broker and workers in this process\n"
-            "  --workers N         with --local: workers (default 2)\n"
-            "  --slots N           with --local: threads per worker "
-            "(default 2)\n"
-            "  --cache URL         the cache the flows use and the bench "
-            "measures\n"
-            "                      (default: the workers'; with --local the "
-            "embedded one)\n"
-            "  --tasks N           tasks per workload (runs for latency)\n"
-            "  --payload BYTES     padding in each task and result "
-            "(default 8)\n"
-            "  --no-cache          tasks with cache: none\n"
-            "  --rate R            rate: runs sent per second (default 1000)\n"
-            "  --duration D        rate: how long, e.g. 10s (default 5s)\n"
-            "  --no-limits         do not measure the host's limits\n"
-            "  --json              print the figures as JSON\n"
-            "  --quiet             no progress bar\n",
+            "usage: sluice bench WORKLOAD [options]\n  WORKLOAD            "
+            "fanout, cached, chain, latency, rate, wide or all\n  --broker "
+            "ENDPOINT   the broker's client socket (default %s)\n  --local     "
+            "        start a broker and workers in this process\n  --workers N "
+            "        with --local: workers (default 2)\n  --slots N           "
+            "with --local: threads per worker (default 2)\n  --cache URL       "
+            "  the cache the flows use and the bench measures\n                "
+            "      (default: the workers'; with --local the embedded one)\n  "
+            "--tasks N           tasks per workload (runs for latency)\n  "
+            "--payload BYTES     padding in each task and result (default 8)\n "
+            " --no-cache          tasks with cache: none\n  --rate R           "
+            " rate: runs sent per second (default 1000)\n  --duration D        "
+            "rate: how long, e.g. 10s (default 5s)\n  --no-limits         do "
+            "not measure the host's limits\n  --json              print the "
+            "figures as JSON\n  --quiet             no progress bar\n",
             SL_CLI_BROKER);
 }
 
 static int
 parse_args(bench_args_t *a, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"broker", required_argument, NULL, 'b'},
-        {"local", no_argument, NULL, 'L'},
-        {"workers", required_argument, NULL, 'w'},
-        {"slots", required_argument, NULL, 's'},
-        {"cache", required_argument, NULL, 'c'},
-        {"tasks", required_argument, NULL, 'n'},
-        {"payload", required_argument, NULL, 'P'},
-        {"no-cache", no_argument, NULL, 'N'},
-        {"rate", required_argument, NULL, 'r'},
-        {"duration", required_argument, NULL, 'd'},
-        {"no-limits", no_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longs[] =
+        {{"broker", required_argument, NULL, 'b'},
+         {"local", no_argument, NULL, 'L'},
+         {"workers", required_argument, NULL, 'w'},
+         {"slots", required_argument, NULL, 's'},
+         {"cache", required_argument, NULL, 'c'},
+         {"tasks", required_argument, NULL, 'n'},
+         {"payload", required_argument, NULL, 'P'},
+         {"no-cache", no_argument, NULL, 'N'},
+         {"rate", required_argument, NULL, 'r'},
+         {"duration", required_argument, NULL, 'd'},
+         {"no-limits", no_argument, NULL, 'l'},
+         {"json", no_argument, NULL, 'j'},
+         {"quiet", no_argument, NULL, 'q'},
+         {"help", no_argument, NULL, 'h'},
+         {NULL, 0, NULL, 0}};
     uint64_t v;
     int64_t ms;
     int c, at = 0;
@@ -121,10 +115,11 @@ parse_args(bench_args_t *a, int argc, char **argv)
             a->bench.rate = (double)v;
             break;
         case 'd':
-            if (sl_duration_parse(optarg, &ms) < 0 || ms <= 0 ||
-                ms > 3600000) {
-                fprintf(stderr, "sluice bench: --duration '%s': give a "
-                        "duration from 1ms to 1h, e.g. 10s\n", optarg);
+            if (sl_duration_parse(optarg, &ms) < 0 || ms <= 0 || ms > 3600000) {
+                fprintf(stderr,
+                        "sluice bench: --duration '%s': give a duration from "
+                        "1ms to 1h, e.g. 10s\n",
+                        optarg);
                 return -1;
             }
             a->bench.duration_s = (double)ms / 1000.0;
@@ -146,23 +141,28 @@ parse_args(bench_args_t *a, int argc, char **argv)
     for (size_t i = 0; sl_bench_workloads[i]; i++)
         is_known |= !strcmp(a->workload, sl_bench_workloads[i]);
     if (!is_known) {
-        fprintf(stderr, "sluice bench: unknown workload '%s' (fanout, cached, "
-                "chain, latency, rate, wide or all)\n", a->workload);
+        fprintf(stderr,
+                "sluice bench: unknown workload '%s' (fanout, cached, chain, "
+                "latency, rate, wide or all)\n",
+                a->workload);
         return -1;
     }
     if (!strcmp(a->workload, "chain") && a->bench.tasks > 10000) {
-        fprintf(stderr, "sluice bench: --tasks %u: a chain is a flow of at "
-                "most 10000 nodes\n", a->bench.tasks);
+        fprintf(stderr,
+                "sluice bench: --tasks %u: a chain is a flow of at most 10000 "
+                "nodes\n",
+                a->bench.tasks);
         return -1;
     }
     return 0;
 }
 
-/* ---- limits and ratios ----------------------------------------------------- */
+/* ---- limits and ratios -----------------------------------------------------
+ */
 
 typedef struct {
-    double value;       /* the limit, in the result's unit */
-    const char *what;   /* what makes it */
+    double value;     /* the limit, in the result's unit */
+    const char *what; /* what makes it */
 } limit_t;
 
 static bool
@@ -176,30 +176,40 @@ static limit_t
 limit_of(const char *workload, const sl_bench_limits_t *l,
          const bench_args_t *a, double fanout_rate)
 {
-    double cache_us = has_cache(l, a)
-                          ? 1e6 / l->get_rate + 1e6 / l->set_rate : 0;
+    double cache_us =
+        has_cache(l, a) ? 1e6 / l->get_rate + 1e6 / l->set_rate : 0;
     if (!strcmp(workload, "wide") && fanout_rate > 0)
         return (limit_t){fanout_rate, "fanout's rate in this run"};
     if (!strcmp(workload, "fanout") || !strcmp(workload, "wide"))
-        return has_cache(l, a)
-                   ? (limit_t){1 / (1 / l->get_batch_rate +
-                                    1 / l->set_batch_rate),
-                               "a pipelined GET and SET per task"}
-                   : (limit_t){l->zmq_rate, "pipelined ZeroMQ messages"};
+        return has_cache(l, a) ? (limit_t){1 / (1 / l->get_batch_rate +
+                                                1 / l->set_batch_rate),
+                                           "a pipelined GET and SET per task"}
+                               : (limit_t){l->zmq_rate, "pipelined ZeroMQ "
+                                                        "messages"};
     if (!strcmp(workload, "cached"))
-        return has_cache(l, a)
-                   ? (limit_t){l->get_batch_rate, "a pipelined GET per task"}
-                   : (limit_t){l->zmq_rate, "pipelined ZeroMQ messages"};
+        return has_cache(l, a) ? (limit_t){l->get_batch_rate, "a pipelined GET "
+                                                              "per task"}
+                               : (limit_t){l->zmq_rate, "pipelined ZeroMQ "
+                                                        "messages"};
     if (!strcmp(workload, "chain"))
-        return (limit_t){l->zmq_rtt_us + cache_us,
-                         has_cache(l, a) ? "a round trip, a GET and a SET"
-                                         : "a ZeroMQ round trip"};
-    return (limit_t){2 * l->zmq_rtt_us + cache_us,
-                     has_cache(l, a) ? "2 round trips, a GET and a SET"
-                                     : "2 ZeroMQ round trips"};
+        return (limit_t){l->zmq_rtt_us + cache_us, has_cache(l, a) ? "a round "
+                                                                     "trip, a "
+                                                                     "GET and "
+                                                                     "a SET"
+                                                                   : "a ZeroMQ "
+                                                                     "round "
+                                                                     "trip"};
+    return (limit_t){2 * l->zmq_rtt_us + cache_us, has_cache(l, a) ? "2 round "
+                                                                     "trips, a "
+                                                                     "GET and "
+                                                                     "a SET"
+                                                                   : "2 ZeroMQ "
+                                                                     "round "
+                                                                     "trips"};
 }
 
-/* ---- output ----------------------------------------------------------------- */
+/* ---- output -----------------------------------------------------------------
+ */
 
 static void
 host_of(char *out, size_t size)
@@ -225,14 +235,14 @@ host_of(char *out, size_t size)
 static void
 print_limits(const sl_bench_limits_t *l)
 {
-    printf("limits: ZeroMQ over %s: round trip %.0f us, %.0f k request-"
-           "replies/s pipelined\n", l->transport, l->zmq_rtt_us,
-           l->zmq_rate / 1e3);
+    printf("limits: ZeroMQ over %s: round trip %.0f us, %.0f k "
+           "request-replies/s pipelined\n",
+           l->transport, l->zmq_rtt_us, l->zmq_rate / 1e3);
     if (*l->cache_url)
         printf("        cache %s: GET %.0f k/s, %.0f k/s pipelined; SET %.0f "
-               "k/s, %.0f k/s pipelined\n", l->cache_url, l->get_rate / 1e3,
-               l->get_batch_rate / 1e3, l->set_rate / 1e3,
-               l->set_batch_rate / 1e3);
+               "k/s, %.0f k/s pipelined\n",
+               l->cache_url, l->get_rate / 1e3, l->get_batch_rate / 1e3,
+               l->set_rate / 1e3, l->set_batch_rate / 1e3);
     else if (*l->cache_error)
         printf("        cache not measured: %s\n", l->cache_error);
     else
@@ -299,8 +309,7 @@ print_row(const sl_bench_result_t *r, const limit_t *lim, bool has_limits)
     printf("%-8s %8llu %8.3f s  %-36s", r->workload,
            (unsigned long long)r->tasks, r->seconds, result);
     if (has_limits && lim->value > 0 && is_time)
-        printf(" %6.2fx  %.0f us: %s", ratio_of(r, lim), lim->value,
-               lim->what);
+        printf(" %6.2fx  %.0f us: %s", ratio_of(r, lim), lim->value, lim->what);
     else if (has_limits && lim->value > 0)
         printf(" %6.1f%%  %.0f k/s: %s", 100 * ratio_of(r, lim),
                lim->value / 1e3, lim->what);
@@ -345,8 +354,7 @@ put_float(sl_value_t *m, const char *key, double d)
 }
 
 static sl_value_t *
-result_value(const sl_bench_result_t *r, const limit_t *lim,
-             const char *error)
+result_value(const sl_bench_result_t *r, const limit_t *lim, const char *error)
 {
     sl_value_t *m = sl_value_new_map();
     sl_value_put_string(m, "workload", r->workload);
@@ -378,7 +386,8 @@ result_value(const sl_bench_result_t *r, const limit_t *lim,
     return m;
 }
 
-/* ---- the command ------------------------------------------------------------- */
+/* ---- the command
+ * ------------------------------------------------------------- */
 
 static void
 make_salt(char *out, size_t size)
@@ -442,11 +451,13 @@ bench(bench_args_t *a, const char *endpoint, const char *cache_url)
     char shown[512];
     sl_cache_redact(cache_url ? cache_url : "", shown, sizeof shown);
     if (!a->is_json) {
-        printf("sluice bench %s: broker %s, payload %zu B, cache %s\n"
-               "host: %s\n", a->workload, endpoint, a->bench.payload_bytes,
+        printf("sluice bench %s: broker %s, payload %zu B, cache %s\nhost: "
+               "%s\n",
+               a->workload, endpoint, a->bench.payload_bytes,
                !a->bench.is_cached ? "none"
                : cache_url         ? shown
-                                   : "the workers'", host);
+                                   : "the workers'",
+               host);
         if (a->is_limits)
             print_limits(&limits);
         printf("%-8s %8s %10s  %-36s %7s  %s\n", "WORKLOAD", "N", "TIME",

@@ -12,11 +12,11 @@
 #include <string.h>
 
 typedef struct {
-    const char *task;     /* --task filter, or NULL */
-    bool is_json;         /* --json */
-    size_t count;         /* entries seen */
-    size_t bytes;         /* their stored size */
-    size_t limit;         /* ls: stop after this many */
+    const char *task; /* --task filter, or NULL */
+    bool is_json;     /* --json */
+    size_t count;     /* entries seen */
+    size_t bytes;     /* their stored size */
+    size_t limit;     /* ls: stop after this many */
 } scan_t;
 
 static bool
@@ -90,9 +90,9 @@ cmd_get(sl_cache_t *cache, const char *key, bool is_json)
         sl_cli_print_json(stdout, v);
     } else {
         char *value = sl_value_to_json(e.value);
-        printf("key       %s\ntask      %s@%u\ncreated   %lld ms\n"
-               "expires   %s%lld\ncompute   %llu us\nproducer  %s\nvalue     "
-               "%s\n", key, e.task, e.version, (long long)e.created_ms,
+        printf("key       %s\ntask      %s@%u\ncreated   %lld ms\nexpires   "
+               "%s%lld\ncompute   %llu us\nproducer  %s\nvalue     %s\n",
+               key, e.task, e.version, (long long)e.created_ms,
                e.expires_ms ? "" : "never ", (long long)e.expires_ms,
                (unsigned long long)e.duration_us, e.producer, value);
         free(value);
@@ -105,17 +105,15 @@ cmd_get(sl_cache_t *cache, const char *key, bool is_json)
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: sluice cache COMMAND [options]\n"
-            "  get KEY          show an entry\n"
-            "  del KEY          delete an entry\n"
-            "  stats            count entries and bytes\n"
-            "  ls               list keys and sizes\n"
-            "  --cache URL      redis://host:port/db or lmdb://PATH (default:\n"
-            "                   $SLUICE_CACHE_URL, else the embedded cache)\n"
-            "  --task NAME      stats and ls: only this task's entries\n"
-            "  --limit N        ls: at most N keys (default 1000)\n"
-            "  --json           get and stats: JSON\n");
+    fprintf(out, "usage: sluice cache COMMAND [options]\n  get KEY          "
+                 "show an entry\n  del KEY          delete an entry\n  stats   "
+                 "         count entries and bytes\n  ls               list "
+                 "keys and sizes\n  --cache URL      redis://host:port/db or "
+                 "lmdb://PATH (default:\n                   $SLUICE_CACHE_URL, "
+                 "else the embedded cache)\n  --task NAME      stats and ls: "
+                 "only this task's entries\n  --limit N        ls: at most N "
+                 "keys (default 1000)\n  --json           get and stats: "
+                 "JSON\n");
 }
 
 static int
@@ -130,8 +128,9 @@ run_command(sl_cache_t *cache, const char *cmd, const char *key, scan_t *s)
             fprintf(stderr, "sluice cache del: no entry '%s'\n", key);
         else if (rc < 0)
             fprintf(stderr, "sluice cache del: %s\n", err.msg);
-        return rc == 0 ? SL_EXIT_OK : rc == SL_ECACHE ? SL_EXIT_CONNECT
-                                                      : SL_EXIT_FAILED;
+        return rc == 0           ? SL_EXIT_OK
+               : rc == SL_ECACHE ? SL_EXIT_CONNECT
+                                 : SL_EXIT_FAILED;
     }
     sl_cache_visit_fn visit = !strcmp(cmd, "ls") ? visit_print : visit_count;
     if (sl_cache_scan(cache, SL_KEY_PREFIX, visit, s, &err) < 0) {
@@ -150,13 +149,13 @@ run_command(sl_cache_t *cache, const char *cmd, const char *key, scan_t *s)
 int
 sl_cli_cache(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"cache", required_argument, NULL, 'c'},
-        {"task", required_argument, NULL, 't'},
-        {"limit", required_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longs[] =
+        {{"cache", required_argument, NULL, 'c'},
+         {"task", required_argument, NULL, 't'},
+         {"limit", required_argument, NULL, 'n'},
+         {"json", no_argument, NULL, 'j'},
+         {"help", no_argument, NULL, 'h'},
+         {NULL, 0, NULL, 0}};
     scan_t s = {.limit = 1000};
     uint64_t limit;
     const char *given = NULL, *url = NULL;
@@ -166,8 +165,8 @@ sl_cli_cache(int argc, char **argv)
         case 'c': given = optarg; break;
         case 't': s.task = optarg; break;
         case 'n':
-            if (sl_cli_count("cache", "--limit", optarg, 1, 100000000,
-                             &limit) < 0)
+            if (sl_cli_count("cache", "--limit", optarg, 1, 100000000, &limit) <
+                0)
                 return SL_EXIT_USAGE;
             s.limit = (size_t)limit;
             break;
@@ -181,9 +180,9 @@ sl_cli_cache(int argc, char **argv)
     bool is_known = needs_key || !strcmp(cmd, "stats") || !strcmp(cmd, "ls");
     if (!is_known || (needs_key && optind + 2 != argc) ||
         (!needs_key && optind + 1 != argc)) {
-        fprintf(stderr, "sluice cache: %s\n", !is_known
-                ? "give a command: get KEY, del KEY, stats or ls"
-                : "wrong number of arguments");
+        fprintf(stderr, "sluice cache: %s\n",
+                !is_known ? "give a command: get KEY, del KEY, stats or ls"
+                          : "wrong number of arguments");
         return SL_EXIT_USAGE;
     }
     sl_error_t err = {0};
@@ -198,8 +197,7 @@ sl_cli_cache(int argc, char **argv)
         fprintf(stderr, "sluice cache: %s\n", err.msg);
         return SL_EXIT_CONNECT;
     }
-    int code = run_command(cache, cmd, needs_key ? argv[optind + 1] : NULL,
-                           &s);
+    int code = run_command(cache, cmd, needs_key ? argv[optind + 1] : NULL, &s);
     sl_cache_destroy(&cache);
     return code;
 }

@@ -11,13 +11,13 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: sluice health [--ready] [--timeout-ms MS] [HOST:]PORT\n"
-            "  Asks the --http port of a sluice-broker or sluice-worker\n"
-            "  (default $SLUICE_HTTP; no HOST: this host) for /healthz:\n"
-            "  exit 0 if it answered 200, 1 if it answered anything else,\n"
-            "  3 if nothing answered within --timeout-ms (default 2000).\n"
-            "  --ready  ask /readyz instead: connected and not draining\n");
+    fprintf(out, "usage: sluice health [--ready] [--timeout-ms MS] "
+                 "[HOST:]PORT\n  Asks the --http port of a sluice-broker or "
+                 "sluice-worker\n  (default $SLUICE_HTTP; no HOST: this host) "
+                 "for /healthz:\n  exit 0 if it answered 200, 1 if it answered "
+                 "anything else,\n  3 if nothing answered within --timeout-ms "
+                 "(default 2000).\n  --ready  ask /readyz instead: connected "
+                 "and not draining\n");
 }
 
 int
@@ -34,8 +34,8 @@ sl_cli_health(int argc, char **argv)
             path = "/readyz";
         } else if (!strcmp(argv[i], "--timeout-ms")) {
             if (i + 1 == argc) {
-                fprintf(stderr, "sluice health: --timeout-ms needs a number "
-                        "of milliseconds\n");
+                fprintf(stderr, "sluice health: --timeout-ms needs a number of "
+                                "milliseconds\n");
                 return SL_EXIT_USAGE;
             }
             if (sl_cli_count("health", "--timeout-ms", argv[++i], 1, 600000,
@@ -52,8 +52,8 @@ sl_cli_health(int argc, char **argv)
         }
     }
     if (!address || !*address) {
-        fprintf(stderr, "sluice health: give the HTTP port to ask ([HOST:]"
-                "PORT, or $SLUICE_HTTP)\n");
+        fprintf(stderr, "sluice health: give the HTTP port to ask "
+                        "([HOST:]PORT, or $SLUICE_HTTP)\n");
         return SL_EXIT_USAGE;
     }
     sl_error_t err = {0};

@@ -12,24 +12,19 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: sluice keygen [--sign] NAME...\n"
-            "  Writes a CURVE key pair for each NAME (a path without "
-            "extension):\n"
-            "  NAME.key  both keys, mode 0600: stays on the host that uses "
-            "it\n"
-            "            (sluice-broker --key, sluice-worker --key, "
-            "$SLUICE_KEY)\n"
-            "  NAME.pub  the public key: into the broker's --allow-clients or\n"
-            "            --allow-workers folder, or, for the broker's own, to\n"
-            "            workers and clients (--broker-key, "
-            "$SLUICE_BROKER_KEY)\n"
-            "  --sign: an Ed25519 key pair that signs cache entries instead:\n"
-            "  NAME.sign.key  mode 0600, for one worker (sluice-worker "
-            "--sign-key)\n"
-            "  NAME.sign.pub  into every reader's --trust folder\n"
-            "  Folders in NAME are made (mode 0700). An existing file is "
-            "never\n  overwritten.\n");
+    fprintf(out, "usage: sluice keygen [--sign] NAME...\n  Writes a CURVE key "
+                 "pair for each NAME (a path without extension):\n  NAME.key  "
+                 "both keys, mode 0600: stays on the host that uses it\n       "
+                 "     (sluice-broker --key, sluice-worker --key, "
+                 "$SLUICE_KEY)\n  NAME.pub  the public key: into the broker's "
+                 "--allow-clients or\n            --allow-workers folder, or, "
+                 "for the broker's own, to\n            workers and clients "
+                 "(--broker-key, $SLUICE_BROKER_KEY)\n  --sign: an Ed25519 key "
+                 "pair that signs cache entries instead:\n  NAME.sign.key  "
+                 "mode 0600, for one worker (sluice-worker --sign-key)\n  "
+                 "NAME.sign.pub  into every reader's --trust folder\n  Folders "
+                 "in NAME are made (mode 0700). An existing file is never\n  "
+                 "overwritten.\n");
 }
 
 int
@@ -55,8 +50,9 @@ sl_cli_keygen(int argc, char **argv)
     for (int i = first; i < argc; i++) {
         sl_error_t err = {0};
         if (sl_cli_make_parents(argv[i]) < 0) {
-            fprintf(stderr, "sluice keygen: cannot make the folder of '%s': "
-                    "%s\n", argv[i], strerror(errno));
+            fprintf(stderr,
+                    "sluice keygen: cannot make the folder of '%s': %s\n",
+                    argv[i], strerror(errno));
             return SL_EXIT_FAILED;
         }
         int rc = is_sign ? sl_sign_keygen(argv[i], &err)

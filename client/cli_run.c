@@ -20,24 +20,24 @@
 #define MAX_PLUGINS 64
 
 typedef struct {
-    const char *broker;         /* --broker */
-    bool is_local;              /* --local */
-    sl_local_options_t local;   /* --workers, --slots, --cache, --tasks */
+    const char *broker;       /* --broker */
+    bool is_local;            /* --local */
+    sl_local_options_t local; /* --workers, --slots, --cache, --tasks */
     const char *plugins[MAX_PLUGINS];
-    sl_value_t *params;         /* --param NAME=VALUE, a MAP, owned */
-    bool is_json;               /* --json */
-    bool is_quiet;              /* --quiet */
-    bool is_events;             /* --events: one JSON line per event */
-    int timeout_ms;             /* for the broker to accept */
-    uint64_t worker_wait_ms;    /* --wait-for-worker; 0: for ever */
-    bool is_watch;              /* `sluice watch`, not `sluice run` */
+    sl_value_t *params;      /* --param NAME=VALUE, a MAP, owned */
+    bool is_json;            /* --json */
+    bool is_quiet;           /* --quiet */
+    bool is_events;          /* --events: one JSON line per event */
+    int timeout_ms;          /* for the broker to accept */
+    uint64_t worker_wait_ms; /* --wait-for-worker; 0: for ever */
+    bool is_watch;           /* `sluice watch`, not `sluice run` */
 } run_args_t;
 
 typedef struct {
-    uint32_t total;    /* tasks known */
-    uint32_t done;     /* computed */
-    uint32_t cached;   /* from the cache */
-    uint32_t failed;   /* failed for good */
+    uint32_t total;  /* tasks known */
+    uint32_t done;   /* computed */
+    uint32_t cached; /* from the cache */
+    uint32_t failed; /* failed for good */
 } progress_t;
 
 static void
@@ -45,48 +45,36 @@ usage(FILE *out, bool is_watch)
 {
     if (is_watch)
         fprintf(out,
-                "usage: sluice watch RUN [options]\n"
-                "  Follows a run submitted elsewhere (beside its submitter and "
-                "any other\n  watcher) to its end, and prints its result "
-                "as `sluice run` does.\n"
-                "  --broker ENDPOINT   the broker's client socket (default "
-                "%s)\n"
-                "  --json              print the result as JSON\n"
-                "  --events            print each task event as a JSON line "
-                "first\n"
-                "  --quiet             no progress line\n"
-                "  --timeout MS        wait this long for the broker to answer "
-                "(default %d)\n"
-                "Exit: 0 done, 1 failed, 2 usage, 3 no broker, 4 cancelled.\n",
+                "usage: sluice watch RUN [options]\n  Follows a run submitted "
+                "elsewhere (beside its submitter and any other\n  watcher) to "
+                "its end, and prints its result as `sluice run` does.\n  "
+                "--broker ENDPOINT   the broker's client socket (default %s)\n "
+                " --json              print the result as JSON\n  --events     "
+                "       print each task event as a JSON line first\n  --quiet  "
+                "           no progress line\n  --timeout MS        wait this "
+                "long for the broker to answer (default %d)\nExit: 0 done, 1 "
+                "failed, 2 usage, 3 no broker, 4 cancelled.\n",
                 sl_cli_broker(), SL_CLI_TIMEOUT_MS);
     else
         fprintf(out,
-                "usage: sluice run FLOW.yaml [options]\n"
-                "  --broker ENDPOINT   the broker's client socket (default "
-                "%s)\n"
-                "  --local             start a broker and workers in this "
-                "process\n"
-                "  --workers N         with --local: workers (default 2)\n"
-                "  --slots N           with --local: threads per worker "
-                "(default 2)\n"
-                "  --cache URL         with --local: the cache (default: "
-                "embedded\n"
-                "                      LMDB under ~/.cache/sluice)\n"
-                "  --tasks LIB.so      with --local: load a task plugin "
-                "(repeatable)\n"
-                "  --param NAME=VALUE  set a flow parameter (repeatable)\n"
-                "  --wait-for-worker DURATION  fail a task that no connected "
-                "worker\n"
-                "                      serves after this long (default: wait "
-                "for ever,\n"
-                "                      as workers may scale from zero)\n"
-                "  --json              print the result as JSON\n"
-                "  --events            print each task event as a JSON line "
-                "first\n"
-                "  --quiet             no progress line\n"
-                "  --timeout MS        wait this long for the broker to accept "
-                "(default %d)\n"
-                "Exit: 0 done, 1 failed, 2 usage, 3 no broker, 4 cancelled.\n",
+                "usage: sluice run FLOW.yaml [options]\n  --broker ENDPOINT   "
+                "the broker's client socket (default %s)\n  --local            "
+                " start a broker and workers in this process\n  --workers N    "
+                "     with --local: workers (default 2)\n  --slots N           "
+                "with --local: threads per worker (default 2)\n  --cache URL   "
+                "      with --local: the cache (default: embedded\n            "
+                "          LMDB under ~/.cache/sluice)\n  --tasks LIB.so      "
+                "with --local: load a task plugin (repeatable)\n  --param "
+                "NAME=VALUE  set a flow parameter (repeatable)\n  "
+                "--wait-for-worker DURATION  fail a task that no connected "
+                "worker\n                      serves after this long "
+                "(default: wait for ever,\n                      as workers "
+                "may scale from zero)\n  --json              print the result "
+                "as JSON\n  --events            print each task event as a "
+                "JSON line first\n  --quiet             no progress line\n  "
+                "--timeout MS        wait this long for the broker to accept "
+                "(default %d)\nExit: 0 done, 1 failed, 2 usage, 3 no broker, 4 "
+                "cancelled.\n",
                 sl_cli_broker(), SL_CLI_TIMEOUT_MS);
 }
 
@@ -112,21 +100,21 @@ add_param(run_args_t *a, char *text)
 static int
 parse_args(run_args_t *a, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"broker", required_argument, NULL, 'b'},
-        {"local", no_argument, NULL, 'L'},
-        {"workers", required_argument, NULL, 'w'},
-        {"slots", required_argument, NULL, 's'},
-        {"cache", required_argument, NULL, 'c'},
-        {"tasks", required_argument, NULL, 't'},
-        {"param", required_argument, NULL, 'p'},
-        {"json", no_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"events", no_argument, NULL, 'e'},
-        {"timeout", required_argument, NULL, 'T'},
-        {"wait-for-worker", required_argument, NULL, 'W'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longs[] =
+        {{"broker", required_argument, NULL, 'b'},
+         {"local", no_argument, NULL, 'L'},
+         {"workers", required_argument, NULL, 'w'},
+         {"slots", required_argument, NULL, 's'},
+         {"cache", required_argument, NULL, 'c'},
+         {"tasks", required_argument, NULL, 't'},
+         {"param", required_argument, NULL, 'p'},
+         {"json", no_argument, NULL, 'j'},
+         {"quiet", no_argument, NULL, 'q'},
+         {"events", no_argument, NULL, 'e'},
+         {"timeout", required_argument, NULL, 'T'},
+         {"wait-for-worker", required_argument, NULL, 'W'},
+         {"help", no_argument, NULL, 'h'},
+         {NULL, 0, NULL, 0}};
     int c;
     a->broker = sl_cli_broker();
     a->timeout_ms = SL_CLI_TIMEOUT_MS;
@@ -139,8 +127,8 @@ parse_args(run_args_t *a, int argc, char **argv)
         case 'w':
         case 's': {
             uint64_t v;
-            if (sl_cli_count("run", c == 'w' ? "--workers" : "--slots",
-                             optarg, 1, 256, &v) < 0)
+            if (sl_cli_count("run", c == 'w' ? "--workers" : "--slots", optarg,
+                             1, 256, &v) < 0)
                 return -1;
             *(c == 'w' ? &a->local.workers : &a->local.slots) = (uint32_t)v;
             break;
@@ -168,8 +156,10 @@ parse_args(run_args_t *a, int argc, char **argv)
         case 'W': {
             int64_t ms = 0;
             if (sl_duration_parse(optarg, &ms) < 0 || ms <= 0) {
-                fprintf(stderr, "sluice run: --wait-for-worker '%s': give a "
-                        "duration such as 30s or 5m\n", optarg);
+                fprintf(stderr,
+                        "sluice run: --wait-for-worker '%s': give a duration "
+                        "such as 30s or 5m\n",
+                        optarg);
                 return -1;
             }
             a->worker_wait_ms = (uint64_t)ms;
@@ -185,7 +175,8 @@ parse_args(run_args_t *a, int argc, char **argv)
                          sl_value_count(a->params);
     if (a->is_watch && is_local_only) {
         fprintf(stderr, "sluice watch: only --broker, --json, --events, "
-                "--quiet and --timeout apply to a run submitted elsewhere\n");
+                        "--quiet and --timeout apply to a run submitted "
+                        "elsewhere\n");
         return -1;
     }
     if (optind + 1 != argc) {
@@ -220,7 +211,7 @@ static void
 print_event(const sl_event_t *e)
 {
     static const char *kinds[] = {"queued", "started", "done",
-                                  "cached", "failed", "waiting"};
+                                  "cached", "failed",  "waiting"};
     sl_value_t *m = sl_value_new_map();
     sl_value_put_string(m, "event", kinds[e->kind % 6]);
     sl_value_put_string(m, "run_id", e->run_id);
@@ -257,14 +248,17 @@ print_table(const sl_value_t *result, uint64_t elapsed_us)
         printf("%-20s %-8s %6lld %6lld %6lld  %s\n", sl_cli_str(n, "name"),
                sl_cli_str(n, "state"), sl_cli_int(n, "tasks"),
                sl_cli_int(n, "cached"), sl_cli_int(n, "failed"),
-               *error ? error : brief ? brief : "");
+               *error  ? error
+               : brief ? brief
+                       : "");
         free(brief);
         tasks += sl_cli_int(n, "tasks");
         cached += sl_cli_int(n, "cached");
         failed += sl_cli_int(n, "failed");
         if (sl_cli_int(n, "cache_errors"))
             printf("%-20s cache error on %lld tasks (computed, not cached): "
-                   "%s\n", "", sl_cli_int(n, "cache_errors"),
+                   "%s\n",
+                   "", sl_cli_int(n, "cache_errors"),
                    sl_cli_str(n, "cache_error"));
     }
     printf("run %s %s in %.0f ms: %lld tasks, %lld cached, %lld failed\n",
@@ -365,13 +359,14 @@ submit_and_follow(const run_args_t *a, const sl_flow_t *flow,
         fprintf(stderr, "sluice run: %s\n", err.msg);
         sl_client_destroy(&client);
         return rc == SL_EREJECTED || rc == SL_EINVAL ? SL_EXIT_USAGE
-                                                      : SL_EXIT_CONNECT;
+                                                     : SL_EXIT_CONNECT;
     }
     if (is_live)
         fprintf(stderr, "%s: run %s accepted by %s\n", sl_flow_name(flow),
                 run_id, endpoint);
-    int code = report(a, follow(client, sl_flow_name(flow), is_live,
-                                a->is_events), start);
+    int code =
+        report(a, follow(client, sl_flow_name(flow), is_live, a->is_events),
+               start);
     free(run_id);
     sl_client_destroy(&client);
     return code;
@@ -386,10 +381,12 @@ check_local_tasks(const sl_local_t *local, const sl_flow_t *flow)
         const sl_node_t *n = &flow->nodes[i];
         if (sl_local_serves(local, n->task, n->version))
             continue;
-        fprintf(stderr, "sluice run: %s: node '%s' runs task '%s%s%.0u', "
-                "which no local worker has: give the plugin that defines it "
-                "with --tasks LIB.so\n", flow->file, n->name, n->task,
-                n->version ? "@" : "", n->version);
+        fprintf(stderr,
+                "sluice run: %s: node '%s' runs task '%s%s%.0u', which no "
+                "local worker has: give the plugin that defines it with "
+                "--tasks LIB.so\n",
+                flow->file, n->name, n->task, n->version ? "@" : "",
+                n->version);
         return -1;
     }
     return 0;
@@ -431,8 +428,8 @@ sl_cli_run(int argc, char **argv)
                     flow->cache_url ? " (the flow names " : "",
                     flow->cache_url ? "another; --cache picks one)" : "");
     }
-    code = submit_and_follow(&a, flow, local ? sl_local_endpoint(local)
-                                             : a.broker);
+    code = submit_and_follow(&a, flow,
+                             local ? sl_local_endpoint(local) : a.broker);
 out:
     sl_local_stop(&local);
     sl_flow_destroy(&flow);
@@ -454,8 +451,8 @@ sl_cli_watch(int argc, char **argv)
     zsys_init();
     sl_client_t *client = sl_client_new(a.broker, &err);
     int64_t start = zclock_usecs();
-    rc = client ? sl_client_watch(client, run_id, a.timeout_ms, &err)
-                : err.code;
+    rc =
+        client ? sl_client_watch(client, run_id, a.timeout_ms, &err) : err.code;
     int code;
     if (rc < 0) {
         fprintf(stderr, "sluice watch: %s\n", err.msg);

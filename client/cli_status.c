@@ -18,8 +18,8 @@ static void
 print_counters(const sl_value_t *b, const sl_value_t *prev, double elapsed_s)
 {
     static const char *counts[] = {"tasks_dispatched", "tasks_completed",
-                                   "tasks_cached", "tasks_shared",
-                                   "tasks_failed", "tasks_retried",
+                                   "tasks_cached",     "tasks_shared",
+                                   "tasks_failed",     "tasks_retried",
                                    "workers_lost"};
     printf("BROKER pid=%lld up=%llds rss=%lldMiB http=%s curve=%s\n",
            sl_cli_int(b, "pid"), sl_cli_int(b, "uptime_ms") / 1000,
@@ -49,13 +49,13 @@ print_status(const sl_value_t *s)
     for (size_t i = 0; i < sl_value_count(workers); i++) {
         const sl_value_t *w = sl_value_at(workers, i);
         char *tasks = sl_cli_brief(sl_value_lookup(w, "tasks"), 70);
-        printf("  %-28s host=%s pid=%lld slots=%lld in_flight=%lld%s\n"
-               "  %-28s done=%lld cache_errors=%lld seen=%lldms ago\n"
-               "  %-28s tasks=%s\n", sl_cli_str(w, "id"), sl_cli_str(w, "host"),
-               sl_cli_int(w, "pid"), sl_cli_int(w, "slots"),
-               sl_cli_int(w, "in_flight"),
+        printf("  %-28s host=%s pid=%lld slots=%lld in_flight=%lld%s\n  %-28s "
+               "done=%lld cache_errors=%lld seen=%lldms ago\n  %-28s "
+               "tasks=%s\n",
+               sl_cli_str(w, "id"), sl_cli_str(w, "host"), sl_cli_int(w, "pid"),
+               sl_cli_int(w, "slots"), sl_cli_int(w, "in_flight"),
                sl_value_get_bool(sl_value_lookup(w, "draining")) ? " DRAINING"
-                                                                : "",
+                                                                 : "",
                "", sl_cli_int(w, "done"), sl_cli_int(w, "cache_errors"),
                sl_cli_int(w, "last_seen_ms"), "", tasks ? tasks : "");
         free(tasks);
@@ -66,8 +66,10 @@ print_status(const sl_value_t *s)
         long long able = sl_cli_int(q, "workers");
         printf("  %-28s depth=%lld workers=%lld%s\n", sl_cli_str(q, "task"),
                sl_cli_int(q, "depth"), able,
-               able == 0 && sl_cli_int(q, "depth") > 0
-                   ? "  WAITING: no connected worker has this task" : "");
+               able == 0 && sl_cli_int(q, "depth") > 0 ? "  WAITING: no "
+                                                         "connected worker has "
+                                                         "this task"
+                                                       : "");
     }
     printf("RUNS (%zu, newest first)\n", sl_value_count(runs));
     for (size_t i = 0; i < sl_value_count(runs); i++) {
@@ -83,40 +85,46 @@ print_status(const sl_value_t *s)
         else
             snprintf(took, sizeof took, "%s", "-");
         printf("  %s %-9s %s %9s %-24s tasks=%lld done=%lld cached=%lld "
-               "failed=%lld\n", sl_cli_str(r, "run_id"),
-               sl_cli_str(r, "state"), started, took, sl_cli_str(r, "flow"),
-               sl_cli_int(r, "tasks"), sl_cli_int(r, "done"),
-               sl_cli_int(r, "cached"), sl_cli_int(r, "failed"));
+               "failed=%lld\n",
+               sl_cli_str(r, "run_id"), sl_cli_str(r, "state"), started, took,
+               sl_cli_str(r, "flow"), sl_cli_int(r, "tasks"),
+               sl_cli_int(r, "done"), sl_cli_int(r, "cached"),
+               sl_cli_int(r, "failed"));
     }
 }
 
 typedef struct {
-    const char *broker;   /* --broker */
-    bool is_json;         /* --json */
-    int timeout_ms;       /* --timeout */
-    const char *run_id;   /* the positional argument, or NULL */
-    bool is_watch;        /* --watch: redraw until interrupted */
-    double interval_s;    /* --interval: between redraws (1) */
-    uint64_t count;       /* --count: redraws, then stop (0: no end) */
+    const char *broker; /* --broker */
+    bool is_json;       /* --json */
+    int timeout_ms;     /* --timeout */
+    const char *run_id; /* the positional argument, or NULL */
+    bool is_watch;      /* --watch: redraw until interrupted */
+    double interval_s;  /* --interval: between redraws (1) */
+    uint64_t count;     /* --count: redraws, then stop (0: no end) */
 } status_args_t;
 
 /* 0 to go on, 1 after --help, -1 on a bad argument (already said). */
 static int
 parse_args(status_args_t *a, int argc, char **argv, const char *usage)
 {
-    static const struct option longs[] = {
-        {"broker", required_argument, NULL, 'b'},
-        {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 'T'},
-        {"watch", no_argument, NULL, 'w'},
-        {"interval", required_argument, NULL, 'i'},
-        {"count", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longs[] =
+        {{"broker", required_argument, NULL, 'b'},
+         {"json", no_argument, NULL, 'j'},
+         {"timeout", required_argument, NULL, 'T'},
+         {"watch", no_argument, NULL, 'w'},
+         {"interval", required_argument, NULL, 'i'},
+         {"count", required_argument, NULL, 'n'},
+         {"help", no_argument, NULL, 'h'},
+         {NULL, 0, NULL, 0}};
     int c;
     char *end;
-    *a = (status_args_t){sl_cli_broker(), false, SL_CLI_TIMEOUT_MS, NULL,
-                         false, 1, 0};
+    *a = (status_args_t){sl_cli_broker(),
+                         false,
+                         SL_CLI_TIMEOUT_MS,
+                         NULL,
+                         false,
+                         1,
+                         0};
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
         case 'b': a->broker = optarg; break;
@@ -129,8 +137,9 @@ parse_args(status_args_t *a, int argc, char **argv, const char *usage)
         case 'i':
             a->interval_s = strtod(optarg, &end);
             if (*end || !(a->interval_s >= 0.1 && a->interval_s <= 3600)) {
-                fprintf(stderr, "--interval '%s': give seconds from 0.1 to "
-                        "3600\n", optarg);
+                fprintf(stderr,
+                        "--interval '%s': give seconds from 0.1 to 3600\n",
+                        optarg);
                 return -1;
             }
             break;
@@ -159,13 +168,14 @@ watch(const status_args_t *a, sl_client_t *client)
     for (uint64_t n = 0; !zsys_interrupted && (!a->count || n < a->count);
          n++) {
         if (n)
-            for (int64_t until = zclock_mono() + (int64_t)(a->interval_s * 1000);
+            for (int64_t until =
+                     zclock_mono() + (int64_t)(a->interval_s * 1000);
                  !zsys_interrupted && zclock_mono() < until;)
                 zclock_sleep(50);
         sl_error_t err = {0};
         sl_value_t *status = NULL;
-        int rc = sl_client_status(client, a->run_id, a->timeout_ms, &status,
-                                  &err);
+        int rc =
+            sl_client_status(client, a->run_id, a->timeout_ms, &status, &err);
         int64_t now_ms = zclock_mono();
         printf(is_tty ? "\033[H\033[2J" : "----\n");
         if (rc < 0) {
@@ -189,10 +199,10 @@ int
 sl_cli_status(int argc, char **argv)
 {
     status_args_t a;
-    int rc = parse_args(&a, argc, argv, "usage: sluice status [RUN] [--broker "
-                        "ENDPOINT] [--json] [--timeout MS]\n"
-                        "                     [--watch [--interval S] "
-                        "[--count N]]\n");
+    int rc = parse_args(&a, argc, argv,
+                        "usage: sluice status [RUN] [--broker ENDPOINT] "
+                        "[--json] [--timeout MS]\n                     "
+                        "[--watch [--interval S] [--count N]]\n");
     if (rc != 0)
         return rc > 0 ? SL_EXIT_OK : SL_EXIT_USAGE;
     sl_error_t err = {0};
@@ -204,9 +214,9 @@ sl_cli_status(int argc, char **argv)
         sl_client_destroy(&client);
         return rc;
     }
-    rc = client ? sl_client_status(client, a.run_id, a.timeout_ms, &status,
-                                   &err)
-                : err.code;
+    rc = client
+             ? sl_client_status(client, a.run_id, a.timeout_ms, &status, &err)
+             : err.code;
     sl_client_destroy(&client);
     if (rc < 0) {
         fprintf(stderr, "sluice status: %s\n", err.msg);
@@ -224,8 +234,9 @@ int
 sl_cli_cancel(int argc, char **argv)
 {
     status_args_t a;
-    int rc = parse_args(&a, argc, argv, "usage: sluice cancel RUN [--broker "
-                        "ENDPOINT] [--json] [--timeout MS]\n");
+    int rc = parse_args(&a, argc, argv,
+                        "usage: sluice cancel RUN [--broker ENDPOINT] [--json] "
+                        "[--timeout MS]\n");
     if (rc != 0 || !a.run_id) {
         if (rc == 0)
             fprintf(stderr, "sluice cancel: name the run to cancel\n");
@@ -235,9 +246,9 @@ sl_cli_cancel(int argc, char **argv)
     sl_value_t *status = NULL;
     zsys_init();
     sl_client_t *client = sl_client_new(a.broker, &err);
-    rc = client ? sl_client_cancel(client, a.run_id, a.timeout_ms, &status,
-                                   &err)
-                : err.code;
+    rc = client
+             ? sl_client_cancel(client, a.run_id, a.timeout_ms, &status, &err)
+             : err.code;
     sl_client_destroy(&client);
     if (rc < 0) {
         fprintf(stderr, "sluice cancel: %s\n", err.msg);

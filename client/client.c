@@ -12,16 +12,16 @@
 #include <string.h>
 
 struct sl_client {
-    zsock_t *sock;            /* DEALER to the broker */
-    zpoller_t *poller;        /* on sock, for timeouts */
-    char *endpoint;           /* for error messages, owned */
-    Sluice__Envelope *batch;  /* events being handed out, owned */
-    size_t next_event;        /* index into batch */
-    zlistx_t *following;      /* ids of runs not yet finished, owned */
-    zlistx_t *pending;        /* envelopes (events, results) that came
-                                 while a request waited for its answer */
-    int64_t heard_ms;         /* when the broker last said anything */
-    sl_curve_watch_t *watch;  /* CURVE: the handshakes, NULL in the clear */
+    zsock_t *sock;           /* DEALER to the broker */
+    zpoller_t *poller;       /* on sock, for timeouts */
+    char *endpoint;          /* for error messages, owned */
+    Sluice__Envelope *batch; /* events being handed out, owned */
+    size_t next_event;       /* index into batch */
+    zlistx_t *following;     /* ids of runs not yet finished, owned */
+    zlistx_t *pending;       /* envelopes (events, results) that came
+                                while a request waited for its answer */
+    int64_t heard_ms;        /* when the broker last said anything */
+    sl_curve_watch_t *watch; /* CURVE: the handshakes, NULL in the clear */
 };
 
 /* Silent this long while following runs, a client asks again for each
@@ -52,13 +52,13 @@ sl_client_new_curve(const char *endpoint, const char *key_file,
     zlistx_set_destructor(c->following, free_string);
     sl_envelope_tune(c->sock);
     bool is_inproc = !strncmp(endpoint, "inproc://", 9);
-    if (!is_inproc && sl_curve_dial(c->sock, key_file, broker_key_file,
-                                    &is_curve, err) < 0) {
+    if (!is_inproc &&
+        sl_curve_dial(c->sock, key_file, broker_key_file, &is_curve, err) < 0) {
         sl_client_destroy(&c);
         return NULL;
     }
     if (!is_inproc && (!(c->watch = sl_curve_watch_new(c->sock, is_curve)) ||
-                     zpoller_add(c->poller, sl_curve_watch_sock(c->watch)))) {
+                       zpoller_add(c->poller, sl_curve_watch_sock(c->watch)))) {
         sl_error_set(err, SL_ENOMEM, "cannot watch the CURVE handshake");
         sl_client_destroy(&c);
         return NULL;
@@ -117,13 +117,15 @@ receive(sl_client_t *c, int timeout_ms, sl_error_t *err)
                                         : left > 0     ? (int)left
                                                        : 0);
         if (!which && zpoller_terminated(c->poller)) {
-            sl_error_set(err, SL_EIO, "interrupted while waiting for the "
-                         "broker at %s", c->endpoint);
+            sl_error_set(err, SL_EIO,
+                         "interrupted while waiting for the broker at %s",
+                         c->endpoint);
             return NULL;
         }
         if (!which && !sl_curve_watch_refused(c->watch, why, sizeof why)) {
-            sl_error_set(err, SL_ETIMEDOUT, "no answer from the broker at %s "
-                         "in %d ms", c->endpoint, timeout_ms);
+            sl_error_set(err, SL_ETIMEDOUT,
+                         "no answer from the broker at %s in %d ms",
+                         c->endpoint, timeout_ms);
             return NULL;
         }
     }
@@ -133,8 +135,8 @@ receive(sl_client_t *c, int timeout_ms, sl_error_t *err)
         sl_error_set(err, SL_EIO, "receive from %s interrupted", c->endpoint);
         return NULL;
     }
-    Sluice__Envelope *env = sl_envelope_decode(zframe_data(f), zframe_size(f),
-                                               err);
+    Sluice__Envelope *env =
+        sl_envelope_decode(zframe_data(f), zframe_size(f), err);
     zframe_destroy(&f);
     return env;
 }
@@ -260,8 +262,7 @@ sl_client_submit_with(sl_client_t *c, const sl_flow_t *flow,
             *run_id = strdup(reply->accepted->run_id);
             follow(c, reply->accepted->run_id);
         } else if (reply->body_case == SLUICE__ENVELOPE__BODY_REJECTED) {
-            rc = sl_error_set(err, SL_EREJECTED, "%s",
-                              reply->rejected->reason);
+            rc = sl_error_set(err, SL_EREJECTED, "%s", reply->rejected->reason);
         } else if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR) {
             rc = sl_error_set(err, SL_EPROTO, "broker: %s",
                               reply->error->reason);
@@ -311,9 +312,9 @@ put_times(sl_value_t *map, int64_t submitted_ms, int64_t finished_ms)
 {
     sl_value_put_int(map, "submitted_ms", submitted_ms);
     sl_value_put_int(map, "finished_ms", finished_ms);
-    sl_value_put_int(map, "duration_ms", finished_ms && submitted_ms
-                                             ? finished_ms - submitted_ms
-                                             : 0);
+    sl_value_put_int(map, "duration_ms",
+                     finished_ms && submitted_ms ? finished_ms - submitted_ms
+                                                 : 0);
 }
 
 static sl_value_t *
@@ -393,8 +394,8 @@ sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
             env = receive(c, left > 0 ? left : 0, err);
         if (!env) {
             bool is_over = deadline >= 0 && zclock_mono() >= deadline;
-            if ((err->code == SL_ETIMEDOUT && is_over) ||
-                err->code == SL_EIO || err->code == SL_EREJECTED)
+            if ((err->code == SL_ETIMEDOUT && is_over) || err->code == SL_EIO ||
+                err->code == SL_EREJECTED)
                 return err->code;
             continue; /* a slice of the wait, or a bad message: go on */
         }
@@ -408,8 +409,7 @@ sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
             *result = result_value(env->run_result);
             sl_envelope_free(&env);
             return *result ? 0 : sl_error_set(err, SL_ENOMEM, "out of memory");
-        default:
-            sl_envelope_free(&env);
+        default: sl_envelope_free(&env);
         }
     }
 }
@@ -526,8 +526,10 @@ ask_status(sl_client_t *c, Sluice__Envelope *env, int timeout_ms,
         if (reply->body_case == SLUICE__ENVELOPE__BODY_STATUS)
             *status = status_value(reply->status);
         else if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
-            rc = sl_error_set(err, strstr(reply->error->reason, "no such run")
-                                       ? SL_ENOTFOUND : SL_EPROTO,
+            rc = sl_error_set(err,
+                              strstr(reply->error->reason, "no such run")
+                                  ? SL_ENOTFOUND
+                                  : SL_EPROTO,
                               "broker: %s", reply->error->reason);
         else if (reply->body_case != SLUICE__ENVELOPE__BODY_STATUS)
             keep_for_later(c, &reply);
@@ -577,8 +579,10 @@ sl_client_watch(sl_client_t *c, const char *run_id, int timeout_ms,
         bool is_ours = reply->body_case == SLUICE__ENVELOPE__BODY_ACCEPTED &&
                        !strcmp(reply->accepted->run_id, run_id);
         if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
-            rc = sl_error_set(err, strstr(reply->error->reason, "no such run")
-                                       ? SL_ENOTFOUND : SL_EPROTO,
+            rc = sl_error_set(err,
+                              strstr(reply->error->reason, "no such run")
+                                  ? SL_ENOTFOUND
+                                  : SL_EPROTO,
                               "broker: %s", reply->error->reason);
         else if (!is_ours)
             keep_for_later(c, &reply);

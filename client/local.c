@@ -14,12 +14,12 @@
 #define MAX_LOCAL_WORKERS 256
 
 struct sl_local {
-    sl_broker_t *broker;     /* owned */
-    sl_worker_t **workers;   /* worker_count, owned */
+    sl_broker_t *broker;   /* owned */
+    sl_worker_t **workers; /* worker_count, owned */
     uint32_t worker_count;
-    char front[64];          /* inproc endpoint for clients */
-    char back[64];           /* inproc endpoint for workers */
-    char *cache_url;         /* owned */
+    char front[64];  /* inproc endpoint for clients */
+    char back[64];   /* inproc endpoint for workers */
+    char *cache_url; /* owned */
 };
 
 sl_local_t *
@@ -36,8 +36,9 @@ sl_local_start(const sl_local_options_t *opt, sl_error_t *err)
     if (!l || !(l->workers = calloc(n, sizeof *l->workers)) ||
         !(l->cache_url = opt->cache_url ? strdup(opt->cache_url)
                                         : sl_cache_default_url())) {
-        sl_error_set(err, SL_ENOMEM, "out of memory (or no $HOME for the "
-                     "default cache: set SLUICE_CACHE_DIR)");
+        sl_error_set(err, SL_ENOMEM,
+                     "out of memory (or no $HOME for the default cache: set "
+                     "SLUICE_CACHE_DIR)");
         sl_local_stop(&l);
         return NULL;
     }

@@ -13,10 +13,10 @@
 typedef struct sl_local sl_local_t;
 
 typedef struct sl_local_options {
-    uint32_t workers;            /* worker objects (default 2) */
-    uint32_t slots;              /* executor threads each (default 2) */
-    const char *cache_url;       /* NULL: the embedded default */
-    const char *const *plugins;  /* plugin_count .so paths */
+    uint32_t workers;           /* worker objects (default 2) */
+    uint32_t slots;             /* executor threads each (default 2) */
+    const char *cache_url;      /* NULL: the embedded default */
+    const char *const *plugins; /* plugin_count .so paths */
     size_t plugin_count;
 } sl_local_options_t;
 

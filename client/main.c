@@ -14,20 +14,17 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: sluice COMMAND [options]\n"
-            "  run FLOW.yaml      run a flow (--local, or --broker ENDPOINT)\n"
-            "  status [RUN]       workers, queues and runs of a broker\n"
-            "  watch RUN          follow a run submitted elsewhere, to its end\n"
-            "  cancel RUN         end a run: its tasks stop, it ends "
-            "cancelled\n"
-            "  cache get|del|stats|ls   look at the result cache\n"
-            "  bench WORKLOAD     measure throughput and latency against "
-            "this host's limits\n"
-            "  keygen NAME...     make CURVE key pairs (NAME.key, NAME.pub)\n"
-            "  health [HOST:]PORT is a broker's or worker's --http port "
-            "healthy (exit 0)\n"
-            "Run `sluice COMMAND --help` for a command's options.\n");
+    fprintf(out, "usage: sluice COMMAND [options]\n  run FLOW.yaml      run a "
+                 "flow (--local, or --broker ENDPOINT)\n  status [RUN]       "
+                 "workers, queues and runs of a broker\n  watch RUN          "
+                 "follow a run submitted elsewhere, to its end\n  cancel RUN   "
+                 "      end a run: its tasks stop, it ends cancelled\n  cache "
+                 "get|del|stats|ls   look at the result cache\n  bench "
+                 "WORKLOAD     measure throughput and latency against this "
+                 "host's limits\n  keygen NAME...     make CURVE key pairs "
+                 "(NAME.key, NAME.pub)\n  health [HOST:]PORT is a broker's or "
+                 "worker's --http port healthy (exit 0)\nRun `sluice COMMAND "
+                 "--help` for a command's options.\n");
 }
 
 int
@@ -115,8 +112,8 @@ sl_cli_str(const sl_value_t *map, const char *key)
 }
 
 int
-sl_cli_count(const char *cmd, const char *opt, const char *text,
-             uint64_t min, uint64_t max, uint64_t *out)
+sl_cli_count(const char *cmd, const char *opt, const char *text, uint64_t min,
+             uint64_t max, uint64_t *out)
 {
     char prog[64];
     snprintf(prog, sizeof prog, "sluice %s", cmd);

@@ -6,9 +6,9 @@
 #include <stdint.h>
 
 typedef struct sl_buf {
-    char *data;   /* always NUL-terminated when not NULL */
-    size_t size;  /* bytes used, without the NUL */
-    size_t cap;   /* bytes allocated */
+    char *data;  /* always NUL-terminated when not NULL */
+    size_t size; /* bytes used, without the NUL */
+    size_t cap;  /* bytes allocated */
 } sl_buf_t;
 
 /* Frees what b holds and zeroes it; safe on a zeroed buffer. */

@@ -47,8 +47,9 @@ sl_cache_new(const char *url, sl_error_t *err)
     if (strncmp(url, "lmdb://", 7) == 0)
         return sl_cache_lmdb_new(url, err);
     char shown[512];
-    sl_error_set(err, SL_EINVAL, "cache URL '%s': unknown scheme (use "
-                 "redis://host:port/db or lmdb://PATH)",
+    sl_error_set(err, SL_EINVAL,
+                 "cache URL '%s': unknown scheme (use redis://host:port/db or "
+                 "lmdb://PATH)",
                  sl_cache_redact(url, shown, sizeof shown));
     return NULL;
 }
@@ -87,8 +88,9 @@ check_key(const char *key, sl_error_t *err)
 {
     size_t size = strlen(key);
     if (size == 0 || size > SL_KEY_MAX_BYTES)
-        return sl_error_set(err, SL_EINVAL, "cache key of %zu bytes (1 to %d "
-                            "allowed)", size, SL_KEY_MAX_BYTES);
+        return sl_error_set(err, SL_EINVAL,
+                            "cache key of %zu bytes (1 to %d allowed)", size,
+                            SL_KEY_MAX_BYTES);
     return 0;
 }
 
@@ -112,9 +114,10 @@ sl_cache_get(sl_cache_t *c, const char *key, sl_buf_t *out, sl_error_t *err)
     if (rc == 0 && rc_key == SL_ENOTFOUND)
         sl_error_set(err, SL_ENOTFOUND, "%s: no entry '%s'", c->url, key);
     if (rc == 0 && rc_key == SL_ETOOBIG)
-        sl_error_set(err, SL_ETOOBIG, "%s: the entry '%s' is over the read "
-                     "cap of %u bytes: never read", c->url, key,
-                     SL_CACHE_READ_MAX_BYTES);
+        sl_error_set(err, SL_ETOOBIG,
+                     "%s: the entry '%s' is over the read cap of %u bytes: "
+                     "never read",
+                     c->url, key, SL_CACHE_READ_MAX_BYTES);
     return rc < 0 ? rc : rc_key;
 }
 
@@ -127,8 +130,9 @@ sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
         if (check_key(items[i].key, err) < 0)
             return SL_EINVAL;
         if (items[i].data && ttl_ms <= 0 && ttl_ms != SL_TTL_FOREVER)
-            return sl_error_set(err, SL_EINVAL, "TTL of %lld ms: give a "
-                                "positive duration or forever",
+            return sl_error_set(err, SL_EINVAL,
+                                "TTL of %lld ms: give a positive duration or "
+                                "forever",
                                 (long long)ttl_ms);
     }
     return count ? c->ops->set_batch(c, items, count, err) : 0;
@@ -192,13 +196,12 @@ sl_cache_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
     }
     if (lock_ttl_ms <= 0)
         return sl_error_set(err, SL_EINVAL, "lock TTL must be positive");
-    return count ? c->ops->probe_batch(c, probes, count, lock_ttl_ms, err)
-                 : 0;
+    return count ? c->ops->probe_batch(c, probes, count, lock_ttl_ms, err) : 0;
 }
 
 int
-sl_cache_lock(sl_cache_t *c, const char *key, const char *token,
-              int64_t ttl_ms, sl_error_t *err)
+sl_cache_lock(sl_cache_t *c, const char *key, const char *token, int64_t ttl_ms,
+              sl_error_t *err)
 {
     int rc_key;
     int rc = sl_cache_lock_batch(c, &key, &token, 1, ttl_ms, &rc_key, err);
@@ -236,11 +239,11 @@ sl_cache_cli_url(const char *given, const char **url, sl_error_t *err)
         at = *c == '@' ? c : at;
     const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
     if (colon && colon + 1 < at)
-        return sl_error_set(err, SL_EINVAL, "--cache: a password in a URL on "
-                            "the command line is seen by every user of this "
-                            "machine (ps): put it in $SLUICE_REDIS_PASSWORD "
-                            "(redis://user@host) or the whole URL in "
-                            "$SLUICE_CACHE_URL");
+        return sl_error_set(err, SL_EINVAL,
+                            "--cache: a password in a URL on the command line "
+                            "is seen by every user of this machine (ps): put "
+                            "it in $SLUICE_REDIS_PASSWORD (redis://user@host) "
+                            "or the whole URL in $SLUICE_CACHE_URL");
     return 0;
 }
 

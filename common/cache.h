@@ -59,17 +59,17 @@ int sl_cache_get(sl_cache_t *c, const char *key, sl_buf_t *out,
 
 /* Stores bytes under key for ttl_ms (> 0) or SL_TTL_FOREVER, replacing
  * what was there. Returns 0, SL_EINVAL (bad TTL or key) or SL_ECACHE. */
-int sl_cache_set(sl_cache_t *c, const char *key, const void *data,
-                 size_t size, int64_t ttl_ms, sl_error_t *err);
+int sl_cache_set(sl_cache_t *c, const char *key, const void *data, size_t size,
+                 int64_t ttl_ms, sl_error_t *err);
 
 /* One entry to store with sl_cache_set_batch. */
 typedef struct sl_cache_item {
-    const char *key;     /* where */
-    const void *data;    /* the bytes; NULL: store nothing, only unlock */
-    size_t size;         /* their length */
-    int64_t ttl_ms;      /* > 0, or SL_TTL_FOREVER (with data) */
-    const char *unlock;  /* NULL, or the token of key's lock (see
-                            sl_cache_lock) to release after storing */
+    const char *key;    /* where */
+    const void *data;   /* the bytes; NULL: store nothing, only unlock */
+    size_t size;        /* their length */
+    int64_t ttl_ms;     /* > 0, or SL_TTL_FOREVER (with data) */
+    const char *unlock; /* NULL, or the token of key's lock (see
+                           sl_cache_lock) to release after storing */
 } sl_cache_item_t;
 
 /* Stores count items and releases the locks they name, in one round trip
@@ -93,18 +93,18 @@ int sl_cache_lock(sl_cache_t *c, const char *key, const char *token,
 /* sl_cache_lock for count keys in one round trip: rcs[i] is 0 (taken) or
  * SL_EEXIST. Returns 0, SL_EINVAL or SL_ECACHE (every rcs[i] SL_ECACHE). */
 int sl_cache_lock_batch(sl_cache_t *c, const char *const *keys,
-                        const char *const *tokens, size_t count,
-                        int64_t ttl_ms, int *rcs, sl_error_t *err);
+                        const char *const *tokens, size_t count, int64_t ttl_ms,
+                        int *rcs, sl_error_t *err);
 
 /* One key to look up, and to lock in the same round trip. */
 typedef struct sl_cache_probe {
-    const char *key;    /* the entry's key */
-    const char *token;  /* the value of its lock (see sl_cache_lock) */
-    sl_buf_t value;     /* out: a hit's bytes (the caller finis it) */
-    int rc;             /* out: 0 a hit; SL_ENOTFOUND missing; SL_ETOOBIG
-                           over the read cap; SL_ECACHE */
-    bool is_locked;     /* out: the lock is now ours (on a hit too: the
-                           caller releases it) */
+    const char *key;   /* the entry's key */
+    const char *token; /* the value of its lock (see sl_cache_lock) */
+    sl_buf_t value;    /* out: a hit's bytes (the caller finis it) */
+    int rc;            /* out: 0 a hit; SL_ENOTFOUND missing; SL_ETOOBIG
+                          over the read cap; SL_ECACHE */
+    bool is_locked;    /* out: the lock is now ours (on a hit too: the
+                          caller releases it) */
 } sl_cache_probe_t;
 
 /* Looks each key up and tries its lock, all in one round trip (Redis: a
@@ -112,8 +112,8 @@ typedef struct sl_cache_probe {
  * hit takes no lock). For the work of a small batch, where a separate
  * lock round trip would cost more than releasing the locks of hits.
  * Returns 0, SL_EINVAL or SL_ECACHE (every rc SL_ECACHE). */
-int sl_cache_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes,
-                         size_t count, int64_t lock_ttl_ms, sl_error_t *err);
+int sl_cache_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
+                         int64_t lock_ttl_ms, sl_error_t *err);
 
 /* Releases key's lock if token still holds it: 0, SL_ENOTFOUND (it had
  * expired or was taken over) or SL_ECACHE. */
@@ -123,8 +123,7 @@ int sl_cache_unlock(sl_cache_t *c, const char *key, const char *token,
 /* Calls visit for each live key that starts with prefix, with the size of
  * its stored bytes; stops early when visit returns non-zero. Returns 0 or
  * SL_ECACHE. */
-typedef int (*sl_cache_visit_fn)(const char *key, size_t size_bytes,
-                                  void *ctx);
+typedef int (*sl_cache_visit_fn)(const char *key, size_t size_bytes, void *ctx);
 int sl_cache_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
                   void *ctx, sl_error_t *err);
 

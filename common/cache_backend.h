@@ -8,14 +8,14 @@
 typedef struct sl_cache_ops {
     int (*get_batch)(sl_cache_t *c, const char *const *keys, size_t count,
                      sl_buf_t *outs, int *rcs, sl_error_t *err);
-    int (*set_batch)(sl_cache_t *c, const sl_cache_item_t *items,
-                     size_t count, sl_error_t *err);
+    int (*set_batch)(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
+                     sl_error_t *err);
     int (*del)(sl_cache_t *c, const char *key, sl_error_t *err);
     int (*scan)(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
                 void *ctx, sl_error_t *err);
     int (*lock_batch)(sl_cache_t *c, const char *const *lock_keys,
-                      const char *const *tokens, size_t count,
-                      int64_t ttl_ms, int *rcs, sl_error_t *err);
+                      const char *const *tokens, size_t count, int64_t ttl_ms,
+                      int *rcs, sl_error_t *err);
     int (*unlock)(sl_cache_t *c, const char *lock_key, const char *token,
                   sl_error_t *err);
     int (*probe_batch)(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
@@ -25,10 +25,10 @@ typedef struct sl_cache_ops {
 
 /* The first member of every backend's struct. */
 struct sl_cache {
-    const sl_cache_ops_t *ops;  /* the backend */
-    char *url;                  /* redacted URL, owned */
-    sl_clock_ms_fn clock;       /* NULL: the system's (sl_entry_now_ms) */
-    void *clock_ctx;            /* for clock */
+    const sl_cache_ops_t *ops; /* the backend */
+    char *url;                 /* redacted URL, owned */
+    sl_clock_ms_fn clock;      /* NULL: the system's (sl_entry_now_ms) */
+    void *clock_ctx;           /* for clock */
 };
 
 /* What c's clock says now (unix ms). */

@@ -23,16 +23,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAP_SIZE_BYTES ((size_t)1 << 30)
-#define EXPIRY_BYTES 8
+#define MAP_SIZE_BYTES  ((size_t)1 << 30)
+#define EXPIRY_BYTES    8
 #define SWEEP_PER_WRITE 16
 
 typedef struct shared_env {
-    char *path;               /* directory of the environment */
-    MDB_env *env;             /* open environment */
-    MDB_dbi dbi;              /* the main database */
-    int refs;                 /* cache objects using it */
-    struct shared_env *next;  /* next in the table */
+    char *path;                            /* directory of the environment */
+    MDB_env *env;                          /* open environment */
+    MDB_dbi dbi;                           /* the main database */
+    int refs;                              /* cache objects using it */
+    struct shared_env *next;               /* next in the table */
     char sweep_from[SL_KEY_MAX_BYTES + 1]; /* where the next sweep starts;
                                  only touched inside a write transaction,
                                  which LMDB runs one at a time */
@@ -42,7 +42,7 @@ static pthread_mutex_t envs_lock = PTHREAD_MUTEX_INITIALIZER;
 static shared_env_t *envs;
 
 typedef struct {
-    sl_cache_t base;     /* first: cache.c sees only this */
+    sl_cache_t base;      /* first: cache.c sees only this */
     shared_env_t *shared; /* the environment, shared per process */
 } lmdb_cache_t;
 
@@ -171,7 +171,8 @@ read_value(const MDB_val *v, sl_buf_t *out)
     if (size > SL_CACHE_READ_MAX_BYTES)
         return SL_ETOOBIG;
     return sl_buf_append(out, (char *)v->mv_data + EXPIRY_BYTES, size) < 0
-               ? SL_ECACHE : 0;
+               ? SL_ECACHE
+               : 0;
 }
 
 static int
@@ -214,8 +215,8 @@ sweep(shared_env_t *s, MDB_txn *txn, int64_t now_ms)
     for (int i = 0; rc == 0 && i < SWEEP_PER_WRITE; i++) {
         /* after a delete the cursor already stands on the next entry */
         bool is_deleted = !is_live(&v, now_ms) && mdb_cursor_del(cur, 0) == 0;
-        rc = mdb_cursor_get(cur, &k, &v, is_deleted ? MDB_GET_CURRENT
-                                                    : MDB_NEXT);
+        rc = mdb_cursor_get(cur, &k, &v,
+                            is_deleted ? MDB_GET_CURRENT : MDB_NEXT);
     }
     if (rc == 0 && k.mv_size < sizeof s->sweep_from) {
         memcpy(s->sweep_from, k.mv_data, k.mv_size);
@@ -231,8 +232,8 @@ static int
 put(shared_env_t *s, MDB_txn *txn, const char *key, const void *data,
     size_t size, int64_t ttl_ms, int64_t now_ms)
 {
-    uint64_t expires_ms = ttl_ms == SL_TTL_FOREVER
-                              ? 0 : (uint64_t)(now_ms + ttl_ms);
+    uint64_t expires_ms =
+        ttl_ms == SL_TTL_FOREVER ? 0 : (uint64_t)(now_ms + ttl_ms);
     MDB_val k = {strlen(key), (void *)key};
     MDB_val v = {size + EXPIRY_BYTES, NULL};
     int rc = mdb_put(txn, s->dbi, &k, &v, MDB_RESERVE);
@@ -295,8 +296,8 @@ lmdb_del(sl_cache_t *c, const char *key, sl_error_t *err)
     if (rc != 0)
         return lmdb_fail(c, err, "begin", rc);
     MDB_val k = {strlen(key), (void *)key}, v;
-    bool was_live = mdb_get(txn, s->dbi, &k, &v) == 0 &&
-                    is_live(&v, sl_cache_now_ms(c));
+    bool was_live =
+        mdb_get(txn, s->dbi, &k, &v) == 0 && is_live(&v, sl_cache_now_ms(c));
     rc = mdb_del(txn, s->dbi, &k, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND) {
         mdb_txn_abort(txn);
@@ -309,8 +310,8 @@ lmdb_del(sl_cache_t *c, const char *key, sl_error_t *err)
 }
 
 static int
-lmdb_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
-          void *ctx, sl_error_t *err)
+lmdb_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit, void *ctx,
+          sl_error_t *err)
 {
     shared_env_t *s = ((lmdb_cache_t *)c)->shared;
     MDB_txn *txn;
@@ -325,7 +326,8 @@ lmdb_scan(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
     MDB_val k = {plen, (void *)prefix}, v;
     char key[SL_KEY_MAX_BYTES + 1];
     rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
-    while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+    while (rc == 0 && k.mv_size >= plen &&
+           memcmp(k.mv_data, prefix, plen) == 0) {
         if (is_live(&v, now_ms) && k.mv_size < sizeof key) {
             memcpy(key, k.mv_data, k.mv_size);
             key[k.mv_size] = '\0';
@@ -420,8 +422,8 @@ lmdb_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
         }
         p->rc = SL_ENOTFOUND;
         sl_cache_lock_key(lk, sizeof lk, p->key);
-        rc = take_lock(s, txn, lk, p->token, lock_ttl_ms, now_ms,
-                       &p->is_locked);
+        rc =
+            take_lock(s, txn, lk, p->token, lock_ttl_ms, now_ms, &p->is_locked);
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
@@ -443,9 +445,8 @@ lmdb_destroy(sl_cache_t *c)
 }
 
 static const sl_cache_ops_t lmdb_ops = {
-    lmdb_get_batch, lmdb_set_batch, lmdb_del,
-    lmdb_scan,      lmdb_lock_batch, lmdb_unlock,
-    lmdb_probe_batch, lmdb_destroy,
+    lmdb_get_batch,  lmdb_set_batch, lmdb_del,         lmdb_scan,
+    lmdb_lock_batch, lmdb_unlock,    lmdb_probe_batch, lmdb_destroy,
 };
 
 sl_cache_t *

@@ -18,22 +18,22 @@
 
 #define CONNECT_TIMEOUT_MS 1000
 #define COMMAND_TIMEOUT_MS 1000
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
-#define IDLE_CHECK_MS 1000
+#define BACKOFF_MIN_MS     100
+#define BACKOFF_MAX_MS     5000
+#define IDLE_CHECK_MS      1000
 
 typedef struct {
-    sl_cache_t base;       /* first: cache.c sees only this */
-    redisContext *ctx;     /* NULL while disconnected */
-    char host[256];        /* server host name or address */
-    int port;              /* server port */
-    int db;                /* SELECTed database */
-    char user[128];        /* ACL user, or empty */
-    char password[256];    /* AUTH password, or empty */
-    int64_t retry_at_ms;   /* no connect attempt before this */
-    int64_t backoff_ms;    /* next wait after a failure */
-    char last_error[256];  /* why the last connection failed */
-    int64_t used_ms;       /* when the connection was last used */
+    sl_cache_t base;      /* first: cache.c sees only this */
+    redisContext *ctx;    /* NULL while disconnected */
+    char host[256];       /* server host name or address */
+    int port;             /* server port */
+    int db;               /* SELECTed database */
+    char user[128];       /* ACL user, or empty */
+    char password[256];   /* AUTH password, or empty */
+    int64_t retry_at_ms;  /* no connect attempt before this */
+    int64_t backoff_ms;   /* next wait after a failure */
+    char last_error[256]; /* why the last connection failed */
+    int64_t used_ms;      /* when the connection was last used */
 } redis_cache_t;
 
 static const char *
@@ -56,13 +56,13 @@ parse_url(redis_cache_t *r, const char *url, sl_error_t *err)
     if (at) { /* user:password@, :password@ or user@ */
         const char *colon = memchr(p, ':', (size_t)(at - p));
         if (!copy_part(r->user, sizeof r->user, p, colon ? colon : at) ||
-            (colon && !copy_part(r->password, sizeof r->password, colon + 1,
-                                 at)))
-            return sl_error_set(err, SL_EINVAL, "cache URL: credentials must "
-                                "read user:password@, :password@ or user@ "
-                                "(user names up to %zu bytes, passwords up "
-                                "to %zu)", sizeof r->user - 1,
-                                sizeof r->password - 1);
+            (colon &&
+             !copy_part(r->password, sizeof r->password, colon + 1, at)))
+            return sl_error_set(err, SL_EINVAL,
+                                "cache URL: credentials must read "
+                                "user:password@, :password@ or user@ (user "
+                                "names up to %zu bytes, passwords up to %zu)",
+                                sizeof r->user - 1, sizeof r->password - 1);
         p = at + 1;
     }
     const char *slash = strchr(p, '/');
@@ -85,8 +85,8 @@ parse_url(redis_cache_t *r, const char *url, sl_error_t *err)
         char *e;
         long db = strtol(slash + 1, &e, 10);
         if (*e || db < 0 || db > 1000000)
-            return sl_error_set(err, SL_EINVAL, "cache URL '%s': bad database "
-                                "number",
+            return sl_error_set(err, SL_EINVAL,
+                                "cache URL '%s': bad database number",
                                 sl_cache_redact(url, shown, sizeof shown));
         r->db = (int)db;
     }
@@ -104,16 +104,16 @@ disconnect(redis_cache_t *r, const char *why)
         redisFree(r->ctx);
     r->ctx = NULL;
     r->retry_at_ms = sl_cache_now_ms(&r->base) + r->backoff_ms;
-    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                       : r->backoff_ms * 2;
+    r->backoff_ms =
+        r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
 }
 
 static int
 fail(redis_cache_t *r, sl_error_t *err, const char *what)
 {
     char why[256];
-    snprintf(why, sizeof why, "%s", r->ctx && r->ctx->err ? r->ctx->errstr
-                                                          : what);
+    snprintf(why, sizeof why, "%s",
+             r->ctx && r->ctx->err ? r->ctx->errstr : what);
     disconnect(r, why);
     return sl_error_set(err, SL_ECACHE, "%s: %s", r->base.url, why);
 }
@@ -157,9 +157,11 @@ connect_now(redis_cache_t *r, sl_error_t *err)
     if (r->ctx && is_alive(r))
         return 0;
     if (sl_cache_now_ms(&r->base) < r->retry_at_ms)
-        return sl_error_set(err, SL_ECACHE, "%s: unavailable (%s); next "
-                            "attempt in %lld ms", r->base.url, r->last_error,
-                            (long long)(r->retry_at_ms - sl_cache_now_ms(&r->base)));
+        return sl_error_set(err, SL_ECACHE,
+                            "%s: unavailable (%s); next attempt in %lld ms",
+                            r->base.url, r->last_error,
+                            (long long)(r->retry_at_ms -
+                                        sl_cache_now_ms(&r->base)));
     struct timeval ct = {0, CONNECT_TIMEOUT_MS * 1000};
     struct timeval rt = {COMMAND_TIMEOUT_MS / 1000,
                          (COMMAND_TIMEOUT_MS % 1000) * 1000};
@@ -171,8 +173,10 @@ connect_now(redis_cache_t *r, sl_error_t *err)
         redisReply *reply =
             *r->user ? redisCommand(r->ctx, "AUTH %s %s", r->user, r->password)
                      : redisCommand(r->ctx, "AUTH %s", r->password);
-        if (command_ok(r, reply, "AUTH (the user and password, from the URL "
-                       "or $SLUICE_REDIS_PASSWORD)", err) < 0)
+        if (command_ok(r, reply,
+                       "AUTH (the user and password, from the URL or "
+                       "$SLUICE_REDIS_PASSWORD)",
+                       err) < 0)
             return SL_ECACHE;
     }
     if (r->db && command_ok(r, redisCommand(r->ctx, "SELECT %d", r->db),
@@ -238,9 +242,9 @@ redis_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
 }
 
 /* Compare-and-delete, atomically on the server. */
-static const char unlock_script[] =
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('del', KEYS[1]) else return 0 end";
+static const char unlock_script[] = "if redis.call('get', KEYS[1]) == ARGV[1] "
+                                    "then return redis.call('del', KEYS[1]) "
+                                    "else return 0 end";
 
 static int
 redis_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
@@ -276,8 +280,8 @@ redis_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
         if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply)
             return fail(r, err, "SET");
         if (rc == 0 && reply->type == REDIS_REPLY_ERROR)
-            rc = sl_error_set(err, SL_ECACHE, "%s: SET: %s", c->url,
-                              reply->str);
+            rc =
+                sl_error_set(err, SL_ECACHE, "%s: SET: %s", c->url, reply->str);
         freeReplyObject(reply);
     }
     return rc;
@@ -313,8 +317,8 @@ scan_page(redis_cache_t *r, redisReply *keys, sl_cache_visit_fn visit,
         redisReply *len = NULL;
         if (redisGetReply(r->ctx, (void **)&len) != REDIS_OK || !len)
             return fail(r, err, "STRLEN");
-        size_t size = len->type == REDIS_REPLY_INTEGER ? (size_t)len->integer
-                                                       : 0;
+        size_t size =
+            len->type == REDIS_REPLY_INTEGER ? (size_t)len->integer : 0;
         freeReplyObject(len);
         if (!*is_stopped && visit(keys->element[i]->str, size, ctx))
             *is_stopped = true;
@@ -387,8 +391,8 @@ redis_unlock(sl_cache_t *c, const char *lock_key, const char *token,
     redis_cache_t *r = (redis_cache_t *)c;
     if (connect_now(r, err) < 0)
         return SL_ECACHE;
-    redisReply *reply = redisCommand(r->ctx, "EVAL %s 1 %s %s", unlock_script,
-                                     lock_key, token);
+    redisReply *reply =
+        redisCommand(r->ctx, "EVAL %s 1 %s %s", unlock_script, lock_key, token);
     if (!reply || reply->type != REDIS_REPLY_INTEGER) {
         if (reply && reply->type == REDIS_REPLY_ERROR)
             return command_ok(r, reply, "EVAL", err);
@@ -451,9 +455,8 @@ redis_destroy(sl_cache_t *c)
 }
 
 static const sl_cache_ops_t redis_ops = {
-    redis_get_batch, redis_set_batch, redis_del,
-    redis_scan,      redis_lock_batch, redis_unlock,
-    redis_probe_batch, redis_destroy,
+    redis_get_batch,  redis_set_batch, redis_del,         redis_scan,
+    redis_lock_batch, redis_unlock,    redis_probe_batch, redis_destroy,
 };
 
 sl_cache_t *
@@ -472,8 +475,10 @@ sl_cache_redis_new(const char *url, sl_error_t *err)
     }
     char redacted[600];
     snprintf(redacted, sizeof redacted, "redis://%s%s%s:%d/%d", r->user,
-             *r->password ? ":***@" : *r->user ? "@" : "", r->host, r->port,
-             r->db);
+             *r->password ? ":***@"
+             : *r->user   ? "@"
+                          : "",
+             r->host, r->port, r->db);
     r->base.url = strdup(redacted);
     if (!r->base.url) {
         free(r);

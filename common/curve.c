@@ -19,13 +19,15 @@ int
 sl_curve_keygen(const char *base, sl_error_t *err)
 {
     char pub[PATH_BYTES], key[PATH_BYTES];
-    if (!*base || snprintf(pub, sizeof pub, "%s.pub", base) >= (int)sizeof pub ||
+    if (!*base ||
+        snprintf(pub, sizeof pub, "%s.pub", base) >= (int)sizeof pub ||
         snprintf(key, sizeof key, "%s.key", base) >= (int)sizeof key)
-        return sl_error_set(err, SL_EINVAL, "keygen: '%s' is not a usable "
-                            "file name", base);
+        return sl_error_set(err, SL_EINVAL,
+                            "keygen: '%s' is not a usable file name", base);
     if (access(pub, F_OK) == 0 || access(key, F_OK) == 0)
-        return sl_error_set(err, SL_EEXIST, "keygen: %s or %s already "
-                            "exists: remove it first, or pick another name",
+        return sl_error_set(err, SL_EEXIST,
+                            "keygen: %s or %s already exists: remove it first, "
+                            "or pick another name",
                             pub, key);
     zcert_t *cert = zcert_new();
     if (!cert)
@@ -41,8 +43,8 @@ sl_curve_keygen(const char *base, sl_error_t *err)
     zcert_destroy(&cert);
     if (rc != 0) {
         unlink(key);
-        return sl_error_set(err, SL_EIO, "keygen: cannot write %s and %s",
-                            key, pub);
+        return sl_error_set(err, SL_EIO, "keygen: cannot write %s and %s", key,
+                            pub);
     }
     return 0;
 }
@@ -66,11 +68,15 @@ load_keys(const char *path, char public_txt[SL_CURVE_KEY_TEXT],
     uint8_t bytes[32];
     int rc = 0;
     if (strlen(pub) != 40 || !zmq_z85_decode(bytes, pub))
-        rc = sl_error_set(err, SL_EINVAL, "key file '%s': not a CURVE "
-                          "certificate (make one with `sluice keygen`)", path);
+        rc = sl_error_set(err, SL_EINVAL,
+                          "key file '%s': not a CURVE certificate (make one "
+                          "with `sluice keygen`)",
+                          path);
     else if (*sec && (strlen(sec) != 40 || !zmq_z85_decode(bytes, sec)))
-        rc = sl_error_set(err, SL_EINVAL, "key file '%s': its secret key is "
-                          "not 40 characters of Z85", path);
+        rc = sl_error_set(err, SL_EINVAL,
+                          "key file '%s': its secret key is not 40 characters "
+                          "of Z85",
+                          path);
     if (rc == 0) {
         snprintf(public_txt, SL_CURVE_KEY_TEXT, "%s", pub);
         snprintf(secret_txt, SL_CURVE_KEY_TEXT, "%s", sec);
@@ -89,14 +95,18 @@ sl_curve_load_pair(const char *path, sl_curve_pair_t *pair, sl_error_t *err)
     uint8_t public_key[32], secret_key[32], derived[32];
     int rc = 0;
     if (!*pair->secret_txt)
-        rc = sl_error_set(err, SL_EINVAL, "key file '%s': holds no secret key "
-                          "(give the .key file, not the .pub)", path);
+        rc = sl_error_set(err, SL_EINVAL,
+                          "key file '%s': holds no secret key (give the .key "
+                          "file, not the .pub)",
+                          path);
     else if (!zmq_z85_decode(public_key, pair->public_txt) ||
              !zmq_z85_decode(secret_key, pair->secret_txt) ||
              crypto_scalarmult_base(derived, secret_key) != 0 ||
              memcmp(derived, public_key, sizeof derived))
-        rc = sl_error_set(err, SL_EINVAL, "key file '%s': its secret key does "
-                          "not give its public key", path);
+        rc = sl_error_set(err, SL_EINVAL,
+                          "key file '%s': its secret key does not give its "
+                          "public key",
+                          path);
     sodium_memzero(secret_key, sizeof secret_key);
     sodium_memzero(derived, sizeof derived);
     if (rc < 0)
@@ -137,13 +147,14 @@ sl_curve_dial(zsock_t *s, const char *key_file, const char *broker_key_file,
     if (!has_key && !has_broker)
         return 0;
     if (!has_key || !has_broker)
-        return sl_error_set(err, SL_EINVAL, "CURVE needs both keys: %s is "
-                            "given but not %s", has_key ? "a key file "
-                            "(--key, $SLUICE_KEY)" : "the broker's public key "
-                            "(--broker-key, $SLUICE_BROKER_KEY)",
+        return sl_error_set(err, SL_EINVAL,
+                            "CURVE needs both keys: %s is given but not %s",
+                            has_key ? "a key file (--key, $SLUICE_KEY)"
+                                    : "the broker's public key (--broker-key, "
+                                      "$SLUICE_BROKER_KEY)",
                             has_key ? "the broker's public key (--broker-key, "
-                            "$SLUICE_BROKER_KEY)" : "a key file (--key, "
-                            "$SLUICE_KEY)");
+                                      "$SLUICE_BROKER_KEY)"
+                                    : "a key file (--key, $SLUICE_KEY)");
     sl_curve_pair_t pair;
     char server[SL_CURVE_KEY_TEXT];
     if (sl_curve_load_pair(key_file, &pair, err) < 0 ||
@@ -161,14 +172,14 @@ sl_curve_dial(zsock_t *s, const char *key_file, const char *broker_key_file,
 #define ANY_FAILURES_MAX 3
 
 struct sl_curve_watch {
-    zsock_t *watched;  /* borrowed */
-    zsock_t *events;   /* PAIR: the monitor's events */
-    bool is_curve;     /* the socket has keys */
-    bool is_refused;   /* the last handshake failed */
-    bool is_up;        /* handshake done, not dropped since */
-    unsigned failures; /* handshakes broken off in a row (see read_event) */
+    zsock_t *watched;    /* borrowed */
+    zsock_t *events;     /* PAIR: the monitor's events */
+    bool is_curve;       /* the socket has keys */
+    bool is_refused;     /* the last handshake failed */
+    bool is_up;          /* handshake done, not dropped since */
+    unsigned failures;   /* handshakes broken off in a row (see read_event) */
     uint64_t handshakes; /* that went through, since the watch began */
-    char why[300];     /* and why */
+    char why[300];       /* and why */
 };
 
 sl_curve_watch_t *
@@ -218,8 +229,8 @@ read_event(sl_curve_watch_t *w)
 {
     zmsg_t *msg = zmsg_recv(w->events);
     zframe_t *head = msg ? zmsg_first(msg) : NULL;
-    char *endpoint = msg && zmsg_next(msg) ? zframe_strdup(zmsg_last(msg))
-                                           : NULL;
+    char *endpoint =
+        msg && zmsg_next(msg) ? zframe_strdup(zmsg_last(msg)) : NULL;
     uint16_t event = 0;
     uint32_t value = 0;
     if (head && zframe_size(head) == 6) {
@@ -250,17 +261,22 @@ read_event(sl_curve_watch_t *w)
     }
     w->is_refused = event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED && event != 0;
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-        snprintf(w->why, sizeof w->why, "the broker at %s refused this key "
-                 "(ZAP status %u): its public key is not in the broker's "
-                 "allow-list", at, value);
+        snprintf(w->why, sizeof w->why,
+                 "the broker at %s refused this key (ZAP status %u): its "
+                 "public key is not in the broker's allow-list",
+                 at, value);
     else if (w->is_refused && w->is_curve)
-        snprintf(w->why, sizeof w->why, "the CURVE handshake with %s failed "
-                 "(error 0x%x): is the broker's public key the right one, and "
-                 "does the broker use CURVE?", at, value);
+        snprintf(w->why, sizeof w->why,
+                 "the CURVE handshake with %s failed (error 0x%x): is the "
+                 "broker's public key the right one, and does the broker use "
+                 "CURVE?",
+                 at, value);
     else if (w->is_refused)
-        snprintf(w->why, sizeof w->why, "the handshake with %s failed (error "
-                 "0x%x): the broker wants CURVE keys (--key and --broker-key, "
-                 "or $SLUICE_KEY and $SLUICE_BROKER_KEY)", at, value);
+        snprintf(w->why, sizeof w->why,
+                 "the handshake with %s failed (error 0x%x): the broker wants "
+                 "CURVE keys (--key and --broker-key, or $SLUICE_KEY and "
+                 "$SLUICE_BROKER_KEY)",
+                 at, value);
     free(endpoint);
     zmsg_destroy(&msg);
 }

@@ -41,9 +41,8 @@ void sl_curve_serve(zsock_t *s, const sl_curve_pair_t *pair,
  * NULL falls back to $SLUICE_KEY and $SLUICE_BROKER_KEY. 0 with
  * *is_curve set when s is now a CURVE client of that broker; SL_EINVAL if
  * only one is given or a file does not load. Call before connecting. */
-int sl_curve_dial(zsock_t *s, const char *key_file,
-                  const char *broker_key_file, bool *is_curve,
-                  sl_error_t *err);
+int sl_curve_dial(zsock_t *s, const char *key_file, const char *broker_key_file,
+                  bool *is_curve, sl_error_t *err);
 
 /* A watch on the handshakes of a connecting socket, which it borrows:
  * destroy the watch before the socket. */

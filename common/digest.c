@@ -44,10 +44,9 @@ double_bits(double d)
     return bits;
 }
 
-
 typedef struct {
-    const char *key;  /* borrowed from the map */
-    size_t index;     /* the item's position in the map */
+    const char *key; /* borrowed from the map */
+    size_t index;    /* the item's position in the map */
 } map_slot_t;
 
 static int

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define SL_DIGEST_BYTES 32
+#define SL_DIGEST_BYTES     32
 #define SL_DIGEST_HEX_BYTES (2 * SL_DIGEST_BYTES + 1)
 
 /* Appends the canonical encoding of v to out (docs/CACHING.md gives the

@@ -10,10 +10,10 @@ int
 sl_duration_parse(const char *text, int64_t *ms)
 {
     static const struct {
-        const char *unit;     /* suffix */
-        int64_t ms;           /* milliseconds per unit */
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000},
-                 {"d", 86400000}, {"", 1000}};
+        const char *unit; /* suffix */
+        int64_t ms;       /* milliseconds per unit */
+    } units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
+                 {"h", 3600000}, {"d", 86400000}, {"", 1000}};
     if (strcmp(text, "forever") == 0) {
         *ms = SL_DURATION_FOREVER;
         return 0;

@@ -71,28 +71,31 @@ static int
 decode_fields(const Sluice__CacheEntry *msg, sl_entry_t *e, sl_error_t *err)
 {
     if (msg->format != SL_ENTRY_FORMAT)
-        return sl_error_set(err, SL_EINVAL, "cache entry format %u, expected "
-                            "%d", msg->format, SL_ENTRY_FORMAT);
+        return sl_error_set(err, SL_EINVAL,
+                            "cache entry format %u, expected %d", msg->format,
+                            SL_ENTRY_FORMAT);
     if (msg->key_digest.len != SL_DIGEST_BYTES)
-        return sl_error_set(err, SL_EINVAL, "cache entry key digest of %zu "
-                            "bytes", msg->key_digest.len);
+        return sl_error_set(err, SL_EINVAL,
+                            "cache entry key digest of %zu bytes",
+                            msg->key_digest.len);
     if (msg->input_digest.len != 0 && msg->input_digest.len != SL_DIGEST_BYTES)
-        return sl_error_set(err, SL_EINVAL, "cache entry input digest of %zu "
-                            "bytes", msg->input_digest.len);
+        return sl_error_set(err, SL_EINVAL,
+                            "cache entry input digest of %zu bytes",
+                            msg->input_digest.len);
     int rc = sl_wire_value_unpack(msg->value, &e->value, err);
     if (rc < 0)
         return rc;
     e->task = strdup(msg->task);
     e->producer = strdup(msg->producer);
-    e->arg_digests = calloc(msg->n_arg_digests ? msg->n_arg_digests : 1,
-                            SL_DIGEST_BYTES);
+    e->arg_digests =
+        calloc(msg->n_arg_digests ? msg->n_arg_digests : 1, SL_DIGEST_BYTES);
     if (!e->task || !e->producer || !e->arg_digests)
         return sl_error_set(err, SL_ENOMEM, "out of memory");
     for (size_t i = 0; i < msg->n_arg_digests; i++) {
         if (msg->arg_digests[i].len != SL_DIGEST_BYTES)
-            return sl_error_set(err, SL_EINVAL, "cache entry argument digest "
-                                "%zu has %zu bytes", i,
-                                msg->arg_digests[i].len);
+            return sl_error_set(err, SL_EINVAL,
+                                "cache entry argument digest %zu has %zu bytes",
+                                i, msg->arg_digests[i].len);
         memcpy(e->arg_digests[i], msg->arg_digests[i].data, SL_DIGEST_BYTES);
     }
     e->arg_count = msg->n_arg_digests;
@@ -110,11 +113,12 @@ decode_fields(const Sluice__CacheEntry *msg, sl_entry_t *e, sl_error_t *err)
 int
 sl_entry_decode(const void *data, size_t size, sl_entry_t *e, sl_error_t *err)
 {
-    Sluice__CacheEntry *msg = (Sluice__CacheEntry *)sl_wire_unpack(
-        &sluice__cache_entry__descriptor, data, size);
+    Sluice__CacheEntry *msg =
+        (Sluice__CacheEntry *)sl_wire_unpack(&sluice__cache_entry__descriptor,
+                                             data, size);
     if (!msg)
-        return sl_error_set(err, SL_EINVAL, "cache entry of %zu bytes does "
-                            "not decode", size);
+        return sl_error_set(err, SL_EINVAL,
+                            "cache entry of %zu bytes does not decode", size);
     int rc = decode_fields(msg, e, err);
     sluice__cache_entry__free_unpacked(msg, NULL);
     if (rc < 0)
@@ -141,8 +145,9 @@ sl_entry_read(const void *data, size_t size, const char *key, sl_entry_t *e,
 {
     uint8_t want[SL_DIGEST_BYTES];
     if (size > SL_CACHE_READ_MAX_BYTES) {
-        sl_error_set(err, SL_ETOOBIG, "cache entry of %zu bytes is over the "
-                     "read cap of %u", size, SL_CACHE_READ_MAX_BYTES);
+        sl_error_set(err, SL_ETOOBIG,
+                     "cache entry of %zu bytes is over the read cap of %u",
+                     size, SL_CACHE_READ_MAX_BYTES);
         return SL_ENTRY_TOO_LARGE;
     }
     if (sl_entry_decode(data, size, e, err) < 0)
@@ -150,8 +155,10 @@ sl_entry_read(const void *data, size_t size, const char *key, sl_entry_t *e,
     sl_entry_key_digest(key, want);
     if (memcmp(want, e->key_digest, SL_DIGEST_BYTES) != 0) {
         sl_entry_fini(e);
-        sl_error_set(err, SL_EINVAL, "the entry under '%s' was made for "
-                     "another key (copied or planted)", key);
+        sl_error_set(err, SL_EINVAL,
+                     "the entry under '%s' was made for another key (copied or "
+                     "planted)",
+                     key);
         return SL_ENTRY_OTHER_KEY;
     }
     return SL_ENTRY_OK;

@@ -32,9 +32,9 @@ typedef struct sl_entry {
  * SL_ENTRY_OK is a miss: the task computes, and the reason is counted. */
 typedef enum {
     SL_ENTRY_OK = 0,
-    SL_ENTRY_CORRUPT,    /* does not decode, or of another format */
-    SL_ENTRY_OTHER_KEY,  /* made for another key (copied or planted) */
-    SL_ENTRY_TOO_LARGE   /* over the read cap (SL_CACHE_READ_MAX_BYTES) */
+    SL_ENTRY_CORRUPT,   /* does not decode, or of another format */
+    SL_ENTRY_OTHER_KEY, /* made for another key (copied or planted) */
+    SL_ENTRY_TOO_LARGE  /* over the read cap (SL_CACHE_READ_MAX_BYTES) */
 } sl_entry_verdict_t;
 
 /* The digest an entry stored under key carries: BLAKE2b-256 of
@@ -44,9 +44,8 @@ void sl_entry_key_digest(const char *key, uint8_t out[SL_DIGEST_BYTES]);
 /* Reads the entry stored under key from bytes into e (zeroed by the
  * caller): SL_ENTRY_OK, or why not (e left zeroed, err says it). One
  * digest of the key on top of the decode. */
-sl_entry_verdict_t sl_entry_read(const void *data, size_t size,
-                                 const char *key, sl_entry_t *e,
-                                 sl_error_t *err);
+sl_entry_verdict_t sl_entry_read(const void *data, size_t size, const char *key,
+                                 sl_entry_t *e, sl_error_t *err);
 
 /* The verdict's name, for logs and /metrics ("other_key"). */
 const char *sl_entry_verdict_name(sl_entry_verdict_t v);

@@ -12,15 +12,15 @@ send_msg(zsock_t *sock, zframe_t *identity, zmq_msg_t *msg, const char *kind,
          sl_error_t *err)
 {
     void *raw = zsock_resolve(sock);
-    if ((!identity || zmq_send(raw, zframe_data(identity),
-                               zframe_size(identity),
-                               ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) &&
+    if ((!identity ||
+         zmq_send(raw, zframe_data(identity), zframe_size(identity),
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) &&
         zmq_msg_send(msg, raw, ZMQ_DONTWAIT) >= 0)
         return 0;
     int e = errno;
     zmq_msg_close(msg);
-    return sl_error_set(err, e == EAGAIN ? SL_ETIMEDOUT : SL_EIO,
-                        "send %s: %s", kind, zmq_strerror(e));
+    return sl_error_set(err, e == EAGAIN ? SL_ETIMEDOUT : SL_EIO, "send %s: %s",
+                        kind, zmq_strerror(e));
 }
 
 int
@@ -30,9 +30,9 @@ sl_envelope_send(zsock_t *sock, zframe_t *identity, Sluice__Envelope *env,
     env->version = SL_PROTOCOL_VERSION;
     size_t size = sluice__envelope__get_packed_size(env);
     if (size > SL_MSG_MAX_BYTES)
-        return sl_error_set(err, SL_ETOOBIG, "%s message of %zu bytes is over "
-                            "the cap of %u", sl_envelope_kind(env), size,
-                            SL_MSG_MAX_BYTES);
+        return sl_error_set(err, SL_ETOOBIG,
+                            "%s message of %zu bytes is over the cap of %u",
+                            sl_envelope_kind(env), size, SL_MSG_MAX_BYTES);
     zmq_msg_t msg;
     if (zmq_msg_init_size(&msg, size) != 0)
         return sl_error_set(err, SL_ENOMEM, "out of memory");
@@ -55,20 +55,23 @@ Sluice__Envelope *
 sl_envelope_decode(const void *data, size_t size, sl_error_t *err)
 {
     if (size > SL_MSG_MAX_BYTES) {
-        sl_error_set(err, SL_ETOOBIG, "message of %zu bytes is over the cap "
-                     "of %u", size, SL_MSG_MAX_BYTES);
+        sl_error_set(err, SL_ETOOBIG,
+                     "message of %zu bytes is over the cap of %u", size,
+                     SL_MSG_MAX_BYTES);
         return NULL;
     }
-    Sluice__Envelope *env = (Sluice__Envelope *)sl_wire_unpack(
-        &sluice__envelope__descriptor, data, size);
+    Sluice__Envelope *env =
+        (Sluice__Envelope *)sl_wire_unpack(&sluice__envelope__descriptor, data,
+                                           size);
     if (!env) {
-        sl_error_set(err, SL_EPROTO, "message of %zu bytes is not a valid "
-                     "sluice envelope", size);
+        sl_error_set(err, SL_EPROTO,
+                     "message of %zu bytes is not a valid sluice envelope",
+                     size);
         return NULL;
     }
     if (env->version != SL_PROTOCOL_VERSION) {
-        sl_error_set(err, SL_EPROTO, "protocol version %u, this side speaks "
-                     "%d", env->version, SL_PROTOCOL_VERSION);
+        sl_error_set(err, SL_EPROTO, "protocol version %u, this side speaks %d",
+                     env->version, SL_PROTOCOL_VERSION);
         sl_envelope_free(&env);
     } else if (env->body_case == SLUICE__ENVELOPE__BODY__NOT_SET) {
         sl_error_set(err, SL_EPROTO, "envelope has no known message type");

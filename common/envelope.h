@@ -14,13 +14,13 @@
  * after the routing id frame when identity is not NULL (ROUTER sockets).
  * Never blocks: a full queue is SL_ETIMEDOUT, an unroutable peer SL_EIO.
  * A message over SL_MSG_MAX_BYTES is SL_ETOOBIG and nothing is sent. */
-int sl_envelope_send(zsock_t *sock, zframe_t *identity,
-                     Sluice__Envelope *env, sl_error_t *err);
+int sl_envelope_send(zsock_t *sock, zframe_t *identity, Sluice__Envelope *env,
+                     sl_error_t *err);
 
 /* Sends a copy of packed, an Envelope packed already (kept to be sent
  * again), as sl_envelope_send does. */
-int sl_envelope_send_packed(zsock_t *sock, zframe_t *identity,
-                            zframe_t *packed, sl_error_t *err);
+int sl_envelope_send_packed(zsock_t *sock, zframe_t *identity, zframe_t *packed,
+                            sl_error_t *err);
 
 /* Decodes a received frame. Returns NULL, with err saying why, if the frame
  * is over the size cap, not a valid Envelope, of another protocol version,

@@ -125,9 +125,10 @@ set_task(sl_node_t *n, const char *task, sl_error_t *err)
     if (at) {
         version = strtol(at + 1, &e, 10);
         if (at[1] == '\0' || *e || version < 1 || version > 1000000000)
-            return sl_error_set(err, SL_EINVAL, "node '%s': task '%s' has a "
-                                "bad version (write name@N, N >= 1)", n->name,
-                                task);
+            return sl_error_set(err, SL_EINVAL,
+                                "node '%s': task '%s' has a bad version (write "
+                                "name@N, N >= 1)",
+                                n->name, task);
     }
     free(n->task);
     n->task = strndup(task, len);
@@ -247,8 +248,10 @@ sl_flow_set_param(sl_flow_t *flow, const char *name, sl_value_t **value,
 {
     if (!sl_flow_is_name(name, false)) {
         sl_value_destroy(value);
-        return sl_error_set(err, SL_EINVAL, "parameter name '%s' is not a "
-                            "name (letters, digits, _ and -)", name);
+        return sl_error_set(err, SL_EINVAL,
+                            "parameter name '%s' is not a name (letters, "
+                            "digits, _ and -)",
+                            name);
     }
     int rc = sl_value_put(flow->params, name, value);
     return rc < 0 ? sl_error_set(err, rc, "out of memory") : 0;
@@ -270,11 +273,13 @@ sl_flow_set_cache(sl_flow_t *flow, const char *url, const char *ns,
                   int64_t ttl_ms, sl_error_t *err)
 {
     if (ttl_ms == 0 || ttl_ms < -1)
-        return sl_error_set(err, SL_EINVAL, "cache TTL must be a positive "
-                            "duration or forever");
+        return sl_error_set(err, SL_EINVAL,
+                            "cache TTL must be a positive duration or forever");
     if (ns && !sl_flow_is_name(ns, true))
-        return sl_error_set(err, SL_EINVAL, "cache namespace '%s' is not a "
-                            "name (letters, digits, _, - and .)", ns);
+        return sl_error_set(err, SL_EINVAL,
+                            "cache namespace '%s' is not a name (letters, "
+                            "digits, _, - and .)",
+                            ns);
     if (replace(&flow->cache_url, url) < 0 ||
         replace(&flow->cache_namespace, ns ? ns : SL_DEFAULT_NAMESPACE) < 0)
         return sl_error_set(err, SL_ENOMEM, "out of memory");
@@ -285,8 +290,8 @@ sl_flow_set_cache(sl_flow_t *flow, const char *url, const char *ns,
 sl_ref_kind_t
 sl_flow_ref(const sl_value_t *v, const char **name)
 {
-    const char *s = sl_value_type(v) == SL_STRING ? sl_value_get_string(v, NULL)
-                                                  : NULL;
+    const char *s =
+        sl_value_type(v) == SL_STRING ? sl_value_get_string(v, NULL) : NULL;
     if (!s || s[0] != '$' || s[1] == '$')
         return SL_REF_NONE;
     if (strncmp(s + 1, "params.", 7) == 0) {
@@ -334,10 +339,10 @@ walk_refs(const sl_value_t *v, ref_fn fn, void *ctx)
 }
 
 typedef struct {
-    const sl_flow_t *flow;  /* the flow */
-    const sl_node_t *node;  /* the node whose references are walked */
-    sl_flow_dep_fn visit;   /* called per dependency */
-    void *ctx;              /* for visit */
+    const sl_flow_t *flow; /* the flow */
+    const sl_node_t *node; /* the node whose references are walked */
+    sl_flow_dep_fn visit;  /* called per dependency */
+    void *ctx;             /* for visit */
 } deps_ctx_t;
 
 static void
@@ -379,10 +384,11 @@ sl_flow_instantiate(const sl_value_t *tmpl, sl_flow_resolve_fn resolve,
     }
     if (type != SL_LIST && type != SL_MAP)
         return sl_value_copy(tmpl);
-    sl_value_t *out = type == SL_LIST ? sl_value_new_list() : sl_value_new_map();
+    sl_value_t *out =
+        type == SL_LIST ? sl_value_new_list() : sl_value_new_map();
     for (size_t i = 0; out && i < sl_value_count(tmpl); i++) {
-        sl_value_t *item = sl_flow_instantiate(sl_value_at(tmpl, i), resolve,
-                                               ctx);
+        sl_value_t *item =
+            sl_flow_instantiate(sl_value_at(tmpl, i), resolve, ctx);
         int rc = !item ? SL_ENOMEM
                  : type == SL_LIST
                      ? sl_value_push(out, &item)

@@ -11,13 +11,13 @@
 
 #include <czmq.h>
 
-#define SL_DEFAULT_NAMESPACE "default"
-#define SL_DEFAULT_TTL_MS (7LL * 24 * 3600 * 1000) /* 7 days */
+#define SL_DEFAULT_NAMESPACE      "default"
+#define SL_DEFAULT_TTL_MS         (7LL * 24 * 3600 * 1000) /* 7 days */
 #define SL_DEFAULT_RETRY_DELAY_MS 1000
 
 typedef struct sl_pos {
-    uint32_t line;    /* 1-based; 0: unknown */
-    uint32_t column;  /* 1-based */
+    uint32_t line;   /* 1-based; 0: unknown */
+    uint32_t column; /* 1-based */
 } sl_pos_t;
 
 typedef struct sl_node {
@@ -35,22 +35,22 @@ typedef struct sl_node {
 } sl_node_t;
 
 struct sl_flow {
-    char *name;              /* owned */
-    char *file;              /* file it came from, or "<flow>" */
-    char *cache_url;         /* owned, NULL: the workers' */
-    char *cache_namespace;   /* owned, never NULL */
-    int64_t ttl_ms;          /* default TTL: >0, or -1 forever */
-    sl_value_t *params;      /* MAP of defaults, owned */
-    sl_node_t *nodes;        /* node_count nodes */
-    size_t node_count;       /* nodes in use */
-    size_t node_cap;         /* nodes allocated */
-    zhashx_t *by_name;       /* node name -> index + 1, owned */
+    char *name;            /* owned */
+    char *file;            /* file it came from, or "<flow>" */
+    char *cache_url;       /* owned, NULL: the workers' */
+    char *cache_namespace; /* owned, never NULL */
+    int64_t ttl_ms;        /* default TTL: >0, or -1 forever */
+    sl_value_t *params;    /* MAP of defaults, owned */
+    sl_node_t *nodes;      /* node_count nodes */
+    size_t node_count;     /* nodes in use */
+    size_t node_cap;       /* nodes allocated */
+    zhashx_t *by_name;     /* node name -> index + 1, owned */
 };
 
 typedef enum {
-    SL_REF_NONE,   /* a literal */
-    SL_REF_NAME,   /* "$name": a node, or a map variable of the node */
-    SL_REF_PARAM   /* "$params.NAME" */
+    SL_REF_NONE, /* a literal */
+    SL_REF_NAME, /* "$name": a node, or a map variable of the node */
+    SL_REF_PARAM /* "$params.NAME" */
 } sl_ref_kind_t;
 
 /* What a template value refers to; *name (borrowed) is the node, variable
@@ -72,8 +72,8 @@ void sl_flow_deps(const sl_flow_t *flow, size_t node, sl_flow_dep_fn visit,
 
 /* A copy of template with references resolved by resolve (which returns a
  * new value, or NULL to fail) and "$$x" turned into "$x". NULL on failure.*/
-typedef sl_value_t *(*sl_flow_resolve_fn)(sl_ref_kind_t kind,
-                                          const char *name, void *ctx);
+typedef sl_value_t *(*sl_flow_resolve_fn)(sl_ref_kind_t kind, const char *name,
+                                          void *ctx);
 sl_value_t *sl_flow_instantiate(const sl_value_t *tmpl,
                                 sl_flow_resolve_fn resolve, void *ctx);
 

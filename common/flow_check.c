@@ -11,12 +11,12 @@
 #include <string.h>
 
 typedef struct {
-    const sl_flow_t *flow;  /* being checked */
-    const sl_node_t *node;  /* whose references are walked */
-    sl_pos_t pos;           /* where those references stand */
-    bool is_map_source;     /* walking a map source, not args */
-    sl_error_t *err;        /* first error */
-    int rc;                 /* 0 until an error */
+    const sl_flow_t *flow; /* being checked */
+    const sl_node_t *node; /* whose references are walked */
+    sl_pos_t pos;          /* where those references stand */
+    bool is_map_source;    /* walking a map source, not args */
+    sl_error_t *err;       /* first error */
+    int rc;                /* 0 until an error */
 } check_t;
 
 static int fail_at(check_t *c, sl_pos_t pos, const char *fmt, ...)
@@ -44,12 +44,13 @@ check_ref(check_t *c, const sl_value_t *v)
     const char *name;
     const sl_node_t *n = c->node;
     switch (sl_flow_ref(v, &name)) {
-    case SL_REF_NONE:
-        break;
+    case SL_REF_NONE: break;
     case SL_REF_PARAM:
         if (!sl_value_lookup(c->flow->params, name))
-            fail_at(c, c->pos, "node '%s' refers to '$params.%s', which is "
-                    "not a declared parameter", n->name, name);
+            fail_at(c, c->pos,
+                    "node '%s' refers to '$params.%s', which is not a declared "
+                    "parameter",
+                    n->name, name);
         break;
     case SL_REF_NAME:
         if (!c->is_map_source && sl_flow_is_map_var(n, name))
@@ -58,8 +59,10 @@ check_ref(check_t *c, const sl_value_t *v)
             fail_at(c, c->pos, "node '%s' refers to itself ('$%s')", n->name,
                     name);
         else if (!sl_flow_find(c->flow, name))
-            fail_at(c, c->pos, "node '%s' refers to '$%s', which is not a "
-                    "node of this flow", n->name, name);
+            fail_at(c, c->pos,
+                    "node '%s' refers to '$%s', which is not a node of this "
+                    "flow",
+                    n->name, name);
         break;
     }
     for (size_t i = 0; i < sl_value_count(v) && c->rc == 0; i++)
@@ -86,8 +89,10 @@ check_map(check_t *c, const sl_node_t *n)
                     n->name, n->map_vars[i]);
         else if (strcmp(n->map_vars[i], "params") == 0 ||
                  sl_flow_find(c->flow, n->map_vars[i]))
-            fail_at(c, pos, "node '%s': map variable '%s' has the name of a "
-                    "node or of params", n->name, n->map_vars[i]);
+            fail_at(c, pos,
+                    "node '%s': map variable '%s' has the name of a node or of "
+                    "params",
+                    n->name, n->map_vars[i]);
         for (size_t j = 0; j < i; j++)
             if (strcmp(n->map_vars[i], n->map_vars[j]) == 0)
                 fail_at(c, pos, "node '%s': map variable '%s' is given twice",
@@ -100,16 +105,19 @@ check_map(check_t *c, const sl_node_t *n)
             continue;
         }
         if (sl_value_type(src) != SL_LIST) {
-            fail_at(c, pos, "node '%s': map variable '%s' must be a list or a "
-                    "reference like $node", n->name, n->map_vars[i]);
+            fail_at(c, pos,
+                    "node '%s': map variable '%s' must be a list or a "
+                    "reference like $node",
+                    n->name, n->map_vars[i]);
             continue;
         }
         if (sl_value_count(src) > SL_MAP_MAX_WIDTH)
             fail_at(c, pos, "node '%s': map is wider than the cap of %d",
                     n->name, SL_MAP_MAX_WIDTH);
         if (has_width && sl_value_count(src) != width)
-            fail_at(c, pos, "node '%s': map lists of different lengths "
-                    "(variable '%s')", n->name, n->map_vars[i]);
+            fail_at(c, pos,
+                    "node '%s': map lists of different lengths (variable '%s')",
+                    n->name, n->map_vars[i]);
         width = sl_value_count(src);
         has_width = true;
         c->is_map_source = true;
@@ -123,16 +131,17 @@ check_options(check_t *c, const sl_node_t *n)
 {
     const sl_node_options_t *o = &n->opt;
     if (o->cache == SL_CACHE_KEY && (!o->cache_key || !*o->cache_key))
-        fail_at(c, n->pos, "node '%s': cache: key needs a cache_key",
-                n->name);
+        fail_at(c, n->pos, "node '%s': cache: key needs a cache_key", n->name);
     if (o->cache_key && strlen(o->cache_key) > SL_KEY_MAX_BYTES - 64)
         fail_at(c, n->pos, "node '%s': cache_key is too long", n->name);
     if (o->cache_key && o->cache != SL_CACHE_KEY)
-        fail_at(c, n->pos, "node '%s': cache_key is set but cache is not "
-                "'key'", n->name);
+        fail_at(c, n->pos, "node '%s': cache_key is set but cache is not 'key'",
+                n->name);
     if (o->cache_key && n->map_count)
-        fail_at(c, n->pos, "node '%s' is mapped: a cache_key would give every "
-                "element the same entry", n->name);
+        fail_at(c, n->pos,
+                "node '%s' is mapped: a cache_key would give every element the "
+                "same entry",
+                n->name);
     if (o->ttl_ms < -1)
         fail_at(c, n->pos, "node '%s': bad ttl", n->name);
 }
@@ -143,8 +152,10 @@ check_node(check_t *c, size_t i)
     const sl_node_t *n = &c->flow->nodes[i];
     c->node = n;
     if (!sl_flow_is_name(n->name, false) || strcmp(n->name, "params") == 0)
-        fail_at(c, n->pos, "node name '%s' is not a name (letters, digits, _ "
-                "and -, not 'params')", n->name);
+        fail_at(c, n->pos,
+                "node name '%s' is not a name (letters, digits, _ and -, not "
+                "'params')",
+                n->name);
     else if (!n->task || !*n->task)
         fail_at(c, n->pos, "node '%s' has no 'run' (the task to call)",
                 n->name);
@@ -152,8 +163,8 @@ check_node(check_t *c, size_t i)
         fail_at(c, n->pos, "node '%s': task '%s' is not a task name", n->name,
                 n->task);
     else if (sl_value_type(n->args) != SL_LIST)
-        fail_at(c, or_node(n->args_pos, n), "node '%s': args must be a "
-                "list", n->name);
+        fail_at(c, or_node(n->args_pos, n), "node '%s': args must be a list",
+                n->name);
     if (sl_flow_index(c->flow, n->name) != (ptrdiff_t)i)
         fail_at(c, n->pos, "node '%s' is defined twice", n->name);
     if (c->rc < 0)
@@ -165,12 +176,12 @@ check_node(check_t *c, size_t i)
 }
 
 typedef struct {
-    size_t *from;   /* edge k: node from is needed by node to */
+    size_t *from; /* edge k: node from is needed by node to */
     size_t *to;
-    size_t count;   /* edges stored */
-    size_t cap;     /* edges allocated */
-    size_t node;    /* the node whose dependencies are being collected */
-    bool is_oom;    /* an allocation failed */
+    size_t count; /* edges stored */
+    size_t cap;   /* edges allocated */
+    size_t node;  /* the node whose dependencies are being collected */
+    bool is_oom;  /* an allocation failed */
 } edges_t;
 
 static void
@@ -244,15 +255,17 @@ check_cycles(check_t *c)
     for (size_t i = 0; i < n && tail < n; i++) {
         if (pending[i] == 0)
             continue;
-        size_t cur = i; /* n steps back along unordered edges end on the cycle */
+        size_t cur =
+            i; /* n steps back along unordered edges end on the cycle */
         for (size_t step = 0; step < n; step++)
             for (size_t k = in_at[cur]; k < in_at[cur + 1]; k++)
                 if (pending[e.from[k]] > 0) {
                     cur = e.from[k];
                     break;
                 }
-        fail_at(c, f->nodes[cur].pos, "node '%s' is part of a cycle of "
-                "references", f->nodes[cur].name);
+        fail_at(c, f->nodes[cur].pos,
+                "node '%s' is part of a cycle of references",
+                f->nodes[cur].name);
         break;
     }
 out:

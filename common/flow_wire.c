@@ -7,10 +7,10 @@
 
 /* Every allocation of one view, freed together. */
 typedef struct {
-    Sluice__Flow msg;            /* first: the message handed out */
-    Sluice__FlowNode *nodes;     /* node storage */
+    Sluice__Flow msg;        /* first: the message handed out */
+    Sluice__FlowNode *nodes; /* node storage */
     Sluice__FlowNode **node_ptrs;
-    Sluice__Param **params;      /* from sl_flow_wire_params */
+    Sluice__Param **params; /* from sl_flow_wire_params */
     size_t param_count;
 } flow_view_t;
 
@@ -26,8 +26,8 @@ sl_flow_wire_free_params(Sluice__Param **params, size_t count)
 }
 
 int
-sl_flow_wire_params(const sl_value_t *map, Sluice__Param ***out,
-                    size_t *count, sl_error_t *err)
+sl_flow_wire_params(const sl_value_t *map, Sluice__Param ***out, size_t *count,
+                    sl_error_t *err)
 {
     size_t n = sl_value_count(map);
     Sluice__Param **params = calloc(n + 1, sizeof *params);
@@ -43,8 +43,8 @@ sl_flow_wire_params(const sl_value_t *map, Sluice__Param ***out,
         }
         sluice__param__init(params[i]);
         params[i]->name = (char *)sl_value_key_at(map, i);
-        int rc = sl_wire_value_view(sl_value_at(map, i), &params[i]->value,
-                                    err);
+        int rc =
+            sl_wire_value_view(sl_value_at(map, i), &params[i]->value, err);
         if (rc < 0) {
             sl_flow_wire_free_params(params, n);
             return rc;
@@ -144,8 +144,8 @@ sl_flow_wire_view(const sl_flow_t *flow, Sluice__Flow **out, sl_error_t *err)
     }
     v->msg.nodes = v->node_ptrs;
     if (rc == 0)
-        rc = sl_flow_wire_params(flow->params, &v->params, &v->param_count,
-                                 err);
+        rc =
+            sl_flow_wire_params(flow->params, &v->params, &v->param_count, err);
     v->msg.params = v->params;
     v->msg.n_params = v->param_count;
     *out = &v->msg;
@@ -205,8 +205,9 @@ sl_flow_wire_unpack(const Sluice__Flow *msg, sl_error_t *err)
     if (rc < 0)
         sl_error_set(err, rc, "out of memory");
     if (rc == 0 && msg->n_nodes > SL_FLOW_MAX_NODES)
-        rc = sl_error_set(err, SL_ETOOBIG, "flow has %zu nodes, over the cap "
-                          "of %d", msg->n_nodes, SL_FLOW_MAX_NODES);
+        rc = sl_error_set(err, SL_ETOOBIG,
+                          "flow has %zu nodes, over the cap of %d",
+                          msg->n_nodes, SL_FLOW_MAX_NODES);
     if (rc == 0)
         rc = sl_flow_set_cache(flow, *msg->cache_url ? msg->cache_url : NULL,
                                *msg->cache_namespace ? msg->cache_namespace

@@ -29,15 +29,17 @@ parse_map(parse_t *p, const char *name, const yaml_node_t *n)
         if (sl_yaml_want_string(p, k, "a map variable", &var) < 0)
             return SL_EINVAL;
         if (v->type == YAML_MAPPING_NODE ||
-            (v->type == YAML_SCALAR_NODE && (sl_yaml_scalar(v)[0] != '$' ||
-                                             !sl_yaml_is_plain(v))))
-            return sl_yaml_fail(p, v, "node '%s': map variable '%s' must be a list or "
-                        "a reference like $node", name, var);
+            (v->type == YAML_SCALAR_NODE &&
+             (sl_yaml_scalar(v)[0] != '$' || !sl_yaml_is_plain(v))))
+            return sl_yaml_fail(p, v,
+                                "node '%s': map variable '%s' must be a list "
+                                "or a reference like $node",
+                                name, var);
         int rc = sl_yaml_value(p, v, 1, &source);
-        if (rc == 0 && (rc = sl_flow_add_map(p->flow, name, var, &source,
-                                             p->err)) < 0)
-            sl_error_prefix(p->err, "%s:%u:%u", p->flow->file, sl_yaml_pos(v).line,
-                            sl_yaml_pos(v).column);
+        if (rc == 0 &&
+            (rc = sl_flow_add_map(p->flow, name, var, &source, p->err)) < 0)
+            sl_error_prefix(p->err, "%s:%u:%u", p->flow->file,
+                            sl_yaml_pos(v).line, sl_yaml_pos(v).column);
         if (rc < 0)
             return rc;
     }
@@ -88,11 +90,14 @@ parse_option(parse_t *p, const char *key, const yaml_node_t *v,
         if ((rc = sl_yaml_want_duration(p, v, "retry_delay", false, &ms)) == 0)
             o->retry_delay_ms = (uint64_t)ms;
     } else if (!strcmp(key, "timeout")) {
-        if ((rc = sl_yaml_want_duration(p, v, "timeout", false, &ms)) == 0 && ms == 0)
-            rc = sl_yaml_fail(p, v, "timeout of 0 is refused: leave it out for none");
+        if ((rc = sl_yaml_want_duration(p, v, "timeout", false, &ms)) == 0 &&
+            ms == 0)
+            rc = sl_yaml_fail(p, v,
+                              "timeout of 0 is refused: leave it out for none");
         o->timeout_ms = (uint64_t)ms;
     } else if (!strcmp(key, "priority")) {
-        if ((rc = sl_yaml_want_int(p, v, "priority", -1000000, 1000000, &i)) == 0)
+        if ((rc = sl_yaml_want_int(p, v, "priority", -1000000, 1000000, &i)) ==
+            0)
             o->priority = (int32_t)i;
     } else {
         return 1;
@@ -129,16 +134,18 @@ parse_node(parse_t *p, const yaml_node_t *kn, const yaml_node_t *body)
             map = v;
         else if (strcmp(key, "description") != 0 &&
                  (rc = parse_option(p, key, v, &o, &has_mode)) == 1)
-            return sl_yaml_fail(p, k, "task '%s': unknown key '%s' (known: run, args, "
-                        "map, cache, cache_key, ttl, refresh, validate, "
-                        "retries, retry_delay, timeout, priority, "
-                        "description)", name, key);
+            return sl_yaml_fail(p, k,
+                                "task '%s': unknown key '%s' (known: run, "
+                                "args, map, cache, cache_key, ttl, refresh, "
+                                "validate, retries, retry_delay, timeout, "
+                                "priority, description)",
+                                name, key);
         if (rc < 0)
             return rc;
     }
     if (!run)
-        return sl_yaml_fail(p, body, "task '%s' has no 'run' (the task to call)",
-                    name);
+        return sl_yaml_fail(p, body,
+                            "task '%s' has no 'run' (the task to call)", name);
     if (o.cache_key && !has_mode)
         o.cache = SL_CACHE_KEY;
     if (args && args->type != YAML_SEQUENCE_NODE)
@@ -180,14 +187,18 @@ parse_cache(parse_t *p, const yaml_node_t *n)
         else if (!strcmp(key, "ttl"))
             rc = sl_yaml_want_duration(p, v, "cache ttl", true, &ttl_ms);
         else
-            rc = sl_yaml_fail(p, k, "cache: unknown key '%s' (known: url, namespace, "
-                      "ttl)", key);
+            rc = sl_yaml_fail(p, k,
+                              "cache: unknown key '%s' (known: url, namespace, "
+                              "ttl)",
+                              key);
         if (rc < 0)
             return rc;
     }
     if (url && strncmp(url, "redis://", 8) && strncmp(url, "lmdb://", 7))
-        return sl_yaml_fail(p, n, "cache url '%s' must start with redis:// or lmdb://",
-                    url);
+        return sl_yaml_fail(p, n,
+                            "cache url '%s' must start with redis:// or "
+                            "lmdb://",
+                            url);
     int rc = sl_flow_set_cache(p->flow, url, ns, ttl_ms, p->err);
     if (rc < 0)
         sl_error_prefix(p->err, "%s:%u:%u", p->flow->file, sl_yaml_pos(n).line,
@@ -211,8 +222,8 @@ parse_params(parse_t *p, const yaml_node_t *n)
             return sl_yaml_fail(p, k, "parameter '%s' is declared twice", name);
         int rc = sl_yaml_value(p, sl_yaml_node(p, pr->value), 1, &v);
         if (rc == 0 && (rc = sl_flow_set_param(p->flow, name, &v, p->err)) < 0)
-            sl_error_prefix(p->err, "%s:%u:%u", p->flow->file, sl_yaml_pos(k).line,
-                            sl_yaml_pos(k).column);
+            sl_error_prefix(p->err, "%s:%u:%u", p->flow->file,
+                            sl_yaml_pos(k).line, sl_yaml_pos(k).column);
         if (rc < 0)
             return rc;
     }
@@ -231,7 +242,8 @@ parse_tasks(parse_t *p, const yaml_node_t *n)
         return sl_yaml_fail(p, n, "more than %d tasks", SL_FLOW_MAX_NODES);
     for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
          pr < n->data.mapping.pairs.top; pr++) {
-        int rc = parse_node(p, sl_yaml_node(p, pr->key), sl_yaml_node(p, pr->value));
+        int rc =
+            parse_node(p, sl_yaml_node(p, pr->key), sl_yaml_node(p, pr->value));
         if (rc < 0)
             return rc;
     }
@@ -263,8 +275,10 @@ parse_root(parse_t *p, const yaml_node_t *root)
         else if (!strcmp(key, "tasks"))
             tasks = v;
         else if (strcmp(key, "description") != 0)
-            rc = sl_yaml_fail(p, k, "unknown key '%s' (known: flow, description, "
-                      "cache, params, tasks)", key);
+            rc = sl_yaml_fail(p, k,
+                              "unknown key '%s' (known: flow, description, "
+                              "cache, params, tasks)",
+                              key);
         if (rc < 0)
             return rc;
     }
@@ -279,8 +293,7 @@ parse_root(parse_t *p, const yaml_node_t *root)
 }
 
 sl_flow_t *
-sl_flow_parse(const char *text, size_t size, const char *file,
-              sl_error_t *err)
+sl_flow_parse(const char *text, size_t size, const char *file, sl_error_t *err)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -291,8 +304,8 @@ sl_flow_parse(const char *text, size_t size, const char *file,
         return NULL;
     }
     if (size > SL_FLOW_MAX_BYTES) {
-        sl_error_set(err, SL_ETOOBIG, "%s: %zu bytes, over the cap of %u",
-                     file, size, SL_FLOW_MAX_BYTES);
+        sl_error_set(err, SL_ETOOBIG, "%s: %zu bytes, over the cap of %u", file,
+                     size, SL_FLOW_MAX_BYTES);
         sl_flow_destroy(&flow);
         return NULL;
     }

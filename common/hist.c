@@ -5,10 +5,10 @@
 
 #include <stdlib.h>
 
-#define SUB_BITS 5
-#define SUB_COUNT (1u << SUB_BITS)        /* buckets per power of two */
-#define EXACT (2u * SUB_COUNT)            /* values with a bucket each */
-#define BUCKETS (EXACT + (64 - SUB_BITS - 1) * SUB_COUNT)
+#define SUB_BITS  5
+#define SUB_COUNT (1u << SUB_BITS) /* buckets per power of two */
+#define EXACT     (2u * SUB_COUNT) /* values with a bucket each */
+#define BUCKETS   (EXACT + (64 - SUB_BITS - 1) * SUB_COUNT)
 
 struct sl_hist {
     uint64_t counts[BUCKETS]; /* values per bucket */

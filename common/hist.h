@@ -23,9 +23,9 @@ void sl_hist_add(sl_hist_t *h, uint64_t value);
 void sl_hist_merge(sl_hist_t *h, const sl_hist_t *from);
 
 uint64_t sl_hist_count(const sl_hist_t *h);
-uint64_t sl_hist_min(const sl_hist_t *h);   /* 0 if empty */
-uint64_t sl_hist_max(const sl_hist_t *h);   /* 0 if empty */
-double sl_hist_mean(const sl_hist_t *h);    /* 0 if empty */
+uint64_t sl_hist_min(const sl_hist_t *h); /* 0 if empty */
+uint64_t sl_hist_max(const sl_hist_t *h); /* 0 if empty */
+double sl_hist_mean(const sl_hist_t *h);  /* 0 if empty */
 
 /* The value below which a fraction q (0..1) of the values lie, within the
  * histogram's relative error, never above the largest value; 0 if empty. */

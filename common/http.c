@@ -23,7 +23,7 @@
 #define ANSWER_MS 1000
 /* Connections at once, and how long an idle one is kept (s). */
 #define CONNECTIONS_MAX 64
-#define IDLE_S 10
+#define IDLE_S          10
 /* The most of an answer's body sl_http_get keeps. */
 #define GET_BODY_MAX (64 * 1024)
 
@@ -46,8 +46,10 @@ sl_http_parse_address(const char *text, char *host, size_t host_size,
     size_t host_len = colon ? (size_t)(colon - text) : 0;
     if (!digits || !*digits || *end || n > 65535 || host_len >= host_size ||
         strspn(digits, "0123456789") != strlen(digits))
-        return sl_error_set(err, SL_EINVAL, "HTTP address '%s': want [HOST:]"
-                            "PORT, PORT 0 to 65535", text ? text : "");
+        return sl_error_set(err, SL_EINVAL,
+                            "HTTP address '%s': want [HOST:]PORT, PORT 0 to "
+                            "65535",
+                            text ? text : "");
     memcpy(host, text, host_len);
     host[host_len] = '\0';
     *port = (uint16_t)n;
@@ -57,11 +59,12 @@ sl_http_parse_address(const char *text, char *host, size_t host_size,
 /* A listening TCP socket on host:port (host "" or "*": every address), so
  * that a failure names its reason; -1 with err set. */
 static int
-listen_on(const char *address, const char *host, uint16_t port,
-          sl_error_t *err)
+listen_on(const char *address, const char *host, uint16_t port, sl_error_t *err)
 {
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE}, *ai = NULL;
+    struct addrinfo hints = {.ai_family = AF_INET,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE},
+                    *ai = NULL;
     char service[8];
     snprintf(service, sizeof service, "%u", port);
     bool is_any = !*host || !strcmp(host, "*");
@@ -122,8 +125,9 @@ static enum MHD_Result
 send_text(struct MHD_Connection *c, unsigned status, const char *type,
           const void *body, size_t size)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        size, (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(size, (void *)body,
+                                        MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -205,15 +209,16 @@ sl_http_new(const char *address, sl_error_t *err)
     socklen_t len = sizeof bound;
     getsockname(fd, (struct sockaddr *)&bound, &len);
     h->port = ntohs(bound.sin_port);
-    h->daemon = MHD_start_daemon(
-        MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, h,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)IDLE_S, MHD_OPTION_END);
+    h->daemon =
+        MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL,
+                         on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_S,
+                         MHD_OPTION_END);
     if (!h->daemon) {
         close(fd);
-        sl_error_set(err, SL_EIO, "HTTP address '%s': libmicrohttpd did not "
-                     "start", address);
+        sl_error_set(err, SL_EIO,
+                     "HTTP address '%s': libmicrohttpd did not start", address);
         sl_http_destroy(&h);
     }
     return h;
@@ -261,7 +266,7 @@ sl_http_page(const char *path, sl_http_reply_t *reply, sl_http_metrics_fn fn,
     } else {
         reply->status = 404;
         sl_buf_printf(&reply->body, "no such page: /metrics, /healthz and "
-                      "/readyz are served\n");
+                                    "/readyz are served\n");
     }
 }
 
@@ -331,8 +336,8 @@ dial(const char *address, const char *host, uint16_t port, sl_error_t *err)
                      gai_strerror(rc));
         return -1;
     }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    0);
+    int fd =
+        socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
                    errno != EINPROGRESS)) {
         sl_error_set(err, SL_EIO, "HTTP %s: %s", address, strerror(errno));
@@ -356,44 +361,45 @@ parse_status(const char *text)
 }
 
 int
-sl_http_get(const char *address, const char *path, int timeout_ms,
-            int *status, sl_buf_t *body, sl_error_t *err)
+sl_http_get(const char *address, const char *path, int timeout_ms, int *status,
+            sl_buf_t *body, sl_error_t *err)
 {
     char host[256];
     uint16_t port;
     if (sl_http_parse_address(address, host, sizeof host, &port, err) < 0)
         return SL_EINVAL;
     if (port == 0)
-        return sl_error_set(err, SL_EINVAL, "HTTP address '%s': give the "
-                            "port to ask, not 0", address);
+        return sl_error_set(err, SL_EINVAL,
+                            "HTTP address '%s': give the port to ask, not 0",
+                            address);
     int64_t deadline = zclock_mono() + timeout_ms;
     int fd = dial(address, host, port, err);
     if (fd < 0)
         return err ? err->code : SL_EIO;
     sl_buf_t request = {0}, answer = {0};
-    sl_buf_printf(&request, "GET %s HTTP/1.0\r\nHost: %s\r\n"
-                  "Connection: close\r\n\r\n", path,
-                  *host && strcmp(host, "*") ? host : "localhost");
+    sl_buf_printf(&request,
+                  "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n",
+                  path, *host && strcmp(host, "*") ? host : "localhost");
     int rc = 0, so_error = 0;
     socklen_t len = sizeof so_error;
     if (wait_fd(fd, POLLOUT, deadline) < 0)
-        rc = sl_error_set(err, SL_ETIMEDOUT, "HTTP %s: no connection in %d "
-                          "ms", address, timeout_ms);
+        rc = sl_error_set(err, SL_ETIMEDOUT, "HTTP %s: no connection in %d ms",
+                          address, timeout_ms);
     else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) < 0 ||
              so_error != 0)
         rc = sl_error_set(err, SL_EIO, "HTTP %s: %s", address,
                           strerror(so_error ? so_error : errno));
     else if (send(fd, request.data, request.size, MSG_NOSIGNAL) !=
              (ssize_t)request.size)
-        rc = sl_error_set(err, SL_EIO, "HTTP %s: %s", address,
-                          strerror(errno));
+        rc = sl_error_set(err, SL_EIO, "HTTP %s: %s", address, strerror(errno));
     /* HTTP/1.0 with Connection: close: the answer ends where the stream
      * does */
     while (rc == 0) {
         char chunk[4096];
         if (wait_fd(fd, POLLIN, deadline) < 0) {
-            rc = sl_error_set(err, SL_ETIMEDOUT, "HTTP %s%s: no whole answer "
-                              "in %d ms", address, path, timeout_ms);
+            rc = sl_error_set(err, SL_ETIMEDOUT,
+                              "HTTP %s%s: no whole answer in %d ms", address,
+                              path, timeout_ms);
             break;
         }
         ssize_t n = recv(fd, chunk, sizeof chunk, 0);
@@ -416,8 +422,8 @@ sl_http_get(const char *address, const char *path, int timeout_ms,
     if (rc == 0) {
         *status = code;
         size_t size = strlen(start + 4);
-        sl_buf_append(body, start + 4, size < GET_BODY_MAX ? size
-                                                           : GET_BODY_MAX);
+        sl_buf_append(body, start + 4,
+                      size < GET_BODY_MAX ? size : GET_BODY_MAX);
     }
     sl_buf_fini(&answer);
     return rc;

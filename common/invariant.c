@@ -27,8 +27,7 @@ sl_invariant_broken(const char *subsystem, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (sl_invariant_is_checked()) {
-        fprintf(stderr, "sluice: broken invariant in %s: %s\n", subsystem,
-                msg);
+        fprintf(stderr, "sluice: broken invariant in %s: %s\n", subsystem, msg);
         abort();
     }
     sl_log(SL_LOG_ERROR, subsystem, "broken invariant: %s", msg);

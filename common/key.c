@@ -18,8 +18,7 @@ sl_key_build(char *out, size_t size, sl_cache_mode_t mode, const char *ns,
     case SL_CACHE_KEY:
         n = snprintf(out, size, SL_KEY_PREFIX "%s:%s", ns, cache_key);
         break;
-    default:
-        return SL_EINVAL;
+    default: return SL_EINVAL;
     }
     return n < 0 || (size_t)n >= size || n > SL_KEY_MAX_BYTES ? SL_EINVAL : 0;
 }

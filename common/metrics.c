@@ -21,14 +21,14 @@
 #define SLUICE_VERSION "unknown"
 #endif
 
-static const double bucket_le[SL_METRICS_BUCKETS] = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-    0.25,   0.5,     1,      2.5,   5,      10,    30,   60,    300};
+static const double bucket_le[SL_METRICS_BUCKETS] =
+    {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+     0.25,   0.5,     1,      2.5,   5,      10,    30,   60,    300};
 
 struct sl_series {
-    char *labels;        /* rendered: task="add",outcome="ok"; "" if none */
-    double value;        /* counter, gauge; histogram: the sum */
-    uint64_t count;      /* histogram: observations */
+    char *labels;   /* rendered: task="add",outcome="ok"; "" if none */
+    double value;   /* counter, gauge; histogram: the sum */
+    uint64_t count; /* histogram: observations */
     uint64_t buckets[SL_METRICS_BUCKETS]; /* histogram: per bucket, not
                                               cumulative */
 };
@@ -44,7 +44,7 @@ struct sl_metric {
 };
 
 struct sl_metrics {
-    zlistx_t *families;  /* sl_metric_t, owned, in order added */
+    zlistx_t *families; /* sl_metric_t, owned, in order added */
 };
 
 static void
@@ -194,8 +194,7 @@ series_new(sl_metric_t *f, const char **values)
  * (KEY_STACK_BYTES) if it fits, else in *heap (the caller frees it); NULL
  * when memory runs out. */
 static const char *
-make_key(const sl_metric_t *f, const char **values, char *stack,
-         char **heap)
+make_key(const sl_metric_t *f, const char **values, char *stack, char **heap)
 {
     size_t len = 0;
     for (size_t i = 0; i < f->label_count; i++)
@@ -362,8 +361,7 @@ sl_metrics_render(const sl_metrics_t *m, sl_buf_t *out)
                 put_sample(out, f->name, "", s->labels, NULL, s->value);
         }
     }
-    return zlistx_size(m->families) == 0 || out->size > before ? 0
-                                                               : SL_ENOMEM;
+    return zlistx_size(m->families) == 0 || out->size > before ? 0 : SL_ENOMEM;
 }
 
 /* ---- process_* ----------------------------------------------------------- */
@@ -408,8 +406,9 @@ read_stat(double *cpu_s, double *start_s, double *vsize, double *rss)
     long pages;
     /* after ')': state (3), then fields 4..13 skipped, 14 utime, 15 stime,
      * 16..21 skipped, 22 starttime, 23 vsize, 24 rss */
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                     "%lu %lu %*d %*d %*d %*d %*d %*d %llu %lu %ld",
+    if (!p || sscanf(p + 1,
+                     " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d "
+                     "%*d %*d %*d %*d %*d %llu %lu %ld",
                      &utime, &stime, &start, &vsz, &pages) != 5)
         return false;
     double tick = (double)sysconf(_SC_CLK_TCK);
@@ -455,9 +454,10 @@ sl_metrics_render_process(sl_buf_t *out, const char *role)
         put_family(out, "process_max_fds", "gauge",
                    "Maximum number of open file descriptors.",
                    (double)lim.rlim_cur);
-    sl_buf_printf(out, "# HELP sluice_build_info The version of sluice this "
-                  "process runs (always 1).\n# TYPE sluice_build_info gauge\n"
-                  "sluice_build_info{version=\"%s\",role=\"%s\"} 1\n",
+    sl_buf_printf(out,
+                  "# HELP sluice_build_info The version of sluice this process "
+                  "runs (always 1).\n# TYPE sluice_build_info "
+                  "gauge\nsluice_build_info{version=\"%s\",role=\"%s\"} 1\n",
                   SLUICE_VERSION, role);
     return out->data && out->size > before ? 0 : SL_ENOMEM;
 }

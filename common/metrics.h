@@ -24,8 +24,8 @@
 #define SL_METRICS_BUCKETS 19
 
 typedef struct sl_metrics sl_metrics_t;
-typedef struct sl_metric sl_metric_t;  /* a family: name, help, type */
-typedef struct sl_series sl_series_t;  /* one label set of a family */
+typedef struct sl_metric sl_metric_t; /* a family: name, help, type */
+typedef struct sl_series sl_series_t; /* one label set of a family */
 
 typedef enum {
     SL_METRIC_COUNTER,

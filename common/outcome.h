@@ -14,11 +14,11 @@
  * client API reports it (<sluice/client.h>). */
 /* Why an attempt failed. */
 typedef enum {
-    SL_FAIL_NONE = 0,      /* it did not */
-    SL_FAIL_TASK = 1,      /* the task's code reported failure */
-    SL_FAIL_TIMEOUT = 2,   /* it ran past its timeout and was killed */
-    SL_FAIL_CRASH = 3,     /* its process died (--isolate) */
-    SL_FAIL_CANCELLED = 4  /* its run was cancelled: stopped, not failed */
+    SL_FAIL_NONE = 0,     /* it did not */
+    SL_FAIL_TASK = 1,     /* the task's code reported failure */
+    SL_FAIL_TIMEOUT = 2,  /* it ran past its timeout and was killed */
+    SL_FAIL_CRASH = 3,    /* its process died (--isolate) */
+    SL_FAIL_CANCELLED = 4 /* its run was cancelled: stopped, not failed */
 } sl_failure_t;
 
 /* One attempt's outcome; strings are borrowed. */

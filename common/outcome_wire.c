@@ -21,8 +21,8 @@ sl_outcome_from_wire(const Sluice__Result *r, sl_outcome_t *out)
 void
 sl_outcome_to_wire(const sl_outcome_t *o, Sluice__Result *r)
 {
-    r->status = o->is_ok ? SLUICE__RESULT__STATUS__OK
-                         : SLUICE__RESULT__STATUS__ERROR;
+    r->status =
+        o->is_ok ? SLUICE__RESULT__STATUS__OK : SLUICE__RESULT__STATUS__ERROR;
     r->failure = (Sluice__Result__Failure)o->failure;
     r->error = (char *)(o->error ? o->error : "");
     r->cache = (Sluice__Result__Cache)o->cache;

@@ -16,8 +16,9 @@ sl_service_log_level(const char *prog, const char *arg)
 {
     int level = sl_log_level_parse(arg);
     if (level < 0) {
-        fprintf(stderr, "%s: --log-level '%s': use error, warn, info or "
-                "debug\n", prog, arg);
+        fprintf(stderr,
+                "%s: --log-level '%s': use error, warn, info or debug\n", prog,
+                arg);
         return -1;
     }
     sl_log_set_level((sl_log_level_t)level);
@@ -34,8 +35,8 @@ sl_service_number(const char *prog, const char *flag, const char *text,
     /* strtoull takes leading white space and signs; the first byte must
      * be a digit (which also refuses an empty text) */
     if (*text < '0' || *text > '9' || *end || errno || v < min || v > max) {
-        fprintf(stderr, "%s: %s '%s': give a whole number from %llu to "
-                "%llu\n", prog, flag, text, (unsigned long long)min,
+        fprintf(stderr, "%s: %s '%s': give a whole number from %llu to %llu\n",
+                prog, flag, text, (unsigned long long)min,
                 (unsigned long long)max);
         return -1;
     }

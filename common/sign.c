@@ -16,12 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONTEXT "sluice-entry-1"
+#define CONTEXT    "sluice-entry-1"
 #define PATH_BYTES 4096
-#define TRUST_MAX 4096
+#define TRUST_MAX  4096
 /* Protobuf tags of CacheEntry.signer (11) and .signature (12), both
  * length-delimited. */
-#define TAG_SIGNER ((11 << 3) | 2)
+#define TAG_SIGNER    ((11 << 3) | 2)
 #define TAG_SIGNATURE ((12 << 3) | 2)
 
 struct sl_trust {
@@ -47,29 +47,33 @@ int
 sl_sign_keygen(const char *name, sl_error_t *err)
 {
     char key[PATH_BYTES], pub[PATH_BYTES];
-    char pk_hex[SL_SIGN_PUBLIC_BYTES * 2 + 1], sk_hex[SL_SIGN_SECRET_BYTES * 2 + 1];
+    char pk_hex[SL_SIGN_PUBLIC_BYTES * 2 + 1],
+        sk_hex[SL_SIGN_SECRET_BYTES * 2 + 1];
     char text[512];
     sl_sign_key_t k;
     if (!*name ||
         snprintf(key, sizeof key, "%s.sign.key", name) >= (int)sizeof key ||
         snprintf(pub, sizeof pub, "%s.sign.pub", name) >= (int)sizeof pub)
-        return sl_error_set(err, SL_EINVAL, "keygen: '%s' is not a usable "
-                            "file name", name);
+        return sl_error_set(err, SL_EINVAL,
+                            "keygen: '%s' is not a usable file name", name);
     if (access(key, F_OK) == 0 || access(pub, F_OK) == 0)
-        return sl_error_set(err, SL_EEXIST, "keygen: %s or %s already "
-                            "exists: remove it first, or pick another name",
+        return sl_error_set(err, SL_EEXIST,
+                            "keygen: %s or %s already exists: remove it first, "
+                            "or pick another name",
                             key, pub);
     if (sodium_init() < 0)
         return sl_error_set(err, SL_EIO, "keygen: libsodium does not start");
     crypto_sign_keypair(k.public_key, k.secret);
     sodium_bin2hex(pk_hex, sizeof pk_hex, k.public_key, sizeof k.public_key);
     sodium_bin2hex(sk_hex, sizeof sk_hex, k.secret, sizeof k.secret);
-    snprintf(text, sizeof text, "# sluice Ed25519 signing key: keep it "
-             "secret (sluice keygen --sign)\npublic-key = \"%s\"\n"
-             "secret-key = \"%s\"\n", pk_hex, sk_hex);
+    snprintf(text, sizeof text,
+             "# sluice Ed25519 signing key: keep it secret (sluice keygen "
+             "--sign)\npublic-key = \"%s\"\nsecret-key = \"%s\"\n",
+             pk_hex, sk_hex);
     int rc = write_file(key, 0600, text, err);
-    snprintf(text, sizeof text, "# sluice Ed25519 signing public key: trust "
-             "it with sluice-worker --trust DIR\npublic-key = \"%s\"\n",
+    snprintf(text, sizeof text,
+             "# sluice Ed25519 signing public key: trust it with sluice-worker "
+             "--trust DIR\npublic-key = \"%s\"\n",
              pk_hex);
     if (rc == 0 && (rc = write_file(pub, 0644, text, err)) < 0)
         unlink(key);
@@ -95,10 +99,13 @@ read_hex(const char *path, const char *name, uint8_t *out, size_t size)
             continue;
         char *open_q = strchr(p + len, '"');
         char *close_q = open_q ? strchr(open_q + 1, '"') : NULL;
-        rc = close_q && sodium_hex2bin(out, size, open_q + 1,
-                                       (size_t)(close_q - open_q - 1), NULL,
-                                       &got, NULL) == 0 && got == size
-                 ? 0 : SL_EINVAL;
+        rc = close_q &&
+                     sodium_hex2bin(out, size, open_q + 1,
+                                    (size_t)(close_q - open_q - 1), NULL, &got,
+                                    NULL) == 0 &&
+                     got == size
+                 ? 0
+                 : SL_EINVAL;
     }
     if (f)
         fclose(f);
@@ -113,18 +120,23 @@ sl_sign_key_load(const char *path, sl_sign_key_t *out, sl_error_t *err)
     if (sodium_init() < 0)
         return sl_error_set(err, SL_EIO, "libsodium does not start");
     if (access(path, R_OK) != 0)
-        return sl_error_set(err, SL_EINVAL, "signing key '%s': cannot read "
-                            "it: %s", path, strerror(errno));
+        return sl_error_set(err, SL_EINVAL,
+                            "signing key '%s': cannot read it: %s", path,
+                            strerror(errno));
     if (read_hex(path, "secret-key", out->secret, sizeof out->secret) < 0 ||
-        read_hex(path, "public-key", out->public_key,
-                 sizeof out->public_key) < 0)
-        return sl_error_set(err, SL_EINVAL, "signing key '%s': no secret-key "
-                            "and public-key lines of hex (make one with "
-                            "`sluice keygen --sign NAME`)", path);
+        read_hex(path, "public-key", out->public_key, sizeof out->public_key) <
+            0)
+        return sl_error_set(err, SL_EINVAL,
+                            "signing key '%s': no secret-key and public-key "
+                            "lines of hex (make one with `sluice keygen --sign "
+                            "NAME`)",
+                            path);
     crypto_sign_ed25519_sk_to_pk(derived, out->secret);
     if (memcmp(derived, out->public_key, sizeof derived) != 0)
-        return sl_error_set(err, SL_EINVAL, "signing key '%s': its secret "
-                            "key does not give its public key", path);
+        return sl_error_set(err, SL_EINVAL,
+                            "signing key '%s': its secret key does not give "
+                            "its public key",
+                            path);
     return 0;
 }
 
@@ -174,23 +186,26 @@ sl_trust_load(const char *dir, sl_error_t *err)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (t->count == TRUST_MAX) {
-            sl_error_set(err, SL_EINVAL, "trusted keys '%s': more than %d",
-                         dir, TRUST_MAX);
+            sl_error_set(err, SL_EINVAL, "trusted keys '%s': more than %d", dir,
+                         TRUST_MAX);
             goto fail;
         }
         if (read_hex(path, "public-key", t->keys[t->count],
                      SL_SIGN_PUBLIC_BYTES) < 0) {
-            sl_error_set(err, SL_EINVAL, "trusted key '%s': no public-key "
-                         "line of 64 hex digits (a .sign.pub from `sluice "
-                         "keygen --sign`)", path);
+            sl_error_set(err, SL_EINVAL,
+                         "trusted key '%s': no public-key line of 64 hex "
+                         "digits (a .sign.pub from `sluice keygen --sign`)",
+                         path);
             goto fail;
         }
         t->count++;
     }
     closedir(d);
     if (t->count == 0) {
-        sl_error_set(err, SL_EINVAL, "trusted keys '%s': no *.pub file: "
-                     "every entry would be refused", dir);
+        sl_error_set(err, SL_EINVAL,
+                     "trusted keys '%s': no *.pub file: every entry would be "
+                     "refused",
+                     dir);
         sl_trust_destroy(&t);
     }
     return t;
@@ -256,8 +271,7 @@ sl_sign_verify(const sl_trust_t *t, const char *key, const void *data,
     if (size < SL_SIGN_TRAILER_BYTES)
         return SL_SIGN_UNSIGNED;
     const uint8_t *tail = (const uint8_t *)data + size - SL_SIGN_TRAILER_BYTES;
-    if (tail[0] != TAG_SIGNER ||
-        tail[1] != SL_SIGN_PUBLIC_BYTES ||
+    if (tail[0] != TAG_SIGNER || tail[1] != SL_SIGN_PUBLIC_BYTES ||
         tail[2 + SL_SIGN_PUBLIC_BYTES] != TAG_SIGNATURE ||
         tail[3 + SL_SIGN_PUBLIC_BYTES] != SL_SIGN_BYTES)
         return SL_SIGN_UNSIGNED;

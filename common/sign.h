@@ -16,7 +16,7 @@
 
 #define SL_SIGN_PUBLIC_BYTES 32
 #define SL_SIGN_SECRET_BYTES 64
-#define SL_SIGN_BYTES 64
+#define SL_SIGN_BYTES        64
 /* What signing appends: signer (tag, length, 32 bytes), signature (tag,
  * length, 64 bytes). */
 #define SL_SIGN_TRAILER_BYTES (2 + SL_SIGN_PUBLIC_BYTES + 2 + SL_SIGN_BYTES)
@@ -30,11 +30,11 @@ typedef struct sl_trust sl_trust_t;
 
 /* What a reader makes of an entry. */
 typedef enum {
-    SL_SIGN_OK,         /* signed by a trusted key, for this cache key */
-    SL_SIGN_UNSIGNED,   /* no signature */
-    SL_SIGN_UNTRUSTED,  /* signed by a key not trusted */
-    SL_SIGN_BAD         /* the signature does not match: tampered, or
-                           copied from another key */
+    SL_SIGN_OK,        /* signed by a trusted key, for this cache key */
+    SL_SIGN_UNSIGNED,  /* no signature */
+    SL_SIGN_UNTRUSTED, /* signed by a key not trusted */
+    SL_SIGN_BAD        /* the signature does not match: tampered, or
+                          copied from another key */
 } sl_sign_check_t;
 
 /* Writes NAME.sign.key (both keys, mode 0600) and NAME.sign.pub. Fails,

@@ -12,21 +12,21 @@
 #include <string.h>
 
 struct sl_value {
-    sl_type_t type;  /* which member of u is live */
+    sl_type_t type; /* which member of u is live */
     union {
         bool b;
         int64_t i;
         double d;
         struct {
-            char *data;   /* NUL-terminated copy */
-            size_t size;  /* bytes, without the NUL */
-        } str;            /* STRING and BYTES */
+            char *data;  /* NUL-terminated copy */
+            size_t size; /* bytes, without the NUL */
+        } str;           /* STRING and BYTES */
         struct {
-            sl_value_t **items;  /* count children, owned */
-            char **keys;         /* MAP only: count keys, owned */
-            size_t count;        /* children in use */
-            size_t cap;          /* children allocated */
-        } seq;                   /* LIST and MAP */
+            sl_value_t **items; /* count children, owned */
+            char **keys;        /* MAP only: count keys, owned */
+            size_t count;       /* children in use */
+            size_t cap;         /* children allocated */
+        } seq;                  /* LIST and MAP */
     } u;
 };
 
@@ -129,9 +129,7 @@ sl_value_destroy(sl_value_t **p)
     *p = NULL;
     switch (v->type) {
     case SL_STRING:
-    case SL_BYTES:
-        free(v->u.str.data);
-        break;
+    case SL_BYTES: free(v->u.str.data); break;
     case SL_LIST:
     case SL_MAP:
         for (size_t i = 0; i < v->u.seq.count; i++) {
@@ -142,8 +140,7 @@ sl_value_destroy(sl_value_t **p)
         free(v->u.seq.items);
         free(v->u.seq.keys);
         break;
-    default:
-        break;
+    default: break;
     }
     free(v);
 }
@@ -262,8 +259,7 @@ sl_value_equal(const sl_value_t *a, const sl_value_t *b)
     case SL_NULL: return true;
     case SL_BOOL: return a->u.b == b->u.b;
     case SL_INT: return a->u.i == b->u.i;
-    case SL_DOUBLE:
-        return a->u.d == b->u.d || (isnan(a->u.d) && isnan(b->u.d));
+    case SL_DOUBLE: return a->u.d == b->u.d || (isnan(a->u.d) && isnan(b->u.d));
     case SL_STRING:
     case SL_BYTES:
         return a->u.str.size == b->u.str.size &&
@@ -451,9 +447,10 @@ json_value(sl_buf_t *b, const sl_value_t *v)
         if (isfinite(v->u.d))
             sl_buf_printf(b, "%.17g", v->u.d);
         else
-            sl_buf_printf(b, "\"%s\"", isnan(v->u.d) ? "NaN"
-                                       : v->u.d > 0  ? "Infinity"
-                                                     : "-Infinity");
+            sl_buf_printf(b, "\"%s\"",
+                          isnan(v->u.d) ? "NaN"
+                          : v->u.d > 0  ? "Infinity"
+                                        : "-Infinity");
         return;
     case SL_STRING: json_string(b, v->u.str.data, v->u.str.size); return;
     case SL_BYTES:
@@ -575,7 +572,8 @@ sl_value_check_caps(const sl_value_t *v, sl_error_t *err)
     if (is_deep)
         return sl_error_set(err, SL_ETOOBIG, "value nests deeper than %d",
                             SL_VALUE_MAX_DEPTH);
-    return sl_error_set(err, SL_ETOOBIG, "value has more than %u nodes (one "
-                        "per number, string, list or map in it)",
+    return sl_error_set(err, SL_ETOOBIG,
+                        "value has more than %u nodes (one per number, string, "
+                        "list or map in it)",
                         SL_VALUE_MAX_NODES);
 }

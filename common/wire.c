@@ -7,10 +7,10 @@
 #include <string.h>
 
 typedef struct {
-    Sluice__Value msg;         /* the message handed out */
-    Sluice__ValueNode **ptrs;  /* msg.nodes */
-    Sluice__ValueNode *nodes;  /* node storage */
-    size_t used;               /* nodes filled so far */
+    Sluice__Value msg;        /* the message handed out */
+    Sluice__ValueNode **ptrs; /* msg.nodes */
+    Sluice__ValueNode *nodes; /* node storage */
+    size_t used;              /* nodes filled so far */
 } view_t;
 
 static size_t
@@ -73,8 +73,9 @@ sl_wire_value_view(const sl_value_t *v, Sluice__Value **out, sl_error_t *err)
     if (sl_value_check_caps(v, err) < 0)
         return SL_EINVAL;
     size_t count = count_nodes(v); /* within the caps: bounded */
-    view_t *view = calloc(1, sizeof *view + count * (sizeof(void *) +
-                                                     sizeof(Sluice__ValueNode)));
+    view_t *view =
+        calloc(1, sizeof *view +
+                      count * (sizeof(void *) + sizeof(Sluice__ValueNode)));
     if (!view)
         return sl_error_set(err, SL_ENOMEM, "out of memory");
     view->ptrs = (Sluice__ValueNode **)(view + 1);
@@ -106,8 +107,8 @@ scalar(const Sluice__ValueNode *n)
 }
 
 typedef struct {
-    sl_value_t *container;  /* borrowed: owned by its parent or the root */
-    size_t remaining;       /* children still to come */
+    sl_value_t *container; /* borrowed: owned by its parent or the root */
+    size_t remaining;      /* children still to come */
 } frame_t;
 
 /* Adds *child to the container on top; *child is consumed either way. */
@@ -120,15 +121,14 @@ attach(frame_t *top, const Sluice__ValueNode *n, sl_value_t **child,
     const char *key = n->key.len ? (const char *)n->key.data : "";
     if (memchr(key, 0, n->key.len)) {
         sl_value_destroy(child);
-        return sl_error_set(err, SL_EINVAL, "value node %zu: map key has a "
-                                            "NUL byte", at);
+        return sl_error_set(err, SL_EINVAL,
+                            "value node %zu: map key has a NUL byte", at);
     }
     return sl_value_append_unchecked(top->container, key, n->key.len, child);
 }
 
 int
-sl_wire_value_unpack(const Sluice__Value *in, sl_value_t **out,
-                     sl_error_t *err)
+sl_wire_value_unpack(const Sluice__Value *in, sl_value_t **out, sl_error_t *err)
 {
     frame_t stack[SL_VALUE_MAX_DEPTH];
     size_t depth = 0, n_nodes = in ? in->n_nodes : 0;
@@ -138,26 +138,30 @@ sl_wire_value_unpack(const Sluice__Value *in, sl_value_t **out,
     if (n_nodes == 0)
         return (*out = sl_value_new_null()) ? 0 : SL_ENOMEM;
     if (n_nodes > SL_VALUE_MAX_NODES)
-        return sl_error_set(err, SL_EINVAL, "value has %zu nodes, more than "
-                            "the cap of %u", n_nodes, SL_VALUE_MAX_NODES);
+        return sl_error_set(err, SL_EINVAL,
+                            "value has %zu nodes, more than the cap of %u",
+                            n_nodes, SL_VALUE_MAX_NODES);
     for (size_t i = 0; i < n_nodes; i++) {
         const Sluice__ValueNode *n = in->nodes[i];
         if (i > 0 && depth == 0) {
-            rc = sl_error_set(err, SL_EINVAL, "value node %zu: nodes after "
-                              "the end of the value", i);
+            rc = sl_error_set(err, SL_EINVAL,
+                              "value node %zu: nodes after the end of the "
+                              "value",
+                              i);
             goto out;
         }
         bool is_container = n->type == SLUICE__VALUE_NODE__TYPE__LIST ||
                             n->type == SLUICE__VALUE_NODE__TYPE__MAP;
         if (is_container ? n->count > n_nodes - i - 1 : n->count != 0) {
-            rc = sl_error_set(err, SL_EINVAL, "value node %zu: bad child "
-                              "count %u", i, n->count);
+            rc =
+                sl_error_set(err, SL_EINVAL,
+                             "value node %zu: bad child count %u", i, n->count);
             goto out;
         }
         sl_value_t *v = scalar(n);
         if (!v) {
-            rc = sl_error_set(err, SL_EINVAL, "value node %zu: unknown type "
-                              "%d", i, (int)n->type);
+            rc = sl_error_set(err, SL_EINVAL, "value node %zu: unknown type %d",
+                              i, (int)n->type);
             goto out;
         }
         sl_value_t *self = v;
@@ -169,17 +173,18 @@ sl_wire_value_unpack(const Sluice__Value *in, sl_value_t **out,
             stack[depth - 1].remaining--;
         if (is_container && n->count > 0) {
             if (depth + 1 >= SL_VALUE_MAX_DEPTH) {
-                rc = sl_error_set(err, SL_EINVAL, "value nests deeper than "
-                                  "%d", SL_VALUE_MAX_DEPTH);
+                rc = sl_error_set(err, SL_EINVAL, "value nests deeper than %d",
+                                  SL_VALUE_MAX_DEPTH);
                 goto out;
             }
             stack[depth++] = (frame_t){self, n->count};
         }
         while (depth > 0 && stack[depth - 1].remaining == 0) {
-            const char *dup = sl_value_duplicate_key(stack[depth - 1].container);
+            const char *dup =
+                sl_value_duplicate_key(stack[depth - 1].container);
             if (dup) {
-                rc = sl_error_set(err, SL_EINVAL, "value: map key '%s' "
-                                  "appears twice", dup);
+                rc = sl_error_set(err, SL_EINVAL,
+                                  "value: map key '%s' appears twice", dup);
                 goto out;
             }
             depth--;
@@ -213,7 +218,7 @@ sl_wire_value_encode(const sl_value_t *v, sl_buf_t *out, sl_error_t *err)
 }
 
 typedef struct {
-    size_t left;  /* bytes the decoder may still allocate */
+    size_t left; /* bytes the decoder may still allocate */
 } budget_t;
 
 static void *
@@ -250,11 +255,11 @@ sl_wire_value_decode(const void *data, size_t size, sl_value_t **out,
                      sl_error_t *err)
 {
     *out = NULL;
-    Sluice__Value *msg = (Sluice__Value *)sl_wire_unpack(
-        &sluice__value__descriptor, data, size);
+    Sluice__Value *msg =
+        (Sluice__Value *)sl_wire_unpack(&sluice__value__descriptor, data, size);
     if (!msg)
-        return sl_error_set(err, SL_EINVAL, "value: not a valid protobuf "
-                                            "Value message");
+        return sl_error_set(err, SL_EINVAL,
+                            "value: not a valid protobuf Value message");
     int rc = sl_wire_value_unpack(msg, out, err);
     sluice__value__free_unpacked(msg, NULL);
     return rc;

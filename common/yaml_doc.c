@@ -36,7 +36,8 @@ sl_yaml_fail(parse_t *p, const yaml_node_t *n, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     return sl_error_set(p->err, SL_EINVAL, "%s: %s",
-                        sl_flow_where(p->flow, sl_yaml_pos(n), where, sizeof where),
+                        sl_flow_where(p->flow, sl_yaml_pos(n), where,
+                                      sizeof where),
                         msg);
 }
 
@@ -142,7 +143,8 @@ container_value(parse_t *p, const yaml_node_t *n, size_t depth,
         if (!sl_yaml_scalar(k))
             return sl_yaml_fail(p, k, "map keys must be strings");
         if (sl_value_lookup(*out, sl_yaml_scalar(k)))
-            return sl_yaml_fail(p, k, "key '%s' appears twice", sl_yaml_scalar(k));
+            return sl_yaml_fail(p, k, "key '%s' appears twice",
+                                sl_yaml_scalar(k));
         sl_value_t *item = NULL;
         int rc = sl_yaml_value(p, sl_yaml_node(p, pr->value), depth + 1, &item);
         if (rc == 0 && (rc = sl_value_put(*out, sl_yaml_scalar(k), &item)) < 0)
@@ -158,10 +160,12 @@ sl_yaml_value(parse_t *p, const yaml_node_t *n, size_t depth, sl_value_t **out)
 {
     *out = NULL;
     if (depth > SL_VALUE_MAX_DEPTH)
-        return sl_yaml_fail(p, n, "value nests deeper than %d", SL_VALUE_MAX_DEPTH);
+        return sl_yaml_fail(p, n, "value nests deeper than %d",
+                            SL_VALUE_MAX_DEPTH);
     if (p->visits_left-- == 0)
-        return sl_yaml_fail(p, n, "file expands to more than %u values (aliases?)",
-                    SL_YAML_VISIT_BUDGET);
+        return sl_yaml_fail(p, n,
+                            "file expands to more than %u values (aliases?)",
+                            SL_YAML_VISIT_BUDGET);
     if (n->type != YAML_SCALAR_NODE) {
         int rc = container_value(p, n, depth, out);
         if (rc < 0)
@@ -176,7 +180,7 @@ sl_yaml_value(parse_t *p, const yaml_node_t *n, size_t depth, sl_value_t **out)
 
 int
 sl_yaml_want_string(parse_t *p, const yaml_node_t *n, const char *what,
-            const char **out)
+                    const char **out)
 {
     *out = sl_yaml_scalar(n);
     if (!*out || (sl_yaml_is_plain(n) && !**out))
@@ -188,7 +192,8 @@ int
 sl_yaml_want_bool(parse_t *p, const yaml_node_t *n, const char *what, bool *out)
 {
     const char *s = sl_yaml_scalar(n);
-    if (s && sl_yaml_is_plain(n) && (!strcmp(s, "true") || !strcmp(s, "false"))) {
+    if (s && sl_yaml_is_plain(n) &&
+        (!strcmp(s, "true") || !strcmp(s, "false"))) {
         *out = s[0] == 't';
         return 0;
     }
@@ -196,8 +201,8 @@ sl_yaml_want_bool(parse_t *p, const yaml_node_t *n, const char *what, bool *out)
 }
 
 int
-sl_yaml_want_int(parse_t *p, const yaml_node_t *n, const char *what, long long min,
-         long long max, long long *out)
+sl_yaml_want_int(parse_t *p, const yaml_node_t *n, const char *what,
+                 long long min, long long max, long long *out)
 {
     const char *s = sl_yaml_scalar(n);
     if (s && sl_yaml_is_plain(n) && matches_int(s)) {
@@ -206,22 +211,26 @@ sl_yaml_want_int(parse_t *p, const yaml_node_t *n, const char *what, long long m
         if (errno == 0 && *out >= min && *out <= max)
             return 0;
     }
-    return sl_yaml_fail(p, n, "%s must be an integer from %lld to %lld", what, min,
-                max);
+    return sl_yaml_fail(p, n, "%s must be an integer from %lld to %lld", what,
+                        min, max);
 }
 
 /* A duration; is_ttl: "forever" allowed and zero refused. */
 int
-sl_yaml_want_duration(parse_t *p, const yaml_node_t *n, const char *what, bool is_ttl,
-              int64_t *ms)
+sl_yaml_want_duration(parse_t *p, const yaml_node_t *n, const char *what,
+                      bool is_ttl, int64_t *ms)
 {
     const char *s = sl_yaml_scalar(n);
     if (!s || sl_duration_parse(s, ms) < 0)
-        return sl_yaml_fail(p, n, "%s must be a duration like 500ms, 30s, 10m, 1h or "
-                    "7d%s", what, is_ttl ? ", or forever" : "");
+        return sl_yaml_fail(p, n,
+                            "%s must be a duration like 500ms, 30s, 10m, 1h or "
+                            "7d%s",
+                            what, is_ttl ? ", or forever" : "");
     if (is_ttl && *ms == 0)
-        return sl_yaml_fail(p, n, "%s of 0 is refused: give a positive duration or "
-                    "forever", what);
+        return sl_yaml_fail(p, n,
+                            "%s of 0 is refused: give a positive duration or "
+                            "forever",
+                            what);
     if (!is_ttl && *ms == SL_DURATION_FOREVER)
         return sl_yaml_fail(p, n, "%s cannot be forever", what);
     return 0;
@@ -240,9 +249,10 @@ sl_yaml_want_mapping(parse_t *p, const yaml_node_t *n, const char *what)
         if (!sl_yaml_scalar(ka))
             return sl_yaml_fail(p, ka, "%s: keys must be strings", what);
         for (yaml_node_pair_t *b = n->data.mapping.pairs.start; b < a; b++)
-            if (!strcmp(sl_yaml_scalar(sl_yaml_node(p, b->key)), sl_yaml_scalar(ka)))
+            if (!strcmp(sl_yaml_scalar(sl_yaml_node(p, b->key)),
+                        sl_yaml_scalar(ka)))
                 return sl_yaml_fail(p, ka, "%s: key '%s' appears twice", what,
-                            sl_yaml_scalar(ka));
+                                    sl_yaml_scalar(ka));
     }
     return 0;
 }
@@ -255,7 +265,7 @@ sl_yaml_want_mapping(parse_t *p, const yaml_node_t *n, const char *what)
  * up to the limit. */
 int
 sl_yaml_check_nesting(const char *text, size_t size, const char *file,
-              sl_error_t *err)
+                      sl_error_t *err)
 {
     yaml_parser_t parser;
     yaml_event_t event;
@@ -277,9 +287,10 @@ sl_yaml_check_nesting(const char *text, size_t size, const char *file,
                  type == YAML_MAPPING_END_EVENT)
             depth--;
         if (depth > NESTING_MAX) {
-            rc = sl_error_set(err, SL_EINVAL, "%s:%zu:%zu: nests deeper "
-                              "than %d levels (values: %d)", file,
-                              at.line + 1, at.column + 1, NESTING_MAX,
+            rc = sl_error_set(err, SL_EINVAL,
+                              "%s:%zu:%zu: nests deeper than %d levels "
+                              "(values: %d)",
+                              file, at.line + 1, at.column + 1, NESTING_MAX,
                               SL_VALUE_MAX_DEPTH);
             break;
         }

@@ -13,10 +13,10 @@
 #define SL_YAML_VISIT_BUDGET (4u * SL_VALUE_MAX_NODES)
 
 typedef struct {
-    yaml_document_t *doc;  /* the loaded document */
-    sl_flow_t *flow;       /* being filled (names the file in errors) */
-    sl_error_t *err;       /* the first error */
-    size_t visits_left;    /* nodes that may still be visited */
+    yaml_document_t *doc; /* the loaded document */
+    sl_flow_t *flow;      /* being filled (names the file in errors) */
+    sl_error_t *err;      /* the first error */
+    size_t visits_left;   /* nodes that may still be visited */
 } parse_t;
 
 /* Where node n starts (1-based). */

@@ -22,39 +22,39 @@
 #define SL_BATCH_LOCK_MS 5000
 
 typedef struct {
-    const sl_executor_config_t *cfg;  /* borrowed from the worker */
-    zsock_t *pipe;                    /* to the worker thread */
-    sl_cache_pool_t *caches;          /* connections by URL */
-    sl_task_ctx_t ctx;                /* handed to each task */
-    bool has_warned_timeout;          /* said once that it cannot enforce */
-    bool is_last_send;                /* the next results end the batch */
-    bool has_said_idle;               /* they went as "RI": idle said */
-    sl_buf_t trips;                   /* sl_exec_cache_stat_t of the cache
-                                         round trips since the last "R" */
-    sl_cancel_board_t *board;         /* shared with the worker thread */
-    bool is_term;                     /* $TERM came during a batch */
+    const sl_executor_config_t *cfg; /* borrowed from the worker */
+    zsock_t *pipe;                   /* to the worker thread */
+    sl_cache_pool_t *caches;         /* connections by URL */
+    sl_task_ctx_t ctx;               /* handed to each task */
+    bool has_warned_timeout;         /* said once that it cannot enforce */
+    bool is_last_send;               /* the next results end the batch */
+    bool has_said_idle;              /* they went as "RI": idle said */
+    sl_buf_t trips;                  /* sl_exec_cache_stat_t of the cache
+                                        round trips since the last "R" */
+    sl_cancel_board_t *board;        /* shared with the worker thread */
+    bool is_term;                    /* $TERM came during a batch */
 } executor_t;
 
 typedef struct {
-    sl_task_call_t call;         /* what to run, owned */
-    const sl_task_def_t *def;    /* the code to run, NULL if unknown */
-    sl_pooled_cache_t *slot;     /* pinned until the batch ends; NULL:
-                                    cache: none */
+    sl_task_call_t call;             /* what to run, owned */
+    const sl_task_def_t *def;        /* the code to run, NULL if unknown */
+    sl_pooled_cache_t *slot;         /* pinned until the batch ends; NULL:
+                                        cache: none */
     char key[SL_KEY_MAX_BYTES + 1];  /* its cache key; "": none */
     uint8_t digest[SL_DIGEST_BYTES]; /* input digest */
-    sl_outcome_t outcome;        /* what goes back (strings point below) */
-    sl_value_t *value;           /* the result value, owned */
-    char error[512];             /* outcome.error storage */
-    char cache_error[512];       /* outcome.cache_error storage */
-    bool is_looked_up;           /* its key went to the cache */
-    bool is_locked;              /* this worker holds its key's lock */
-    bool is_contended;           /* another worker held the lock */
-    sl_buf_t entry;              /* encoded entry waiting to be stored */
-    bool needs_store;            /* entry goes to the cache at the flush */
-    char token[300];             /* the lock's value: task id, attempt, us */
-    bool is_done;                /* the outcome is final */
-    bool is_cancelled;           /* its run was cancelled */
-    uint8_t rejected;            /* SL_REJECT_*: a stored entry refused */
+    sl_outcome_t outcome;            /* what goes back (strings point below) */
+    sl_value_t *value;               /* the result value, owned */
+    char error[512];                 /* outcome.error storage */
+    char cache_error[512];           /* outcome.cache_error storage */
+    bool is_looked_up;               /* its key went to the cache */
+    bool is_locked;                  /* this worker holds its key's lock */
+    bool is_contended;               /* another worker held the lock */
+    sl_buf_t entry;                  /* encoded entry waiting to be stored */
+    bool needs_store;                /* entry goes to the cache at the flush */
+    char token[300];   /* the lock's value: task id, attempt, us */
+    bool is_done;      /* the outcome is final */
+    bool is_cancelled; /* its run was cancelled */
+    uint8_t rejected;  /* SL_REJECT_*: a stored entry refused */
 } job_t;
 
 /* Monotonic microseconds. */

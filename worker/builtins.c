@@ -158,7 +158,8 @@ task_spin_us(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
     do {
         clock_gettime(CLOCK_MONOTONIC, &now);
     } while ((now.tv_sec - start.tv_sec) * 1000000LL +
-                 (now.tv_nsec - start.tv_nsec) / 1000 < us);
+                 (now.tv_nsec - start.tv_nsec) / 1000 <
+             us);
     *result = sl_value_copy(sl_value_at(args, sl_value_count(args) > 1));
     return 0;
 }

@@ -16,11 +16,11 @@ typedef struct sl_cache_pool sl_cache_pool_t;
 
 /* One connection of the pool. Its fields are read-only outside the pool. */
 typedef struct sl_pooled_cache {
-    char *url;          /* as the task or worker named it, owned */
-    sl_cache_t *cache;  /* the open connection, owned; NULL if it failed */
-    char error[256];    /* why it failed to open (password redacted) */
-    uint32_t pins;      /* jobs in hand that use it */
-    uint64_t used;      /* the pool's tick at its last take (for LRU) */
+    char *url;         /* as the task or worker named it, owned */
+    sl_cache_t *cache; /* the open connection, owned; NULL if it failed */
+    char error[256];   /* why it failed to open (password redacted) */
+    uint32_t pins;     /* jobs in hand that use it */
+    uint64_t used;     /* the pool's tick at its last take (for LRU) */
 } sl_pooled_cache_t;
 
 /* A pool that keeps at most keep (>= 1) idle connections. NULL without

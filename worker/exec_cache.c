@@ -23,22 +23,24 @@ static bool
 is_trusted(const executor_t *ex, job_t *j, const sl_buf_t *bytes,
            const sl_entry_t *e)
 {
-    static const uint8_t reasons[] = {
-        [SL_SIGN_UNSIGNED] = SL_REJECT_UNSIGNED,
-        [SL_SIGN_UNTRUSTED] = SL_REJECT_UNTRUSTED,
-        [SL_SIGN_BAD] = SL_REJECT_BAD};
-    static const char *why[] = {
-        [SL_REJECT_UNSIGNED] = "is not signed",
-        [SL_REJECT_UNTRUSTED] = "is signed by a key not trusted",
-        [SL_REJECT_BAD] = "has a signature that does not match (tampered, "
-                          "or copied from another key)",
-        [SL_REJECT_EXPIRED] = "is past the expiry it was signed with "
-                              "(replayed?)",
-        [SL_REJECT_VERSION] = "was computed by another version of the task"};
+    static const uint8_t reasons[] = {[SL_SIGN_UNSIGNED] = SL_REJECT_UNSIGNED,
+                                      [SL_SIGN_UNTRUSTED] = SL_REJECT_UNTRUSTED,
+                                      [SL_SIGN_BAD] = SL_REJECT_BAD};
+    static const char *why[] = {[SL_REJECT_UNSIGNED] = "is not signed",
+                                [SL_REJECT_UNTRUSTED] = "is signed by a key "
+                                                        "not trusted",
+                                [SL_REJECT_BAD] = "has a signature that does "
+                                                  "not match (tampered, or "
+                                                  "copied from another key)",
+                                [SL_REJECT_EXPIRED] = "is past the expiry it "
+                                                      "was signed with "
+                                                      "(replayed?)",
+                                [SL_REJECT_VERSION] = "was computed by another "
+                                                      "version of the task"};
     if (!ex->cfg->trust)
         return true;
-    sl_sign_check_t c = sl_sign_verify(ex->cfg->trust, j->key, bytes->data,
-                                       bytes->size);
+    sl_sign_check_t c =
+        sl_sign_verify(ex->cfg->trust, j->key, bytes->data, bytes->size);
     if (c != SL_SIGN_OK)
         j->rejected = reasons[c];
     else if (e->expires_ms && e->expires_ms <= sl_entry_now_ms())
@@ -46,8 +48,9 @@ is_trusted(const executor_t *ex, job_t *j, const sl_buf_t *bytes,
     else if (e->version != j->def->version)
         j->rejected = SL_REJECT_VERSION;
     if (j->rejected)
-        sl_log(SL_LOG_WARN, "executor", "key=%s entry refused, treated as a "
-               "miss: it %s", j->key, why[j->rejected]);
+        sl_log(SL_LOG_WARN, "executor",
+               "key=%s entry refused, treated as a miss: it %s", j->key,
+               why[j->rejected]);
     return !j->rejected;
 }
 
@@ -58,8 +61,8 @@ static void
 refuse(job_t *j, uint8_t reason, const char *why)
 {
     j->rejected = reason;
-    sl_log(SL_LOG_WARN, "executor", "key=%s entry refused, treated as a "
-           "miss: %s", j->key, why);
+    sl_log(SL_LOG_WARN, "executor",
+           "key=%s entry refused, treated as a miss: %s", j->key, why);
 }
 
 /* A stored entry answers the job, unless it is over the cap, does not
@@ -69,14 +72,15 @@ refuse(job_t *j, uint8_t reason, const char *why)
 static void
 take_hit(const executor_t *ex, job_t *j, const sl_buf_t *bytes)
 {
-    static const uint8_t reasons[] = {
-        [SL_ENTRY_CORRUPT] = SL_REJECT_CORRUPT,
-        [SL_ENTRY_OTHER_KEY] = SL_REJECT_OTHER_KEY,
-        [SL_ENTRY_TOO_LARGE] = SL_REJECT_TOO_LARGE};
+    static const uint8_t reasons[] = {[SL_ENTRY_CORRUPT] = SL_REJECT_CORRUPT,
+                                      [SL_ENTRY_OTHER_KEY] =
+                                          SL_REJECT_OTHER_KEY,
+                                      [SL_ENTRY_TOO_LARGE] =
+                                          SL_REJECT_TOO_LARGE};
     sl_entry_t e = {0};
     sl_error_t err = {0};
-    sl_entry_verdict_t v = sl_entry_read(bytes->data, bytes->size, j->key, &e,
-                                         &err);
+    sl_entry_verdict_t v =
+        sl_entry_read(bytes->data, bytes->size, j->key, &e, &err);
     if (v != SL_ENTRY_OK)
         return refuse(j, reasons[v], err.msg);
     bool is_other_input = j->call.validate_inputs &&
@@ -85,8 +89,8 @@ take_hit(const executor_t *ex, job_t *j, const sl_buf_t *bytes)
     if (!is_trusted(ex, j, bytes, &e)) {
         /* logged; computed, and stored afresh */
     } else if (is_other_input) {
-        sl_log(SL_LOG_INFO, "executor", "key=%s entry is for other inputs, "
-               "treated as a miss", j->key);
+        sl_log(SL_LOG_INFO, "executor",
+               "key=%s entry is for other inputs, treated as a miss", j->key);
     } else {
         j->value = e.value;
         e.value = NULL;
@@ -106,8 +110,9 @@ take_answer(const executor_t *ex, job_t *j, int rc, const sl_buf_t *bytes)
     if (rc == 0)
         take_hit(ex, j, bytes);
     else if (rc == SL_ETOOBIG) {
-        snprintf(why, sizeof why, "the stored value is over the read cap of "
-                 "%u bytes", SL_CACHE_READ_MAX_BYTES);
+        snprintf(why, sizeof why,
+                 "the stored value is over the read cap of %u bytes",
+                 SL_CACHE_READ_MAX_BYTES);
         refuse(j, SL_REJECT_TOO_LARGE, why);
     }
 }
@@ -154,8 +159,8 @@ probe_keys(executor_t *ex, job_t **which, size_t count)
     for (size_t i = 0; i < count; i++)
         hits += !is_failed && probes[i].rc == 0;
     sl_batch_note_trip(ex, SL_CACHE_OP_GET, start, hits,
-              is_failed ? 0 : (uint32_t)count - hits,
-              is_failed ? (uint32_t)count : 0);
+                       is_failed ? 0 : (uint32_t)count - hits,
+                       is_failed ? (uint32_t)count : 0);
     for (size_t i = 0; i < count; i++) {
         job_t *j = which[i];
         if (!is_failed)
@@ -182,8 +187,8 @@ get_keys(executor_t *ex, job_t **which, size_t count)
         keys[i] = which[i]->key;
     if (!keys || !outs || !rcs)
         sl_error_set(&err, SL_ENOMEM, "out of memory");
-    if (err.code || sl_cache_get_batch(which[0]->slot->cache, keys, count,
-                                       outs, rcs, &err) < 0)
+    if (err.code || sl_cache_get_batch(which[0]->slot->cache, keys, count, outs,
+                                       rcs, &err) < 0)
         for (size_t i = 0; i < count; i++)
             sl_batch_cache_failed(which[i], err.msg);
     for (size_t i = 0; outs && i < count; i++) {
@@ -193,8 +198,8 @@ get_keys(executor_t *ex, job_t **which, size_t count)
         sl_buf_fini(&outs[i]);
     }
     sl_batch_note_trip(ex, SL_CACHE_OP_GET, start, hits,
-              err.code ? 0 : (uint32_t)count - hits,
-              err.code ? (uint32_t)count : 0);
+                       err.code ? 0 : (uint32_t)count - hits,
+                       err.code ? (uint32_t)count : 0);
     free(keys);
     free(outs);
     free(rcs);
@@ -241,7 +246,8 @@ sl_batch_encode_entry(executor_t *ex, job_t *j, uint64_t duration_us)
     if (!j->slot || !j->slot->cache)
         return; /* none, or already a cache error */
     if (t->ttl_ms == 0 || t->ttl_ms < SL_TTL_FOREVER)
-        return sl_batch_cache_failed(j, "the task has no valid TTL: not stored");
+        return sl_batch_cache_failed(j, "the task has no valid TTL: not "
+                                        "stored");
     sl_entry_t e = {.value = j->value,
                     .task = (char *)j->def->name,
                     .version = j->def->version,
@@ -258,15 +264,14 @@ sl_batch_encode_entry(executor_t *ex, job_t *j, uint64_t duration_us)
     free(e.arg_digests);
     if (rc == 0 && ex->cfg->sign_key &&
         sl_sign_entry(ex->cfg->sign_key, j->key, &j->entry) < 0)
-        rc = sl_error_set(&err, SL_ENOMEM, "out of memory signing the "
-                          "entry");
+        rc = sl_error_set(&err, SL_ENOMEM, "out of memory signing the entry");
     if (rc < 0) {
         sl_batch_cache_failed(j, err.msg);
     } else if (j->entry.size > SL_CACHE_VALUE_MAX_BYTES) {
         j->outcome.cache = SL_CACHE_OUTCOME_TOO_LARGE;
-        snprintf(j->cache_error, sizeof j->cache_error, "entry of %zu bytes "
-                 "is over the cache cap of %u: not stored", j->entry.size,
-                 SL_CACHE_VALUE_MAX_BYTES);
+        snprintf(j->cache_error, sizeof j->cache_error,
+                 "entry of %zu bytes is over the cache cap of %u: not stored",
+                 j->entry.size, SL_CACHE_VALUE_MAX_BYTES);
         j->outcome.cache_error = j->cache_error;
     } else {
         j->needs_store = true;
@@ -295,7 +300,8 @@ is_stale_attempt(sl_cache_t *cache, const job_t *j)
                     id == j->call.task_id && attempt < j->call.attempt;
     sl_buf_fini(&held);
     if (is_stale)
-        sl_cache_set(cache, lock, j->token, strlen(j->token), SL_BATCH_LOCK_MS, NULL);
+        sl_cache_set(cache, lock, j->token, strlen(j->token), SL_BATCH_LOCK_MS,
+                     NULL);
     return is_stale;
 }
 
@@ -310,7 +316,8 @@ sl_batch_wait_for_peer(const executor_t *ex, job_t *j)
     int64_t deadline = sl_entry_now_ms() + SL_BATCH_LOCK_MS;
     for (int delay = 10;; delay = delay < 200 ? delay * 2 : 200) {
         int rc = sl_cache_lock(cache, j->key, j->token, SL_BATCH_LOCK_MS, NULL);
-        bool is_ours = rc == 0 || (rc == SL_EEXIST && is_stale_attempt(cache, j));
+        bool is_ours =
+            rc == 0 || (rc == SL_EEXIST && is_stale_attempt(cache, j));
         sl_buf_t entry = {0};
         if (rc != 0 && rc != SL_EEXIST)
             return false; /* the cache failed: compute without it */
@@ -365,9 +372,10 @@ sl_batch_lock_misses(executor_t *ex, job_t *jobs, size_t n)
         }
         uint64_t start = sl_batch_now_us();
         uint32_t taken = 0, held = 0;
-        if (sl_cache_lock_batch(slot->cache, keys, tokens, count, SL_BATCH_LOCK_MS,
-                                rcs, NULL) < 0) {
-            sl_batch_note_trip(ex, SL_CACHE_OP_LOCK, start, 0, 0, (uint32_t)count);
+        if (sl_cache_lock_batch(slot->cache, keys, tokens, count,
+                                SL_BATCH_LOCK_MS, rcs, NULL) < 0) {
+            sl_batch_note_trip(ex, SL_CACHE_OP_LOCK, start, 0, 0,
+                               (uint32_t)count);
             continue; /* the cache failed: compute without locks */
         }
         for (size_t i = 0; i < count; i++) {
@@ -377,7 +385,7 @@ sl_batch_lock_misses(executor_t *ex, job_t *jobs, size_t n)
             held += rcs[i] == SL_EEXIST;
         }
         sl_batch_note_trip(ex, SL_CACHE_OP_LOCK, start, taken, held,
-                  (uint32_t)count - taken - held);
+                           (uint32_t)count - taken - held);
     }
     free(keys);
     free(tokens);
@@ -399,22 +407,23 @@ sl_batch_store(executor_t *ex, job_t **jobs, size_t n)
             job_t *j = jobs[i];
             if (j->slot != head->slot || (!j->needs_store && !j->is_locked))
                 continue;
-            items[count] = (sl_cache_item_t){
-                j->key, j->needs_store ? j->entry.data : NULL, j->entry.size,
-                j->call.ttl_ms, j->is_locked ? j->token : NULL};
+            items[count] =
+                (sl_cache_item_t){j->key, j->needs_store ? j->entry.data : NULL,
+                                  j->entry.size, j->call.ttl_ms,
+                                  j->is_locked ? j->token : NULL};
             j->needs_store = j->is_locked = false;
             which[count++] = j;
         }
         sl_error_t err = {0};
         uint64_t start = sl_batch_now_us();
-        bool is_failed = sl_cache_set_batch(head->slot->cache, items, count,
-                                            &err) < 0;
+        bool is_failed =
+            sl_cache_set_batch(head->slot->cache, items, count, &err) < 0;
         uint32_t stored = 0;
         for (size_t i = 0; i < count; i++)
             stored += items[i].data != NULL;
         sl_batch_note_trip(ex, SL_CACHE_OP_SET, start, is_failed ? 0 : stored,
-                  is_failed ? 0 : (uint32_t)count - stored,
-                  is_failed ? (uint32_t)count : 0);
+                           is_failed ? 0 : (uint32_t)count - stored,
+                           is_failed ? (uint32_t)count : 0);
         for (size_t i = 0; is_failed && i < count; i++)
             if (which[i]->outcome.cache != SL_CACHE_OUTCOME_HIT)
                 sl_batch_cache_failed(which[i], err.msg);
@@ -422,4 +431,3 @@ sl_batch_store(executor_t *ex, job_t **jobs, size_t n)
     free(items);
     free(which);
 }
-

@@ -122,11 +122,11 @@ sl_batch_prepare(executor_t *ex, job_t *j)
 static void
 compute(executor_t *ex, job_t *j)
 {
-    static const sl_failure_t kinds[] = {
-        [SL_ISOLATE_ERROR] = SL_FAIL_TASK,
-        [SL_ISOLATE_TIMEOUT] = SL_FAIL_TIMEOUT,
-        [SL_ISOLATE_CRASH] = SL_FAIL_CRASH,
-        [SL_ISOLATE_CANCELLED] = SL_FAIL_CANCELLED};
+    static const sl_failure_t kinds[] = {[SL_ISOLATE_ERROR] = SL_FAIL_TASK,
+                                         [SL_ISOLATE_TIMEOUT] = SL_FAIL_TIMEOUT,
+                                         [SL_ISOLATE_CRASH] = SL_FAIL_CRASH,
+                                         [SL_ISOLATE_CANCELLED] =
+                                             SL_FAIL_CANCELLED};
     const sl_task_call_t *t = &j->call;
     char why[512];
     uint64_t start = sl_batch_now_us();
@@ -138,8 +138,9 @@ compute(executor_t *ex, job_t *j)
                                  t->timeout_ms, &j->value, why, sizeof why);
     } else {
         if (t->timeout_ms && !ex->has_warned_timeout) {
-            sl_log(SL_LOG_WARN, "executor", "task=%s has a timeout, which "
-                   "only a worker started with --isolate enforces",
+            sl_log(SL_LOG_WARN, "executor",
+                   "task=%s has a timeout, which only a worker started with "
+                   "--isolate enforces",
                    j->def->name);
             ex->has_warned_timeout = true;
         }
@@ -151,9 +152,10 @@ compute(executor_t *ex, job_t *j)
             snprintf(why, sizeof why, "cancelled while it ran");
         } else if (rc != 0 || ex->ctx.has_failed || !j->value) {
             outcome = SL_ISOLATE_ERROR;
-            snprintf(why, sizeof why, "%s", ex->ctx.has_failed ? ex->ctx.error
-                     : rc != 0 ? "the task failed and gave no reason"
-                               : "the task returned no value");
+            snprintf(why, sizeof why, "%s",
+                     ex->ctx.has_failed ? ex->ctx.error
+                     : rc != 0          ? "the task failed and gave no reason"
+                                        : "the task returned no value");
         }
     }
     atomic_store(&ex->board->running, 0);
@@ -181,11 +183,14 @@ add_stats(executor_t *ex, zmsg_t *msg, job_t **jobs, size_t n)
     zframe_t *f = zframe_new(NULL, n * sizeof(sl_exec_result_stat_t));
     for (size_t i = 0; f && i < n; i++) {
         const sl_outcome_t *o = &jobs[i]->outcome;
-        sl_exec_result_stat_t st = {
-            jobs[i]->def, o->duration_us,
-            (uint8_t)(o->is_ok ? SLUICE__RESULT__STATUS__OK
-                               : SLUICE__RESULT__STATUS__ERROR),
-            (uint8_t)o->failure, (uint8_t)o->cache, jobs[i]->rejected};
+        sl_exec_result_stat_t st =
+            {jobs[i]->def,
+             o->duration_us,
+             (uint8_t)(o->is_ok ? SLUICE__RESULT__STATUS__OK
+                                : SLUICE__RESULT__STATUS__ERROR),
+             (uint8_t)o->failure,
+             (uint8_t)o->cache,
+             jobs[i]->rejected};
         memcpy(zframe_data(f) + i * sizeof st, &st, sizeof st);
     }
     zmsg_append(msg, &f);
@@ -214,8 +219,8 @@ wire_result(job_t *j, Sluice__Result *r)
                       size, SL_MSG_MAX_BYTES);
         size = 0;
     }
-    sl_task_answer_t a = {j->call.task_id, j->call.attempt, &j->outcome,
-                          j->key, j->def ? j->def->version : 0};
+    sl_task_answer_t a = {j->call.task_id, j->call.attempt, &j->outcome, j->key,
+                          j->def ? j->def->version : 0};
     sl_task_answer_wire(&a, r);
     r->value = view;
     return size;
@@ -256,8 +261,8 @@ send_results(executor_t *ex, job_t **jobs, size_t n)
     sluice__envelope__pack(&env, zframe_data(frame));
     zframe_t *ids = zframe_new(NULL, n * sizeof(uint64_t));
     for (size_t i = 0; i < n; i++)
-        memcpy(zframe_data(ids) + i * sizeof(uint64_t),
-               &jobs[i]->call.task_id, sizeof(uint64_t));
+        memcpy(zframe_data(ids) + i * sizeof(uint64_t), &jobs[i]->call.task_id,
+               sizeof(uint64_t));
     zmsg_t *msg = zmsg_new();
     zmsg_addstr(msg, ex->is_last_send ? "RI" : "R"); /* RI: and now idle */
     ex->has_said_idle = ex->is_last_send;
@@ -294,7 +299,8 @@ take_cancels(executor_t *ex, job_t *jobs, size_t n)
         zframe_t *ids = msg ? zmsg_pop(msg) : NULL;
         ex->is_term |= !command || !strcmp(command, "$TERM");
         for (size_t k = 0; command && !strcmp(command, "C") && ids &&
-                           k < zframe_size(ids) / sizeof(uint64_t); k++) {
+                           k < zframe_size(ids) / sizeof(uint64_t);
+             k++) {
             uint64_t id;
             memcpy(&id, zframe_data(ids) + k * sizeof id, sizeof id);
             for (size_t i = 0; i < n; i++)
@@ -318,7 +324,8 @@ cancel_job(job_t *j)
     j->outcome.failure = SL_FAIL_CANCELLED;
 }
 
-/* ---- a batch -------------------------------------------------------------- */
+/* ---- a batch --------------------------------------------------------------
+ */
 
 /* Computes the jobs not answered by their lookup, answering at least every
  * FLUSH_US; a cancel stops those not started. */
@@ -366,7 +373,7 @@ run_batch(executor_t *ex, zmsg_t *msg)
     for (i = 0; i < n; i++)
         if (jobs[i].is_done)
             ready[ready_count++] = &jobs[i];
-    ex->is_last_send = ready_count == n; /* all answered: the batch ends */
+    ex->is_last_send = ready_count == n;  /* all answered: the batch ends */
     send_results(ex, ready, ready_count); /* hits and bad tasks at once */
     ex->is_last_send = false;
     if (ready_count < n)

@@ -12,58 +12,58 @@
 #include <czmq.h>
 
 typedef struct sl_executor_config {
-    const sl_registry_t *registry;  /* read-only while the actor lives */
-    const char *worker_id;          /* for entries' producer field */
-    const char *cache_url;          /* the worker's --cache; NULL: none */
-    const char *fallback_url;       /* when neither worker nor flow has one */
-    bool is_isolated;               /* run each task in a forked child */
-    sl_isolate_limits_t limits;     /* the child's limits */
-    const sl_sign_key_t *sign_key;  /* signs every entry written; NULL:
-                                       entries go unsigned */
-    const sl_trust_t *trust;        /* only entries signed by these keys
-                                       are hits; NULL: any entry */
+    const sl_registry_t *registry; /* read-only while the actor lives */
+    const char *worker_id;         /* for entries' producer field */
+    const char *cache_url;         /* the worker's --cache; NULL: none */
+    const char *fallback_url;      /* when neither worker nor flow has one */
+    bool is_isolated;              /* run each task in a forked child */
+    sl_isolate_limits_t limits;    /* the child's limits */
+    const sl_sign_key_t *sign_key; /* signs every entry written; NULL:
+                                      entries go unsigned */
+    const sl_trust_t *trust;       /* only entries signed by these keys
+                                      are hits; NULL: any entry */
 } sl_executor_config_t;
 
 /* What an executor says about each result it sends, for /metrics. */
 typedef struct sl_exec_result_stat {
-    const sl_task_def_t *def;  /* in the registry; NULL: a task this worker
-                                  does not have */
-    uint64_t duration_us;      /* compute time; 0 if not computed */
-    uint8_t status;            /* Sluice__Result__Status */
-    uint8_t failure;           /* Sluice__Result__Failure */
-    uint8_t cache;             /* Sluice__Result__Cache */
-    uint8_t rejected;          /* a stored entry was refused: 0 if not,
-                                  else SL_REJECT_* */
+    const sl_task_def_t *def; /* in the registry; NULL: a task this worker
+                                 does not have */
+    uint64_t duration_us;     /* compute time; 0 if not computed */
+    uint8_t status;           /* Sluice__Result__Status */
+    uint8_t failure;          /* Sluice__Result__Failure */
+    uint8_t cache;            /* Sluice__Result__Cache */
+    uint8_t rejected;         /* a stored entry was refused: 0 if not,
+                                 else SL_REJECT_* */
 } sl_exec_result_stat_t;
 
 /* Why a stored entry was refused (a miss): checked on every read, and the
  * signature reasons with --trust. */
 enum {
     SL_REJECT_NONE,
-    SL_REJECT_UNSIGNED,   /* no signature */
-    SL_REJECT_UNTRUSTED,  /* signed by a key not trusted */
-    SL_REJECT_BAD,        /* the signature does not match */
-    SL_REJECT_EXPIRED,    /* past the expiry it was signed with */
-    SL_REJECT_VERSION,    /* computed by another version of the task */
-    SL_REJECT_CORRUPT,    /* does not decode, or of another format */
-    SL_REJECT_OTHER_KEY,  /* made for another key (copied or planted) */
-    SL_REJECT_TOO_LARGE   /* over the read cap: never read */
+    SL_REJECT_UNSIGNED,  /* no signature */
+    SL_REJECT_UNTRUSTED, /* signed by a key not trusted */
+    SL_REJECT_BAD,       /* the signature does not match */
+    SL_REJECT_EXPIRED,   /* past the expiry it was signed with */
+    SL_REJECT_VERSION,   /* computed by another version of the task */
+    SL_REJECT_CORRUPT,   /* does not decode, or of another format */
+    SL_REJECT_OTHER_KEY, /* made for another key (copied or planted) */
+    SL_REJECT_TOO_LARGE  /* over the read cap: never read */
 };
 
 typedef enum {
-    SL_CACHE_OP_GET,   /* look keys up (a probe also locks the misses) */
-    SL_CACHE_OP_LOCK,  /* take the locks of keys about to be computed */
-    SL_CACHE_OP_SET    /* store entries, release locks */
+    SL_CACHE_OP_GET,  /* look keys up (a probe also locks the misses) */
+    SL_CACHE_OP_LOCK, /* take the locks of keys about to be computed */
+    SL_CACHE_OP_SET   /* store entries, release locks */
 } sl_cache_op_t;
 
 /* One round trip to a cache, for /metrics. */
 typedef struct sl_exec_cache_stat {
-    uint64_t duration_us;  /* the round trip */
-    uint32_t keys_ok;      /* get: hits; lock: taken; set: stored */
-    uint32_t keys_other;   /* get: misses; lock: held by another worker;
-                              set: a lock released, nothing stored */
-    uint32_t keys_failed;  /* the cache failed for them */
-    uint8_t op;            /* sl_cache_op_t */
+    uint64_t duration_us; /* the round trip */
+    uint32_t keys_ok;     /* get: hits; lock: taken; set: stored */
+    uint32_t keys_other;  /* get: misses; lock: held by another worker;
+                             set: a lock released, nothing stored */
+    uint32_t keys_failed; /* the cache failed for them */
+    uint8_t op;           /* sl_cache_op_t */
 } sl_exec_cache_stat_t;
 
 /* Messages on the actor pipe (frames):

@@ -95,9 +95,10 @@ answer_cancelled(loop_t *l, zframe_t **frames, size_t n)
     Sluice__Result **ptrs = calloc(n + 1, sizeof *ptrs);
     size_t count = 0;
     for (size_t i = 0; items && ptrs && i < n; i++) {
-        Sluice__Task *t = (Sluice__Task *)sl_wire_unpack(
-            &sluice__task__descriptor, zframe_data(frames[i]),
-            zframe_size(frames[i]));
+        Sluice__Task *t =
+            (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor,
+                                           zframe_data(frames[i]),
+                                           zframe_size(frames[i]));
         if (!t)
             continue;
         sluice__result__init(&items[count]);
@@ -132,8 +133,9 @@ sl_hand_cancel(loop_t *l, const Sluice__CancelTasks *c)
     zframe_t **dropped = calloc(zlist_size(l->queue) + 1, sizeof *dropped);
     size_t n = 0;
     for (zframe_t *f = zlist_first(l->queue); f && dropped;) {
-        Sluice__Task *t = (Sluice__Task *)sl_wire_unpack(
-            &sluice__task__descriptor, zframe_data(f), zframe_size(f));
+        Sluice__Task *t =
+            (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor,
+                                           zframe_data(f), zframe_size(f));
         bool is_named = false;
         for (size_t i = 0; t && i < c->n_task_ids && !is_named; i++)
             is_named = c->task_ids[i] == t->task_id;
@@ -164,8 +166,10 @@ sl_hand_cancel(loop_t *l, const Sluice__CancelTasks *c)
         zmsg_addmem(msg, c->task_ids, c->n_task_ids * sizeof(uint64_t));
         zmsg_send(&msg, zactor_sock(l->execs[e]));
     }
-    sl_log(SL_LOG_INFO, "worker", "worker=%s %zu tasks cancelled by the "
-           "broker, %zu of them not started", l->w->id, c->n_task_ids, n);
+    sl_log(SL_LOG_INFO, "worker",
+           "worker=%s %zu tasks cancelled by the broker, %zu of them not "
+           "started",
+           l->w->id, c->n_task_ids, n);
 }
 
 void

@@ -67,13 +67,13 @@ child(int fd, const sl_task_def_t *def, sl_task_ctx_t *ctx,
     ctx->error[0] = '\0';
     int rc = def->fn(ctx, args, &value);
     sl_buf_t out = {0};
-    if (rc == 0 && !ctx->has_failed && value &&
-        sl_buf_putc(&out, 'O') == 0 && sl_wire_value_encode(value, &out, NULL) == 0) {
+    if (rc == 0 && !ctx->has_failed && value && sl_buf_putc(&out, 'O') == 0 &&
+        sl_wire_value_encode(value, &out, NULL) == 0) {
         write_all(fd, out.data, out.size);
     } else {
         const char *why = ctx->has_failed ? ctx->error
-                          : value ? "the result could not be encoded"
-                                  : "the task returned no value";
+                          : value         ? "the result could not be encoded"
+                                          : "the task returned no value";
         write_all(fd, "E", 1);
         write_all(fd, why, strlen(why));
     }
@@ -165,20 +165,21 @@ sl_isolate_run(const sl_task_def_t *def, sl_task_ctx_t *ctx,
         snprintf(message, size, "cancelled: its process group was killed");
         outcome = SL_ISOLATE_CANCELLED;
     } else if (is_late) {
-        snprintf(message, size, "timeout: still running after %llu ms, "
-                 "killed", (unsigned long long)timeout_ms);
+        snprintf(message, size, "timeout: still running after %llu ms, killed",
+                 (unsigned long long)timeout_ms);
         outcome = SL_ISOLATE_TIMEOUT;
     } else if (WIFSIGNALED(status)) {
         snprintf(message, size, "the task's process died (%s)",
                  strsignal(WTERMSIG(status)));
         outcome = SL_ISOLATE_CRASH;
     } else if (in.size == 0) {
-        snprintf(message, size, "the task's process exited with status %d "
-                 "without an answer", WIFEXITED(status) ? WEXITSTATUS(status)
-                                                        : -1);
+        snprintf(message, size,
+                 "the task's process exited with status %d without an answer",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         outcome = SL_ISOLATE_CRASH;
     } else if (in.data[0] == 'O' &&
-               sl_wire_value_decode(in.data + 1, in.size - 1, result, NULL) == 0) {
+               sl_wire_value_decode(in.data + 1, in.size - 1, result, NULL) ==
+                   0) {
         outcome = SL_ISOLATE_OK;
     } else {
         snprintf(message, size, "%.*s", (int)(in.size - 1), in.data + 1);

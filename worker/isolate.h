@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 typedef struct sl_isolate_limits {
-    uint64_t memory_bytes;  /* RLIMIT_AS of the child; 0: none */
-    uint32_t cpu_seconds;   /* RLIMIT_CPU of the child; 0: none */
+    uint64_t memory_bytes; /* RLIMIT_AS of the child; 0: none */
+    uint32_t cpu_seconds;  /* RLIMIT_CPU of the child; 0: none */
 } sl_isolate_limits_t;
 
 typedef enum {
@@ -24,10 +24,10 @@ typedef enum {
 
 /* Runs def on args in a child process, in a process group of its own, and
  * waits up to timeout_ms (0: no limit) or until the task is cancelled;
- * then the whole group is killed, grandchildren too. Returns the outcome; on SL_ISOLATE_OK *result is the task's value
- * (the caller owns it), otherwise message (size bytes) says what happened.
- * Called on an executor thread; the child only runs the task, sends its
- * result through a pipe and _exits. */
+ * then the whole group is killed, grandchildren too. Returns the outcome; on
+ * SL_ISOLATE_OK *result is the task's value (the caller owns it), otherwise
+ * message (size bytes) says what happened. Called on an executor thread; the
+ * child only runs the task, sends its result through a pipe and _exits. */
 sl_isolate_outcome_t sl_isolate_run(const sl_task_def_t *def,
                                     sl_task_ctx_t *ctx, const sl_value_t *args,
                                     const sl_isolate_limits_t *limits,

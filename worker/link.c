@@ -15,7 +15,7 @@
 /* After the broker refused our key, wait this long before trying again
  * (libzmq gives up on a connection whose handshake failed), doubling up to
  * the most. */
-#define REDIAL_MS 5000
+#define REDIAL_MS     5000
 #define REDIAL_MAX_MS 60000
 
 void
@@ -91,13 +91,12 @@ sl_link_open(loop_t *l, sl_error_t *err)
     /* no routing id of our own: libzmq makes one per connection, so two
      * workers that share an id never share a routing id (backend.c) */
     bool is_inproc = !strncmp(w->endpoint, "inproc://", 9);
-    if (!is_inproc && sl_curve_dial(l->dealer, w->key_file,
-                                    w->broker_key_file, &is_curve, err) < 0)
+    if (!is_inproc && sl_curve_dial(l->dealer, w->key_file, w->broker_key_file,
+                                    &is_curve, err) < 0)
         return SL_EINVAL;
     l->is_curve = is_curve;
     if (!is_inproc && !(l->watch = sl_curve_watch_new(l->dealer, is_curve)))
-        return sl_error_set(err, SL_ENOMEM, "cannot watch the CURVE "
-                            "handshake");
+        return sl_error_set(err, SL_ENOMEM, "cannot watch the CURVE handshake");
     if (zsock_connect(l->dealer, "%s", w->endpoint) != 0)
         return sl_error_set(err, SL_EINVAL, "cannot connect to '%s'",
                             w->endpoint);
@@ -127,7 +126,8 @@ sl_link_on_watch(loop_t *l)
     char why[300];
     uint64_t handshakes = sl_curve_watch_handshakes(l->watch);
     if (handshakes > l->handshakes && l->handshakes > 0)
-        sl_link_send_ready(l); /* a new connection: the broker sees a new peer */
+        sl_link_send_ready(
+            l); /* a new connection: the broker sees a new peer */
     l->handshakes = handshakes;
     if (!sl_curve_watch_refused(l->watch, why, sizeof why)) {
         l->redial_ms = 0; /* a handshake went through */
@@ -177,8 +177,8 @@ sl_link_on_beat(loop_t *l)
         sl_link_redial(l);
     if (l->redial_at_ms)
         return; /* refused: nobody to talk to until then */
-    int64_t now = zclock_mono(), liveness_ms =
-        (int64_t)l->w->heartbeat_ms * l->w->liveness;
+    int64_t now = zclock_mono(),
+            liveness_ms = (int64_t)l->w->heartbeat_ms * l->w->liveness;
     /* greet once per liveness while the silence lasts; the silence itself
      * (and so /readyz) lasts until the broker speaks */
     if (sl_link_is_silent(l) && now - l->greeted_ms > liveness_ms) {

@@ -15,50 +15,38 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: sluice-worker [options]\n"
-            "  --broker ENDPOINT  broker's worker socket "
-            "(default tcp://127.0.0.1:5556)\n"
-            "  --slots N          executor threads (default: one per core)\n"
-            "  --cache URL        redis://[user@]host:port/db (password from\n"
-            "                     $SLUICE_REDIS_PASSWORD) or lmdb://PATH; "
-            "default\n"
-            "                     $SLUICE_CACHE_URL, else each flow's "
-            "cache.url, else\n"
-            "                     the embedded cache\n"
-            "  --tasks LIB.so     load a task plugin (repeatable)\n"
-            "  --id ID            worker id (default host-pid-random)\n"
-            "  --heartbeat-ms MS  heartbeat interval (default 1000)\n"
-            "  --isolate          run each task in a forked child, so that a\n"
-            "                     crash, a timeout or runaway memory kills the\n"
-            "                     child and not the worker; enforces timeout\n"
-            "  --task-memory-mb N isolated: the child's memory limit "
-            "(default 4096)\n"
-            "  --task-cpu-s N     isolated: the child's CPU time limit "
-            "(default none)\n"
-            "  --grace-ms MS      on SIGTERM, time to finish the tasks in "
-            "hand\n"
-            "                     (default 25000; a second signal stops at "
-            "once)\n"
-            "  --key FILE         this worker's CURVE key pair (`sluice "
-            "keygen`;\n"
-            "                     default $SLUICE_KEY)\n"
-            "  --broker-key FILE  the broker's public key (.pub; default\n"
-            "                     $SLUICE_BROKER_KEY); with neither: in the "
-            "clear\n"
-            "  --sign-key FILE    sign every cache entry written with this "
-            "Ed25519 key\n"
-            "                     (`sluice keygen --sign`; default "
-            "$SLUICE_SIGN_KEY)\n"
-            "  --trust DIR        only entries signed by a key in DIR "
-            "(*.pub) are hits;\n"
-            "                     others are misses, counted (default "
-            "$SLUICE_TRUST)\n"
-            "  --http [HOST:]PORT serve /metrics (Prometheus), /healthz and "
-            "/readyz\n"
-            "                     here (default $SLUICE_HTTP, else not "
-            "served)\n"
-            "  --log-level LEVEL  error, warn, info (default), debug\n");
+    fprintf(out, "usage: sluice-worker [options]\n  --broker ENDPOINT  "
+                 "broker's worker socket (default tcp://127.0.0.1:5556)\n  "
+                 "--slots N          executor threads (default: one per "
+                 "core)\n  --cache URL        redis://[user@]host:port/db "
+                 "(password from\n                     $SLUICE_REDIS_PASSWORD) "
+                 "or lmdb://PATH; default\n                     "
+                 "$SLUICE_CACHE_URL, else each flow's cache.url, else\n        "
+                 "             the embedded cache\n  --tasks LIB.so     load a "
+                 "task plugin (repeatable)\n  --id ID            worker id "
+                 "(default host-pid-random)\n  --heartbeat-ms MS  heartbeat "
+                 "interval (default 1000)\n  --isolate          run each task "
+                 "in a forked child, so that a\n                     crash, a "
+                 "timeout or runaway memory kills the\n                     "
+                 "child and not the worker; enforces timeout\n  "
+                 "--task-memory-mb N isolated: the child's memory limit "
+                 "(default 4096)\n  --task-cpu-s N     isolated: the child's "
+                 "CPU time limit (default none)\n  --grace-ms MS      on "
+                 "SIGTERM, time to finish the tasks in hand\n                  "
+                 "   (default 25000; a second signal stops at once)\n  --key "
+                 "FILE         this worker's CURVE key pair (`sluice "
+                 "keygen`;\n                     default $SLUICE_KEY)\n  "
+                 "--broker-key FILE  the broker's public key (.pub; default\n  "
+                 "                   $SLUICE_BROKER_KEY); with neither: in the "
+                 "clear\n  --sign-key FILE    sign every cache entry written "
+                 "with this Ed25519 key\n                     (`sluice keygen "
+                 "--sign`; default $SLUICE_SIGN_KEY)\n  --trust DIR        "
+                 "only entries signed by a key in DIR (*.pub) are hits;\n      "
+                 "               others are misses, counted (default "
+                 "$SLUICE_TRUST)\n  --http [HOST:]PORT serve /metrics "
+                 "(Prometheus), /healthz and /readyz\n                     "
+                 "here (default $SLUICE_HTTP, else not served)\n  --log-level "
+                 "LEVEL  error, warn, info (default), debug\n");
 }
 
 /* Reads a numeric option; says why on stderr if it is bad (-1). */
@@ -75,14 +63,17 @@ static void
 drain(sl_worker_t *worker, uint32_t grace_ms)
 {
     int64_t deadline = zclock_mono() + grace_ms;
-    sl_log(SL_LOG_INFO, "worker", "worker=%s stopping: finishing the tasks in "
-           "hand (up to %u ms; signal again to stop now)",
+    sl_log(SL_LOG_INFO, "worker",
+           "worker=%s stopping: finishing the tasks in hand (up to %u ms; "
+           "signal again to stop now)",
            sl_worker_id(worker), grace_ms);
     for (;;) {
         int64_t left = deadline - zclock_mono();
         if (left <= 0) {
-            sl_log(SL_LOG_WARN, "worker", "worker=%s grace period over: the "
-                   "broker requeues what is left", sl_worker_id(worker));
+            sl_log(SL_LOG_WARN, "worker",
+                   "worker=%s grace period over: the broker requeues what is "
+                   "left",
+                   sl_worker_id(worker));
             return;
         }
         if (sl_worker_drain(worker, left < 200 ? (int)left : 200) == 0)
@@ -95,25 +86,25 @@ drain(sl_worker_t *worker, uint32_t grace_ms)
 int
 main(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"broker", required_argument, NULL, 'b'},
-        {"slots", required_argument, NULL, 's'},
-        {"cache", required_argument, NULL, 'c'},
-        {"tasks", required_argument, NULL, 't'},
-        {"id", required_argument, NULL, 'i'},
-        {"heartbeat-ms", required_argument, NULL, 'H'},
-        {"grace-ms", required_argument, NULL, 'g'},
-        {"isolate", no_argument, NULL, 'I'},
-        {"task-memory-mb", required_argument, NULL, 'M'},
-        {"task-cpu-s", required_argument, NULL, 'C'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"key", required_argument, NULL, 'K'},
-        {"broker-key", required_argument, NULL, 'B'},
-        {"http", required_argument, NULL, 'P'},
-        {"sign-key", required_argument, NULL, 'S'},
-        {"trust", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longs[] =
+        {{"broker", required_argument, NULL, 'b'},
+         {"slots", required_argument, NULL, 's'},
+         {"cache", required_argument, NULL, 'c'},
+         {"tasks", required_argument, NULL, 't'},
+         {"id", required_argument, NULL, 'i'},
+         {"heartbeat-ms", required_argument, NULL, 'H'},
+         {"grace-ms", required_argument, NULL, 'g'},
+         {"isolate", no_argument, NULL, 'I'},
+         {"task-memory-mb", required_argument, NULL, 'M'},
+         {"task-cpu-s", required_argument, NULL, 'C'},
+         {"log-level", required_argument, NULL, 'l'},
+         {"key", required_argument, NULL, 'K'},
+         {"broker-key", required_argument, NULL, 'B'},
+         {"http", required_argument, NULL, 'P'},
+         {"sign-key", required_argument, NULL, 'S'},
+         {"trust", required_argument, NULL, 'R'},
+         {"help", no_argument, NULL, 'h'},
+         {NULL, 0, NULL, 0}};
     const char *plugins[MAX_PLUGINS];
     sl_worker_options_t opt = {.plugins = plugins};
     uint32_t grace_ms = 25000, memory_mb = 4096;
@@ -127,8 +118,8 @@ main(int argc, char **argv)
         switch (c) {
         case 'b': opt.endpoint = optarg; break;
         case 's':
-            if (number("--slots", optarg, 1, SL_WORKER_SLOTS_MAX,
-                       &opt.slots) < 0)
+            if (number("--slots", optarg, 1, SL_WORKER_SLOTS_MAX, &opt.slots) <
+                0)
                 return 2;
             break;
         case 'c':

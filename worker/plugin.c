@@ -15,13 +15,15 @@ sl_registry_load_plugin(sl_registry_t *reg, const char *path, sl_error_t *err)
     const sl_plugin_t *(*entry)(void);
     *(void **)&entry = dlsym(lib, "sluice_plugin");
     if (!entry)
-        return sl_error_set(err, SL_EINVAL, "plugin %s: no sluice_plugin() "
-                            "(use SL_PLUGIN from <sluice/task.h>)", path);
+        return sl_error_set(err, SL_EINVAL,
+                            "plugin %s: no sluice_plugin() (use SL_PLUGIN from "
+                            "<sluice/task.h>)",
+                            path);
     const sl_plugin_t *plugin = entry();
     if (!plugin || plugin->abi != SL_TASK_ABI)
-        return sl_error_set(err, SL_EINVAL, "plugin %s: task ABI %u, this "
-                            "worker takes %d", path, plugin ? plugin->abi : 0,
-                            SL_TASK_ABI);
+        return sl_error_set(err, SL_EINVAL,
+                            "plugin %s: task ABI %u, this worker takes %d",
+                            path, plugin ? plugin->abi : 0, SL_TASK_ABI);
     for (size_t i = 0; i < plugin->count; i++) {
         int rc = sl_registry_add(reg, &plugin->tasks[i], err);
         if (rc < 0) {

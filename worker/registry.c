@@ -8,9 +8,9 @@
 #include <string.h>
 
 struct sl_registry {
-    sl_task_def_t *defs;  /* count definitions, owned array */
-    size_t count;         /* in use */
-    size_t cap;           /* allocated */
+    sl_task_def_t *defs; /* count definitions, owned array */
+    size_t count;        /* in use */
+    size_t cap;          /* allocated */
 };
 
 sl_registry_t *
@@ -34,14 +34,16 @@ sl_registry_add(sl_registry_t *reg, const sl_task_def_t *def, sl_error_t *err)
 {
     if (!def->name || !sl_flow_is_name(def->name, true) || def->version == 0 ||
         !def->fn)
-        return sl_error_set(err, SL_EINVAL, "task '%s@%u': needs a name, a "
-                            "version >= 1 and a function",
+        return sl_error_set(err, SL_EINVAL,
+                            "task '%s@%u': needs a name, a version >= 1 and a "
+                            "function",
                             def->name ? def->name : "", def->version);
     for (size_t i = 0; i < reg->count; i++)
         if (!strcmp(reg->defs[i].name, def->name) &&
             reg->defs[i].version == def->version)
-            return sl_error_set(err, SL_EEXIST, "task %s@%u is registered "
-                                "twice", def->name, def->version);
+            return sl_error_set(err, SL_EEXIST,
+                                "task %s@%u is registered twice", def->name,
+                                def->version);
     if (reg->count == reg->cap) {
         size_t cap = reg->cap ? reg->cap * 2 : 16;
         sl_task_def_t *defs = realloc(reg->defs, cap * sizeof *defs);

@@ -13,16 +13,16 @@
 /* Written by the worker thread, read by one executor: which task that
  * executor is computing, and which one the worker asks it to stop. */
 typedef struct sl_cancel_board {
-    atomic_uint_fast64_t running;    /* task id computing now; 0: none */
-    atomic_uint_fast64_t cancel_id;  /* stop this task if it runs */
+    atomic_uint_fast64_t running;   /* task id computing now; 0: none */
+    atomic_uint_fast64_t cancel_id; /* stop this task if it runs */
 } sl_cancel_board_t;
 
 struct sl_task_ctx {
-    const char *worker_id;     /* borrowed from the worker */
-    uint64_t task_id;          /* of the task running now */
-    sl_cancel_board_t *board;  /* the executor's; NULL: never cancelled */
-    bool has_failed;           /* sl_task_fail was called */
-    char error[512];           /* its message */
+    const char *worker_id;    /* borrowed from the worker */
+    uint64_t task_id;         /* of the task running now */
+    sl_cancel_board_t *board; /* the executor's; NULL: never cancelled */
+    bool has_failed;          /* sl_task_fail was called */
+    char error[512];          /* its message */
 };
 
 #endif

@@ -29,15 +29,16 @@ int
 sl_task_call_decode(const void *data, size_t size, sl_task_call_t *out,
                     sl_error_t *err)
 {
-    Sluice__Task *t = (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor,
-                                                     data, size);
+    Sluice__Task *t =
+        (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor, data, size);
     if (!t)
         return sl_error_set(err, SL_EINVAL, "task message does not decode");
     out->task_id = t->task_id;
     out->attempt = t->attempt;
     out->version = t->version;
     out->cache = t->cache <= SLUICE__FLOW_NODE__CACHE_MODE__NONE
-                     ? (sl_cache_mode_t)t->cache : SL_CACHE_NONE;
+                     ? (sl_cache_mode_t)t->cache
+                     : SL_CACHE_NONE;
     out->ttl_ms = t->ttl_ms;
     out->refresh = t->refresh;
     out->validate_inputs = t->validate_inputs;
@@ -53,8 +54,7 @@ sl_task_call_decode(const void *data, size_t size, sl_task_call_t *out,
     else if (sl_wire_value_unpack(t->args, &out->args, err) < 0) {
         sl_error_prefix(err, "bad args");
         rc = SL_EINVAL;
-    }
-    else if (sl_value_type(out->args) != SL_LIST)
+    } else if (sl_value_type(out->args) != SL_LIST)
         rc = sl_error_set(err, SL_EINVAL, "args must be a list");
     sluice__task__free_unpacked(t, NULL);
     return rc;

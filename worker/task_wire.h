@@ -20,8 +20,8 @@ typedef struct sl_task_answer {
     uint64_t task_id;
     uint32_t attempt;
     const sl_outcome_t *outcome;
-    const char *cache_key;     /* "" for cache: none */
-    uint32_t version;          /* the version that ran; 0: none did */
+    const char *cache_key; /* "" for cache: none */
+    uint32_t version;      /* the version that ran; 0: none did */
 } sl_task_answer_t;
 
 /* Fills r (initialised here) from a; r->value is the caller's to set. */

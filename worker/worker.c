@@ -34,15 +34,17 @@ on_broker(loop_t *l)
     if (msg)
         l->last_broker_ms = zclock_mono();
     if (!env && frame)
-        sl_log(SL_LOG_WARN, "worker", "worker=%s dropped a message from the "
-               "broker: %s", l->w->id, err.msg);
+        sl_log(SL_LOG_WARN, "worker",
+               "worker=%s dropped a message from the broker: %s", l->w->id,
+               err.msg);
     else if (env && env->body_case == SLUICE__ENVELOPE__BODY_ERROR &&
              env->error->code == SLUICE__ERROR__CODE__UNKNOWN_PEER) {
-        sl_log(SL_LOG_INFO, "worker", "worker=%s the broker does not know us "
-               "(restarted?): saying hello again", l->w->id);
+        sl_log(SL_LOG_INFO, "worker",
+               "worker=%s the broker does not know us (restarted?): saying "
+               "hello again",
+               l->w->id);
         sl_link_send_ready(l);
-    }
-    else if (env && env->body_case == SLUICE__ENVELOPE__BODY_TASKS)
+    } else if (env && env->body_case == SLUICE__ENVELOPE__BODY_TASKS)
         sl_hand_take(l, env->tasks);
     else if (env && env->body_case == SLUICE__ENVELOPE__BODY_CANCEL_TASKS)
         sl_hand_cancel(l, env->cancel_tasks);
@@ -76,7 +78,8 @@ static int
 render_metrics(void *ctx, sl_buf_t *out)
 {
     loop_t *l = ctx;
-    sl_wmetrics_gauges_t g = {.slots = l->w->slots, .held = l->held_count,
+    sl_wmetrics_gauges_t g = {.slots = l->w->slots,
+                              .held = l->held_count,
                               .is_connected = sl_link_is_connected(l),
                               .is_draining = l->is_draining};
     for (uint32_t i = 0; i < l->w->slots; i++)
@@ -91,9 +94,9 @@ answer_http(const char *path, sl_http_reply_t *reply, void *ctx)
 {
     loop_t *l = ctx;
     sl_http_page(path, reply, render_metrics, l,
-                 l->is_draining     ? "draining: takes no new tasks"
+                 l->is_draining             ? "draining: takes no new tasks"
                  : !sl_link_is_connected(l) ? "not connected to the broker"
-                                    : NULL);
+                                            : NULL);
 }
 
 static int
@@ -159,17 +162,21 @@ worker_actor(zsock_t *pipe, void *args)
     if (rc == 0) {
         char shown[512];
         sl_link_send_ready(&l);
-        sl_log(SL_LOG_INFO, "worker", "worker=%s broker=%s slots=%u tasks=%zu "
-               "cache=%s isolate=%s curve=%s http=%s", l.w->id, l.w->endpoint,
-               l.w->slots, sl_registry_count(l.w->registry),
-               l.w->cache_url ? sl_cache_redact(l.w->cache_url, shown,
-                                                sizeof shown)
-                              : "(flow's, else embedded)",
+        sl_log(SL_LOG_INFO, "worker",
+               "worker=%s broker=%s slots=%u tasks=%zu cache=%s isolate=%s "
+               "curve=%s http=%s",
+               l.w->id, l.w->endpoint, l.w->slots,
+               sl_registry_count(l.w->registry),
+               l.w->cache_url
+                   ? sl_cache_redact(l.w->cache_url, shown, sizeof shown)
+                   : "(flow's, else embedded)",
                l.w->exec_cfg.is_isolated ? "yes" : "no",
                l.is_curve ? "on" : "off", l.http ? l.http_at : "off");
         if (!l.is_curve && strncmp(l.w->endpoint, "inproc://", 9) != 0)
-            sl_log(SL_LOG_WARN, "worker", "worker=%s no key (--key): talking "
-                   "to the broker in the clear", l.w->id);
+            sl_log(SL_LOG_WARN, "worker",
+                   "worker=%s no key (--key): talking to the broker in the "
+                   "clear",
+                   l.w->id);
     }
     l.last_broker_ms = l.greeted_ms = zclock_mono();
     l.next_beat_ms = l.last_broker_ms + l.w->heartbeat_ms;
@@ -212,10 +219,10 @@ make_id(void)
 static int
 load_signing(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
 {
-    const char *key = opt->sign_key_file ? opt->sign_key_file
-                                         : getenv("SLUICE_SIGN_KEY");
-    const char *trust = opt->trust_dir ? opt->trust_dir
-                                       : getenv("SLUICE_TRUST");
+    const char *key =
+        opt->sign_key_file ? opt->sign_key_file : getenv("SLUICE_SIGN_KEY");
+    const char *trust =
+        opt->trust_dir ? opt->trust_dir : getenv("SLUICE_TRUST");
     if (key && *key && !(w->sign_key = sl_sign_key_new(key, err)))
         return err->code;
     if (trust && *trust && !(w->trust = sl_trust_load(trust, err)))
@@ -235,35 +242,40 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
              uuid ? zuuid_str(uuid) : "0");
     zuuid_destroy(&uuid);
     if (w->slots > SL_WORKER_SLOTS_MAX)
-        return sl_error_set(err, SL_EINVAL, "--slots %u: at most %u",
-                            w->slots, SL_WORKER_SLOTS_MAX);
+        return sl_error_set(err, SL_EINVAL, "--slots %u: at most %u", w->slots,
+                            SL_WORKER_SLOTS_MAX);
     w->id = opt->id ? strdup(opt->id) : make_id();
-    w->endpoint = strdup(opt->endpoint ? opt->endpoint : "tcp://127.0.0.1:5556");
+    w->endpoint =
+        strdup(opt->endpoint ? opt->endpoint : "tcp://127.0.0.1:5556");
     w->cache_url = opt->cache_url ? strdup(opt->cache_url) : NULL;
     w->key_file = opt->key_file ? strdup(opt->key_file) : NULL;
-    w->broker_key_file = opt->broker_key_file ? strdup(opt->broker_key_file)
-                                              : NULL;
+    w->broker_key_file =
+        opt->broker_key_file ? strdup(opt->broker_key_file) : NULL;
     w->http = opt->http ? strdup(opt->http) : NULL;
-    w->fallback_url = opt->fallback_url ? strdup(opt->fallback_url)
-                                        : sl_cache_default_url();
+    w->fallback_url =
+        opt->fallback_url ? strdup(opt->fallback_url) : sl_cache_default_url();
     w->registry = sl_registry_new();
     if (!w->id || !w->endpoint || !w->fallback_url || !w->registry)
-        return sl_error_set(err, SL_ENOMEM, "out of memory (or no $HOME for "
-                            "the default cache)");
+        return sl_error_set(err, SL_ENOMEM,
+                            "out of memory (or no $HOME for the default "
+                            "cache)");
     if (strlen(w->id) > 255 || !*w->id)
-        return sl_error_set(err, SL_EINVAL, "worker id must have 1 to 255 "
-                            "bytes");
+        return sl_error_set(err, SL_EINVAL,
+                            "worker id must have 1 to 255 bytes");
     int rc = sl_builtins_register(w->registry, err);
     for (size_t i = 0; rc == 0 && i < opt->plugin_count; i++)
         rc = sl_registry_load_plugin(w->registry, opt->plugins[i], err);
     if (rc == 0)
         rc = load_signing(w, opt, err);
-    w->exec_cfg = (sl_executor_config_t){
-        .registry = w->registry, .worker_id = w->id,
-        .cache_url = w->cache_url, .fallback_url = w->fallback_url,
-        .is_isolated = opt->is_isolated,
-        .limits = {opt->task_memory_bytes, opt->task_cpu_seconds},
-        .sign_key = w->sign_key, .trust = w->trust};
+    w->exec_cfg = (sl_executor_config_t){.registry = w->registry,
+                                         .worker_id = w->id,
+                                         .cache_url = w->cache_url,
+                                         .fallback_url = w->fallback_url,
+                                         .is_isolated = opt->is_isolated,
+                                         .limits = {opt->task_memory_bytes,
+                                                    opt->task_cpu_seconds},
+                                         .sign_key = w->sign_key,
+                                         .trust = w->trust};
     return rc;
 }
 

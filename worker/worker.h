@@ -17,12 +17,12 @@ typedef struct sl_worker sl_worker_t;
 #define SL_WORKER_SLOTS_MAX 1024
 
 typedef struct sl_worker_options {
-    const char *endpoint;        /* the broker's worker socket */
-    const char *id;              /* NULL: host-pid-random */
-    uint32_t slots;              /* executor threads; 0: one per core */
-    const char *cache_url;       /* NULL: each flow's, else fallback_url */
-    const char *fallback_url;    /* NULL: the embedded default (LMDB) */
-    const char *const *plugins;  /* plugin_count .so paths */
+    const char *endpoint;       /* the broker's worker socket */
+    const char *id;             /* NULL: host-pid-random */
+    uint32_t slots;             /* executor threads; 0: one per core */
+    const char *cache_url;      /* NULL: each flow's, else fallback_url */
+    const char *fallback_url;   /* NULL: the embedded default (LMDB) */
+    const char *const *plugins; /* plugin_count .so paths */
     size_t plugin_count;
     uint32_t heartbeat_ms;       /* heartbeat interval (1000) */
     uint32_t liveness;           /* silent heartbeats before the broker is
@@ -59,8 +59,7 @@ int sl_worker_drain(sl_worker_t *w, int grace_ms);
 void sl_worker_destroy(sl_worker_t **p);
 
 /* Whether the worker has task name (version 0: any version). */
-bool sl_worker_serves(const sl_worker_t *w, const char *name,
-                      uint32_t version);
+bool sl_worker_serves(const sl_worker_t *w, const char *name, uint32_t version);
 
 /* The worker's id (borrowed). */
 const char *sl_worker_id(const sl_worker_t *w);

@@ -21,22 +21,22 @@
 #include <czmq.h>
 
 struct sl_worker {
-    char *id;                  /* routing id and producer name, owned */
-    char *endpoint;            /* broker worker socket, owned */
-    char *cache_url;           /* --cache, owned, may be NULL */
-    char *fallback_url;        /* owned */
-    char *key_file;            /* CURVE key pair, owned, may be NULL */
-    char *broker_key_file;     /* the broker's public key, owned, or NULL */
-    char *http;                /* "[HOST:]PORT" of /metrics..., or NULL */
-    sl_sign_key_t *sign_key;   /* signs entries written, owned, or NULL */
-    sl_trust_t *trust;         /* keys whose entries are hits, or NULL */
-    uint32_t slots;            /* executor count */
-    uint32_t heartbeat_ms;     /* heartbeat interval */
-    uint32_t liveness;         /* silent heartbeats before greeting again */
-    char incarnation[17];      /* random, new for each sl_worker_t */
-    sl_registry_t *registry;   /* read-only once the actor runs */
+    char *id;                      /* routing id and producer name, owned */
+    char *endpoint;                /* broker worker socket, owned */
+    char *cache_url;               /* --cache, owned, may be NULL */
+    char *fallback_url;            /* owned */
+    char *key_file;                /* CURVE key pair, owned, may be NULL */
+    char *broker_key_file;         /* the broker's public key, owned, or NULL */
+    char *http;                    /* "[HOST:]PORT" of /metrics..., or NULL */
+    sl_sign_key_t *sign_key;       /* signs entries written, owned, or NULL */
+    sl_trust_t *trust;             /* keys whose entries are hits, or NULL */
+    uint32_t slots;                /* executor count */
+    uint32_t heartbeat_ms;         /* heartbeat interval */
+    uint32_t liveness;             /* silent heartbeats before greeting again */
+    char incarnation[17];          /* random, new for each sl_worker_t */
+    sl_registry_t *registry;       /* read-only once the actor runs */
     sl_executor_config_t exec_cfg; /* shared, read-only, by executors */
-    zactor_t *actor;           /* the worker thread */
+    zactor_t *actor;               /* the worker thread */
 };
 
 typedef struct loop {
@@ -57,13 +57,13 @@ typedef struct loop {
     uint64_t *held;            /* ids of the tasks in hand (queued or run) */
     size_t held_count;
     size_t held_cap;
-    int64_t last_broker_ms;    /* when the broker last said anything */
-    int64_t greeted_ms;        /* when we last greeted a silent broker */
-    int64_t next_beat_ms;      /* when the next heartbeat is due */
-    bool is_draining;          /* stopping: asked for no more tasks */
-    sl_wmetrics_t *metrics;    /* for /metrics */
-    sl_http_t *http;           /* /metrics, /healthz, /readyz; or NULL */
-    char http_at[300];         /* its address, with the port bound */
+    int64_t last_broker_ms; /* when the broker last said anything */
+    int64_t greeted_ms;     /* when we last greeted a silent broker */
+    int64_t next_beat_ms;   /* when the next heartbeat is due */
+    bool is_draining;       /* stopping: asked for no more tasks */
+    sl_wmetrics_t *metrics; /* for /metrics */
+    sl_http_t *http;        /* /metrics, /healthz, /readyz; or NULL */
+    char http_at[300];      /* its address, with the port bound */
 } loop_t;
 
 /* ---- link.c: the broker connection ---- */

@@ -16,8 +16,8 @@ struct sl_wmetrics {
     sl_metric_t *slots, *busy, *held, *connected, *draining;
 };
 
-#define COUNTER SL_METRIC_COUNTER
-#define GAUGE SL_METRIC_GAUGE
+#define COUNTER   SL_METRIC_COUNTER
+#define GAUGE     SL_METRIC_GAUGE
 #define HISTOGRAM SL_METRIC_HISTOGRAM
 
 static bool
@@ -25,39 +25,49 @@ add_all(sl_wmetrics_t *m)
 {
     sl_metrics_t *s = m->set;
     m->tasks = sl_metrics_add(s, COUNTER, "sluice_worker_tasks_total",
-        "Tasks answered, by outcome (ok, cached, error, timeout, crash).",
-        "task,outcome");
-    m->duration = sl_metrics_add(s, HISTOGRAM,
-        "sluice_worker_task_duration_seconds", "Compute time of tasks run "
-        "here (not cache hits).", NULL);
+                              "Tasks answered, by outcome (ok, cached, error, "
+                              "timeout, crash).",
+                              "task,outcome");
+    m->duration =
+        sl_metrics_add(s, HISTOGRAM, "sluice_worker_task_duration_seconds",
+                       "Compute time of tasks run here (not cache hits).",
+                       NULL);
     m->requests = sl_metrics_add(s, COUNTER, "sluice_cache_requests_total",
-        "Keys sent to the cache, by op and result (get: hit, miss; lock: "
-        "taken, busy; set: ok, released (a lock only); any: error).",
-        "op,result");
-    m->trip = sl_metrics_add(s, HISTOGRAM,
-        "sluice_cache_request_duration_seconds", "Cache round trips (one "
-        "per batch of keys), by op.", "op");
+                                 "Keys sent to the cache, by op and result "
+                                 "(get: hit, miss; lock: taken, busy; set: ok, "
+                                 "released (a lock only); any: error).",
+                                 "op,result");
+    m->trip =
+        sl_metrics_add(s, HISTOGRAM, "sluice_cache_request_duration_seconds",
+                       "Cache round trips (one per batch of keys), by op.",
+                       "op");
     m->cache_up = sl_metrics_add(s, GAUGE, "sluice_cache_up",
-        "1 if the last cache round trip worked, 0 if it failed.", NULL);
-    m->rejected = sl_metrics_add(s, COUNTER,
-        "sluice_cache_entries_rejected_total", "Stored entries refused "
-        "and treated as misses, by why: over the read cap, corrupt, made "
-        "for another key, or (--trust) not trusted.", "reason");
-    m->reconnects = sl_metrics_add(s, COUNTER,
-        "sluice_worker_reconnects_total", "New connections to the broker "
-        "(refused key, or a silent broker).", NULL);
+                                 "1 if the last cache round trip worked, 0 if "
+                                 "it failed.",
+                                 NULL);
+    m->rejected =
+        sl_metrics_add(s, COUNTER, "sluice_cache_entries_rejected_total",
+                       "Stored entries refused and treated as misses, by why: "
+                       "over the read cap, corrupt, made for another key, or "
+                       "(--trust) not trusted.",
+                       "reason");
+    m->reconnects = sl_metrics_add(s, COUNTER, "sluice_worker_reconnects_total",
+                                   "New connections to the broker (refused "
+                                   "key, or a silent broker).",
+                                   NULL);
     m->slots = sl_metrics_add(s, GAUGE, "sluice_worker_slots",
-        "Executor threads.", NULL);
+                              "Executor threads.", NULL);
     m->busy = sl_metrics_add(s, GAUGE, "sluice_worker_slots_busy",
-        "Executors running a batch.", NULL);
+                             "Executors running a batch.", NULL);
     m->held = sl_metrics_add(s, GAUGE, "sluice_worker_tasks_in_flight",
-        "Tasks in hand: waiting here or running.", NULL);
-    m->connected = sl_metrics_add(s, GAUGE, "sluice_worker_connected",
-        "1 if the broker spoke within its liveness.", NULL);
+                             "Tasks in hand: waiting here or running.", NULL);
+    m->connected =
+        sl_metrics_add(s, GAUGE, "sluice_worker_connected",
+                       "1 if the broker spoke within its liveness.", NULL);
     m->draining = sl_metrics_add(s, GAUGE, "sluice_worker_draining",
-        "1 while stopping: no new tasks.", NULL);
-    return m->tasks && m->duration && m->requests && m->trip &&
-           m->cache_up && m->rejected && m->reconnects && m->slots && m->busy && m->held &&
+                                 "1 while stopping: no new tasks.", NULL);
+    return m->tasks && m->duration && m->requests && m->trip && m->cache_up &&
+           m->rejected && m->reconnects && m->slots && m->busy && m->held &&
            m->connected && m->draining;
 }
 
@@ -97,12 +107,14 @@ outcome_of(const sl_exec_result_stat_t *st)
 static void
 take_result(sl_wmetrics_t *m, const sl_exec_result_stat_t *st)
 {
-    static const char *reasons[] = {
-        [SL_REJECT_UNSIGNED] = "unsigned", [SL_REJECT_UNTRUSTED] = "untrusted",
-        [SL_REJECT_BAD] = "bad_signature", [SL_REJECT_EXPIRED] = "expired",
-        [SL_REJECT_VERSION] = "version", [SL_REJECT_CORRUPT] = "corrupt",
-        [SL_REJECT_OTHER_KEY] = "other_key",
-        [SL_REJECT_TOO_LARGE] = "too_large"};
+    static const char *reasons[] = {[SL_REJECT_UNSIGNED] = "unsigned",
+                                    [SL_REJECT_UNTRUSTED] = "untrusted",
+                                    [SL_REJECT_BAD] = "bad_signature",
+                                    [SL_REJECT_EXPIRED] = "expired",
+                                    [SL_REJECT_VERSION] = "version",
+                                    [SL_REJECT_CORRUPT] = "corrupt",
+                                    [SL_REJECT_OTHER_KEY] = "other_key",
+                                    [SL_REJECT_TOO_LARGE] = "too_large"};
     const char *task = st->def ? st->def->name : "unknown";
     if (st->rejected && st->rejected <= SL_REJECT_TOO_LARGE)
         sl_series_add(sl_metric_at(m->rejected, reasons[st->rejected]), 1);
@@ -128,15 +140,15 @@ take_trip(sl_wmetrics_t *m, const sl_exec_cache_stat_t *t)
                       t->keys_other);
     if (t->keys_failed)
         sl_series_add(sl_metric_at(m->requests, op, "error"), t->keys_failed);
-    sl_series_observe(sl_metric_at(m->trip, op),
-                      (double)t->duration_us / 1e6);
+    sl_series_observe(sl_metric_at(m->trip, op), (double)t->duration_us / 1e6);
     sl_series_set(sl_metric_at(m->cache_up), t->keys_failed ? 0 : 1);
 }
 
 void
 sl_wmetrics_take(sl_wmetrics_t *m, zframe_t *results, zframe_t *trips)
 {
-    size_t rs = sizeof(sl_exec_result_stat_t), ts = sizeof(sl_exec_cache_stat_t);
+    size_t rs = sizeof(sl_exec_result_stat_t),
+           ts = sizeof(sl_exec_cache_stat_t);
     if (results && zframe_size(results) % rs == 0)
         for (size_t i = 0; i < zframe_size(results) / rs; i++) {
             sl_exec_result_stat_t st;

@@ -15,11 +15,11 @@ typedef struct sl_wmetrics sl_wmetrics_t;
 
 /* The state the gauges show, read at each scrape. */
 typedef struct sl_wmetrics_gauges {
-    size_t slots;       /* executors */
-    size_t busy;        /* of which running a batch */
-    size_t held;        /* tasks in hand: queued here or running */
-    bool is_connected;  /* the broker spoke within its liveness */
-    bool is_draining;   /* stopping: takes no new tasks */
+    size_t slots;      /* executors */
+    size_t busy;       /* of which running a batch */
+    size_t held;       /* tasks in hand: queued here or running */
+    bool is_connected; /* the broker spoke within its liveness */
+    bool is_draining;  /* stopping: takes no new tasks */
 } sl_wmetrics_gauges_t;
 
 /* NULL when memory runs out. */

@@ -61,8 +61,8 @@ main(int argc, char **argv)
         done += event.kind == SL_EVENT_DONE || event.kind == SL_EVENT_CACHED;
     const sl_value_t *nodes = sl_value_lookup(result, "nodes");
     const sl_value_t *total = sl_value_lookup(sl_value_at(nodes, 1), "value");
-    const char *state = sl_value_get_string(sl_value_lookup(result, "state"),
-                                            NULL);
+    const char *state =
+        sl_value_get_string(sl_value_lookup(result, "state"), NULL);
     printf("run %s: %s, %u tasks done, total %lld\n", run_id,
            state ? state : "?", done, (long long)sl_value_get_int(total));
     int code = state && state[0] == 'd' ? 0 : 1;

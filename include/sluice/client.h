@@ -16,21 +16,21 @@ extern "C" {
 typedef struct sl_client sl_client_t;
 
 typedef enum {
-    SL_EVENT_QUEUED = 0,   /* waiting for a worker (again, if error is set) */
-    SL_EVENT_STARTED = 1,  /* sent to worker_id */
-    SL_EVENT_DONE = 2,     /* computed */
-    SL_EVENT_CACHED = 3,   /* served from the cache */
-    SL_EVENT_FAILED = 4,   /* failed: error says why */
-    SL_EVENT_WAITING = 5   /* no connected worker has this task */
+    SL_EVENT_QUEUED = 0,  /* waiting for a worker (again, if error is set) */
+    SL_EVENT_STARTED = 1, /* sent to worker_id */
+    SL_EVENT_DONE = 2,    /* computed */
+    SL_EVENT_CACHED = 3,  /* served from the cache */
+    SL_EVENT_FAILED = 4,  /* failed: error says why */
+    SL_EVENT_WAITING = 5  /* no connected worker has this task */
 } sl_event_kind_t;
 
 typedef enum {
-    SL_CACHE_OUTCOME_MISS = 0,       /* computed and stored */
-    SL_CACHE_OUTCOME_HIT = 1,        /* served from the cache */
-    SL_CACHE_OUTCOME_ERROR = 2,      /* the cache failed; computed anyway */
-    SL_CACHE_OUTCOME_SKIPPED = 3,    /* cache: none */
-    SL_CACHE_OUTCOME_REFRESHED = 4,  /* refresh: computed and overwritten */
-    SL_CACHE_OUTCOME_TOO_LARGE = 5   /* computed, too large to store */
+    SL_CACHE_OUTCOME_MISS = 0,      /* computed and stored */
+    SL_CACHE_OUTCOME_HIT = 1,       /* served from the cache */
+    SL_CACHE_OUTCOME_ERROR = 2,     /* the cache failed; computed anyway */
+    SL_CACHE_OUTCOME_SKIPPED = 3,   /* cache: none */
+    SL_CACHE_OUTCOME_REFRESHED = 4, /* refresh: computed and overwritten */
+    SL_CACHE_OUTCOME_TOO_LARGE = 5  /* computed, too large to store */
 } sl_cache_outcome_t;
 
 /* One event; its strings are borrowed until the next call on the client. */
@@ -59,8 +59,7 @@ sl_client_t *sl_client_new(const char *endpoint, sl_error_t *err);
  * given or a file does not load. A key the broker refuses makes every call
  * that waits for the broker fail at once with SL_EREJECTED, saying so. */
 sl_client_t *sl_client_new_curve(const char *endpoint, const char *key_file,
-                                 const char *broker_key_file,
-                                 sl_error_t *err);
+                                 const char *broker_key_file, sl_error_t *err);
 
 /* NULL-safe; sets *p to NULL. */
 void sl_client_destroy(sl_client_t **p);
@@ -71,19 +70,19 @@ void sl_client_destroy(sl_client_t **p);
  * reason, SL_EINVAL if the flow is invalid (nothing is sent), or
  * SL_ETIMEDOUT. */
 int sl_client_submit(sl_client_t *c, const sl_flow_t *flow,
-                     const sl_value_t *params, bool want_events,
-                     int timeout_ms, char **run_id, sl_error_t *err);
+                     const sl_value_t *params, bool want_events, int timeout_ms,
+                     char **run_id, sl_error_t *err);
 
 /* How a run is submitted, for sl_client_submit_with. */
 typedef struct sl_submit_options {
-    const sl_value_t *params;  /* MAP of parameter overrides, or NULL */
-    bool want_events;          /* stream task events to this client */
-    int timeout_ms;            /* for the broker to accept */
-    uint64_t worker_wait_ms;   /* a task no connected worker serves fails
-                                  after this long; 0: waits for ever (the
-                                  workers may scale from zero) */
-    bool is_unlisted;          /* forgotten once finished: not kept for
-                                  status (sluice bench's runs) */
+    const sl_value_t *params; /* MAP of parameter overrides, or NULL */
+    bool want_events;         /* stream task events to this client */
+    int timeout_ms;           /* for the broker to accept */
+    uint64_t worker_wait_ms;  /* a task no connected worker serves fails
+                                 after this long; 0: waits for ever (the
+                                 workers may scale from zero) */
+    bool is_unlisted;         /* forgotten once finished: not kept for
+                                 status (sluice bench's runs) */
 } sl_submit_options_t;
 
 /* sl_client_submit with every option. */

@@ -27,8 +27,8 @@ enum {
 /* What went wrong, in words that name the input and the place:
  * "flow.yaml:12:7: task 'add' has no 'run'". */
 typedef struct sl_error {
-    int code;       /* one of the SL_E... codes, 0 when clear */
-    char msg[512];  /* NUL-terminated message */
+    int code;      /* one of the SL_E... codes, 0 when clear */
+    char msg[512]; /* NUL-terminated message */
 } sl_error_t;
 
 /* Returns a constant name for an SL_E... code. */

@@ -16,22 +16,22 @@ extern "C" {
 typedef struct sl_flow sl_flow_t;
 
 typedef enum {
-    SL_CACHE_INPUTS = 0,  /* key = digest of task, version and args */
-    SL_CACHE_KEY = 1,     /* key = cache_key, as given */
-    SL_CACHE_NONE = 2     /* no lookup, no store */
+    SL_CACHE_INPUTS = 0, /* key = digest of task, version and args */
+    SL_CACHE_KEY = 1,    /* key = cache_key, as given */
+    SL_CACHE_NONE = 2    /* no lookup, no store */
 } sl_cache_mode_t;
 
 /* Per-node settings; sl_node_options_default() gives the defaults. */
 typedef struct sl_node_options {
-    sl_cache_mode_t cache;     /* how the result is cached */
-    const char *cache_key;     /* SL_CACHE_KEY: the key (copied) */
-    int64_t ttl_ms;            /* >0, -1 forever, 0: the flow's TTL */
-    bool refresh;              /* skip the lookup, overwrite the entry */
-    bool validate_inputs;      /* KEY mode: a different input digest misses */
-    uint32_t retries;          /* further attempts after a failure */
-    uint64_t retry_delay_ms;   /* first delay between attempts */
-    uint64_t timeout_ms;       /* 0: none */
-    int32_t priority;          /* higher runs first */
+    sl_cache_mode_t cache;   /* how the result is cached */
+    const char *cache_key;   /* SL_CACHE_KEY: the key (copied) */
+    int64_t ttl_ms;          /* >0, -1 forever, 0: the flow's TTL */
+    bool refresh;            /* skip the lookup, overwrite the entry */
+    bool validate_inputs;    /* KEY mode: a different input digest misses */
+    uint32_t retries;        /* further attempts after a failure */
+    uint64_t retry_delay_ms; /* first delay between attempts */
+    uint64_t timeout_ms;     /* 0: none */
+    int32_t priority;        /* higher runs first */
 } sl_node_options_t;
 
 sl_node_options_t sl_node_options_default(void);

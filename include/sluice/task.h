@@ -36,10 +36,10 @@ typedef int (*sl_task_fn)(sl_task_ctx_t *ctx, const sl_value_t *args,
                           sl_value_t **result);
 
 typedef struct sl_task_def {
-    const char *name;  /* letters, digits, _ - and . */
-    uint32_t version;  /* >= 1; part of every cache key */
-    sl_task_fn fn;     /* the code */
-    const char *doc;   /* one line, shown by `sluice status` */
+    const char *name; /* letters, digits, _ - and . */
+    uint32_t version; /* >= 1; part of every cache key */
+    sl_task_fn fn;    /* the code */
+    const char *doc;  /* one line, shown by `sluice status` */
 } sl_task_def_t;
 
 typedef struct sl_plugin {
@@ -62,13 +62,13 @@ const char *sl_task_worker_id(const sl_task_ctx_t *ctx);
  * task's process group instead.) Cheap: one atomic load. */
 bool sl_task_is_cancelled(const sl_task_ctx_t *ctx);
 
-#define SL_PLUGIN(defs)                                                       \
-    const sl_plugin_t *sluice_plugin(void);                                   \
-    const sl_plugin_t *sluice_plugin(void)                                    \
-    {                                                                         \
-        static const sl_plugin_t plugin = {SL_TASK_ABI, defs,                 \
-                                           sizeof(defs) / sizeof((defs)[0])}; \
-        return &plugin;                                                       \
+#define SL_PLUGIN(defs)                                                        \
+    const sl_plugin_t *sluice_plugin(void);                                    \
+    const sl_plugin_t *sluice_plugin(void)                                     \
+    {                                                                          \
+        static const sl_plugin_t plugin = {SL_TASK_ABI, defs,                  \
+                                           sizeof(defs) / sizeof((defs)[0])};  \
+        return &plugin;                                                        \
     }
 
 #ifdef __cplusplus

@@ -41,8 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < env->run_result->n_nodes; i++)
             take_value(env->run_result->nodes[i]->value);
         break;
-    default:
-        break;
+    default: break;
     }
     sl_envelope_free(&env);
     return 0;

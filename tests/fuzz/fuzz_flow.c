@@ -10,8 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    sl_flow_t *flow = sl_flow_parse((const char *)data, size, "fuzz.yaml",
-                                    NULL);
+    sl_flow_t *flow =
+        sl_flow_parse((const char *)data, size, "fuzz.yaml", NULL);
     if (!flow)
         return 0;
     Sluice__Flow *msg = NULL;
@@ -19,8 +19,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t packed = sluice__flow__get_packed_size(msg);
         uint8_t *bytes = malloc(packed ? packed : 1);
         sluice__flow__pack(msg, bytes);
-        Sluice__Flow *in = (Sluice__Flow *)sl_wire_unpack(
-            &sluice__flow__descriptor, bytes, packed);
+        Sluice__Flow *in =
+            (Sluice__Flow *)sl_wire_unpack(&sluice__flow__descriptor, bytes,
+                                           packed);
         sl_flow_t *back = in ? sl_flow_wire_unpack(in, NULL) : NULL;
         if (!back)
             abort(); /* what the client accepts, the broker must accept */

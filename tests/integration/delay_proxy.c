@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define PAIRS_MAX 64
-#define CHUNK 16384
+#define CHUNK     16384
 
 typedef struct chunk {
     struct chunk *next;
@@ -36,13 +36,13 @@ typedef struct chunk {
 typedef struct {
     int from, to;
     chunk_t *head, *tail;
-    int is_eof;   /* `from` closed: pass it on once the queue is empty */
-    int is_shut;  /* passed on */
+    int is_eof;  /* `from` closed: pass it on once the queue is empty */
+    int is_shut; /* passed on */
 } lane_t;
 
 typedef struct {
     int is_used;
-    lane_t up, down;  /* client -> target, target -> client */
+    lane_t up, down; /* client -> target, target -> client */
 } pair_t;
 
 static volatile sig_atomic_t is_stopping;
@@ -162,7 +162,7 @@ main(int argc, char **argv)
     if (argc != 4 || parse(argv[1], &listen_at) < 0 ||
         parse(argv[2], &target) < 0 || delay_ms < 0) {
         fprintf(stderr, "usage: delay_proxy LISTEN_IP:PORT TARGET_IP:PORT "
-                "DELAY_MS\n");
+                        "DELAY_MS\n");
         return 2;
     }
     signal(SIGTERM, on_stop);

@@ -109,8 +109,8 @@ main(int argc, char **argv)
     if (zpoller_wait(p, wait_ms)) {
         zframe_t *f = zframe_recv(s);
         sl_error_t err = {0};
-        Sluice__Envelope *reply = sl_envelope_decode(zframe_data(f),
-                                                     zframe_size(f), &err);
+        Sluice__Envelope *reply =
+            sl_envelope_decode(zframe_data(f), zframe_size(f), &err);
         if (reply && reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
             printf("error: %s\n", reply->error->reason);
         else

@@ -37,8 +37,8 @@ counted(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result,
             fclose(f);
         }
     }
-    *result = sl_value_new_int(sl_value_get_int(sl_value_at(args, 0)) *
-                               version);
+    *result =
+        sl_value_new_int(sl_value_get_int(sl_value_at(args, 0)) * version);
     return 0;
 }
 
@@ -98,7 +98,7 @@ slow_once(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
     int64_t ms = sl_value_get_int(sl_value_at(args, 1));
     if (!path || !name)
         return sl_task_fail(ctx, "slow_once needs $SLUICE_TEST_CALLS and a "
-                            "name");
+                                 "name");
     FILE *f = fopen(path, "a");
     if (f) {
         fprintf(f, "slow %s\n", name);
@@ -158,7 +158,8 @@ gate(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
         FILE *f = fopen(path, "r");
         if (f) {
             fclose(f);
-            *result = sl_value_copy(sl_value_at(args, sl_value_count(args) > 1));
+            *result =
+                sl_value_copy(sl_value_at(args, sl_value_count(args) > 1));
             return 0;
         }
         nanosleep(&tick, NULL);

@@ -219,8 +219,7 @@ sl_test_cache_probe(const char *url, bool does_hit_lock)
     assert_true(p[1].is_locked); /* missing: locked for me */
     assert_int_equal(p[2].rc, SL_ENOTFOUND);
     assert_false(p[2].is_locked); /* missing: you hold it */
-    assert_int_equal(sl_cache_lock(c, "p:miss", "you", 60000, NULL),
-                     SL_EEXIST);
+    assert_int_equal(sl_cache_lock(c, "p:miss", "you", 60000, NULL), SL_EEXIST);
     /* the store releases the locks it names, an unlock-only item too */
     sl_cache_item_t items[] = {{"p:miss", "M", 1, 60000, "me"},
                                {"p:hit", NULL, 0, 0, "me"}};

@@ -6,9 +6,9 @@
 #include <sys/types.h>
 
 typedef struct sl_test_redis {
-    pid_t pid;      /* the server process, 0 if not running */
-    int port;       /* where it listens */
-    char url[64];   /* redis://127.0.0.1:PORT/0 */
+    pid_t pid;    /* the server process, 0 if not running */
+    int port;     /* where it listens */
+    char url[64]; /* redis://127.0.0.1:PORT/0 */
 } sl_test_redis_t;
 
 /* A TCP port nobody listens on now. */

@@ -27,15 +27,60 @@ make_dir(void **state)
     return 0;
 }
 
-static void test_lmdb_set_get_del(void **s) { (void)s; sl_test_cache_set_get_del(url); }
-static void test_lmdb_batch_get(void **s) { (void)s; sl_test_cache_batch_get(url); }
-static void test_lmdb_lock_batch(void **s) { (void)s; sl_test_cache_lock_batch_and_store_unlocks(url); }
-static void test_lmdb_probe(void **s) { (void)s; sl_test_cache_probe(url, false); }
-static void test_lmdb_batch_set(void **s) { (void)s; sl_test_cache_batch_set(url); }
-static void test_lmdb_ttl_expires(void **s) { (void)s; sl_test_cache_ttl_expires(url); }
-static void test_lmdb_scan_by_prefix(void **s) { (void)s; sl_test_cache_scan_by_prefix(url); }
-static void test_lmdb_locks(void **s) { (void)s; sl_test_cache_locks(url); }
-static void test_lmdb_refuses_bad_arguments(void **s) { (void)s; sl_test_cache_refuses_bad_arguments(url); }
+static void
+test_lmdb_set_get_del(void **s)
+{
+    (void)s;
+    sl_test_cache_set_get_del(url);
+}
+static void
+test_lmdb_batch_get(void **s)
+{
+    (void)s;
+    sl_test_cache_batch_get(url);
+}
+static void
+test_lmdb_lock_batch(void **s)
+{
+    (void)s;
+    sl_test_cache_lock_batch_and_store_unlocks(url);
+}
+static void
+test_lmdb_probe(void **s)
+{
+    (void)s;
+    sl_test_cache_probe(url, false);
+}
+static void
+test_lmdb_batch_set(void **s)
+{
+    (void)s;
+    sl_test_cache_batch_set(url);
+}
+static void
+test_lmdb_ttl_expires(void **s)
+{
+    (void)s;
+    sl_test_cache_ttl_expires(url);
+}
+static void
+test_lmdb_scan_by_prefix(void **s)
+{
+    (void)s;
+    sl_test_cache_scan_by_prefix(url);
+}
+static void
+test_lmdb_locks(void **s)
+{
+    (void)s;
+    sl_test_cache_locks(url);
+}
+static void
+test_lmdb_refuses_bad_arguments(void **s)
+{
+    (void)s;
+    sl_test_cache_refuses_bad_arguments(url);
+}
 
 static void
 test_lmdb_two_handles_share_one_environment(void **state)

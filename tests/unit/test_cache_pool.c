@@ -16,8 +16,8 @@
 #define URLS 12
 
 typedef struct {
-    char dir[64];              /* scratch folder */
-    char urls[URLS][128];      /* lmdb:// URLs in it, one folder each */
+    char dir[64];         /* scratch folder */
+    char urls[URLS][128]; /* lmdb:// URLs in it, one folder each */
 } fixture_t;
 
 static int
@@ -65,14 +65,14 @@ test_pool_pinned_connections_never_change(void **state)
         char value[16];
         snprintf(value, sizeof value, "tenant-%d", i);
         assert_int_equal(sl_cache_set(held[i]->cache, "shared", value,
-                                      strlen(value), 60000, NULL), 0);
+                                      strlen(value), 60000, NULL),
+                         0);
     }
     for (int i = 0; i < URLS; i++) { /* each wrote to its own */
         sl_buf_t out = {0};
         char want[16];
         snprintf(want, sizeof want, "tenant-%d", i);
-        assert_int_equal(sl_cache_get(held[i]->cache, "shared", &out, NULL),
-                         0);
+        assert_int_equal(sl_cache_get(held[i]->cache, "shared", &out, NULL), 0);
         assert_int_equal(out.size, strlen(want));
         assert_memory_equal(out.data, want, out.size);
         sl_buf_fini(&out);

@@ -19,9 +19,9 @@
 
 typedef struct {
     char dir[64];
-    char base[128];    /* dir/k */
-    char key[160];     /* dir/k.key */
-    char pub[160];     /* dir/k.pub */
+    char base[128]; /* dir/k */
+    char key[160];  /* dir/k.key */
+    char pub[160];  /* dir/k.pub */
 } fixture_t;
 
 static int
@@ -199,7 +199,8 @@ test_watch_tells_refused_from_accepted(void **state)
         bool is_curve = false;
         zsock_t *client = zsock_new(ZMQ_DEALER);
         assert_int_equal(sl_curve_dial(client, f->key, server_pub, &is_curve,
-                                       &err), 0);
+                                       &err),
+                         0);
         sl_curve_watch_t *w = sl_curve_watch_new(client, is_curve);
         assert_non_null(w);
         assert_int_equal(zsock_connect(client, "tcp://127.0.0.1:%d", port), 0);
@@ -250,13 +251,14 @@ test_watch_handshake_timeout_is_not_refusal(void **state)
 
     bool is_curve = false;
     zsock_t *client = zsock_new(ZMQ_DEALER);
-    assert_int_equal(sl_curve_dial(client, f->key, server_pub, &is_curve,
-                                   &err), 0);
+    assert_int_equal(sl_curve_dial(client, f->key, server_pub, &is_curve, &err),
+                     0);
     zsock_set_handshake_ivl(client, 200);
     zsock_set_reconnect_ivl(client, 50);
     sl_curve_watch_t *w = sl_curve_watch_new(client, is_curve);
     assert_int_equal(zsock_connect(client, "tcp://127.0.0.1:%u",
-                                   ntohs(sa.sin_port)), 0);
+                                   ntohs(sa.sin_port)),
+                     0);
     int accepted = 0, held[8];
     for (int i = 0; i < 150 && accepted < 3; i++) {
         int fd = accept(mute, NULL, NULL);
@@ -300,8 +302,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_dial_needs_both_keys_or_neither,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_watch_tells_refused_from_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_tells_refused_from_accepted,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_watch_handshake_timeout_is_not_refusal, setup, teardown),
     };

@@ -15,9 +15,10 @@ test_duration_units(void **state)
     static const struct {
         const char *text;
         int64_t ms;
-    } ok[] = {{"500ms", 500}, {"30s", 30000}, {"10m", 600000},
-              {"1h", 3600000}, {"7d", 604800000}, {"15", 15000},
-              {"1.5s", 1500}, {"forever", SL_DURATION_FOREVER}};
+    } ok[] = {{"500ms", 500},    {"30s", 30000},
+              {"10m", 600000},   {"1h", 3600000},
+              {"7d", 604800000}, {"15", 15000},
+              {"1.5s", 1500},    {"forever", SL_DURATION_FOREVER}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         int64_t ms = 0;
         assert_int_equal(sl_duration_parse(ok[i].text, &ms), 0);

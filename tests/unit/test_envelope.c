@@ -17,8 +17,8 @@ trip(zsock_t *a, zsock_t *b, Sluice__Envelope *env)
     assert_int_equal(sl_envelope_send(a, NULL, env, NULL), 0);
     zframe_t *f = zframe_recv(b);
     sl_error_t err = {0};
-    Sluice__Envelope *back = sl_envelope_decode(zframe_data(f),
-                                                zframe_size(f), &err);
+    Sluice__Envelope *back =
+        sl_envelope_decode(zframe_data(f), zframe_size(f), &err);
     zframe_destroy(&f);
     return back;
 }
@@ -27,14 +27,21 @@ static void
 test_envelope_every_body_round_trips(void **state)
 {
     (void)state;
-    static const Sluice__Envelope__BodyCase cases[] = {
-        SLUICE__ENVELOPE__BODY_READY, SLUICE__ENVELOPE__BODY_HEARTBEAT,
-        SLUICE__ENVELOPE__BODY_TASKS, SLUICE__ENVELOPE__BODY_RESULTS,
-        SLUICE__ENVELOPE__BODY_DISCONNECT, SLUICE__ENVELOPE__BODY_SUBMIT,
-        SLUICE__ENVELOPE__BODY_ACCEPTED, SLUICE__ENVELOPE__BODY_REJECTED,
-        SLUICE__ENVELOPE__BODY_EVENTS, SLUICE__ENVELOPE__BODY_RUN_RESULT,
-        SLUICE__ENVELOPE__BODY_STATUS_REQUEST, SLUICE__ENVELOPE__BODY_STATUS,
-        SLUICE__ENVELOPE__BODY_CANCEL, SLUICE__ENVELOPE__BODY_ERROR};
+    static const Sluice__Envelope__BodyCase cases[] =
+        {SLUICE__ENVELOPE__BODY_READY,
+         SLUICE__ENVELOPE__BODY_HEARTBEAT,
+         SLUICE__ENVELOPE__BODY_TASKS,
+         SLUICE__ENVELOPE__BODY_RESULTS,
+         SLUICE__ENVELOPE__BODY_DISCONNECT,
+         SLUICE__ENVELOPE__BODY_SUBMIT,
+         SLUICE__ENVELOPE__BODY_ACCEPTED,
+         SLUICE__ENVELOPE__BODY_REJECTED,
+         SLUICE__ENVELOPE__BODY_EVENTS,
+         SLUICE__ENVELOPE__BODY_RUN_RESULT,
+         SLUICE__ENVELOPE__BODY_STATUS_REQUEST,
+         SLUICE__ENVELOPE__BODY_STATUS,
+         SLUICE__ENVELOPE__BODY_CANCEL,
+         SLUICE__ENVELOPE__BODY_ERROR};
     Sluice__Ready ready = SLUICE__READY__INIT;
     Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
     Sluice__TaskBatch tasks = SLUICE__TASK_BATCH__INIT;
@@ -49,8 +56,9 @@ test_envelope_every_body_round_trips(void **state)
     Sluice__StatusReply srep = SLUICE__STATUS_REPLY__INIT;
     Sluice__Cancel cancel = SLUICE__CANCEL__INIT;
     Sluice__Error error = SLUICE__ERROR__INIT;
-    void *bodies[] = {&ready, &hb, &tasks, &results, &bye, &submit, &acc,
-                      &rej, &events, &rr, &sreq, &srep, &cancel, &error};
+    void *bodies[] = {&ready,  &hb,   &tasks,  &results, &bye,
+                      &submit, &acc,  &rej,    &events,  &rr,
+                      &sreq,   &srep, &cancel, &error};
     zsock_t *a = zsock_new_pair("@inproc://test-envelope");
     zsock_t *b = zsock_new_pair(">inproc://test-envelope");
     assert_non_null(a);
@@ -108,8 +116,8 @@ test_envelope_packed_result_is_a_run_result(void **state)
         assert_int_equal(sl_envelope_send_packed(a, NULL, kept, NULL), 0);
         zframe_t *f = zframe_recv(b);
         sl_error_t err = {0};
-        Sluice__Envelope *back = sl_envelope_decode(zframe_data(f),
-                                                    zframe_size(f), &err);
+        Sluice__Envelope *back =
+            sl_envelope_decode(zframe_data(f), zframe_size(f), &err);
         zframe_destroy(&f);
         assert_non_null(back);
         assert_int_equal(back->body_case, SLUICE__ENVELOPE__BODY_RUN_RESULT);
@@ -170,7 +178,8 @@ static void
 test_envelope_oversized_frame_is_refused(void **state)
 {
     (void)state;
-    expect_refused("", (size_t)SL_MSG_MAX_BYTES + 1, SL_ETOOBIG, "over the cap");
+    expect_refused("", (size_t)SL_MSG_MAX_BYTES + 1, SL_ETOOBIG,
+                   "over the cap");
 }
 
 int

@@ -36,7 +36,8 @@ setup(void **state)
     f->cfg = (sl_executor_config_t){.registry = f->registry,
                                     .worker_id = "w1",
                                     .fallback_url = f->url};
-    f->ex = (executor_t){.cfg = &f->cfg, .board = &f->board,
+    f->ex = (executor_t){.cfg = &f->cfg,
+                         .board = &f->board,
                          .caches = sl_cache_pool_new(8)};
     *state = f;
     return 0;
@@ -108,7 +109,7 @@ test_executor_miss_is_stored_and_then_a_hit(void **state)
     assert_string_equal(jobs[0].key + strlen(jobs[0].key) - 65,
                         strrchr(jobs[0].key, ':')); /* ...:mul:<64 hex> */
     sl_batch_lookup(&f->ex, jobs, 1);
-    assert_false(jobs[0].is_done); /* a miss */
+    assert_false(jobs[0].is_done);  /* a miss */
     assert_true(jobs[0].is_locked); /* a small batch locks in its probe */
     computed(f, &jobs[0], 42);
     assert_true(jobs[0].needs_store);
@@ -140,8 +141,7 @@ test_executor_entry_of_another_key_is_a_miss(void **state)
     computed(f, &a, 15);
     call(&b, 2, "mul", 6, 7);
     sl_batch_prepare(&f->ex, &b);
-    sl_cache_item_t planted = {b.key, a.entry.data, a.entry.size, 60000,
-                               NULL};
+    sl_cache_item_t planted = {b.key, a.entry.data, a.entry.size, 60000, NULL};
     assert_int_equal(sl_cache_set_batch(a.slot->cache, &planted, 1, NULL), 0);
     sl_batch_lookup(&f->ex, &b, 1);
     assert_false(b.is_done);
@@ -164,7 +164,8 @@ test_executor_second_worker_finds_the_key_locked(void **state)
     sl_executor_config_t cfg2 = f->cfg;
     sl_cancel_board_t board2 = {0};
     cfg2.worker_id = "w2";
-    executor_t ex2 = {.cfg = &cfg2, .board = &board2,
+    executor_t ex2 = {.cfg = &cfg2,
+                      .board = &board2,
                       .caches = sl_cache_pool_new(8)};
     job_t jobs[10], other[10];
     for (int i = 0; i < 10; i++) { /* over PROBE_MAX: locked separately */
@@ -242,8 +243,7 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_executor_entry_of_another_key_is_a_miss, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            test_executor_second_worker_finds_the_key_locked, setup,
-            teardown),
+            test_executor_second_worker_finds_the_key_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_executor_prepare_says_what_cannot_be, setup, teardown),
     };

@@ -12,24 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char seed[] =
-    "flow: Add Numbers Flow\n"
-    "cache:\n"
-    "  url: redis://localhost:6379/0\n"
-    "  ttl: 1h\n"
-    "tasks:\n"
-    "  add:\n"
-    "    run: add_numbers\n"
-    "    args: [5, 10]\n"
-    "    cache_key: add_numbers\n"
-    "  squares:\n"
-    "    run: mul@2\n"
-    "    map: { x: [1, 2, 3, 4] }\n"
-    "    args: [$x, $x]\n"
-    "  total:\n"
-    "    run: sum\n"
-    "    args: [$squares]\n"
-    "    ttl: forever\n";
+static const char seed[] = "flow: Add Numbers Flow\ncache:\n  url: "
+                           "redis://localhost:6379/0\n  ttl: 1h\ntasks:\n  "
+                           "add:\n    run: add_numbers\n    args: [5, 10]\n    "
+                           "cache_key: add_numbers\n  squares:\n    run: "
+                           "mul@2\n    map: { x: [1, 2, 3, 4] }\n    args: "
+                           "[$x, $x]\n  total:\n    run: sum\n    args: "
+                           "[$squares]\n    ttl: forever\n";
 
 static sl_flow_t *
 parse(const char *text, sl_error_t *err)
@@ -102,8 +91,8 @@ static void
 test_flow_reference_to_a_missing_node_is_an_error(void **state)
 {
     (void)state;
-    expect(HEAD "  a: {run: echo, args: [1]}\n"
-                "  total:\n    run: sum\n    args: [$squars]\n",
+    expect(HEAD "  a: {run: echo, args: [1]}\n  total:\n    run: sum\n    "
+                "args: [$squars]\n",
            "flow.yaml:6:11", "refers to '$squars', which is not a node");
     expect(HEAD "  a: {run: echo, args: [$params.n]}\n", "flow.yaml:3:24",
            "'$params.n', which is not a declared parameter");
@@ -115,15 +104,13 @@ static void
 test_flow_cycles_are_errors(void **state)
 {
     (void)state;
-    expect(HEAD "  a: {run: echo, args: [$c]}\n"
-                "  b: {run: echo, args: [$a]}\n"
-                "  c: {run: echo, args: [$b]}\n"
-                "  d: {run: echo, args: [$c]}\n",
+    expect(HEAD "  a: {run: echo, args: [$c]}\n  b: {run: echo, args: [$a]}\n  "
+                "c: {run: echo, args: [$b]}\n  d: {run: echo, args: [$c]}\n",
            "flow.yaml:", "is part of a cycle");
     sl_error_t err = {0};
-    assert_null(parse(HEAD "  a: {run: echo, args: [$b]}\n"
-                           "  b: {run: echo, args: [$a]}\n"
-                           "  z: {run: echo, args: [$a]}\n", &err));
+    assert_null(parse(HEAD "  a: {run: echo, args: [$b]}\n  b: {run: echo, "
+                           "args: [$a]}\n  z: {run: echo, args: [$a]}\n",
+                      &err));
     /* the node named is on the cycle, not merely behind it */
     assert_null(strstr(err.msg, "'z'"));
 }
@@ -164,13 +151,15 @@ test_flow_wrong_types_are_errors(void **state)
            "refresh must be true or false");
     expect(HEAD "  a: {run: echo, cache: sometimes}\n", "flow.yaml:3:25",
            "cache must be inputs, key or none");
-    expect(HEAD "  a: {run: [echo]}\n", "flow.yaml:3:12", "run must be a string");
+    expect(HEAD "  a: {run: [echo]}\n", "flow.yaml:3:12",
+           "run must be a string");
     expect(HEAD "  a: {run: echo@x}\n", "flow.yaml:3:3", "bad version");
     expect(HEAD "  a: {run: echo, args: [99999999999999999999]}\n",
            "flow.yaml:3:25", "out of the 64-bit range");
     expect("flow: f\ncache: {url: http://x}\ntasks:\n  a: {run: echo}\n",
            "flow.yaml:2:8", "must start with redis:// or lmdb://");
-    expect("- just\n- a list\n", "flow.yaml:1:1", "a flow file must be a mapping");
+    expect("- just\n- a list\n", "flow.yaml:1:1",
+           "a flow file must be a mapping");
     expect("flow: f\n", "flow.yaml:1:1", "no 'tasks:'");
     expect("tasks:\n  a: {run: echo}\n", "flow.yaml:1:1", "no 'flow: NAME'");
 }
@@ -201,9 +190,10 @@ test_flow_aliases_cannot_blow_up(void **state)
     for (int i = 1; i < 10; i++) {
         char line[200];
         snprintf(line, sizeof line,
-                 "  x%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,"
-                 "*a%d]\n", i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
-                 i - 1, i - 1, i - 1, i - 1);
+                 "  x%d: &a%d "
+                 "[*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n",
+                 i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
+                 i - 1, i - 1);
         strcat(text, line);
     }
     strcat(text, "tasks:\n  a: {run: echo}\n");
@@ -261,8 +251,8 @@ test_flow_wire_round_trip_validates_again(void **state)
         fail_msg("%s", err.msg);
     assert_int_equal(back->node_count, 3);
     assert_int_equal(sl_flow_find(back, "squares")->version, 2);
-    assert_string_equal(sl_flow_find(back, "add")->opt.cache_key,
-                        "add_numbers");
+    assert_string_equal(sl_flow_find(back, "add")->opt.cache_key, "add_"
+                                                                  "numbers");
     assert_true(sl_value_equal(sl_flow_find(back, "squares")->args,
                                sl_flow_find(f, "squares")->args));
     /* a tampered flow on the wire is refused by the same validator */

@@ -18,8 +18,8 @@
 
 typedef struct {
     uint16_t port;
-    const char *request;  /* sent as is */
-    char response[4096];  /* what came back, NUL-terminated */
+    const char *request; /* sent as is */
+    char response[4096]; /* what came back, NUL-terminated */
     volatile int is_done;
 } client_t;
 
@@ -34,8 +34,8 @@ client_thread(void *arg)
     if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
         write(fd, c->request, strlen(c->request)) > 0) {
         ssize_t n;
-        while ((n = read(fd, c->response + got,
-                         sizeof c->response - 1 - got)) > 0)
+        while ((n = read(fd, c->response + got, sizeof c->response - 1 - got)) >
+               0)
             got += (size_t)n;
     }
     c->response[got] = '\0';
@@ -121,8 +121,8 @@ test_http_refuses_other_methods(void **state)
     sl_error_t err = {0};
     int asked = 0;
     sl_http_t *h = sl_http_new("127.0.0.1:0", &err);
-    char *r = exchange(h, "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n"
-                          "\r\n", false, &asked);
+    char *r = exchange(h, "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+                       false, &asked);
     assert_non_null(strstr(r, " 405 "));
     assert_non_null(strstr(r, "Allow: GET, HEAD"));
     assert_int_equal(asked, 0);
@@ -163,8 +163,8 @@ static void *
 get_thread(void *arg)
 {
     getter_t *g = arg;
-    g->rc = sl_http_get(g->address, g->path, 2000, &g->status, &g->body,
-                        &g->err);
+    g->rc =
+        sl_http_get(g->address, g->path, 2000, &g->status, &g->body, &g->err);
     g->is_done = 1;
     return NULL;
 }
@@ -189,8 +189,8 @@ test_http_get_reads_status_and_body(void **state)
         pthread_join(t, NULL);
         assert_int_equal(g.rc, 0);
         assert_int_equal(g.status, i == 0 ? 200 : 503);
-        assert_string_equal(g.body.data, i == 0 ? "up 1\n"
-                                                : "not ready: draining\n");
+        assert_string_equal(g.body.data,
+                            i == 0 ? "up 1\n" : "not ready: draining\n");
         sl_buf_fini(&g.body);
     }
     sl_http_destroy(&h);
@@ -244,14 +244,16 @@ test_http_get_failures(void **state)
     snprintf(address, sizeof address, "127.0.0.1:%u", port);
     /* listening, never accepting: the connection is made, no answer */
     assert_int_equal(sl_http_get(address, "/healthz", 200, &status, &body,
-                                 &err), SL_ETIMEDOUT);
+                                 &err),
+                     SL_ETIMEDOUT);
     assert_non_null(strstr(err.msg, address));
     assert_non_null(strstr(err.msg, "200 ms"));
     close(fd);
     /* closed: refused */
     memset(&err, 0, sizeof err);
     assert_int_equal(sl_http_get(address, "/healthz", 1000, &status, &body,
-                                 &err), SL_EIO);
+                                 &err),
+                     SL_EIO);
     assert_non_null(strstr(err.msg, "refused"));
     /* another protocol on the port */
     int fds[1] = {listener(&port)};
@@ -260,15 +262,17 @@ test_http_get_failures(void **state)
     assert_int_equal(pthread_create(&t, NULL, liar_thread, fds), 0);
     memset(&err, 0, sizeof err);
     assert_int_equal(sl_http_get(address, "/healthz", 2000, &status, &body,
-                                 &err), SL_EIO);
+                                 &err),
+                     SL_EIO);
     assert_non_null(strstr(err.msg, "not HTTP"));
     pthread_join(t, NULL);
     close(fds[0]);
     const char *bad[] = {"", "host:", "0", "12x"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         memset(&err, 0, sizeof err);
-        assert_int_equal(sl_http_get(bad[i], "/healthz", 1000, &status,
-                                     &body, &err), SL_EINVAL);
+        assert_int_equal(sl_http_get(bad[i], "/healthz", 1000, &status, &body,
+                                     &err),
+                         SL_EINVAL);
     }
     assert_int_equal(body.size, 0);
     assert_int_equal(status, 0);

@@ -94,8 +94,7 @@ describe(const Sluice__JournalRecord *rec, void *ctx)
     case SLUICE__JOURNAL_RECORD__RECORD_END:
         snprintf(out + at, 512 - at, "E:%s ", rec->end->run_id);
         break;
-    default:
-        snprintf(out + at, 512 - at, "? ");
+    default: snprintf(out + at, 512 - at, "? ");
     }
 }
 
@@ -195,7 +194,7 @@ test_journal_compacts_while_running_once_it_doubled(void **state)
     assert_true(sl_journal_size(j) >= 200);
     assert_int_equal(sl_journal_compact_if_due(j, NULL), 0);
     assert_true(sl_journal_size(j) < 200); /* the ended run is gone */
-    append_result(j, "live", 1); /* appends go to the new file */
+    append_result(j, "live", 1);           /* appends go to the new file */
     assert_int_equal(sl_journal_write(j, NULL), 0);
     replayed(j, seen);
     assert_string_equal(seen, "R:live r:live r:live ");
@@ -211,8 +210,7 @@ test_journal_in_a_folder_it_cannot_make_is_an_error(void **state)
 {
     (void)state;
     sl_error_t err = {0};
-    sl_journal_t *j = sl_journal_open("/proc/sluice/x/broker.journal", 1,
-                                      &err);
+    sl_journal_t *j = sl_journal_open("/proc/sluice/x/broker.journal", 1, &err);
     assert_null(j);
     assert_non_null(strstr(err.msg, "/proc/sluice/x/broker.journal"));
 }

@@ -24,12 +24,12 @@ test_metrics_counter_and_gauge_lines(void **state)
 {
     (void)state;
     sl_metrics_t *m = sl_metrics_new();
-    sl_metric_t *done = sl_metrics_add(m, SL_METRIC_COUNTER,
-                                       "sluice_tasks_completed_total",
-                                       "Tasks that succeeded.", "task");
-    sl_metric_t *queued = sl_metrics_add(m, SL_METRIC_GAUGE,
-                                         "sluice_tasks_queued",
-                                         "Tasks waiting.", NULL);
+    sl_metric_t *done =
+        sl_metrics_add(m, SL_METRIC_COUNTER, "sluice_tasks_completed_total",
+                       "Tasks that succeeded.", "task");
+    sl_metric_t *queued =
+        sl_metrics_add(m, SL_METRIC_GAUGE, "sluice_tasks_queued",
+                       "Tasks waiting.", NULL);
     assert_non_null(done);
     assert_non_null(queued);
     sl_series_add(sl_metric_at(done, "add"), 2);
@@ -39,14 +39,14 @@ test_metrics_counter_and_gauge_lines(void **state)
     sl_series_set(sl_metric_at(queued), 7.5);
     assert_true(sl_series_value(sl_metric_at(done, "add")) == 3);
     char *text = render(m);
-    assert_string_equal(text,
-        "# HELP sluice_tasks_completed_total Tasks that succeeded.\n"
-        "# TYPE sluice_tasks_completed_total counter\n"
-        "sluice_tasks_completed_total{task=\"add\"} 3\n"
-        "sluice_tasks_completed_total{task=\"mul\"} 1\n"
-        "# HELP sluice_tasks_queued Tasks waiting.\n"
-        "# TYPE sluice_tasks_queued gauge\n"
-        "sluice_tasks_queued 7.5\n");
+    assert_string_equal(text, "# HELP sluice_tasks_completed_total Tasks that "
+                              "succeeded.\n# TYPE sluice_tasks_completed_total "
+                              "counter\nsluice_tasks_completed_total{task="
+                              "\"add\"} "
+                              "3\nsluice_tasks_completed_total{task=\"mul\"} "
+                              "1\n# HELP sluice_tasks_queued Tasks waiting.\n# "
+                              "TYPE sluice_tasks_queued "
+                              "gauge\nsluice_tasks_queued 7.5\n");
     free(text);
     sl_metrics_destroy(&m);
     assert_null(m);
@@ -64,8 +64,8 @@ test_metrics_escapes_label_values(void **state)
     sl_series_add(sl_metric_at(f, "a\"b\\c\nd", "ok"), 1);
     char *text = render(m);
     assert_non_null(strstr(text, "# HELP x_total a \\\\ b\\nc\n"));
-    assert_non_null(strstr(text,
-        "x_total{task=\"a\\\"b\\\\c\\nd\",outcome=\"ok\"} 1\n"));
+    assert_non_null(strstr(text, "x_total{task=\"a\\\"b\\\\c\\nd\",outcome="
+                                 "\"ok\"} 1\n"));
     free(text);
     sl_metrics_destroy(&m);
 }
@@ -79,14 +79,15 @@ test_metrics_long_label_values(void **state)
     memset(name, 'a', sizeof name - 1);
     name[sizeof name - 1] = '\0';
     sl_metrics_t *m = sl_metrics_new();
-    sl_metric_t *f = sl_metrics_add(m, SL_METRIC_COUNTER, "l_total", "l",
-                                    "task");
+    sl_metric_t *f =
+        sl_metrics_add(m, SL_METRIC_COUNTER, "l_total", "l", "task");
     sl_series_add(sl_metric_at(f, name), 1);
     sl_series_add(sl_metric_at(f, name), 1);
     assert_true(sl_series_value(sl_metric_at(f, name)) == 2);
     char *text = render(m);
     assert_int_equal(strlen(text), strlen("# HELP l_total l\n# TYPE l_total "
-                     "counter\nl_total{task=\"\"} 2\n") + sizeof name - 1);
+                                          "counter\nl_total{task=\"\"} 2\n") +
+                                       sizeof name - 1);
     free(text);
     sl_metrics_destroy(&m);
 }
@@ -97,32 +98,32 @@ test_metrics_histogram_buckets_are_cumulative(void **state)
 {
     (void)state;
     sl_metrics_t *m = sl_metrics_new();
-    sl_metric_t *f = sl_metrics_add(m, SL_METRIC_HISTOGRAM,
-                                    "sluice_task_duration_seconds",
-                                    "Compute time.", NULL);
+    sl_metric_t *f =
+        sl_metrics_add(m, SL_METRIC_HISTOGRAM, "sluice_task_duration_seconds",
+                       "Compute time.", NULL);
     sl_series_t *s = sl_metric_at(f);
     sl_series_observe(s, 0.00005); /* first bucket */
     sl_series_observe(s, 0.001);   /* exactly on a bound: in it */
     sl_series_observe(s, 0.7);
-    sl_series_observe(s, 1000);    /* past every bound: +Inf only */
-    sl_series_observe(s, -1);      /* ignored */
+    sl_series_observe(s, 1000); /* past every bound: +Inf only */
+    sl_series_observe(s, -1);   /* ignored */
     char *text = render(m);
     assert_non_null(strstr(text, "# TYPE sluice_task_duration_seconds "
                                  "histogram\n"));
-    assert_non_null(strstr(text,
-        "sluice_task_duration_seconds_bucket{le=\"0.0001\"} 1\n"));
-    assert_non_null(strstr(text,
-        "sluice_task_duration_seconds_bucket{le=\"0.0005\"} 1\n"));
-    assert_non_null(strstr(text,
-        "sluice_task_duration_seconds_bucket{le=\"0.001\"} 2\n"));
-    assert_non_null(strstr(text,
-        "sluice_task_duration_seconds_bucket{le=\"0.5\"} 2\n"));
-    assert_non_null(strstr(text,
-        "sluice_task_duration_seconds_bucket{le=\"1\"} 3\n"));
-    assert_non_null(strstr(text,
-        "sluice_task_duration_seconds_bucket{le=\"300\"} 3\n"));
-    assert_non_null(strstr(text,
-        "sluice_task_duration_seconds_bucket{le=\"+Inf\"} 4\n"));
+    assert_non_null(strstr(text, "sluice_task_duration_seconds_bucket{le=\"0."
+                                 "0001\"} 1\n"));
+    assert_non_null(strstr(text, "sluice_task_duration_seconds_bucket{le=\"0."
+                                 "0005\"} 1\n"));
+    assert_non_null(strstr(text, "sluice_task_duration_seconds_bucket{le=\"0."
+                                 "001\"} 2\n"));
+    assert_non_null(strstr(text, "sluice_task_duration_seconds_bucket{le=\"0."
+                                 "5\"} 2\n"));
+    assert_non_null(strstr(text, "sluice_task_duration_seconds_bucket{le=\"1\"}"
+                                 " 3\n"));
+    assert_non_null(strstr(text, "sluice_task_duration_seconds_bucket{le="
+                                 "\"300\"} 3\n"));
+    assert_non_null(strstr(text, "sluice_task_duration_seconds_bucket{le=\"+"
+                                 "Inf\"} 4\n"));
     assert_non_null(strstr(text, "sluice_task_duration_seconds_count 4\n"));
     assert_non_null(strstr(text, "sluice_task_duration_seconds_sum "
                                  "1000.70105\n"));
@@ -136,8 +137,8 @@ test_metrics_caps_series_with_other(void **state)
 {
     (void)state;
     sl_metrics_t *m = sl_metrics_new();
-    sl_metric_t *f = sl_metrics_add(m, SL_METRIC_COUNTER, "t_total", "t",
-                                    "task");
+    sl_metric_t *f =
+        sl_metrics_add(m, SL_METRIC_COUNTER, "t_total", "t", "task");
     char name[32];
     for (int i = 0; i < SL_METRICS_SERIES_MAX + 50; i++) {
         snprintf(name, sizeof name, "task%d", i);
@@ -185,7 +186,8 @@ test_metrics_process_set(void **state)
     const char *names[] = {"process_cpu_seconds_total",
                            "process_resident_memory_bytes",
                            "process_virtual_memory_bytes",
-                           "process_start_time_seconds", "process_open_fds",
+                           "process_start_time_seconds",
+                           "process_open_fds",
                            "process_max_fds"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char help[128];

@@ -158,14 +158,11 @@ fail_each(scenario_fn fn)
 /* ---- common/ ----------------------------------------------------------- */
 
 static const char *const mapreduce =
-    "flow: Sum of Squares\n"
-    "cache: {ttl: 1h, namespace: n}\n"
-    "params:\n  numbers: [1, 2, 3]\n"
-    "tasks:\n"
-    "  squares:\n    run: mul\n    map: {x: $params.numbers}\n"
-    "    args: [$x, $x]\n    retries: 2\n"
-    "  total: {run: sum, args: [$squares], cache: key, cache_key: t}\n"
-    "  note: {run: echo, args: [{a: [1, 2.5, null, true], b: \"$$x\"}]}\n";
+    "flow: Sum of Squares\ncache: {ttl: 1h, namespace: n}\nparams:\n  numbers: "
+    "[1, 2, 3]\ntasks:\n  squares:\n    run: mul\n    map: {x: "
+    "$params.numbers}\n    args: [$x, $x]\n    retries: 2\n  total: {run: sum, "
+    "args: [$squares], cache: key, cache_key: t}\n  note: {run: echo, args: "
+    "[{a: [1, 2.5, null, true], b: \"$$x\"}]}\n";
 
 static void
 parse_flow(void)
@@ -206,9 +203,13 @@ static void
 entry_encode_and_read(void)
 {
     uint8_t args[2][SL_DIGEST_BYTES] = {{1}, {2}};
-    sl_entry_t e = {.value = sl_value_new_string("v"), .task = "mul",
-                    .version = 1, .has_input_digest = true,
-                    .arg_digests = args, .arg_count = 2, .producer = "w1"};
+    sl_entry_t e = {.value = sl_value_new_string("v"),
+                    .task = "mul",
+                    .version = 1,
+                    .has_input_digest = true,
+                    .arg_digests = args,
+                    .arg_count = 2,
+                    .producer = "w1"};
     sl_buf_t b = {0};
     sl_entry_t back = {0};
     if (e.value)
@@ -250,13 +251,11 @@ test_oom_common(void **state)
 
 /* ---- the broker core ---------------------------------------------------- */
 
-static const char *const dag =
-    "flow: f\n"
-    "tasks:\n"
-    "  a: {run: add, args: [1, 2]}\n"
-    "  s: {run: mul, map: {x: [1, 2, 3]}, args: [$x, $a]}\n"
-    "  t: {run: sum, args: [$s]}\n"
-    "  u: {run: add, args: [1, 2]}\n"; /* u follows a */
+static const char *const dag = "flow: f\ntasks:\n  a: {run: add, args: [1, "
+                               "2]}\n  s: {run: mul, map: {x: "
+                               "[1, 2, 3]}, args: [$x, $a]}\n  t: {run: sum, "
+                               "args: [$s]}\n  u: {run: add, "
+                               "args: [1, 2]}\n"; /* u follows a */
 
 /* A run to its end: start, dispatch, answer every job, one failed attempt
  * retried; then everything is freed. */
@@ -274,7 +273,8 @@ run_a_flow(void)
     sl_bworker_t *w = sl_sched_add_worker(sched, id, &hello);
     zframe_destroy(&id);
     fail_at = armed;
-    sl_run_config_t cfg = {.seq = 7, .flow = flow,
+    sl_run_config_t cfg = {.seq = 7,
+                           .flow = flow,
                            .params = sl_value_new_map(),
                            .wants_events = true};
     sl_run_t *run = sl_run_new(&cfg); /* takes flow and params either way */
@@ -291,8 +291,10 @@ run_a_flow(void)
             sl_value_t *v = sl_value_new_int(3);
             sl_outcome_t o = {.is_ok = true, .error = "", .cache_error = ""};
             if (!has_failed_once) {
-                o = (sl_outcome_t){.is_ok = false, .failure = SL_FAIL_TASK,
-                                   .error = "once", .cache_error = ""};
+                o = (sl_outcome_t){.is_ok = false,
+                                   .failure = SL_FAIL_TASK,
+                                   .error = "once",
+                                   .cache_error = ""};
                 sl_value_destroy(&v);
                 has_failed_once = true;
             }

@@ -53,11 +53,11 @@ test_builtins_compute(void **state)
                      0);
     assert_int_equal(sl_value_get_int(r), 6);
     sl_value_destroy(&r);
-    assert_int_equal(call(reg, "mul", ints(2, (int64_t[]){4, 5}), &r, &ctx),
-                     0);
+    assert_int_equal(call(reg, "mul", ints(2, (int64_t[]){4, 5}), &r, &ctx), 0);
     assert_int_equal(sl_value_get_int(r), 20);
     sl_value_destroy(&r);
-    sl_value_t *outer = sl_value_new_list(), *inner = ints(3, (int64_t[]){1, 2, 3});
+    sl_value_t *outer = sl_value_new_list(),
+               *inner = ints(3, (int64_t[]){1, 2, 3});
     sl_value_push(outer, &inner);
     assert_int_equal(call(reg, "sum", outer, &r, &ctx), 0);
     assert_int_equal(sl_value_get_int(r), 6);
@@ -80,7 +80,8 @@ test_builtins_fail_with_reasons(void **state)
     sl_task_ctx_t ctx;
     sl_value_t *r = NULL;
     assert_int_equal(call(reg, "add", ints(2, (int64_t[]){INT64_MAX, 1}), &r,
-                          &ctx), -1);
+                          &ctx),
+                     -1);
     assert_non_null(strstr(ctx.error, "overflow"));
     sl_value_t *l = sl_value_new_list(), *s = sl_value_new_string("x");
     sl_value_push(l, &s);
@@ -138,7 +139,8 @@ test_plugins_load_or_say_why(void **state)
     sl_task_ctx_t ctx;
     sl_value_t *r = NULL;
     assert_int_equal(call(reg, "add_numbers", ints(2, (int64_t[]){5, 10}), &r,
-                          &ctx), 0);
+                          &ctx),
+                     0);
     assert_int_equal(sl_value_get_int(r), 15);
     sl_value_destroy(&r);
     /* loading it twice is a clear conflict, not a silent replacement */

@@ -46,10 +46,13 @@ new_run(const char *yaml)
 static sl_bworker_t *
 add_worker(sl_sched_t *sched, const char *id, uint32_t slots)
 {
-    static const sl_task_name_t tasks[] = {
-        {"add", 1}, {"mul", 1}, {"echo", 1}, {"sleep_ms", 1}, {"sum", 1}};
-    sl_worker_hello_t hello = {id, "host", "inc", 1, slots, tasks,
-                               sizeof tasks / sizeof *tasks};
+    static const sl_task_name_t tasks[] = {{"add", 1},
+                                           {"mul", 1},
+                                           {"echo", 1},
+                                           {"sleep_ms", 1},
+                                           {"sum", 1}};
+    sl_worker_hello_t hello =
+        {id, "host", "inc", 1, slots, tasks, sizeof tasks / sizeof *tasks};
     zframe_t *identity = zframe_from(id);
     sl_bworker_t *w = sl_sched_add_worker(sched, identity, &hello);
     zframe_destroy(&identity);
@@ -84,8 +87,10 @@ static void
 answer(world_t *wd, sl_job_t *job, int64_t value)
 {
     sl_value_t *v = sl_value_new_int(value);
-    sl_outcome_t o = {.is_ok = true, .cache = SL_CACHE_OUTCOME_MISS,
-                      .error = "", .cache_error = ""};
+    sl_outcome_t o = {.is_ok = true,
+                      .cache = SL_CACHE_OUTCOME_MISS,
+                      .error = "",
+                      .cache_error = ""};
     sl_run_job_result(job->run, wd->sched, job, &o, &v, "w1");
 }
 
@@ -93,7 +98,9 @@ static void
 answer_error(world_t *wd, sl_job_t *job, const char *why)
 {
     sl_value_t *v = NULL;
-    sl_outcome_t o = {.is_ok = false, .failure = SL_FAIL_TASK, .error = why,
+    sl_outcome_t o = {.is_ok = false,
+                      .failure = SL_FAIL_TASK,
+                      .error = why,
                       .cache_error = ""};
     sl_run_job_result(job->run, wd->sched, job, &o, &v, "w1");
 }
@@ -159,8 +166,8 @@ test_node_pending_runs_when_its_references_are_done(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n"
-                     "  b: {run: mul, args: [$a, 2]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n  b: "
+                     "{run: mul, args: [$a, 2]}\n");
     assert_int_equal(sl_run_node_state(wd.run, 0), SL_NODE_RUNNING);
     assert_int_equal(sl_run_node_state(wd.run, 1), SL_NODE_PENDING);
     sl_job_t *jobs[4];
@@ -184,17 +191,17 @@ test_node_whose_map_source_is_no_list_fails_before_it_runs(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n"
-                     "  b: {run: mul, map: {x: $a}, args: [$x, $x]}\n"
-                     "  c: {run: echo, args: [$b]}\n"
-                     "  d: {run: sleep_ms, args: [20000, 1]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n  b: "
+                     "{run: mul, map: {x: $a}, args: [$x, $x]}\n  c: {run: "
+                     "echo, args: [$b]}\n  d: {run: sleep_ms, args: [20000, "
+                     "1]}\n");
     sl_job_t *jobs[4];
     assert_int_equal(take(&wd, jobs, 4), 2); /* a and d */
     sl_job_t *a = jobs[0]->node == 0 ? jobs[0] : jobs[1];
     answer(&wd, a, 3);
     assert_int_equal(sl_run_node_state(wd.run, 1), SL_NODE_FAILED);
-    assert_string_equal(node_error(wd.run, 1),
-                        "map variable 'x' is an int, not a list");
+    assert_string_equal(node_error(wd.run, 1), "map variable 'x' is an int, "
+                                               "not a list");
     assert_true(has_event(wd.run, SL_EVENT_FAILED, 1));
     assert_int_equal(sl_run_node_state(wd.run, 2), SL_NODE_FAILED);
     assert_false(sl_run_is_finished(wd.run)); /* d still runs */
@@ -204,8 +211,8 @@ test_node_whose_map_source_is_no_list_fails_before_it_runs(void **state)
     assert_int_equal(sl_run_state(wd.run), SL_RUN_CANCELLED);
     assert_int_equal(zlistx_size(held), 1); /* d: its worker is told */
     assert_int_equal(sl_run_node_state(wd.run, 3), SL_NODE_FAILED);
-    assert_string_equal(node_error(wd.run, 1),
-                        "map variable 'x' is an int, not a list");
+    assert_string_equal(node_error(wd.run, 1), "map variable 'x' is an int, "
+                                               "not a list");
     assert_true(sl_run_take_finish(wd.run));
     assert_false(sl_run_take_finish(wd.run)); /* reported once */
     zlistx_destroy(&held);
@@ -217,12 +224,12 @@ test_node_maps_of_different_lengths_fail(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\nparams: {xs: [1, 2], ys: [1]}\ntasks:\n"
-                     "  b: {run: mul, map: {x: $params.xs, y: $params.ys},"
-                     " args: [$x, $y]}\n");
+    world_start(&wd, "flow: f\nparams: {xs: [1, 2], ys: [1]}\ntasks:\n  b: "
+                     "{run: mul, map: {x: $params.xs, y: $params.ys}, args: "
+                     "[$x, $y]}\n");
     assert_int_equal(sl_run_node_state(wd.run, 0), SL_NODE_FAILED);
-    assert_string_equal(node_error(wd.run, 0),
-                        "map lists have different lengths (2 and 1)");
+    assert_string_equal(node_error(wd.run, 0), "map lists have different "
+                                               "lengths (2 and 1)");
     assert_int_equal(sl_run_state(wd.run), SL_RUN_FAILED);
     world_end(&wd);
 }
@@ -232,8 +239,8 @@ test_node_fails_when_a_reference_fails(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n"
-                     "  b: {run: mul, args: [$a, 2]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n  b: "
+                     "{run: mul, args: [$a, 2]}\n");
     sl_job_t *jobs[4];
     assert_int_equal(take(&wd, jobs, 4), 1);
     answer_error(&wd, jobs[0], "boom");
@@ -251,8 +258,8 @@ test_node_mapped_is_done_with_values_in_element_order(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n"
-                     "  s: {run: mul, map: {x: [1, 2, 3]}, args: [$x, $x]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  s: {run: mul, map: {x: [1, 2, 3]}, "
+                     "args: [$x, $x]}\n");
     sl_job_t *jobs[4];
     assert_int_equal(take(&wd, jobs, 4), 3);
     answer(&wd, jobs[2], 9); /* out of order */
@@ -273,9 +280,8 @@ test_node_mapped_over_nothing_is_done_with_empty_list(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n"
-                     "  s: {run: mul, map: {x: []}, args: [$x, $x]}\n"
-                     "  t: {run: sum, args: [$s]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  s: {run: mul, map: {x: []}, args: "
+                     "[$x, $x]}\n  t: {run: sum, args: [$s]}\n");
     assert_int_equal(sl_run_node_state(wd.run, 0), SL_NODE_DONE);
     assert_int_equal(sl_value_type(node_value(wd.run, 0)), SL_LIST);
     assert_int_equal(sl_value_count(node_value(wd.run, 0)), 0);
@@ -288,8 +294,8 @@ test_node_fails_when_a_job_fails_for_good_and_cancels_the_rest(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n"
-                     "  s: {run: mul, map: {x: [1, 2, 3]}, args: [$x, $x]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  s: {run: mul, map: {x: [1, 2, 3]}, "
+                     "args: [$x, $x]}\n");
     sl_job_t *jobs[4];
     assert_int_equal(take(&wd, jobs, 2), 2); /* the third stays queued */
     answer_error(&wd, jobs[1], "bad");
@@ -311,15 +317,15 @@ test_node_pending_and_running_fail_on_cancel(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n"
-                     "  b: {run: mul, args: [$a, 2]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n  b: "
+                     "{run: mul, args: [$a, 2]}\n");
     zlistx_t *held = zlistx_new();
     sl_run_cancel(wd.run, wd.sched, "cancelled", held);
     assert_int_equal(sl_run_node_state(wd.run, 0), SL_NODE_FAILED);
     assert_int_equal(sl_run_node_state(wd.run, 1), SL_NODE_FAILED);
     assert_string_equal(node_error(wd.run, 0), "cancelled");
     assert_int_equal(sl_run_state(wd.run), SL_RUN_CANCELLED);
-    assert_int_equal(zlistx_size(held), 0); /* nothing was running */
+    assert_int_equal(zlistx_size(held), 0);         /* nothing was running */
     sl_run_cancel(wd.run, wd.sched, "again", held); /* nothing changes */
     assert_string_equal(node_error(wd.run, 0), "cancelled");
     zlistx_destroy(&held);
@@ -334,8 +340,8 @@ test_node_whose_arguments_pass_the_value_caps_fails_saying_so(void **state)
 {
     (void)state;
     sl_error_t err = {0};
-    const char *yaml = "flow: f\nparams: {big: []}\ntasks:\n"
-                       "  a: {run: echo, args: [$params.big, $params.big]}\n";
+    const char *yaml = "flow: f\nparams: {big: []}\ntasks:\n  a: {run: echo, "
+                       "args: [$params.big, $params.big]}\n";
     sl_flow_t *flow = sl_flow_parse(yaml, strlen(yaml), "t.yaml", &err);
     assert_non_null(flow);
     sl_value_t *big = sl_value_new_list();
@@ -350,9 +356,10 @@ test_node_whose_arguments_pass_the_value_caps_fails_saying_so(void **state)
     sl_sched_t *sched = sl_sched_new(0);
     sl_run_start(run, sched);
     assert_int_equal(sl_run_node_state(run, 0), SL_NODE_FAILED);
-    assert_string_equal(node_error(run, 0), "its arguments cannot be sent to "
-                        "a worker: value has more than 1048576 nodes (one "
-                        "per number, string, list or map in it)");
+    assert_string_equal(node_error(run, 0), "its arguments cannot be sent to a "
+                                            "worker: value has more than "
+                                            "1048576 nodes (one per number, "
+                                            "string, list or map in it)");
     sl_sched_counts_t c;
     sl_sched_counts(sched, &c);
     assert_int_equal(c.queued, 0);
@@ -442,12 +449,14 @@ test_job_queued_without_a_worker_waits_then_gives_up(void **state)
     zlistx_t *waiting = zlistx_new();
     sl_sched_unserved(wd.sched, zclock_mono() + 1, waiting);
     assert_int_equal(zlistx_size(waiting), 1);
-    sl_run_job_give_up(wd.run, wd.sched, job, "no connected worker serves "
-                       "task 'nobody_has_it' (waited 5 ms for one)");
+    sl_run_job_give_up(wd.run, wd.sched, job,
+                       "no connected worker serves task 'nobody_has_it' "
+                       "(waited 5 ms for one)");
     assert_int_equal(job->state, SL_JOB_FAILED);
     assert_int_equal(sl_run_state(wd.run), SL_RUN_FAILED);
     assert_string_equal(node_error(wd.run, 0), "no connected worker serves "
-                        "task 'nobody_has_it' (waited 5 ms for one)");
+                                               "task 'nobody_has_it' (waited 5 "
+                                               "ms for one)");
     sl_sched_counts_t c;
     sl_sched_counts(wd.sched, &c);
     assert_int_equal(c.queued, 0);
@@ -461,10 +470,9 @@ test_job_failed_attempt_is_retried_after_its_delay(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2], "
-                     "retries: 2, retry_delay: 10s}\n"
-                     "  b: {run: mul, args: [2, 2], retries: 1, "
-                     "retry_delay: 0s}\n");
+    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2], retries: "
+                     "2, retry_delay: 10s}\n  b: {run: mul, args: [2, 2], "
+                     "retries: 1, retry_delay: 0s}\n");
     sl_job_t *jobs[4];
     assert_int_equal(take(&wd, jobs, 4), 2);
     sl_job_t *a = sl_run_job(wd.run, 0), *b = sl_run_job(wd.run, 1);
@@ -488,8 +496,8 @@ test_job_fails_when_no_retry_is_left(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2], "
-                     "retries: 1, retry_delay: 0s}\n");
+    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2], retries: "
+                     "1, retry_delay: 0s}\n");
     sl_job_t *jobs[4];
     assert_int_equal(take(&wd, jobs, 4), 1);
     answer_error(&wd, jobs[0], "one");
@@ -505,8 +513,8 @@ test_job_of_a_worker_that_left_goes_to_the_front_again(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n"
-                     "  s: {run: mul, map: {x: [1, 2, 3]}, args: [$x, $x]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  s: {run: mul, map: {x: [1, 2, 3]}, "
+                     "args: [$x, $x]}\n");
     sl_job_t *jobs[4];
     assert_int_equal(take(&wd, jobs, 1), 1);
     zlistx_t *released = zlistx_new();
@@ -549,8 +557,8 @@ test_job_suspect_runs_alone(void **state)
 {
     (void)state;
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n"
-                     "  s: {run: mul, map: {x: [1, 2, 3]}, args: [$x, $x]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  s: {run: mul, map: {x: [1, 2, 3]}, "
+                     "args: [$x, $x]}\n");
     sl_job_t *jobs[4];
     assert_int_equal(take(&wd, jobs, 4), 3);
     sl_sched_remove_worker(wd.sched, wd.w, NULL);
@@ -572,13 +580,12 @@ test_job_in_every_live_state_is_cancelled_with_its_run(void **state)
 {
     (void)state;
     world_t wd;
-    const char *yaml = "flow: f\ntasks:\n"
-                       "  r: {run: add, args: [1, 1]}\n"
-                       "  q: {run: add, args: [2, 2]}\n"
-                       "  d: {run: add, args: [3, 3], retries: 1, "
-                       "retry_delay: 1h}\n";
+    const char *yaml = "flow: f\ntasks:\n  r: {run: add, args: [1, 1]}\n  q: "
+                       "{run: add, args: [2, 2]}\n  d: {run: add, args: [3, "
+                       "3], retries: 1, retry_delay: 1h}\n";
     world_start(&wd, yaml);
-    sl_run_t *other = new_run("flow: g\ntasks:\n  f: {run: add, args: [1, 1]}\n");
+    sl_run_t *other = new_run("flow: g\ntasks:\n  f: {run: add, args: [1, "
+                              "1]}\n");
     sl_run_start(other, wd.sched);
     sl_job_t *r = sl_run_job(wd.run, 0), *d = sl_run_job(wd.run, 2);
     sl_job_t *f = sl_run_job(other, 0);
@@ -590,7 +597,7 @@ test_job_in_every_live_state_is_cancelled_with_its_run(void **state)
     zlistx_t *held = zlistx_new();
     sl_run_cancel(wd.run, wd.sched, "cancelled", held);
     assert_int_equal(r->state, SL_JOB_CANCELLED);
-    assert_ptr_equal(r->worker, wd.w); /* held until its worker answers */
+    assert_ptr_equal(r->worker, wd.w);      /* held until its worker answers */
     assert_int_equal(zlistx_size(held), 2); /* r and q were running */
     assert_int_equal(d->state, SL_JOB_CANCELLED);
     assert_int_equal(f->state, SL_JOB_QUEUED); /* goes on on its own */
@@ -606,7 +613,8 @@ test_job_in_every_live_state_is_cancelled_with_its_run(void **state)
     sl_run_destroy(&wd.run);
 }
 
-/* ---- refused changes ------------------------------------------------------ */
+/* ---- refused changes ------------------------------------------------------
+ */
 
 /* Runs fn in a child. A checked build must abort there; any other must
  * come back (fn exits 0 only if the run ended as it should). */
@@ -634,8 +642,8 @@ static void
 result_for_a_queued_job(void)
 {
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n"
-                     "  b: {run: add, args: [3, 4]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n  b: "
+                     "{run: add, args: [3, 4]}\n");
     sl_job_t *queued = sl_run_job(wd.run, 0);
     answer(&wd, queued, 3); /* impossible: broker.c checks the holder */
     /* unchecked: the run is over, failed, and says why */
@@ -660,8 +668,8 @@ static void
 second_result_for_a_done_job(void)
 {
     world_t wd;
-    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n"
-                     "  b: {run: sleep_ms, args: [1000, 1]}\n");
+    world_start(&wd, "flow: f\ntasks:\n  a: {run: add, args: [1, 2]}\n  b: "
+                     "{run: sleep_ms, args: [1000, 1]}\n");
     sl_job_t *jobs[4];
     take(&wd, jobs, 4);
     sl_job_t *a = sl_run_job(wd.run, 0);
@@ -717,11 +725,14 @@ main(void)
         cmocka_unit_test(test_job_queued_without_a_worker_waits_then_gives_up),
         cmocka_unit_test(test_job_failed_attempt_is_retried_after_its_delay),
         cmocka_unit_test(test_job_fails_when_no_retry_is_left),
-        cmocka_unit_test(test_job_of_a_worker_that_left_goes_to_the_front_again),
+        cmocka_unit_test(
+            test_job_of_a_worker_that_left_goes_to_the_front_again),
         cmocka_unit_test(test_job_outliving_three_workers_fails_as_poison),
         cmocka_unit_test(test_job_suspect_runs_alone),
-        cmocka_unit_test(test_job_in_every_live_state_is_cancelled_with_its_run),
-        cmocka_unit_test(test_run_refuses_a_result_for_a_job_that_is_not_running),
+        cmocka_unit_test(
+            test_job_in_every_live_state_is_cancelled_with_its_run),
+        cmocka_unit_test(
+            test_run_refuses_a_result_for_a_job_that_is_not_running),
         cmocka_unit_test(test_run_refuses_a_job_that_finishes_twice),
         cmocka_unit_test(test_job_enter_refuses_leaving_a_final_state),
     };

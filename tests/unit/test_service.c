@@ -46,15 +46,16 @@ test_service_number_takes_bounds_and_between(void **state)
     } ok[] = {{"1", 1}, {"1024", 1024}, {"512", 512}, {"0001", 1}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         uint64_t v = 0;
-        assert_int_equal(sl_service_number("p", "--n", ok[i].text, 1, 1024,
-                                           &v), 0);
+        assert_int_equal(sl_service_number("p", "--n", ok[i].text, 1, 1024, &v),
+                         0);
         assert_int_equal(v, ok[i].want);
     }
     uint64_t v = 7;
     assert_int_equal(sl_service_number("p", "--n", "0", 0, 0, &v), 0);
     assert_int_equal(v, 0);
     assert_int_equal(sl_service_number("p", "--n", "18446744073709551615", 0,
-                                       UINT64_MAX, &v), 0);
+                                       UINT64_MAX, &v),
+                     0);
     assert_true(v == UINT64_MAX);
 }
 
@@ -78,9 +79,9 @@ test_service_number_refuses_what_is_not_in_bounds(void **state)
     (void)state;
     /* out of range, past 32 and 64 bits, signs, white space, fractions,
      * hex, trailing bytes, nothing */
-    const char *bad[] = {"0",   "1025",   "4294967297", "99999999999999999999",
-                         "-1",  "+5",     " 5",         "5 ",
-                         "1.5", "0x10",   "5k",         "",
+    const char *bad[] = {"0",   "1025", "4294967297", "99999999999999999999",
+                         "-1",  "+5",   " 5",         "5 ",
+                         "1.5", "0x10", "5k",         "",
                          "abc", "-0"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         call_t c = {.text = bad[i], .value = 8};
@@ -88,8 +89,10 @@ test_service_number_refuses_what_is_not_in_bounds(void **state)
         assert_int_equal(c.rc, -1);
         assert_int_equal(c.value, 8); /* what was set is kept */
         char want[128];
-        snprintf(want, sizeof want, "sluice-worker: --slots '%s': give a "
-                 "whole number from 1 to 1024\n", bad[i]);
+        snprintf(want, sizeof want,
+                 "sluice-worker: --slots '%s': give a whole number from 1 to "
+                 "1024\n",
+                 bad[i]);
         assert_string_equal(said, want);
         free(said);
     }

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 typedef struct {
-    char dir[64];      /* scratch folder */
-    char trust[96];    /* dir/trust: a and b trusted, c not */
+    char dir[64];   /* scratch folder */
+    char trust[96]; /* dir/trust: a and b trusted, c not */
     sl_sign_key_t a, b, c;
 } fixture_t;
 
@@ -66,8 +66,11 @@ teardown(void **state)
 static void
 entry_bytes(sl_buf_t *out, uint32_t v)
 {
-    sl_entry_t e = {.value = sl_value_new_int(42), .task = "add",
-                    .version = v, .created_ms = 1000, .expires_ms = 2000,
+    sl_entry_t e = {.value = sl_value_new_int(42),
+                    .task = "add",
+                    .version = v,
+                    .created_ms = 1000,
+                    .expires_ms = 2000,
                     .producer = "w1"};
     assert_int_equal(sl_entry_encode(&e, out, NULL), 0);
     sl_value_destroy(&e.value);
@@ -107,8 +110,10 @@ test_sign_bad_files(void **state)
     assert_int_equal(sl_sign_key_load(path, &k, &err), SL_EINVAL);
     assert_non_null(strstr(err.msg, "no secret-key"));
     /* a secret key of b with the public key of a */
-    snprintf(cmd, sizeof cmd, "(grep public %s/a.sign.pub; grep secret "
-             "%s/b.sign.key) > %s/mixed.sign.key", f->dir, f->dir, f->dir);
+    snprintf(cmd, sizeof cmd,
+             "(grep public %s/a.sign.pub; grep secret %s/b.sign.key) > "
+             "%s/mixed.sign.key",
+             f->dir, f->dir, f->dir);
     assert_int_equal(system(cmd), 0);
     snprintf(path, sizeof path, "%s/mixed.sign.key", f->dir);
     assert_int_equal(sl_sign_key_load(path, &k, &err), SL_EINVAL);
@@ -121,8 +126,7 @@ test_sign_bad_files(void **state)
     assert_int_equal(mkdir(path, 0700), 0);
     assert_null(sl_trust_load(path, &err));
     assert_non_null(strstr(err.msg, "no *.pub file"));
-    snprintf(cmd, sizeof cmd, "echo 'public-key = \"abc\"' > %s/bad.pub",
-             path);
+    snprintf(cmd, sizeof cmd, "echo 'public-key = \"abc\"' > %s/bad.pub", path);
     assert_int_equal(system(cmd), 0);
     assert_null(sl_trust_load(path, &err));
     assert_non_null(strstr(err.msg, "bad.pub"));
@@ -141,8 +145,7 @@ test_sign_entry_verifies(void **state)
     sl_buf_t b = {0};
     entry_bytes(&b, 1);
     size_t unsigned_size = b.size;
-    assert_int_equal(sl_sign_verify(t, "k1", b.data, b.size),
-                     SL_SIGN_UNSIGNED);
+    assert_int_equal(sl_sign_verify(t, "k1", b.data, b.size), SL_SIGN_UNSIGNED);
     assert_int_equal(sl_sign_entry(&f->a, "k1", &b), 0);
     assert_int_equal(b.size, unsigned_size + SL_SIGN_TRAILER_BYTES);
     assert_int_equal(sl_sign_verify(t, "k1", b.data, b.size), SL_SIGN_OK);
@@ -203,7 +206,8 @@ test_sign_covers_version_and_expiry(void **state)
     assert_int_equal(sl_sign_entry(&f->a, "k", &v1), 0);
     /* v2's body with v1's trailer */
     assert_int_equal(sl_buf_append(&v2, v1.data + v2.size,
-                                   SL_SIGN_TRAILER_BYTES), 0);
+                                   SL_SIGN_TRAILER_BYTES),
+                     0);
     assert_int_equal(sl_sign_verify(t, "k", v1.data, v1.size), SL_SIGN_OK);
     assert_int_equal(sl_sign_verify(t, "k", v2.data, v2.size), SL_SIGN_BAD);
     sl_buf_fini(&v1);

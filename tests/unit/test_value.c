@@ -99,8 +99,8 @@ test_value_json_escapes_and_marks_bytes(void **state)
     sl_value_t *m = sample(false), *s = sl_value_new_string("q\"\n");
     sl_value_put(m, "s", &s);
     char *json = sl_value_to_json(m);
-    assert_string_equal(json, "{\"null\":null,\"list\":[\"x\",true],"
-                              "\"bytes\":{\"$bytes\":\"01\"},\"s\":\"q\\\"\\n\"}");
+    assert_string_equal(json, "{\"null\":null,\"list\":[\"x\",true],\"bytes\":{"
+                              "\"$bytes\":\"01\"},\"s\":\"q\\\"\\n\"}");
     free(json);
     sl_value_destroy(&m);
 }
@@ -117,15 +117,17 @@ test_value_json_of_a_string_that_is_not_utf8_is_valid(void **state)
         size_t size;
         const char *out;
     } cases[] = {
-        {"caf\xc3\xa9", 5, "\"caf\xc3\xa9\""},         /* valid: kept */
+        {"caf\xc3\xa9", 5, "\"caf\xc3\xa9\""}, /* valid: kept */
         {"\xe2\x82\xac\xf0\x9f\x98\x80", 7,
-         "\"\xe2\x82\xac\xf0\x9f\x98\x80\""},           /* 3 and 4 bytes */
-        {"a\xff" "b", 3, "\"a\\ufffdb\""},            /* a stray byte */
-        {"\xc3", 1, "\"\\ufffd\""},                     /* cut short */
-        {"\xc0\xaf", 2, "\"\\ufffd\\ufffd\""},          /* overlong */
+         "\"\xe2\x82\xac\xf0\x9f\x98\x80\""}, /* 3 and 4 bytes */
+        {"a\xff"
+         "b",
+         3, "\"a\\ufffdb\""},                             /* a stray byte */
+        {"\xc3", 1, "\"\\ufffd\""},                       /* cut short */
+        {"\xc0\xaf", 2, "\"\\ufffd\\ufffd\""},            /* overlong */
         {"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""}, /* surrogate */
         {"\xf4\x90\x80\x80", 4,
-         "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},           /* past 10FFFF */
+         "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* past 10FFFF */
         {"nul\0x", 5, "\"nul\\u0000x\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -172,7 +174,8 @@ main(void)
         cmocka_unit_test(test_value_scalars_read_back),
         cmocka_unit_test(test_value_put_replaces_a_key),
         cmocka_unit_test(test_value_push_to_a_non_list_consumes_and_fails),
-        cmocka_unit_test(test_value_copy_is_equal_and_map_order_does_not_matter),
+        cmocka_unit_test(
+            test_value_copy_is_equal_and_map_order_does_not_matter),
         cmocka_unit_test(test_value_json_escapes_and_marks_bytes),
         cmocka_unit_test(test_value_json_of_a_string_that_is_not_utf8_is_valid),
         cmocka_unit_test(test_value_take_leaves_null),

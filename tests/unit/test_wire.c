@@ -15,9 +15,12 @@ static sl_value_t *
 nested(void)
 {
     sl_value_t *m = sl_value_new_map(), *l = sl_value_new_list();
-    sl_value_t *items[] = {sl_value_new_int(INT64_MIN), sl_value_new_double(-0.5),
-                           sl_value_new_string(""), sl_value_new_bytes("\0\1", 2),
-                           sl_value_new_map(), sl_value_new_list()};
+    sl_value_t *items[] = {sl_value_new_int(INT64_MIN),
+                           sl_value_new_double(-0.5),
+                           sl_value_new_string(""),
+                           sl_value_new_bytes("\0\1", 2),
+                           sl_value_new_map(),
+                           sl_value_new_list()};
     for (size_t i = 0; i < 6; i++)
         sl_value_push(l, &items[i]);
     sl_value_t *t = sl_value_new_bool(true);
