@@ -23,9 +23,6 @@ enum {
  * SL_CLI_BROKER. */
 const char *sl_cli_broker(void);
 
-/* Makes the folders above path (mode 0700), as mkdir -p would. 0, or -1
- * with errno set. */
-int sl_cli_make_parents(const char *path);
 #define SL_CLI_TIMEOUT_MS 5000
 
 int sl_cli_run(int argc, char **argv);

@@ -4,6 +4,7 @@
  * and NAME.sign.pub. */
 #include "cli.h"
 #include "curve.h"
+#include "dirs.h"
 #include "sign.h"
 
 #include <errno.h>
@@ -49,7 +50,7 @@ sl_cli_keygen(int argc, char **argv)
     }
     for (int i = first; i < argc; i++) {
         sl_error_t err = {0};
-        if (sl_cli_make_parents(argv[i]) < 0) {
+        if (sl_dirs_make(argv[i], true) < 0) {
             fprintf(stderr,
                     "sluice keygen: cannot make the folder of '%s': %s\n",
                     argv[i], strerror(errno));

@@ -62,25 +62,6 @@ sl_cli_broker(void)
     return env && *env ? env : SL_CLI_BROKER;
 }
 
-int
-sl_cli_make_parents(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return 0;
-}
-
 void
 sl_cli_print_json(FILE *out, const sl_value_t *v)
 {

@@ -13,6 +13,7 @@
 #include "cache_backend.h"
 
 #include "caps.h"
+#include "dirs.h"
 #include "entry.h"
 
 #include <errno.h>
@@ -46,30 +47,13 @@ typedef struct {
     shared_env_t *shared; /* the environment, shared per process */
 } lmdb_cache_t;
 
-static int
-make_dirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static shared_env_t *
 open_env(const char *path, sl_error_t *err)
 {
     shared_env_t *s = calloc(1, sizeof *s);
     MDB_txn *txn = NULL;
     int rc = s ? 0 : ENOMEM;
-    if (rc == 0 && make_dirs(path) != 0)
+    if (rc == 0 && sl_dirs_make(path, false) != 0)
         rc = errno;
     if (rc == 0)
         rc = mdb_env_create(&s->env);

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "cache_pool.h"
 
 #include <stdio.h>
@@ -24,8 +26,7 @@ static int
 setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sluice-pool.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    sl_test_scratch_new(f->dir, sizeof f->dir, "pool");
     for (int i = 0; i < URLS; i++)
         snprintf(f->urls[i], sizeof f->urls[i], "lmdb://%s/c%d", f->dir, i);
     *state = f;
@@ -36,9 +37,7 @@ static int
 teardown(void **state)
 {
     fixture_t *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    sl_test_scratch_remove(f->dir);
     free(f);
     return 0;
 }

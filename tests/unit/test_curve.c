@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "curve.h"
 
 #include <arpa/inet.h>
@@ -28,8 +30,7 @@ static int
 setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sluice-curve.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    sl_test_scratch_new(f->dir, sizeof f->dir, "curve");
     snprintf(f->base, sizeof f->base, "%s/k", f->dir);
     snprintf(f->key, sizeof f->key, "%s.key", f->base);
     snprintf(f->pub, sizeof f->pub, "%s.pub", f->base);
@@ -41,9 +42,7 @@ static int
 teardown(void **state)
 {
     fixture_t *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    sl_test_scratch_remove(f->dir);
     free(f);
     return 0;
 }

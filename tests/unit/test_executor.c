@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "batch.h"
 #include "cache.h"
 #include "entry.h"
@@ -28,8 +30,7 @@ static int
 setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sluice-exec.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    sl_test_scratch_new(f->dir, sizeof f->dir, "exec");
     snprintf(f->url, sizeof f->url, "lmdb://%s/cache", f->dir);
     f->registry = sl_registry_new();
     assert_int_equal(sl_builtins_register(f->registry, NULL), 0);
@@ -47,12 +48,10 @@ static int
 teardown(void **state)
 {
     fixture_t *f = *state;
-    char cmd[128];
     sl_cache_pool_destroy(&f->ex.caches);
     sl_buf_fini(&f->ex.trips);
     sl_registry_destroy(&f->registry);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    sl_test_scratch_remove(f->dir);
     free(f);
     return 0;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "entry.h"
 #include "sign.h"
 #include "value.h"
@@ -40,8 +42,7 @@ static int
 setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sluice-sign.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    sl_test_scratch_new(f->dir, sizeof f->dir, "sign");
     snprintf(f->trust, sizeof f->trust, "%s/trust", f->dir);
     assert_int_equal(mkdir(f->trust, 0700), 0);
     make_key(f, "a", &f->a, true);
@@ -55,9 +56,7 @@ static int
 teardown(void **state)
 {
     fixture_t *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    sl_test_scratch_remove(f->dir);
     free(f);
     return 0;
 }

@@ -1,0 +1,31 @@
+/* common/dirs.c: mkdir -p (dirs.h). Any thread; no state. */
+#include "dirs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+static int
+make_one(const char *path)
+{
+    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int
+sl_dirs_make(const char *path, bool is_parents_only)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (make_one(buf) < 0)
+            return -1;
+        *p = '/';
+    }
+    return is_parents_only ? 0 : make_one(buf);
+}

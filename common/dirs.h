@@ -1,0 +1,13 @@
+/* common/dirs.h: making folders, as `mkdir -p` does, for caches, journals
+ * and key files. Any thread. */
+#ifndef SL_DIRS_H
+#define SL_DIRS_H
+
+#include <stdbool.h>
+
+/* Makes each folder of path that is missing (mode 0700): every one above
+ * its last component, and the last too unless is_parents_only. 0, or -1
+ * with errno set (ENAMETOOLONG past 4 KiB). */
+int sl_dirs_make(const char *path, bool is_parents_only);
+
+#endif
