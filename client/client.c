@@ -154,11 +154,26 @@ keep_for_later(sl_client_t *c, Sluice__Envelope **env)
         sl_envelope_free(env);
 }
 
-/* A DEALER queues what it sends until the broker is there. */
+/* How long a send waits for room (a connection whose handshake failed
+ * leaves none) before it gives up. */
+#define SEND_WAIT_MS 2000
+
+/* A DEALER queues what it sends until the broker is there. With no room
+ * (no connection: CURVE refused it, or it is being made again), waits a
+ * little for one, and says at once when the broker refused our key. */
 static int
 send_env(sl_client_t *c, Sluice__Envelope *env, sl_error_t *err)
 {
-    return sl_envelope_send(c->sock, NULL, env, err);
+    int64_t deadline = zclock_mono() + SEND_WAIT_MS;
+    char why[300];
+    for (;;) {
+        int rc = sl_envelope_send(c->sock, NULL, env, err);
+        if (rc != SL_ETIMEDOUT || zclock_mono() >= deadline)
+            return rc;
+        if (sl_curve_watch_refused(c->watch, why, sizeof why))
+            return sl_error_set(err, SL_EREJECTED, "%s", why);
+        zclock_sleep(10); /* a connection is being made */
+    }
 }
 
 static void
