@@ -16,7 +16,7 @@ struct sl_bmetrics {
     sl_metric_t *dispatched, *completed, *failed, *retried, *shared;
     sl_metric_t *cache, *workers_lost, *bad;
     sl_metric_t *refused, *refused_messages, *revoked;
-    sl_metric_t *queued, *delayed, *in_flight, *outstanding;
+    sl_metric_t *queued, *delayed, *in_flight, *outstanding, *queues;
     sl_metric_t *workers, *draining, *slots, *runs;
     sl_metric_t *duration, *latency, *run_duration;
     sl_bmetrics_totals_t totals;
@@ -69,6 +69,10 @@ add_all(sl_bmetrics_t *m)
                             NULL);
     m->queued = sl_metrics_add(s, GAUGE, "sluice_tasks_queued",
                                "Tasks ready and waiting for a worker.", NULL);
+    m->queues = sl_metrics_add(s, GAUGE, "sluice_task_queues",
+                               "Ready queues the broker holds: one per task "
+                               "name with tasks waiting or coming back.",
+                               NULL);
     m->delayed = sl_metrics_add(s, GAUGE, "sluice_tasks_delayed",
                                 "Tasks waiting out a retry delay.", NULL);
     m->in_flight = sl_metrics_add(s, GAUGE, "sluice_tasks_in_flight",
@@ -98,7 +102,7 @@ add_all(sl_bmetrics_t *m)
                        "From submit to the run's end.", NULL);
     return m->submitted && m->rejected && m->finished && m->dispatched &&
            m->completed && m->failed && m->retried && m->shared && m->cache &&
-           m->workers_lost && m->bad && m->queued && m->delayed &&
+           m->workers_lost && m->bad && m->queued && m->queues && m->delayed &&
            m->in_flight && m->outstanding && m->workers && m->draining &&
            m->slots && m->runs && m->duration && m->latency && m->run_duration;
 }
@@ -242,6 +246,7 @@ set_gauges(sl_bmetrics_t *m, const sl_bmetrics_gauges_t *g)
 {
     sl_series_set(sl_metric_at(m->queued), (double)g->queued);
     sl_series_set(sl_metric_at(m->delayed), (double)g->delayed);
+    sl_series_set(sl_metric_at(m->queues), (double)g->queues);
     sl_series_set(sl_metric_at(m->in_flight), (double)g->in_flight);
     sl_series_set(sl_metric_at(m->outstanding),
                   (double)(g->queued + g->delayed + g->in_flight));

@@ -22,6 +22,7 @@ typedef struct sl_bmetrics_gauges {
     size_t queued;       /* jobs waiting for a worker */
     size_t delayed;      /* jobs waiting out a retry delay */
     size_t in_flight;    /* jobs held by workers */
+    size_t queues;       /* ready queues held (task names with work) */
     size_t workers;      /* connected */
     size_t draining;     /* of which draining */
     size_t slots;        /* summed over the workers */
