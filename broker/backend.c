@@ -321,17 +321,41 @@ on_heartbeat(loop_t *l, sl_bworker_t *w, const Sluice__Heartbeat *hb)
     zlistx_destroy(&lost);
 }
 
+/* A result's value packed once, for the journal: the bytes the worker
+ * sent, never decoded and encoded again. */
+typedef struct {
+    const Sluice__Value *msg; /* as received */
+    sl_buf_t bytes;           /* packed on first use */
+    bool is_packed;
+} journal_value_t;
+
+static void
+journal_result(loop_t *l, const sl_job_t *job, journal_value_t *v)
+{
+    if (sl_runbook_journal_fd(l->runbook) < 0 || !v->msg)
+        return;
+    if (!v->is_packed) {
+        size_t size = sluice__value__get_packed_size(v->msg);
+        if (sl_buf_reserve(&v->bytes, size) < 0)
+            return; /* not journalled: recomputed on a replay */
+        sluice__value__pack(v->msg, (uint8_t *)v->bytes.data);
+        v->bytes.size = size;
+        v->is_packed = true;
+    }
+    sl_runbook_result(l->runbook, job, v->bytes.data, v->bytes.size);
+}
+
 /* The identical jobs that waited on job get its result, in their own runs. */
 static void
 serve_followers(loop_t *l, sl_job_t *job, const sl_value_t *value,
-                const Sluice__Value *wire, const char *worker_id)
+                journal_value_t *wire, const char *worker_id)
 {
     zlistx_t *followers = job->followers;
     job->followers = NULL;
     for (sl_job_t *f = zlistx_first(followers); f; f = zlistx_next(followers)) {
         sl_value_t *copy = sl_value_copy(value);
         if (f->state == SL_JOB_FOLLOWING) {
-            sl_runbook_result(l->runbook, f, wire);
+            journal_result(l, f, wire);
             sl_bmetrics_shared(l->metrics, task_of(f));
         }
         sl_run_job_shared(f->run, l->sched, f, &copy, worker_id);
@@ -365,16 +389,18 @@ on_result(loop_t *l, sl_bworker_t *w, const Sluice__Result *r)
     w->cache_errors += o.cache == SL_CACHE_OUTCOME_ERROR;
     sl_sched_took(w, o.duration_us);
     bool was_running = job->state == SL_JOB_RUNNING;
+    journal_value_t wire = {.msg = r->value};
     if (o.is_ok && was_running)
-        sl_runbook_result(l->runbook, job, r->value);
+        journal_result(l, job, &wire);
     sl_value_t *shared = job->followers ? sl_value_copy(value) : NULL;
     sl_run_job_result(run, l->sched, job, &o, &value, w->id);
     if (was_running)
         sl_bmetrics_result(l->metrics, task_of(job), job, &o);
     sl_loop_touch(l, run);
     if (job->state == SL_JOB_DONE && job->followers)
-        serve_followers(l, job, shared, r->value, w->id);
+        serve_followers(l, job, shared, &wire, w->id);
     sl_value_destroy(&shared);
+    sl_buf_fini(&wire.bytes);
 }
 
 void

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "run_wire.h"
+#include "submission_wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -161,8 +162,9 @@ send_result(loop_t *l, sl_run_t *run)
     Sluice__RunResult *result = sl_run_wire_result(run);
     ProtobufCBinaryData packed =
         result ? pack_result(result) : (ProtobufCBinaryData){0};
-    zframe_t *kept =
-        packed.data ? sl_runbook_finished(l->runbook, run, packed) : NULL;
+    zframe_t *kept = packed.data ? sl_runbook_finished(l->runbook, run,
+                                                       packed.data, packed.len)
+                                 : NULL;
     for (size_t i = 0; kept && i < sl_run_follower_count(run);) {
         zframe_t *to = sl_run_follower(run, i);
         if (send_packed(l->front, to, kept) == SL_EIO) {
@@ -256,14 +258,40 @@ sl_frontend_on_synced(loop_t *l)
  * it is on disk (a sync on the syncer's thread, shared by every run
  * submitted meanwhile) or the run has finished, whichever comes first: the
  * client is told only what a restart keeps, or the whole answer. */
+/* The run s asks for, registered and journalled; NULL, with err, if it is
+ * refused. */
+static sl_run_t *
+admit(loop_t *l, zframe_t *client, const Sluice__Submit *s, sl_error_t *err)
+{
+    if (l->is_stopping) {
+        sl_error_set(err, SL_EREJECTED, "the broker is stopping");
+        return NULL;
+    }
+    sl_submission_t sub = {0};
+    if (sl_submission_from_wire(s, &sub, err) != 0)
+        return NULL;
+    sl_buf_t packed = {0};
+    sl_run_t *run = NULL;
+    bool is_journalled = sl_runbook_journal_fd(l->runbook) >= 0;
+    int rc = is_journalled ? sl_submission_pack(s, &packed) : 0;
+    if (rc == SL_ETOOBIG)
+        sl_error_set(err, rc, "submit too big to journal (over %u bytes)",
+                     SL_MSG_MAX_BYTES);
+    else if (rc != 0)
+        sl_error_set(err, rc, "broker out of memory");
+    else
+        run = sl_runbook_submit(l->runbook, &sub, packed.data, packed.size,
+                                client, err);
+    sl_submission_fini(&sub);
+    sl_buf_fini(&packed);
+    return run;
+}
+
 static void
 on_submit(loop_t *l, zframe_t *client, const Sluice__Submit *s)
 {
     sl_error_t err = {0};
-    sl_run_t *run =
-        l->is_stopping ? NULL : sl_runbook_submit(l->runbook, s, client, &err);
-    if (l->is_stopping)
-        sl_error_set(&err, SL_EREJECTED, "the broker is stopping");
+    sl_run_t *run = admit(l, client, s, &err);
     sl_bmetrics_submitted(l->metrics, run != NULL);
     if (!run)
         return send_rejected(l, client, err.msg);

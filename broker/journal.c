@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "caps.h"
+#include "dirs.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -38,15 +39,81 @@ io_error(sl_error_t *err, const char *what, const char *path)
                         strerror(errno));
 }
 
-static const char *
-run_of(const Sluice__JournalRecord *rec)
+/* The record a packed one holds, borrowing from it; false if it holds
+ * none of the three. */
+static bool
+from_packed(const Sluice__PackedJournalRecord *p, sl_journal_record_t *out)
 {
-    switch (rec->record_case) {
-    case SLUICE__JOURNAL_RECORD__RECORD_RUN: return rec->run->run_id;
-    case SLUICE__JOURNAL_RECORD__RECORD_RESULT: return rec->result->run_id;
-    case SLUICE__JOURNAL_RECORD__RECORD_END: return rec->end->run_id;
-    default: return "";
+    *out = (sl_journal_record_t){0};
+    if (p->run) {
+        *out = (sl_journal_record_t){SL_JOURNAL_RUN, p->run->run_id,
+                                     p->run->submitted_ms, p->run->submit.data,
+                                     p->run->submit.len};
+    } else if (p->result) {
+        *out = (sl_journal_record_t){SL_JOURNAL_RESULT,
+                                     p->result->run_id,
+                                     0,
+                                     p->result->value.data,
+                                     p->result->value.len,
+                                     p->result->node,
+                                     p->result->index};
+    } else if (p->end) {
+        *out = (sl_journal_record_t){SL_JOURNAL_END, p->end->run_id, 0,
+                                     p->end->result.data, p->end->result.len};
     }
+    return out->kind != 0;
+}
+
+/* The packed form of rec, in storage the caller provides. */
+static void
+to_packed(const sl_journal_record_t *rec, Sluice__PackedJournalRecord *p,
+          Sluice__PackedJournalRun *run, Sluice__PackedJournalResult *result,
+          Sluice__JournalEnd *end)
+{
+    sluice__packed_journal_record__init(p);
+    ProtobufCBinaryData data = {rec->size, (uint8_t *)rec->data};
+    if (rec->kind == SL_JOURNAL_RUN) {
+        sluice__packed_journal_run__init(run);
+        run->run_id = (char *)rec->run_id;
+        run->submit = data;
+        run->submitted_ms = rec->submitted_ms;
+        p->run = run;
+    } else if (rec->kind == SL_JOURNAL_RESULT) {
+        sluice__packed_journal_result__init(result);
+        result->run_id = (char *)rec->run_id;
+        result->node = rec->node;
+        result->index = rec->index;
+        result->value = data;
+        p->result = result;
+    } else {
+        sluice__journal_end__init(end);
+        end->run_id = (char *)rec->run_id;
+        end->result = data;
+        p->end = end;
+    }
+}
+
+/* Appends [4-byte length][packed record] to out. 0, SL_ETOOBIG or
+ * SL_ENOMEM. */
+static int
+pack_record(const sl_journal_record_t *rec, sl_buf_t *out)
+{
+    Sluice__PackedJournalRecord p;
+    Sluice__PackedJournalRun run;
+    Sluice__PackedJournalResult result;
+    Sluice__JournalEnd end;
+    to_packed(rec, &p, &run, &result, &end);
+    size_t size = sluice__packed_journal_record__get_packed_size(&p);
+    if (size > SL_MSG_MAX_BYTES)
+        return SL_ETOOBIG;
+    if (sl_buf_reserve(out, size + 4) < 0)
+        return SL_ENOMEM;
+    uint8_t *at = (uint8_t *)out->data + out->size;
+    for (int i = 0; i < 4; i++)
+        at[i] = (uint8_t)(size >> (8 * i));
+    sluice__packed_journal_record__pack(&p, at + 4);
+    out->size += size + 4;
+    return 0;
 }
 
 /* Calls visit on each whole record of the file at fd from the start; the
@@ -68,16 +135,21 @@ scan(int fd, sl_journal_visit_fn visit, void *ctx, off_t *good_end)
         if (!data)
             return SL_ENOMEM;
         bool is_whole = pread(fd, data, size, at + 4) == (ssize_t)size;
-        Sluice__JournalRecord *rec =
-            is_whole ? (Sluice__JournalRecord *)
-                           sl_wire_unpack(&sluice__journal_record__descriptor,
-                                          data, size)
-                     : NULL;
+        Sluice__PackedJournalRecord *p =
+            is_whole
+                ? (Sluice__PackedJournalRecord *)
+                      sl_wire_unpack(&sluice__packed_journal_record__descriptor,
+                                     data, size)
+                : NULL;
         free(data);
-        if (!rec)
+        sl_journal_record_t rec;
+        bool is_record = p && from_packed(p, &rec);
+        if (is_record)
+            visit(&rec, ctx);
+        if (p)
+            sluice__packed_journal_record__free_unpacked(p, NULL);
+        if (!is_record)
             return 0;
-        visit(rec, ctx);
-        sluice__journal_record__free_unpacked(rec, NULL);
         at += 4 + (off_t)size;
         *good_end = at;
     }
@@ -92,37 +164,31 @@ typedef struct {
 } compact_t;
 
 static void
-note_end(const Sluice__JournalRecord *rec, void *ctx)
+note_end(const sl_journal_record_t *rec, void *ctx)
 {
     compact_t *c = ctx;
-    if (rec->record_case == SLUICE__JOURNAL_RECORD__RECORD_END)
-        zhashx_update(c->ended, rec->end->run_id,
-                      (void *)(uintptr_t)++c->end_count);
+    if (rec->kind == SL_JOURNAL_END)
+        zhashx_update(c->ended, rec->run_id, (void *)(uintptr_t)++c->end_count);
 }
 
 static int
-write_record(int fd, const Sluice__JournalRecord *rec)
+write_record(int fd, const sl_journal_record_t *rec)
 {
-    size_t size = sluice__journal_record__get_packed_size(rec);
-    uint8_t *data = malloc(size + 4);
-    if (!data)
-        return -1;
-    for (int i = 0; i < 4; i++)
-        data[i] = (uint8_t)(size >> (8 * i));
-    sluice__journal_record__pack(rec, data + 4);
-    ssize_t n = write(fd, data, size + 4);
-    free(data);
-    return n == (ssize_t)(size + 4) ? 0 : -1;
+    sl_buf_t b = {0};
+    int rc = pack_record(rec, &b);
+    if (rc == 0 && write(fd, b.data, b.size) != (ssize_t)b.size)
+        rc = -1;
+    sl_buf_fini(&b);
+    return rc;
 }
 
 static void
-keep_live(const Sluice__JournalRecord *rec, void *ctx)
+keep_live(const sl_journal_record_t *rec, void *ctx)
 {
     compact_t *c = ctx;
-    size_t order = (uintptr_t)zhashx_lookup(c->ended, run_of(rec));
+    size_t order = (uintptr_t)zhashx_lookup(c->ended, rec->run_id);
     bool is_kept = order == 0 || /* still running */
-                   (rec->record_case == SLUICE__JOURNAL_RECORD__RECORD_END &&
-                    order >= c->keep_from);
+                   (rec->kind == SL_JOURNAL_END && order >= c->keep_from);
     if (is_kept && write_record(c->out, rec) != 0)
         c->is_failed = true;
 }
@@ -157,18 +223,6 @@ compact(const char *path, size_t keep_ended, sl_error_t *err)
     return rc;
 }
 
-static int
-make_parent(const char *path)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    return zsys_dir_create("%s", dir);
-}
-
 /* Compacts the file at j->path and opens it for append. */
 static int
 compact_and_open(sl_journal_t *j, sl_error_t *err)
@@ -196,7 +250,7 @@ sl_journal_open(const char *path, size_t keep_ended, sl_error_t *err)
     j->fd = -1;
     j->keep_ended = keep_ended;
     j->compact_min = COMPACT_MIN_BYTES;
-    if (make_parent(path) != 0)
+    if (sl_dirs_make(path, true) != 0)
         io_error(err, "create its folder", path);
     else
         compact_and_open(j, err);
@@ -235,19 +289,9 @@ sl_journal_replay(sl_journal_t *j, sl_journal_visit_fn visit, void *ctx,
 }
 
 int
-sl_journal_append(sl_journal_t *j, const Sluice__JournalRecord *rec)
+sl_journal_append(sl_journal_t *j, const sl_journal_record_t *rec)
 {
-    size_t size = sluice__journal_record__get_packed_size(rec);
-    if (size > SL_MSG_MAX_BYTES)
-        return SL_ETOOBIG;
-    if (sl_buf_reserve(&j->buf, size + 4) < 0)
-        return SL_ENOMEM;
-    uint8_t *at = (uint8_t *)j->buf.data + j->buf.size;
-    for (int i = 0; i < 4; i++)
-        at[i] = (uint8_t)(size >> (8 * i));
-    sluice__journal_record__pack(rec, at + 4);
-    j->buf.size += size + 4;
-    return 0;
+    return pack_record(rec, &j->buf);
 }
 
 int

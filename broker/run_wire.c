@@ -3,6 +3,7 @@
  * outlives the message it builds. */
 #include "run_wire.h"
 
+#include "envelope.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -168,4 +169,17 @@ sl_run_wire_status(const sl_run_t *run, Sluice__RunStatus *out)
     out->failed = sum.failed;
     out->submitted_ms = sum.submitted_ms;
     out->finished_ms = sum.finished_ms;
+}
+
+zframe_t *
+sl_run_wire_result_frame(const void *result, size_t size)
+{
+    Sluice__PackedResultEnvelope env = SLUICE__PACKED_RESULT_ENVELOPE__INIT;
+    env.version = SL_PROTOCOL_VERSION;
+    env.run_result = (ProtobufCBinaryData){size, (uint8_t *)result};
+    zframe_t *f =
+        zframe_new(NULL, sluice__packed_result_envelope__get_packed_size(&env));
+    if (f)
+        sluice__packed_result_envelope__pack(&env, zframe_data(f));
+    return f;
 }

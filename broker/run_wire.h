@@ -23,6 +23,10 @@ void sl_run_wire_result_free(Sluice__RunResult **p);
 /* The run's summary for status, borrowing from the run. */
 void sl_run_wire_status(const sl_run_t *run, Sluice__RunStatus *out);
 
+/* A finished run's packed RunResult (size bytes) as the Envelope frame
+ * its followers and later watchers are sent; NULL without memory. */
+zframe_t *sl_run_wire_result_frame(const void *result, size_t size);
+
 /* The wire's run state for a run state. */
 Sluice__RunResult__State sl_run_wire_state(sl_run_state_t state);
 

@@ -6,10 +6,10 @@
  * result its client was sent. */
 #include "runbook.h"
 
-#include "envelope.h"
-#include "flow_wire.h"
 #include "journal.h"
 #include "log.h"
+#include "run_wire.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,50 +87,23 @@ sl_runbook_destroy(sl_runbook_t **p)
     *p = NULL;
 }
 
-static sl_value_t *
-merge_params(const sl_flow_t *flow, const Sluice__Submit *s, sl_error_t *err)
-{
-    sl_value_t *params = sl_value_copy(flow->params);
-    for (size_t i = 0; params && i < s->n_params; i++) {
-        const char *name = s->params[i]->name;
-        sl_value_t *v = NULL;
-        int rc = 0;
-        if (!sl_value_lookup(flow->params, name))
-            rc = sl_error_set(err, SL_EINVAL,
-                              "unknown parameter '%s': flow '%s' does not "
-                              "declare it under params:",
-                              name, flow->name);
-        else if ((rc = sl_wire_value_unpack(s->params[i]->value, &v, err)) == 0)
-            rc = sl_value_put(params, name, &v);
-        if (rc < 0)
-            sl_value_destroy(&params);
-    }
-    return params;
-}
-
-/* Builds and registers a run from a submit (a new one, or a replayed one
- * with its old id). */
+/* Builds and registers a run from a submission (consumed): a new one, or
+ * a replayed one with its old id and time. */
 static sl_run_t *
-add_run(sl_runbook_t *rb, const Sluice__Submit *s, zframe_t *client,
+add_run(sl_runbook_t *rb, sl_submission_t *sub, zframe_t *client,
         const char *run_id, int64_t submitted_ms, sl_error_t *err)
 {
-    sl_flow_t *flow = s->flow ? sl_flow_wire_unpack(s->flow, err) : NULL;
-    sl_value_t *params = flow ? merge_params(flow, s, err) : NULL;
-    if (!s->flow)
-        sl_error_set(err, SL_EINVAL, "submit has no flow");
-    if (!flow || !params) {
-        sl_flow_destroy(&flow);
-        return NULL;
-    }
     sl_run_config_t cfg = {.seq = rb->next_seq++,
-                           .flow = flow,
-                           .params = params,
+                           .flow = sub->flow,
+                           .params = sub->params,
                            .client = client,
-                           .wants_events = s->events,
+                           .wants_events = sub->wants_events,
                            .run_id = run_id,
                            .submitted_ms = submitted_ms,
-                           .worker_wait_ms = s->worker_wait_ms,
-                           .is_unlisted = s->unlisted};
+                           .worker_wait_ms = sub->worker_wait_ms,
+                           .is_unlisted = sub->is_unlisted};
+    sub->flow = NULL; /* the run takes them over, made or not */
+    sub->params = NULL;
     sl_run_t *run = sl_run_new(&cfg);
     if (!run) {
         sl_error_set(err, SL_ENOMEM, "broker out of memory");
@@ -153,21 +126,20 @@ forget(sl_runbook_t *rb, sl_run_t *run)
 }
 
 sl_run_t *
-sl_runbook_submit(sl_runbook_t *rb, const Sluice__Submit *s, zframe_t *client,
-                  sl_error_t *err)
+sl_runbook_submit(sl_runbook_t *rb, sl_submission_t *sub, const void *packed,
+                  size_t size, zframe_t *client, sl_error_t *err)
 {
-    sl_run_t *run = add_run(rb, s, client, NULL, 0, err);
+    sl_run_t *run = add_run(rb, sub, client, NULL, 0, err);
+    sl_submission_fini(sub);
     if (!run || !rb->journal)
         return run;
-    Sluice__JournalRun jr = SLUICE__JOURNAL_RUN__INIT;
-    Sluice__JournalRecord rec = SLUICE__JOURNAL_RECORD__INIT;
-    jr.run_id = (char *)sl_run_id(run);
-    jr.submit = (Sluice__Submit *)s;
     sl_run_summary_t sum;
     sl_run_summary(run, &sum);
-    jr.submitted_ms = sum.submitted_ms;
-    rec.record_case = SLUICE__JOURNAL_RECORD__RECORD_RUN;
-    rec.run = &jr;
+    sl_journal_record_t rec = {.kind = SL_JOURNAL_RUN,
+                               .run_id = sl_run_id(run),
+                               .submitted_ms = sum.submitted_ms,
+                               .data = packed,
+                               .size = size};
     if (sl_journal_append(rb->journal, &rec) < 0 ||
         sl_journal_write(rb->journal, err) < 0) {
         sl_log(SL_LOG_ERROR, "broker", "run=%s not journalled: %s",
@@ -196,40 +168,35 @@ sl_runbook_job(sl_runbook_t *rb, uint64_t task_id)
 }
 
 void
-sl_runbook_result(sl_runbook_t *rb, const sl_job_t *job,
-                  const Sluice__Value *value)
+sl_runbook_result(sl_runbook_t *rb, const sl_job_t *job, const void *value,
+                  size_t size)
 {
     if (!rb->journal)
         return;
-    Sluice__JournalResult jr = SLUICE__JOURNAL_RESULT__INIT;
-    Sluice__JournalRecord rec = SLUICE__JOURNAL_RECORD__INIT;
-    jr.run_id = (char *)sl_run_id(job->run);
-    jr.node = job->node;
-    jr.index = job->index;
-    jr.value = (Sluice__Value *)value;
-    rec.record_case = SLUICE__JOURNAL_RECORD__RECORD_RESULT;
-    rec.result = &jr;
+    sl_journal_record_t rec = {.kind = SL_JOURNAL_RESULT,
+                               .run_id = sl_run_id(job->run),
+                               .data = value,
+                               .size = size,
+                               .node = job->node,
+                               .index = job->index};
     sl_journal_append(rb->journal, &rec); /* too big: recomputed on replay */
 }
 
-/* Keeps result (a packed RunResult) as the Envelope a watcher is sent. */
+/* Keeps result (a packed RunResult) as the Envelope a watcher is sent;
+ * listed: among the finished runs kept for status (else it goes with its
+ * run). The frame kept, or NULL without memory. */
 static zframe_t *
-keep_result(sl_runbook_t *rb, const char *run_id, ProtobufCBinaryData result,
-            bool is_listed)
+keep_result(sl_runbook_t *rb, const char *run_id, const void *result,
+            size_t size, bool is_listed)
 {
-    Sluice__PackedResultEnvelope env = SLUICE__PACKED_RESULT_ENVELOPE__INIT;
-    env.version = SL_PROTOCOL_VERSION;
-    env.run_result = result;
     char *id = is_listed ? strdup(run_id) : NULL;
     if (is_listed && !id)
         return NULL; /* kept nowhere: never retired */
-    zframe_t *f =
-        zframe_new(NULL, sluice__packed_result_envelope__get_packed_size(&env));
+    zframe_t *f = sl_run_wire_result_frame(result, size);
     if (!f) {
         free(id);
         return NULL;
     }
-    sluice__packed_result_envelope__pack(&env, zframe_data(f));
     zhashx_update(rb->results, run_id, f);
     if (id)
         zlistx_add_end(rb->finished, id);
@@ -268,24 +235,23 @@ retire(sl_runbook_t *rb)
 }
 
 zframe_t *
-sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run, ProtobufCBinaryData result)
+sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run, const void *result,
+                    size_t size)
 {
     if (rb->journal) {
-        Sluice__JournalEnd je = SLUICE__JOURNAL_END__INIT;
-        Sluice__JournalRecord rec = SLUICE__JOURNAL_RECORD__INIT;
-        je.run_id = (char *)sl_run_id(run);
-        je.result = result;
-        rec.record_case = SLUICE__JOURNAL_RECORD__RECORD_END;
-        rec.end = &je;
+        sl_journal_record_t rec = {.kind = SL_JOURNAL_END,
+                                   .run_id = sl_run_id(run),
+                                   .data = result,
+                                   .size = size};
         sl_journal_append(rb->journal, &rec);
     }
     if (sl_run_is_unlisted(run)) { /* its followers get it, nobody else */
-        zframe_t *once = keep_result(rb, sl_run_id(run), result, false);
+        zframe_t *once = keep_result(rb, sl_run_id(run), result, size, false);
         sl_run_compact(run);
         zlistx_add_end(rb->unlisted, run);
         return once;
     }
-    zframe_t *kept = keep_result(rb, sl_run_id(run), result, true);
+    zframe_t *kept = keep_result(rb, sl_run_id(run), result, size, true);
     sl_run_compact(run);
     retire(rb);
     return kept;
@@ -341,33 +307,33 @@ sl_runbook_sync(sl_runbook_t *rb)
 }
 
 static void
-replay(const Sluice__JournalRecord *rec, void *ctx)
+replay(const sl_journal_record_t *rec, void *ctx)
 {
     sl_runbook_t *rb = ctx;
     sl_error_t err = {0};
+    sl_submission_t sub;
     sl_run_t *run;
     sl_value_t *v = NULL;
-    switch (rec->record_case) {
-    case SLUICE__JOURNAL_RECORD__RECORD_RUN:
-        if (rec->run->submit &&
-            !add_run(rb, rec->run->submit, NULL, rec->run->run_id,
-                     rec->run->submitted_ms, &err))
+    switch (rec->kind) {
+    case SL_JOURNAL_RUN:
+        if (sl_submission_decode(rec->data, rec->size, &sub, &err) < 0 ||
+            !add_run(rb, &sub, NULL, rec->run_id, rec->submitted_ms, &err))
             sl_log(SL_LOG_ERROR, "broker", "run=%s cannot be resumed: %s",
-                   rec->run->run_id, err.msg);
+                   rec->run_id, err.msg);
+        sl_submission_fini(&sub);
         break;
-    case SLUICE__JOURNAL_RECORD__RECORD_RESULT:
-        run = zhashx_lookup(rb->runs, rec->result->run_id);
-        if (run && sl_wire_value_unpack(rec->result->value, &v, NULL) == 0)
-            sl_run_recover(run, rec->result->node, rec->result->index, &v);
+    case SL_JOURNAL_RESULT:
+        run = zhashx_lookup(rb->runs, rec->run_id);
+        if (run && sl_wire_value_decode(rec->data, rec->size, &v, NULL) == 0)
+            sl_run_recover(run, rec->node, rec->index, &v);
         break;
-    case SLUICE__JOURNAL_RECORD__RECORD_END:
-        run = zhashx_lookup(rb->runs, rec->end->run_id);
+    case SL_JOURNAL_END:
+        run = zhashx_lookup(rb->runs, rec->run_id);
         if (run)
             forget(rb, run);
-        if (rec->end->result.len > 0)
-            keep_result(rb, rec->end->run_id, rec->end->result, true);
+        if (rec->size > 0)
+            keep_result(rb, rec->run_id, rec->data, rec->size, true);
         break;
-    default: break;
     }
 }
 

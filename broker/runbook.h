@@ -7,8 +7,7 @@
 
 #include "run.h"
 #include "scheduler.h"
-
-#include "proto/sluice.pb-c.h"
+#include "submission.h"
 
 typedef struct sl_runbook sl_runbook_t;
 
@@ -24,30 +23,33 @@ void sl_runbook_destroy(sl_runbook_t **p);
  * dispatched). Returns how many runs resumed. */
 size_t sl_runbook_resume(sl_runbook_t *rb, sl_sched_t *sched);
 
-/* Checks and registers a submitted run for client and writes it to the
- * journal; Accepted may be sent once the journal is synced (after
- * sl_runbook_sync, or a sync of sl_runbook_journal_fd on another thread).
- * NULL, with err saying why (the submit is rejected), if the flow or params
- * are bad or the journal cannot be written. */
-sl_run_t *sl_runbook_submit(sl_runbook_t *rb, const Sluice__Submit *s,
-                            zframe_t *client, sl_error_t *err);
+/* Registers a submitted run for client (*sub is consumed either way) and
+ * writes packed (the Submit as received, size bytes) to the journal;
+ * Accepted may be sent once the journal is synced (after sl_runbook_sync,
+ * or a sync of sl_runbook_journal_fd on another thread). NULL, with err
+ * saying why (the submit is rejected), if memory runs out or the journal
+ * cannot be written. */
+sl_run_t *sl_runbook_submit(sl_runbook_t *rb, sl_submission_t *sub,
+                            const void *packed, size_t size, zframe_t *client,
+                            sl_error_t *err);
 
 sl_run_t *sl_runbook_find(sl_runbook_t *rb, const char *run_id);
 
 /* The job a task id names, or NULL. */
 sl_job_t *sl_runbook_job(sl_runbook_t *rb, uint64_t task_id);
 
-/* Journals the successful result of job (before it is given to the run). */
-void sl_runbook_result(sl_runbook_t *rb, const sl_job_t *job,
-                       const Sluice__Value *value);
+/* Journals the successful result of job (before it is given to the run):
+ * value is the packed Value, size bytes. */
+void sl_runbook_result(sl_runbook_t *rb, const sl_job_t *job, const void *value,
+                       size_t size);
 
-/* The run finished with result (a packed RunResult): journals the end,
- * keeps the result for watchers, frees what only it needed, and forgets the
- * oldest finished runs beyond the limit. Returns the packed Envelope kept
- * (borrowed, as sl_runbook_result_of), for its client; NULL without
- * memory. */
+/* The run finished with result (a packed RunResult, size bytes):
+ * journals the end, keeps the result for watchers, frees what only it
+ * needed, and forgets the oldest finished runs beyond the limit. Returns
+ * the packed Envelope kept (borrowed, as sl_runbook_result_of), for its
+ * followers; NULL without memory. */
 zframe_t *sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run,
-                              ProtobufCBinaryData result);
+                              const void *result, size_t size);
 
 /* A finished run's packed RunResult (borrowed), or NULL. */
 zframe_t *sl_runbook_result_of(sl_runbook_t *rb, const char *run_id);

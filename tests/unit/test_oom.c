@@ -20,6 +20,7 @@
 #include "flow_wire.h"
 #include "run.h"
 #include "runbook.h"
+#include "scratch.h"
 #include "value.h"
 #include "wire.h"
 
@@ -315,43 +316,38 @@ run_a_flow(void)
 
 /* A run submitted to a runbook with a journal, to its end, then the
  * runbook freed (the journal written and synced). */
+static char journal_dir[64]; /* a scratch folder for the journal */
+
 static void
 runbook_with_journal(void)
 {
-    static char dir[64];
+    const char *dir = journal_dir;
     long armed = fail_at;
     fail_at = -1;
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/sluice-oom.XXXXXX");
-        assert_non_null(mkdtemp(dir));
-    }
     char path[128];
     snprintf(path, sizeof path, "%s/broker.journal", dir);
     unlink(path);
-    sl_flow_t *flow = sl_flow_parse(dag, strlen(dag), "t.yaml", NULL);
-    Sluice__Submit submit = SLUICE__SUBMIT__INIT;
-    sl_flow_wire_view(flow, &submit.flow, NULL);
     sl_sched_t *sched = sl_sched_new(0);
     fail_at = armed;
+    sl_submission_t sub = {.flow =
+                               sl_flow_parse(dag, strlen(dag), "t.yaml", NULL),
+                           .params = sl_value_new_map()};
     sl_runbook_t *rb = sl_runbook_new(path, 10, NULL);
-    sl_run_t *run = rb ? sl_runbook_submit(rb, &submit, NULL, NULL) : NULL;
+    sl_run_t *run = rb && sub.flow && sub.params
+                        ? sl_runbook_submit(rb, &sub, "submit", 6, NULL, NULL)
+                        : NULL;
+    sl_submission_fini(&sub); /* consumed by the submit, else freed here */
     if (run) {
         sl_run_start(run, sched);
         sl_runbook_write(rb);
         zlistx_t *held = zlistx_new();
         sl_run_cancel(run, sched, "cancelled", held); /* ends it */
         zlistx_destroy(&held);
-        uint8_t bytes[] = {1, 2, 3};
-        ProtobufCBinaryData result = {sizeof bytes, bytes};
-        sl_runbook_finished(rb, run, result);
+        sl_runbook_finished(rb, run, "result", 6);
         sl_runbook_sync(rb);
     }
     sl_sched_destroy(&sched);
     sl_runbook_destroy(&rb);
-    fail_at = -1;
-    sl_flow_wire_free(&submit.flow);
-    sl_flow_destroy(&flow);
-    fail_at = armed;
 }
 
 static void
@@ -359,7 +355,9 @@ test_oom_broker_core(void **state)
 {
     (void)state;
     assert_true(fail_each(run_a_flow) > 30);
+    sl_test_scratch_new(journal_dir, sizeof journal_dir, "oom");
     assert_true(fail_each(runbook_with_journal) > 10);
+    sl_test_scratch_remove(journal_dir);
 }
 
 int
