@@ -265,12 +265,12 @@ set_gauges(sl_bmetrics_t *m, const sl_bmetrics_gauges_t *g)
         add_curve(m);
     /* mirrors of the auth module's own counters */
     sl_series_set(sl_metric_at(m->refused, "client"),
-                  (double)g->refused_clients);
+                  (double)g->auth.refused_clients);
     sl_series_set(sl_metric_at(m->refused, "worker"),
-                  (double)g->refused_workers);
+                  (double)g->auth.refused_workers);
     sl_series_set(sl_metric_at(m->refused_messages),
-                  (double)g->refused_messages);
-    sl_series_set(sl_metric_at(m->revoked), (double)g->revoked_keys);
+                  (double)g->auth.refused_messages);
+    sl_series_set(sl_metric_at(m->revoked), (double)g->auth.revoked);
 }
 
 int

@@ -7,6 +7,7 @@
 #ifndef SL_BROKER_METRICS_H
 #define SL_BROKER_METRICS_H
 
+#include "auth.h"
 #include "buf.h"
 #include "job.h"
 
@@ -31,11 +32,8 @@ typedef struct sl_bmetrics_gauges {
     size_t runs_failed;
     size_t runs_cancelled;
     uint64_t bad_messages; /* malformed or refused messages from peers */
-    bool is_curve;         /* CURVE on: the auth counters below are shown */
-    uint64_t refused_clients;
-    uint64_t refused_workers;
-    uint64_t refused_messages;
-    uint64_t revoked_keys;
+    bool is_curve;         /* CURVE on: auth is shown */
+    sl_auth_counts_t auth;
 } sl_bmetrics_gauges_t;
 
 /* Totals over every task name, for `sluice status`. */

@@ -227,12 +227,8 @@ read_gauges(loop_t *l, sl_bmetrics_gauges_t *g)
         g->runs_cancelled += state == SL_RUN_CANCELLED;
     }
     if (l->auth) {
-        sl_auth_counts_t a = sl_auth_counts(l->auth);
         g->is_curve = true;
-        g->refused_clients = a.refused_clients;
-        g->refused_workers = a.refused_workers;
-        g->refused_messages = a.refused_messages;
-        g->revoked_keys = a.revoked;
+        g->auth = sl_auth_counts(l->auth);
     }
     g->bad_messages = l->bad_total;
 }
