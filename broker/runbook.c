@@ -246,6 +246,7 @@ sl_runbook_finished(sl_runbook_t *rb, sl_run_t *run, const void *result,
         sl_journal_append(rb->journal, &rec);
     }
     if (sl_run_is_unlisted(run)) { /* its followers get it, nobody else */
+        retire(rb); /* the unlisted runs before it have been answered */
         zframe_t *once = keep_result(rb, sl_run_id(run), result, size, false);
         sl_run_compact(run);
         zlistx_add_end(rb->unlisted, run);
