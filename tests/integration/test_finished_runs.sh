@@ -11,30 +11,33 @@ start_broker
 start_worker w1 --cache "$REDIS_URL"
 wait_workers 1
 
-trims() { grep -c "idle: memory given back" "$WORK/broker.log" || true; }
-rss() { # the broker's memory once it is idle and has given back what the
-    # last runs freed (each measure after the same step, not mid-burst)
-    local before=$1
+# whether the broker has given memory back, idle, since run $1 ended (a
+# trim between two runs of a burst does not count)
+trimmed_after() {
+    awk -v run="run=$1 " 'index($0, run) && / done$/ { ended = NR }
+        ended && NR > ended && /idle: memory given back/ { found = 1 }
+        END { exit !found }' "$WORK/broker.log"
+}
+rss() { # the broker's memory once it is idle after run $1 and has given
+    # back what the runs freed (each measure after the same step)
     for _ in $(seq 100); do
-        [ "$(trims)" -gt "$before" ] && break
+        trimmed_after "$1" && break
         sleep 0.1
     done
-    [ "$(trims)" -gt "$before" ] || fail "the idle broker gave nothing back"
+    trimmed_after "$1" || fail "the idle broker gave nothing back"
     "$SLUICE" status --broker "$BROKER_EP" --json | jq .broker.rss_bytes
 }
 wide() { # a 20,000-task map (misses the first time, hits after)
     run_json "$SLUICE_SRC/examples/wide.yaml" --param "n=[$(seq -s, 1 20000)]"
 }
 
-t=$(trims)
 out=$(wide) || fail "first wide run failed: $out"
 expect_eq "$(node "$out" squares tasks)" 20000 "tasks done in the first run"
-first=$(rss "$t")
+first=$(rss "$(jq -r .run_id <<<"$out")")
 for i in 1 2 3 4 5 6; do
-    t=$(trims)
     out=$(wide) || fail "wide run $i failed: $out"
 done
-last=$(rss "$t")
+last=$(rss "$(jq -r .run_id <<<"$out")")
 grown=$(((last - first) / 1048576))
 # each run's jobs took ~8 MiB while they were kept for its whole life,
 # and its parameters 1.5 MiB (a 20,000-element list) until it was retired
