@@ -11,83 +11,14 @@
 
 #include <sluice/client.h>
 
-#include "envelope.h"
+#include "broker_peer.h"
 
 #include <czmq.h>
 #include <string.h>
 
-/* ---- the scripted broker ------------------------------------------------ */
-
-/* Commands on the actor's pipe: "REPLY" frames... (sent in answer to the
- * next request; acknowledged by a signal), "PUSH" frames... (sent now to
- * the client that last spoke), "LAST" (answers with the last request, or
- * an empty frame), "ENDPOINT". */
-static void
-broker_actor(zsock_t *pipe, void *args)
-{
-    (void)args;
-    zsock_t *router = zsock_new(ZMQ_ROUTER);
-    int port = zsock_bind(router, "tcp://127.0.0.1:*");
-    zlistx_t *scripts = zlistx_new(); /* zmsg_t* of frames to answer with */
-    zframe_t *client = NULL, *last = NULL;
-    zpoller_t *poller = zpoller_new(pipe, router, NULL);
-    zsock_signal(pipe, 0);
-    for (bool is_done = false; !is_done;) {
-        void *which = zpoller_wait(poller, -1);
-        if (which == router) {
-            zframe_destroy(&client);
-            zframe_destroy(&last);
-            client = zframe_recv(router);
-            last = zframe_recv(router);
-            zmsg_t *script = zlistx_first(scripts);
-            if (!script)
-                continue;
-            zlistx_delete(scripts, zlistx_cursor(scripts));
-            for (zframe_t *f = zmsg_pop(script); f; f = zmsg_pop(script)) {
-                zframe_send(&client, router, ZFRAME_MORE | ZFRAME_REUSE);
-                zframe_send(&f, router, 0);
-            }
-            zmsg_destroy(&script);
-            continue;
-        }
-        zmsg_t *cmd = zmsg_recv(pipe);
-        if (!cmd)
-            break;
-        char *verb = zmsg_popstr(cmd);
-        if (!strcmp(verb, "$TERM")) {
-            is_done = true;
-        } else if (!strcmp(verb, "REPLY")) {
-            zlistx_add_end(scripts, cmd);
-            cmd = NULL;
-            zsock_signal(pipe, 0);
-        } else if (!strcmp(verb, "PUSH")) {
-            for (zframe_t *f = zmsg_pop(cmd); f && client; f = zmsg_pop(cmd)) {
-                zframe_send(&client, router, ZFRAME_MORE | ZFRAME_REUSE);
-                zframe_send(&f, router, 0);
-            }
-            zsock_signal(pipe, 0);
-        } else if (!strcmp(verb, "LAST")) {
-            zframe_t *copy = last ? zframe_dup(last) : zframe_new(NULL, 0);
-            zframe_send(&copy, pipe, 0);
-        } else if (!strcmp(verb, "ENDPOINT")) {
-            zstr_sendf(pipe, "tcp://127.0.0.1:%d", port);
-        }
-        free(verb);
-        zmsg_destroy(&cmd);
-    }
-    for (zmsg_t *m = zlistx_first(scripts); m; m = zlistx_next(scripts))
-        zmsg_destroy(&m);
-    zlistx_destroy(&scripts);
-    zframe_destroy(&client);
-    zframe_destroy(&last);
-    zpoller_destroy(&poller);
-    zsock_destroy(&router);
-}
-
 typedef struct {
-    zactor_t *broker;
+    sl_test_peer_t *broker;
     sl_client_t *client;
-    char endpoint[64];
     sl_flow_t *flow;
 } world_t;
 
@@ -95,13 +26,9 @@ static int
 setup(void **state)
 {
     world_t *wd = calloc(1, sizeof *wd);
-    wd->broker = zactor_new(broker_actor, NULL);
-    zstr_send(wd->broker, "ENDPOINT");
-    char *ep = zstr_recv(wd->broker);
-    snprintf(wd->endpoint, sizeof wd->endpoint, "%s", ep);
-    free(ep);
+    wd->broker = sl_test_peer_new();
     sl_error_t err = {0};
-    wd->client = sl_client_new(wd->endpoint, &err);
+    wd->client = sl_client_new(sl_test_peer_endpoint(wd->broker), &err);
     assert_non_null(wd->client);
     const char *yaml = "flow: hello\n"
                        "params: {n: 1}\n"
@@ -119,20 +46,10 @@ teardown(void **state)
 {
     world_t *wd = *state;
     sl_client_destroy(&wd->client);
-    zactor_destroy(&wd->broker);
+    sl_test_peer_destroy(&wd->broker);
     sl_flow_destroy(&wd->flow);
     free(wd);
     return 0;
-}
-
-/* An Envelope packed into a frame; version 0 means this side's. */
-static zframe_t *
-pack(Sluice__Envelope *env, uint32_t version)
-{
-    env->version = version ? version : SL_PROTOCOL_VERSION;
-    zframe_t *f = zframe_new(NULL, sluice__envelope__get_packed_size(env));
-    sluice__envelope__pack(env, zframe_data(f));
-    return f;
 }
 
 static zframe_t *
@@ -144,7 +61,7 @@ accepted(const char *run_id)
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_ACCEPTED;
     env.accepted = &a;
-    return pack(&env, 0);
+    return sl_test_pack(&env, 0);
 }
 
 static zframe_t *
@@ -155,7 +72,7 @@ rejected(const char *reason)
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_REJECTED;
     env.rejected = &r;
-    return pack(&env, 0);
+    return sl_test_pack(&env, 0);
 }
 
 static zframe_t *
@@ -166,7 +83,7 @@ error_reply(const char *reason)
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_ERROR;
     env.error = &e;
-    return pack(&env, 0);
+    return sl_test_pack(&env, 0);
 }
 
 /* A batch of count DONE events of node "a" of run_id, elements 0.. */
@@ -191,7 +108,7 @@ events(const char *run_id, size_t count, uint32_t version)
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_EVENTS;
     env.events = &batch;
-    return pack(&env, version);
+    return sl_test_pack(&env, version);
 }
 
 /* run_id done: node "a" with value 3, accepted at 1000, finished at 1250. */
@@ -219,7 +136,7 @@ run_result(const char *run_id)
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_RUN_RESULT;
     env.run_result = &r;
-    zframe_t *f = pack(&env, 0);
+    zframe_t *f = sl_test_pack(&env, 0);
     free(v);
     sl_value_destroy(&three);
     return f;
@@ -231,47 +148,36 @@ garbage(void)
     return zframe_new("\xff\xff\xff\xff garbage", 12);
 }
 
-/* Scripts the answer to the client's next request (frames consumed). */
-static void
-answer_next_with(world_t *wd, zframe_t *first, ...)
+static zframe_t *
+status_reply(void)
 {
-    zmsg_t *msg = zmsg_new();
-    zmsg_addstr(msg, "REPLY");
-    va_list ap;
-    va_start(ap, first);
-    for (zframe_t *f = first; f; f = va_arg(ap, zframe_t *))
-        zmsg_append(msg, &f);
-    va_end(ap);
-    zmsg_send(&msg, wd->broker);
-    zsock_wait(wd->broker);
-}
-
-static void
-push(world_t *wd, zframe_t *first, ...)
-{
-    zmsg_t *msg = zmsg_new();
-    zmsg_addstr(msg, "PUSH");
-    va_list ap;
-    va_start(ap, first);
-    for (zframe_t *f = first; f; f = va_arg(ap, zframe_t *))
-        zmsg_append(msg, &f);
-    va_end(ap);
-    zmsg_send(&msg, wd->broker);
-    zsock_wait(wd->broker);
-}
-
-/* The last request the broker got, decoded (NULL if none came). */
-static Sluice__Envelope *
-last_request(world_t *wd)
-{
-    zstr_send(wd->broker, "LAST");
-    zframe_t *f = zframe_recv(wd->broker);
-    Sluice__Envelope *env =
-        zframe_size(f)
-            ? sl_envelope_decode(zframe_data(f), zframe_size(f), NULL)
-            : NULL;
-    zframe_destroy(&f);
-    return env;
+    Sluice__RunStatus run = SLUICE__RUN_STATUS__INIT;
+    run.run_id = "RUN1";
+    run.flow = "hello";
+    run.state = SLUICE__RUN_RESULT__STATE__CANCELLED;
+    run.tasks = 4;
+    run.done = 1;
+    run.submitted_ms = 5000;
+    run.finished_ms = 5400;
+    Sluice__RunStatus *runs[] = {&run};
+    Sluice__QueueStatus queue = SLUICE__QUEUE_STATUS__INIT;
+    queue.task = "add";
+    queue.depth = 7;
+    queue.workers = 0;
+    Sluice__QueueStatus *queues[] = {&queue};
+    Sluice__BrokerStatus broker = SLUICE__BROKER_STATUS__INIT;
+    broker.pid = 42;
+    broker.tasks_queued = 7;
+    Sluice__StatusReply reply = SLUICE__STATUS_REPLY__INIT;
+    reply.runs = runs;
+    reply.n_runs = 1;
+    reply.queues = queues;
+    reply.n_queues = 1;
+    reply.broker = &broker;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_STATUS;
+    env.status = &reply;
+    return sl_test_pack(&env, 0);
 }
 
 static const char *
@@ -291,7 +197,7 @@ int_of(const sl_value_t *map, const char *key)
 static void
 submit_accepted(world_t *wd, const char *run_id)
 {
-    answer_next_with(wd, accepted(run_id), NULL);
+    sl_test_peer_answer_next(wd->broker, accepted(run_id), NULL);
     char *id = NULL;
     sl_error_t err = {0};
     assert_int_equal(sl_client_submit(wd->client, wd->flow, NULL, true, 5000,
@@ -314,7 +220,7 @@ test_submit_sends_the_flow_and_its_options_and_returns_the_run_id(void **s)
                                .timeout_ms = 5000,
                                .worker_wait_ms = 1500,
                                .is_unlisted = true};
-    answer_next_with(wd, accepted("RUN1"), NULL);
+    sl_test_peer_answer_next(wd->broker, accepted("RUN1"), NULL);
     char *id = NULL;
     sl_error_t err = {0};
     assert_int_equal(sl_client_submit_with(wd->client, wd->flow, &opt, &id,
@@ -323,7 +229,8 @@ test_submit_sends_the_flow_and_its_options_and_returns_the_run_id(void **s)
     assert_string_equal(id, "RUN1");
     free(id);
     sl_value_destroy(&params);
-    Sluice__Envelope *req = last_request(wd);
+    Sluice__Envelope *req =
+        sl_test_peer_take(wd->broker, SLUICE__ENVELOPE__BODY_SUBMIT, 5000);
     assert_non_null(req);
     assert_int_equal(req->body_case, SLUICE__ENVELOPE__BODY_SUBMIT);
     assert_string_equal(req->submit->flow->name, "hello");
@@ -345,7 +252,8 @@ static void
 test_submit_rejected_says_the_brokers_reason(void **s)
 {
     world_t *wd = *s;
-    answer_next_with(wd, rejected("unknown parameter 'x'"), NULL);
+    sl_test_peer_answer_next(wd->broker, rejected("unknown parameter 'x'"),
+                             NULL);
     char *id = NULL;
     sl_error_t err = {0};
     assert_int_equal(sl_client_submit(wd->client, wd->flow, NULL, false, 5000,
@@ -359,7 +267,7 @@ static void
 test_submit_answered_with_an_error_is_a_protocol_error(void **s)
 {
     world_t *wd = *s;
-    answer_next_with(wd, error_reply("bad message"), NULL);
+    sl_test_peer_answer_next(wd->broker, error_reply("bad message"), NULL);
     char *id = NULL;
     sl_error_t err = {0};
     assert_int_equal(sl_client_submit(wd->client, wd->flow, NULL, false, 5000,
@@ -379,8 +287,9 @@ test_submit_without_an_answer_times_out_naming_the_broker(void **s)
                                       &id, &err),
                      SL_ETIMEDOUT);
     assert_true(zclock_mono() - start >= 200);
-    assert_non_null(strstr(err.msg, wd->endpoint));
-    Sluice__Envelope *req = last_request(wd); /* it was sent */
+    assert_non_null(strstr(err.msg, sl_test_peer_endpoint(wd->broker)));
+    Sluice__Envelope *req = /* it was sent */
+        sl_test_peer_take(wd->broker, SLUICE__ENVELOPE__BODY_SUBMIT, 5000);
     assert_non_null(req);
     sl_envelope_free(&req);
 }
@@ -400,8 +309,16 @@ test_submit_of_an_invalid_flow_sends_nothing(void **s)
                                       &err),
                      SL_EINVAL);
     assert_non_null(strstr(err.msg, "nowhere"));
-    assert_null(last_request(wd));
     sl_flow_destroy(&flow);
+    /* the next request is the first the broker gets */
+    sl_test_peer_answer_next(wd->broker, status_reply(), NULL);
+    sl_value_t *status = NULL;
+    assert_int_equal(sl_client_status(wd->client, NULL, 5000, &status, &err),
+                     0);
+    sl_value_destroy(&status);
+    Sluice__Envelope *first = sl_test_peer_take(wd->broker, 0, 5000);
+    assert_int_equal(first->body_case, SLUICE__ENVELOPE__BODY_STATUS_REQUEST);
+    sl_envelope_free(&first);
 }
 
 static void
@@ -410,8 +327,8 @@ test_news_that_comes_with_an_answer_is_kept_for_wait(void **s)
     world_t *wd = *s;
     submit_accepted(wd, "OLD");
     /* the old run's news comes before the new run's Accepted */
-    answer_next_with(wd, events("OLD", 2, 0), run_result("OLD"),
-                     accepted("NEW"), NULL);
+    sl_test_peer_answer_next(wd->broker, events("OLD", 2, 0), run_result("OLD"),
+                             accepted("NEW"), NULL);
     char *id = NULL;
     sl_error_t err = {0};
     assert_int_equal(sl_client_submit(wd->client, wd->flow, NULL, true, 5000,
@@ -438,7 +355,8 @@ test_wait_hands_out_events_in_order_then_the_result(void **s)
 {
     world_t *wd = *s;
     submit_accepted(wd, "RUN1");
-    push(wd, events("RUN1", 3, 0), run_result("RUN1"), NULL);
+    sl_test_peer_push(wd->broker, events("RUN1", 3, 0), run_result("RUN1"),
+                      NULL);
     sl_event_t e;
     sl_value_t *result = NULL;
     sl_error_t err = {0};
@@ -470,7 +388,8 @@ test_wait_skips_garbage_and_other_protocol_versions(void **s)
 {
     world_t *wd = *s;
     submit_accepted(wd, "RUN1");
-    push(wd, garbage(), events("RUN1", 2, 99), run_result("RUN1"), NULL);
+    sl_test_peer_push(wd->broker, garbage(), events("RUN1", 2, 99),
+                      run_result("RUN1"), NULL);
     sl_event_t e;
     sl_value_t *result = NULL;
     sl_error_t err = {0};
@@ -496,43 +415,11 @@ test_wait_with_nothing_to_say_times_out(void **s)
 
 /* ---- status, cancel, watch ---------------------------------------------- */
 
-static zframe_t *
-status_reply(void)
-{
-    Sluice__RunStatus run = SLUICE__RUN_STATUS__INIT;
-    run.run_id = "RUN1";
-    run.flow = "hello";
-    run.state = SLUICE__RUN_RESULT__STATE__CANCELLED;
-    run.tasks = 4;
-    run.done = 1;
-    run.submitted_ms = 5000;
-    run.finished_ms = 5400;
-    Sluice__RunStatus *runs[] = {&run};
-    Sluice__QueueStatus queue = SLUICE__QUEUE_STATUS__INIT;
-    queue.task = "add";
-    queue.depth = 7;
-    queue.workers = 0;
-    Sluice__QueueStatus *queues[] = {&queue};
-    Sluice__BrokerStatus broker = SLUICE__BROKER_STATUS__INIT;
-    broker.pid = 42;
-    broker.tasks_queued = 7;
-    Sluice__StatusReply reply = SLUICE__STATUS_REPLY__INIT;
-    reply.runs = runs;
-    reply.n_runs = 1;
-    reply.queues = queues;
-    reply.n_queues = 1;
-    reply.broker = &broker;
-    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
-    env.body_case = SLUICE__ENVELOPE__BODY_STATUS;
-    env.status = &reply;
-    return pack(&env, 0);
-}
-
 static void
 test_status_is_the_brokers_reply_as_a_map(void **s)
 {
     world_t *wd = *s;
-    answer_next_with(wd, status_reply(), NULL);
+    sl_test_peer_answer_next(wd->broker, status_reply(), NULL);
     sl_value_t *status = NULL;
     sl_error_t err = {0};
     assert_int_equal(sl_client_status(wd->client, NULL, 5000, &status, &err),
@@ -547,7 +434,9 @@ test_status_is_the_brokers_reply_as_a_map(void **s)
     assert_int_equal(int_of(b, "pid"), 42);
     assert_int_equal(int_of(b, "tasks_queued"), 7);
     sl_value_destroy(&status);
-    Sluice__Envelope *req = last_request(wd);
+    Sluice__Envelope *req =
+        sl_test_peer_take(wd->broker, SLUICE__ENVELOPE__BODY_STATUS_REQUEST,
+                          5000);
     assert_int_equal(req->body_case, SLUICE__ENVELOPE__BODY_STATUS_REQUEST);
     assert_string_equal(req->status_request->run_id, "");
     sl_envelope_free(&req);
@@ -557,13 +446,15 @@ static void
 test_cancel_of_an_unknown_run_is_not_found(void **s)
 {
     world_t *wd = *s;
-    answer_next_with(wd, error_reply("cancel: no such run"), NULL);
+    sl_test_peer_answer_next(wd->broker, error_reply("cancel: no such run"),
+                             NULL);
     sl_value_t *status = NULL;
     sl_error_t err = {0};
     assert_int_equal(sl_client_cancel(wd->client, "GONE", 5000, &status, &err),
                      SL_ENOTFOUND);
     assert_null(status);
-    Sluice__Envelope *req = last_request(wd);
+    Sluice__Envelope *req =
+        sl_test_peer_take(wd->broker, SLUICE__ENVELOPE__BODY_CANCEL, 5000);
     assert_int_equal(req->body_case, SLUICE__ENVELOPE__BODY_CANCEL);
     assert_string_equal(req->cancel->run_id, "GONE");
     sl_envelope_free(&req);
@@ -574,11 +465,12 @@ test_watch_waits_for_its_own_run_and_then_follows_it(void **s)
 {
     world_t *wd = *s;
     /* another run's Accepted first: not the answer */
-    answer_next_with(wd, accepted("OTHER"), accepted("RUN9"),
-                     run_result("RUN9"), NULL);
+    sl_test_peer_answer_next(wd->broker, accepted("OTHER"), accepted("RUN9"),
+                             run_result("RUN9"), NULL);
     sl_error_t err = {0};
     assert_int_equal(sl_client_watch(wd->client, "RUN9", 5000, &err), 0);
-    Sluice__Envelope *req = last_request(wd);
+    Sluice__Envelope *req =
+        sl_test_peer_take(wd->broker, SLUICE__ENVELOPE__BODY_WATCH, 5000);
     assert_int_equal(req->body_case, SLUICE__ENVELOPE__BODY_WATCH);
     assert_string_equal(req->watch->run_id, "RUN9");
     sl_envelope_free(&req);
@@ -593,7 +485,8 @@ static void
 test_watch_of_an_unknown_run_is_not_found(void **s)
 {
     world_t *wd = *s;
-    answer_next_with(wd, error_reply("watch: no such run"), NULL);
+    sl_test_peer_answer_next(wd->broker, error_reply("watch: no such run"),
+                             NULL);
     sl_error_t err = {0};
     assert_int_equal(sl_client_watch(wd->client, "GONE", 5000, &err),
                      SL_ENOTFOUND);
