@@ -63,8 +63,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ports() { # ports N: N free loopback ports, one per line
-    "$FREE_PORT" "$1"
+# ports N: N free loopback ports, one per line, none of them handed out
+# before in this test: a port is free again once free_port closes it, and
+# the kernel may offer it to the next call before its first taker binds it
+# (test_metrics gave a worker's --http the broker's worker port so). The
+# ports given are kept in a file, since callers run this in a subshell.
+ports() {
+    local n=$1 p got=()
+    while [ ${#got[@]} -lt "$n" ]; do
+        for p in $("$FREE_PORT" "$n"); do
+            grep -qx "$p" "$WORK/ports" 2>/dev/null && continue
+            [ ${#got[@]} -lt "$n" ] || break
+            got+=("$p")
+            echo "$p" >>"$WORK/ports"
+        done
+    done
+    printf '%s\n' "${got[@]}"
 }
 
 start_redis() { # sets REDIS_PORT, REDIS_PID, REDIS_URL
