@@ -13,20 +13,23 @@
 typedef struct sl_task_call {
     uint64_t task_id;      /* the broker's id of the job */
     uint32_t attempt;      /* dispatches so far, this one included */
-    char *name;            /* the task, owned */
+    const char *name;      /* the task */
     uint32_t version;      /* 0: the worker's highest */
     sl_value_t *args;      /* a LIST, owned */
     sl_cache_mode_t cache; /* inputs, key or none */
-    char *cache_key;       /* KEY mode: the key as written, owned ("") */
-    char *cache_namespace; /* owned */
-    char *cache_url;       /* the flow's choice, owned ("": none) */
+    const char *cache_key; /* KEY mode: the key as written ("") */
+    const char *cache_namespace;
+    const char *cache_url; /* the flow's choice ("": none) */
     int64_t ttl_ms;        /* > 0, or SL_TTL_FOREVER */
     bool refresh;          /* skip the lookup, overwrite */
     bool validate_inputs;  /* KEY mode: other inputs miss */
     uint64_t timeout_ms;   /* 0: none */
+    void *wire;            /* the decoded message the strings borrow
+                              from (task_wire.c's), owned; NULL when
+                              they are the maker's */
 } sl_task_call_t;
 
-/* Frees what c holds; safe on a zeroed call. */
+/* Frees what c holds (args, and wire); safe on a zeroed call. */
 void sl_task_call_fini(sl_task_call_t *c);
 
 #endif

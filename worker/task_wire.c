@@ -11,18 +11,16 @@
 void
 sl_task_call_fini(sl_task_call_t *c)
 {
-    free(c->name);
     sl_value_destroy(&c->args);
-    free(c->cache_key);
-    free(c->cache_namespace);
-    free(c->cache_url);
+    if (c->wire)
+        sluice__task__free_unpacked(c->wire, NULL);
     memset(c, 0, sizeof *c);
 }
 
-static char *
-copy(const char *s)
+static const char *
+or_empty(const char *s)
 {
-    return strdup(s ? s : "");
+    return s ? s : "";
 }
 
 int
@@ -33,6 +31,7 @@ sl_task_call_decode(const void *data, size_t size, sl_task_call_t *out,
         (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor, data, size);
     if (!t)
         return sl_error_set(err, SL_EINVAL, "task message does not decode");
+    out->wire = t; /* the strings stay where they were decoded */
     out->task_id = t->task_id;
     out->attempt = t->attempt;
     out->version = t->version;
@@ -43,21 +42,17 @@ sl_task_call_decode(const void *data, size_t size, sl_task_call_t *out,
     out->refresh = t->refresh;
     out->validate_inputs = t->validate_inputs;
     out->timeout_ms = t->timeout_ms;
-    out->name = copy(t->name);
-    out->cache_key = copy(t->cache_key);
-    out->cache_namespace = copy(t->cache_namespace);
-    out->cache_url = copy(t->cache_url);
-    int rc = 0;
-    if (!out->name || !out->cache_key || !out->cache_namespace ||
-        !out->cache_url)
-        rc = sl_error_set(err, SL_ENOMEM, "out of memory");
-    else if (sl_wire_value_unpack(t->args, &out->args, err) < 0) {
+    out->name = or_empty(t->name);
+    out->cache_key = or_empty(t->cache_key);
+    out->cache_namespace = or_empty(t->cache_namespace);
+    out->cache_url = or_empty(t->cache_url);
+    if (sl_wire_value_unpack(t->args, &out->args, err) < 0) {
         sl_error_prefix(err, "bad args");
-        rc = SL_EINVAL;
-    } else if (sl_value_type(out->args) != SL_LIST)
-        rc = sl_error_set(err, SL_EINVAL, "args must be a list");
-    sluice__task__free_unpacked(t, NULL);
-    return rc;
+        return SL_EINVAL;
+    }
+    if (sl_value_type(out->args) != SL_LIST)
+        return sl_error_set(err, SL_EINVAL, "args must be a list");
+    return 0;
 }
 
 void

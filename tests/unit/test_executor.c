@@ -67,12 +67,12 @@ call(job_t *j, uint64_t id, const char *task, int64_t a, int64_t b)
     memset(j, 0, sizeof *j);
     j->call = (sl_task_call_t){.task_id = id,
                                .attempt = 1,
-                               .name = strdup(task),
+                               .name = task,
                                .args = args,
                                .cache = SL_CACHE_INPUTS,
-                               .cache_key = strdup(""),
-                               .cache_namespace = strdup("default"),
-                               .cache_url = strdup(""),
+                               .cache_key = "",
+                               .cache_namespace = "default",
+                               .cache_url = "",
                                .ttl_ms = 3600000};
 }
 
@@ -209,8 +209,7 @@ test_executor_prepare_says_what_cannot_be(void **state)
     fixture_t *f = *state;
     job_t j;
     call(&j, 1, "mul", 1, 2);
-    free(j.call.cache_url);
-    j.call.cache_url = strdup("memcached://nowhere");
+    j.call.cache_url = "memcached://nowhere";
     sl_batch_prepare(&f->ex, &j);
     assert_false(j.is_done);
     assert_int_equal(j.outcome.cache, SL_CACHE_OUTCOME_ERROR);
