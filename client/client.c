@@ -522,6 +522,17 @@ status_value(const Sluice__StatusReply *s)
     return map;
 }
 
+/* The broker's Error answering a request about a run: SL_ENOTFOUND for a
+ * run it does not know, else SL_EPROTO. */
+static int
+broker_error(const Sluice__Error *e, sl_error_t *err)
+{
+    return sl_error_set(err,
+                        strstr(e->reason, "no such run") ? SL_ENOTFOUND
+                                                         : SL_EPROTO,
+                        "broker: %s", e->reason);
+}
+
 /* Sends env and waits for the StatusReply that answers it. */
 static int
 ask_status(sl_client_t *c, Sluice__Envelope *env, int timeout_ms,
@@ -541,12 +552,8 @@ ask_status(sl_client_t *c, Sluice__Envelope *env, int timeout_ms,
         if (reply->body_case == SLUICE__ENVELOPE__BODY_STATUS)
             *status = status_value(reply->status);
         else if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
-            rc = sl_error_set(err,
-                              strstr(reply->error->reason, "no such run")
-                                  ? SL_ENOTFOUND
-                                  : SL_EPROTO,
-                              "broker: %s", reply->error->reason);
-        else if (reply->body_case != SLUICE__ENVELOPE__BODY_STATUS)
+            rc = broker_error(reply->error, err);
+        else
             keep_for_later(c, &reply);
         sl_envelope_free(&reply);
     }
@@ -594,11 +601,7 @@ sl_client_watch(sl_client_t *c, const char *run_id, int timeout_ms,
         bool is_ours = reply->body_case == SLUICE__ENVELOPE__BODY_ACCEPTED &&
                        !strcmp(reply->accepted->run_id, run_id);
         if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
-            rc = sl_error_set(err,
-                              strstr(reply->error->reason, "no such run")
-                                  ? SL_ENOTFOUND
-                                  : SL_EPROTO,
-                              "broker: %s", reply->error->reason);
+            rc = broker_error(reply->error, err);
         else if (!is_ours)
             keep_for_later(c, &reply);
         sl_envelope_free(&reply);
