@@ -12,10 +12,12 @@
  * again is known by its incarnation and keeps what it held. */
 #include "loop.h"
 
+#include "caps.h"
 #include "log.h"
 #include "outcome_wire.h"
 #include "wire.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +84,11 @@ fill_task(const loop_t *l, sl_job_t *job, Sluice__Task *t)
         t->args = NULL; /* over the caps: the broker checked them on
                            submit, so only memory can fail here; the
                            worker then fails the task */
+    if (job->inputs && sl_wire_value_view(job->inputs, &t->inputs, NULL) < 0) {
+        free(t->args); /* never without its inputs: that is another key */
+        t->args = NULL;
+        t->inputs = NULL;
+    }
     t->cache = (Sluice__FlowNode__CacheMode)node->opt.cache;
     t->cache_key = node->opt.cache_key ? (char *)node->opt.cache_key : "";
     t->cache_namespace = flow->cache_namespace;
@@ -113,6 +120,7 @@ send_tasks(loop_t *l, sl_bworker_t *w, sl_job_t **jobs, size_t n)
     int rc = sl_envelope_send(l->back, w->identity, &env, &err);
     for (size_t i = 0; i < n; i++) {
         free(tasks[i].args);
+        free(tasks[i].inputs);
         if (rc == 0) {
             sl_run_job_started(jobs[i]->run, jobs[i], w->id);
             sl_bmetrics_dispatched(l->metrics, tasks[i].name, 1);
@@ -244,9 +252,38 @@ pick_name(loop_t *l, const char *wanted, char *name, size_t size)
     return holder ? SL_EEXIST : 0;
 }
 
+/* Whether r's --exec rules are within bounds; why says what is not. */
+static bool
+are_rules_sane(const Sluice__Ready *r, char *why, size_t size)
+{
+    if (r->n_exec_rules > SL_EXEC_RULES_MAX_COUNT) {
+        snprintf(why, size, "ready: %zu --exec rules, over the cap of %d",
+                 r->n_exec_rules, SL_EXEC_RULES_MAX_COUNT);
+        return false;
+    }
+    for (size_t i = 0; i < r->n_exec_rules; i++)
+        if (!*r->exec_rules[i] ||
+            strlen(r->exec_rules[i]) > SL_PROGRAM_NAME_MAX_BYTES) {
+            snprintf(why, size,
+                     "ready: --exec rule %zu is empty or over %d "
+                     "bytes",
+                     i + 1, SL_PROGRAM_NAME_MAX_BYTES);
+            return false;
+        }
+    if (strlen(r->exec_path) > 4096) {
+        snprintf(why, size, "ready: exec_path is over 4096 bytes");
+        return false;
+    }
+    return true;
+}
+
 static void
 on_ready(loop_t *l, zframe_t *id, sl_bworker_t *w, const Sluice__Ready *r)
 {
+    char why[200];
+    if (!are_rules_sane(r, why, sizeof why))
+        return sl_loop_send_error(l, l->back, id, why,
+                                  SLUICE__ERROR__CODE__GENERIC);
     if (!w && (w = find_incarnation(l, r->incarnation)) &&
         sl_sched_rebind_worker(l->sched, w, id) == 0)
         sl_log(SL_LOG_INFO, "broker",
@@ -266,9 +303,16 @@ on_ready(loop_t *l, zframe_t *id, sl_bworker_t *w, const Sluice__Ready *r)
     sl_task_name_t *tasks = calloc(r->n_tasks + 1, sizeof *tasks);
     for (size_t i = 0; tasks && i < r->n_tasks; i++)
         tasks[i] = (sl_task_name_t){r->tasks[i]->name, r->tasks[i]->version};
-    sl_worker_hello_t hello =
-        {name,     r->hostname, r->incarnation,        r->pid,
-         r->slots, tasks,       tasks ? r->n_tasks : 0};
+    sl_worker_hello_t hello = {name,
+                               r->hostname,
+                               r->incarnation,
+                               r->pid,
+                               r->slots,
+                               tasks,
+                               tasks ? r->n_tasks : 0,
+                               r->exec_rules,
+                               r->n_exec_rules,
+                               r->exec_path};
     w = tasks ? sl_sched_add_worker(l->sched, id, &hello) : NULL;
     free(tasks);
     if (!w)
@@ -474,11 +518,20 @@ give_up_unserved(loop_t *l, int64_t now)
         uint64_t wait = sl_run_worker_wait_ms(job->run);
         if (!wait || now - job->queued_ms < (int64_t)wait)
             continue;
-        char why[SL_NAME_MAX_BYTES + 200];
-        snprintf(why, sizeof why,
-                 "no connected worker serves task '%s' (waited %llu ms for "
-                 "one)",
-                 task_of(job), (unsigned long long)wait);
+        char why[SL_QUEUE_KEY_BYTES + 200];
+        const char *program = !strcmp(task_of(job), SL_PROGRAM_TASK)
+                                  ? sl_program_name(job->args)
+                                  : NULL;
+        if (program)
+            snprintf(why, sizeof why,
+                     "no connected worker may run program '%s' (waited %llu "
+                     "ms for one)",
+                     program, (unsigned long long)wait);
+        else
+            snprintf(why, sizeof why,
+                     "no connected worker serves task '%s' (waited %llu ms "
+                     "for one)",
+                     task_of(job), (unsigned long long)wait);
         sl_run_job_give_up(job->run, l->sched, job, why);
         sl_loop_touch(l, job->run);
     }

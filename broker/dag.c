@@ -8,6 +8,7 @@
 #include "caps.h"
 #include "digest.h"
 #include "invariant.h"
+#include "program.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,15 +107,31 @@ set_identity(sl_run_t *run, sl_job_t *job)
     if (!settings ||
         sl_digest_task(node->task, node->version, job->args, both) < 0)
         return;
+    if (job->inputs) { /* the same call reading other files is another */
+        uint8_t call[3 * SL_DIGEST_BYTES];
+        memcpy(call, both, SL_DIGEST_BYTES);
+        if (sl_digest_value(job->inputs, call + SL_DIGEST_BYTES) < 0)
+            return;
+        sl_digest_bytes(call, 2 * SL_DIGEST_BYTES, both);
+    }
     memcpy(both + SL_DIGEST_BYTES, settings, SL_DIGEST_BYTES);
     job->has_identity = sl_digest_bytes(both, sizeof both, job->identity) == 0;
 }
 
+/* The queue a job waits in: its task's, or for a program task, its
+ * program's ("exec:wc"), which only workers whose --exec rules allow it
+ * serve. */
 static void
 queue_key(const sl_run_t *run, const sl_job_t *job, char *key, size_t size)
 {
     const sl_node_t *node = &run->flow->nodes[job->node];
-    sl_sched_key(key, size, node->task, node->version);
+    const char *program = !strcmp(node->task, SL_PROGRAM_TASK)
+                              ? sl_program_name(job->args)
+                              : NULL;
+    if (program)
+        snprintf(key, size, SL_PROGRAM_QUEUE_PREFIX "%s", program);
+    else
+        sl_sched_key(key, size, node->task, node->version);
 }
 
 /* Queues a new job (or one whose leader ended), unless an identical one is
@@ -122,7 +139,7 @@ queue_key(const sl_run_t *run, const sl_job_t *job, char *key, size_t size)
 static void
 enqueue_new(sl_run_t *run, sl_sched_t *sched, sl_job_t *job)
 {
-    char key[SL_NAME_MAX_BYTES + 16];
+    char key[SL_QUEUE_KEY_BYTES];
     if (!job->has_identity)
         set_identity(run, job);
     sl_job_t *leader = sl_sched_leader(sched, job);
@@ -143,8 +160,15 @@ enqueue_new(sl_run_t *run, sl_sched_t *sched, sl_job_t *job)
         sl_run_emit(run, job, job->node, SL_EVENT_QUEUED, NULL, NULL);
         return;
     }
-    char why[SL_NAME_MAX_BYTES + 64];
-    snprintf(why, sizeof why, "no connected worker serves task '%s'", key);
+    char why[SL_QUEUE_KEY_BYTES + 160];
+    if (!strncmp(key, SL_PROGRAM_QUEUE_PREFIX, strlen(SL_PROGRAM_QUEUE_PREFIX)))
+        snprintf(why, sizeof why,
+                 "no connected worker may run program '%.*s' (start one "
+                 "with --exec RULE that allows it)",
+                 SL_PROGRAM_NAME_MAX_BYTES,
+                 key + strlen(SL_PROGRAM_QUEUE_PREFIX));
+    else
+        snprintf(why, sizeof why, "no connected worker serves task '%s'", key);
     sl_run_emit(run, job, job->node, SL_EVENT_WAITING, NULL, why);
 }
 
@@ -356,6 +380,7 @@ take_recovered(sl_run_t *run, sl_job_t *job)
         return false;
     zhashx_delete(run->recovered, key); /* the value moves to the job */
     sl_value_destroy(&job->args);
+    sl_value_destroy(&job->inputs);
     job->value = value;
     run->jobs_done++;
     run->jobs_cached++;
@@ -363,6 +388,20 @@ take_recovered(sl_run_t *run, sl_job_t *job)
     run->nodes[job->node].cached_count++;
     sl_run_emit(run, job, job->node, SL_EVENT_CACHED, NULL, NULL);
     return true;
+}
+
+/* A program task's call, once its references are resolved: the shape of
+ * its arguments and its program's name (a worker would refuse it, and no
+ * worker's rules could route it). */
+static int
+check_program(const sl_node_t *node, const sl_value_t *args, sl_error_t *err)
+{
+    sl_program_call_t call;
+    if (strcmp(node->task, SL_PROGRAM_TASK) != 0)
+        return 0;
+    if (sl_program_call_parse(args, &call, err) < 0)
+        return SL_EINVAL;
+    return sl_program_check_name(sl_program_name(args), err);
 }
 
 /* Places width jobs of node n (RUNNING, its slab made); stops at the first
@@ -377,20 +416,28 @@ place_jobs(sl_run_t *run, sl_sched_t *sched, uint32_t n, sl_value_t **lists,
         resolve_t r = {run, node, lists, (size_t)i};
         sl_job_t *job = &ns->slab[i];
         job->args = sl_flow_instantiate(node->args, resolve, &r);
+        job->inputs = node->inputs
+                          ? sl_flow_instantiate(node->inputs, resolve, &r)
+                          : NULL;
         sl_error_t err = {0};
-        if (!job->args) {
+        if (!job->args || (node->inputs && !job->inputs)) {
+            sl_value_destroy(&job->args);
             fail_node(run, sched, n,
                       "out of memory building the task's arguments", false,
                       NULL);
             return;
         }
-        if (sl_value_check_caps(job->args, &err) < 0) {
+        if (sl_value_check_caps(job->args, &err) < 0 ||
+            (job->inputs && sl_value_check_caps(job->inputs, &err) < 0) ||
+            check_program(node, job->args, &err) < 0) {
             char why[700];
             snprintf(why, sizeof why, "%s cannot be sent to a worker: %s",
                      node->map_count ? "an element's arguments"
                                      : "its arguments",
                      err.msg);
             sl_value_destroy(&job->args);
+            sl_value_destroy(&job->inputs);
+            sl_value_destroy(&job->inputs);
             fail_node(run, sched, n, why, false, NULL);
             return;
         }
@@ -515,7 +562,7 @@ job_failed(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, const char *error,
            bool is_timeout, const char *worker_id)
 {
     const sl_node_t *node = &run->flow->nodes[job->node];
-    char key[SL_NAME_MAX_BYTES + 16], msg[700];
+    char key[SL_QUEUE_KEY_BYTES], msg[700];
     if (is_timeout) {
         job->timeouts++;
         run->nodes[job->node].timeouts++;
@@ -553,6 +600,7 @@ job_done(sl_run_t *run, sl_sched_t *sched, sl_job_t *job, sl_value_t **value,
     job->value = *value;
     *value = NULL;
     sl_value_destroy(&job->args);
+    sl_value_destroy(&job->inputs);
     run->jobs_done++;
     run->jobs_cached += is_hit;
     ns->done_count++;
@@ -640,7 +688,7 @@ sl_run_job_lost(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
         sl_run_settle(run, sched);
         return;
     }
-    char key[SL_NAME_MAX_BYTES + 16], msg[300];
+    char key[SL_QUEUE_KEY_BYTES], msg[300];
     run->nodes[job->node].deaths += is_death;
     if (is_death && ++job->deaths >= SL_POISON_DEATHS) {
         snprintf(msg, sizeof msg,

@@ -44,6 +44,8 @@ typedef struct sl_job {
     bool is_suspect;       /* a worker died holding it: it runs alone, so
                               that a further death is its own */
     sl_value_t *args;      /* resolved args, owned until it ends */
+    sl_value_t *inputs;    /* resolved inputs (a LIST), owned until it
+                              ends; NULL: none declared */
     sl_value_t *value;     /* result, owned until its node gathers it */
     sl_bworker_t *worker;  /* holder while RUNNING, and after a cancel
                               until the holder answers */

@@ -93,6 +93,7 @@ free_jobs(sl_run_t *run)
 {
     for (uint32_t i = 0; run->jobs && i < run->job_count; i++) {
         sl_value_destroy(&run->jobs[i]->args);
+        sl_value_destroy(&run->jobs[i]->inputs);
         sl_value_destroy(&run->jobs[i]->value);
         zlistx_destroy(&run->jobs[i]->followers);
     }
@@ -401,6 +402,7 @@ sl_run_compact(sl_run_t *run)
     }
     for (uint32_t i = 0; i < run->job_count; i++) {
         sl_value_destroy(&run->jobs[i]->args);
+        sl_value_destroy(&run->jobs[i]->inputs);
         sl_value_destroy(&run->jobs[i]->value);
     }
 }

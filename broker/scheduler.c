@@ -59,6 +59,10 @@ destroy_worker(void **item)
     for (size_t i = 0; i < w->key_count; i++)
         free(w->keys[i]);
     free(w->keys);
+    for (size_t i = 0; i < w->exec_rule_count; i++)
+        free(w->exec_rules[i]);
+    free(w->exec_rules);
+    free(w->exec_path);
     free(w->id);
     free(w->hostname);
     free(w->incarnation);
@@ -137,7 +141,33 @@ sl_sched_key(char *out, size_t size, const char *task, uint32_t version)
         snprintf(out, size, "%s", task);
 }
 
-/* The queue of key, made if need be; NULL without memory. */
+static int add_key(sl_bworker_t *w, const char *key);
+static bool serves(const sl_bworker_t *w, const char *key);
+
+/* Whether w's --exec rules may allow the program of queue key (one of
+ * "exec:PROGRAM"). */
+static bool
+may_run(const sl_bworker_t *w, const char *key)
+{
+    size_t n = strlen(SL_PROGRAM_QUEUE_PREFIX);
+    return w->exec_rule_count && !strncmp(key, SL_PROGRAM_QUEUE_PREFIX, n) &&
+           sl_program_rules_match(w->exec_rules, w->exec_rule_count,
+                                  w->exec_path, key + n) != NULL;
+}
+
+/* w serves key from now on (a program its rules allow): one more worker
+ * serves it. */
+static void
+serve_program(sl_sched_t *s, sl_bworker_t *w, const char *key)
+{
+    if (serves(w, key) || add_key(w, key) < 0)
+        return;
+    uintptr_t n = (uintptr_t)zhashx_lookup(s->serving, key);
+    zhashx_update(s->serving, key, (void *)(n + 1));
+}
+
+/* The queue of key, made if need be; NULL without memory. A new queue of
+ * a program is served by every worker whose rules allow it. */
 static sl_squeue_t *
 queue_for(sl_sched_t *s, const char *key)
 {
@@ -149,6 +179,10 @@ queue_for(sl_sched_t *s, const char *key)
         destroy_queue((void **)&q);
         return NULL;
     }
+    for (sl_bworker_t *w = zlistx_first(s->workers); w;
+         w = zlistx_next(s->workers))
+        if (may_run(w, key))
+            serve_program(s, w, key);
     return q;
 }
 
@@ -284,6 +318,22 @@ add_key(sl_bworker_t *w, const char *key)
     return 0;
 }
 
+/* Copies the hello's --exec rules and path into w. */
+static int
+copy_rules(sl_bworker_t *w, const sl_worker_hello_t *hello)
+{
+    w->exec_path = strdup(hello->exec_path ? hello->exec_path : "");
+    w->exec_rules = calloc(hello->exec_rule_count + 1, sizeof *w->exec_rules);
+    if (!w->exec_path || !w->exec_rules)
+        return SL_ENOMEM;
+    for (size_t i = 0; i < hello->exec_rule_count; i++) {
+        if (!(w->exec_rules[i] = strdup(hello->exec_rules[i])))
+            return SL_ENOMEM;
+        w->exec_rule_count++;
+    }
+    return 0;
+}
+
 sl_bworker_t *
 sl_sched_add_worker(sl_sched_t *s, zframe_t *identity,
                     const sl_worker_hello_t *hello)
@@ -306,6 +356,11 @@ sl_sched_add_worker(sl_sched_t *s, zframe_t *identity,
                      hello->tasks[i].version);
         ok = add_key(w, hello->tasks[i].name) == 0 && add_key(w, key) == 0;
     }
+    ok = ok && copy_rules(w, hello) == 0;
+    for (sl_squeue_t *q = ok ? zhashx_first(s->queues) : NULL; q;
+         q = zhashx_next(s->queues))
+        if (may_run(w, q->key))
+            ok = add_key(w, q->key) == 0;
     char *hex = ok ? zframe_strhex(identity) : NULL;
     if (!hex || zhashx_insert(s->by_id, hex, w) != 0) {
         free(hex);

@@ -8,6 +8,7 @@
 #include "job.h"
 
 #include "curve.h"
+#include "program.h"
 
 #include <czmq.h>
 #include <stdbool.h>
@@ -29,6 +30,9 @@ typedef struct sl_worker_hello {
     uint32_t slots; /* 0 is taken as 1 */
     const sl_task_name_t *tasks;
     size_t task_count;
+    char *const *exec_rules; /* --exec rules: the programs it may run */
+    size_t exec_rule_count;  /* 0: none */
+    const char *exec_path;   /* where it looks bare program names up */
 } sl_worker_hello_t;
 
 struct sl_bworker {
@@ -51,10 +55,16 @@ struct sl_bworker {
     uint64_t cache_errors;       /* of which its cache failed */
     char key[SL_CURVE_KEY_TEXT]; /* the CURVE key it said READY with, Z85;
                                     "" in the clear */
+    char **exec_rules;           /* its --exec rules, owned */
+    size_t exec_rule_count;      /* entries in exec_rules */
+    char *exec_path;             /* where it finds bare program names */
 };
 
 sl_sched_t *sl_sched_new(uint32_t prefetch);
 void sl_sched_destroy(sl_sched_t **p);
+
+/* Room for any queue key: a task's, or a program task's ("exec:PROGRAM"). */
+#define SL_QUEUE_KEY_BYTES (SL_PROGRAM_NAME_MAX_BYTES + 16)
 
 /* The queue key of a task: "name" (any version) or "name@version". */
 void sl_sched_key(char *out, size_t size, const char *task, uint32_t version);

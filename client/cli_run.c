@@ -10,6 +10,7 @@
 #include "value.h"
 #include "local.h"
 #include "log.h"
+#include "program.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -18,19 +19,21 @@
 #include <unistd.h>
 
 #define MAX_PLUGINS 64
+#define MAX_EXEC    64
 
 typedef struct {
     const char *broker;       /* --broker */
     bool is_local;            /* --local */
     sl_local_options_t local; /* --workers, --slots, --cache, --tasks */
     const char *plugins[MAX_PLUGINS];
-    sl_value_t *params;      /* --param NAME=VALUE, a MAP, owned */
-    bool is_json;            /* --json */
-    bool is_quiet;           /* --quiet */
-    bool is_events;          /* --events: one JSON line per event */
-    int timeout_ms;          /* for the broker to accept */
-    uint64_t worker_wait_ms; /* --wait-for-worker; 0: for ever */
-    bool is_watch;           /* `sluice watch`, not `sluice run` */
+    const char *exec_rules[MAX_EXEC]; /* --exec, for the local workers */
+    sl_value_t *params;               /* --param NAME=VALUE, a MAP, owned */
+    bool is_json;                     /* --json */
+    bool is_quiet;                    /* --quiet */
+    bool is_events;                   /* --events: one JSON line per event */
+    int timeout_ms;                   /* for the broker to accept */
+    uint64_t worker_wait_ms;          /* --wait-for-worker; 0: for ever */
+    bool is_watch;                    /* `sluice watch`, not `sluice run` */
 } run_args_t;
 
 typedef struct {
@@ -64,8 +67,10 @@ usage(FILE *out, bool is_watch)
                 "with --local: threads per worker (default 2)\n  --cache URL   "
                 "      with --local: the cache (default: embedded\n            "
                 "          LMDB under ~/.cache/sluice)\n  --tasks LIB.so      "
-                "with --local: load a task plugin (repeatable)\n  --param "
-                "NAME=VALUE  set a flow parameter (repeatable)\n  "
+                "with --local: load a task plugin (repeatable)\n  --exec RULE  "
+                "       with --local: run only the programs this rule\n       "
+                "               allows (repeatable; default: any program)\n  "
+                "--param NAME=VALUE  set a flow parameter (repeatable)\n  "
                 "--wait-for-worker DURATION  fail a task that no connected "
                 "worker\n                      serves after this long "
                 "(default: wait for ever,\n                      as workers "
@@ -107,6 +112,7 @@ parse_args(run_args_t *a, int argc, char **argv)
          {"slots", required_argument, NULL, 's'},
          {"cache", required_argument, NULL, 'c'},
          {"tasks", required_argument, NULL, 't'},
+         {"exec", required_argument, NULL, 'x'},
          {"param", required_argument, NULL, 'p'},
          {"json", no_argument, NULL, 'j'},
          {"quiet", no_argument, NULL, 'q'},
@@ -119,6 +125,7 @@ parse_args(run_args_t *a, int argc, char **argv)
     a->broker = sl_cli_broker();
     a->timeout_ms = SL_CLI_TIMEOUT_MS;
     a->local.plugins = a->plugins;
+    a->local.exec_rules = a->exec_rules;
     a->params = sl_value_new_map();
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
@@ -141,6 +148,13 @@ parse_args(run_args_t *a, int argc, char **argv)
             if (a->local.plugin_count == MAX_PLUGINS)
                 return -1;
             a->plugins[a->local.plugin_count++] = optarg;
+            break;
+        case 'x':
+            if (a->local.exec_rule_count == MAX_EXEC) {
+                fprintf(stderr, "sluice run: at most %d --exec\n", MAX_EXEC);
+                return -1;
+            }
+            a->exec_rules[a->local.exec_rule_count++] = optarg;
             break;
         case 'p':
             if (add_param(a, optarg) < 0)
@@ -170,9 +184,9 @@ parse_args(run_args_t *a, int argc, char **argv)
         }
     }
     bool is_local_only = a->is_local || a->local.plugin_count ||
-                         a->local.cache_url || a->local.workers ||
-                         a->local.slots || a->worker_wait_ms ||
-                         sl_value_count(a->params);
+                         a->local.exec_rule_count || a->local.cache_url ||
+                         a->local.workers || a->local.slots ||
+                         a->worker_wait_ms || sl_value_count(a->params);
     if (a->is_watch && is_local_only) {
         fprintf(stderr, "sluice watch: only --broker, --json, --events, "
                         "--quiet and --timeout apply to a run submitted "
@@ -375,10 +389,23 @@ submit_and_follow(const run_args_t *a, const sl_flow_t *flow,
 /* With --local no worker can join later: a node whose task none of the
  * local workers has would wait for ever. 0, or -1 after saying which. */
 static int
-check_local_tasks(const sl_local_t *local, const sl_flow_t *flow)
+check_local_tasks(const sl_local_t *local, const run_args_t *a,
+                  const sl_flow_t *flow)
 {
     for (size_t i = 0; i < flow->node_count; i++) {
         const sl_node_t *n = &flow->nodes[i];
+        const char *program =
+            !strcmp(n->task, SL_PROGRAM_TASK) ? sl_program_name(n->args) : NULL;
+        if (program && *program != '$' && a->local.exec_rule_count &&
+            !sl_program_rules_match((char *const *)a->exec_rules,
+                                    a->local.exec_rule_count, SL_PROGRAM_PATH,
+                                    program)) {
+            fprintf(stderr,
+                    "sluice run: %s: node '%s' runs program '%s', which no "
+                    "--exec rule allows\n",
+                    flow->file, n->name, program);
+            return -1;
+        }
         if (sl_local_serves(local, n->task, n->version))
             continue;
         fprintf(stderr,
@@ -417,7 +444,7 @@ sl_cli_run(int argc, char **argv)
             code = SL_EXIT_CONNECT;
             goto out;
         }
-        if (check_local_tasks(local, flow) < 0)
+        if (check_local_tasks(local, &a, flow) < 0)
             goto out; /* SL_EXIT_USAGE: nothing was submitted */
         char shown[512];
         if (!a.is_quiet && isatty(STDERR_FILENO))

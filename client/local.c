@@ -46,6 +46,7 @@ sl_local_start(const sl_local_options_t *opt, sl_error_t *err)
              (int)getpid());
     snprintf(l->back, sizeof l->back, "inproc://sluice-workers-%d",
              (int)getpid());
+    static const char *const any[] = {"*"};
     sl_broker_options_t bopt = {l->front, l->back, 2, 100};
     l->broker = sl_broker_new(&bopt, err);
     for (uint32_t i = 0; l->broker && i < n; i++) {
@@ -58,6 +59,8 @@ sl_local_start(const sl_local_options_t *opt, sl_error_t *err)
             .cache_url = l->cache_url, /* the operator's choice wins */
             .plugins = opt->plugins,
             .plugin_count = opt->plugin_count,
+            .exec_rules = opt->exec_rule_count ? opt->exec_rules : any,
+            .exec_rule_count = opt->exec_rule_count ? opt->exec_rule_count : 1,
         };
         if (!(l->workers[i] = sl_worker_new(&wopt, err)))
             break;

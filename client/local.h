@@ -18,6 +18,10 @@ typedef struct sl_local_options {
     const char *cache_url;      /* NULL: the embedded default */
     const char *const *plugins; /* plugin_count .so paths */
     size_t plugin_count;
+    const char *const *exec_rules; /* the programs the flow may run; none:
+                                      any (the user runs their own flow,
+                                      as make does) */
+    size_t exec_rule_count;
 } sl_local_options_t;
 
 /* Starts them; NULL, with err, if one cannot start (nothing is left). */

@@ -24,5 +24,18 @@
 #define SL_NAME_MAX_BYTES 128
 /* A cache key is at most this many bytes (LMDB takes up to 511). */
 #define SL_KEY_MAX_BYTES 500
+/* A node declares at most this many inputs (paths, folders, globs)... */
+#define SL_INPUTS_MAX_COUNT 1000
+/* ...which expand, on the worker, to at most this many files. */
+#define SL_INPUT_FILES_MAX_COUNT 100000
+/* A worker gives at most this many --exec rules. */
+#define SL_EXEC_RULES_MAX_COUNT 256
+/* A program's argument vector has at most this many elements. */
+#define SL_ARGV_MAX_COUNT 4096
+/* A program task's standard output is at most this many bytes by default
+ * (its result); a worker's --max-stdout changes it. */
+#define SL_STDOUT_MAX_BYTES (16u << 20)
+/* The tail of a failed program's standard error kept in its error. */
+#define SL_STDERR_TAIL_BYTES 2048
 
 #endif

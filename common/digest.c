@@ -11,10 +11,12 @@
 
 #include "error.h"
 
+#include <errno.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int encode(const sl_value_t *v, sl_buf_t *out, size_t depth);
 
@@ -144,6 +146,13 @@ int
 sl_digest_task(const char *task, uint32_t version, const sl_value_t *args,
                uint8_t digest[SL_DIGEST_BYTES])
 {
+    return sl_digest_task_files(task, version, args, NULL, digest);
+}
+
+int
+sl_digest_task_files(const char *task, uint32_t version, const sl_value_t *args,
+                     const sl_value_t *files, uint8_t digest[SL_DIGEST_BYTES])
+{
     static const char domain[] = "sluice-task-v1";
     sl_buf_t b = {0};
     int rc = sl_buf_append(&b, domain, sizeof domain - 1);
@@ -155,10 +164,38 @@ sl_digest_task(const char *task, uint32_t version, const sl_value_t *args,
         rc = put_tagged(&b, 'I', version);
     if (rc == 0)
         rc = encode(args, &b, 2);
+    if (rc == 0 && files && sl_value_count(files) > 0)
+        rc = encode(files, &b, 1);
     if (rc == 0)
         rc = hash(b.data, b.size, digest);
     sl_buf_fini(&b);
     return rc;
+}
+
+int
+sl_digest_fd(int fd, uint8_t digest[SL_DIGEST_BYTES], uint64_t *size,
+             sl_error_t *err)
+{
+    crypto_generichash_state st;
+    char chunk[1 << 16];
+    uint64_t total = 0;
+    crypto_generichash_init(&st, NULL, 0, SL_DIGEST_BYTES);
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return sl_error_set(err, SL_EIO, "read: %s", strerror(errno));
+        if (n == 0)
+            break;
+        crypto_generichash_update(&st, (const unsigned char *)chunk,
+                                  (unsigned long long)n);
+        total += (uint64_t)n;
+    }
+    crypto_generichash_final(&st, digest, SL_DIGEST_BYTES);
+    if (size)
+        *size = total;
+    return 0;
 }
 
 void

@@ -5,6 +5,7 @@
 #define SL_DIGEST_H
 
 #include "buf.h"
+#include "error.h"
 #include "value.h"
 
 #include <stdint.h>
@@ -25,6 +26,19 @@ int sl_digest_value(const sl_value_t *v, uint8_t digest[SL_DIGEST_BYTES]);
  * "sluice-task-v1", then canonical [task, version, args]. */
 int sl_digest_task(const char *task, uint32_t version, const sl_value_t *args,
                    uint8_t digest[SL_DIGEST_BYTES]);
+
+/* The same, with the files the call reads: files is a LIST of [name,
+ * BYTES digest] in name order (a program's own file first, named
+ * "$program"), encoded after the args; NULL or empty: sl_digest_task's
+ * digest, unchanged (docs/CACHING.md). */
+int sl_digest_task_files(const char *task, uint32_t version,
+                         const sl_value_t *args, const sl_value_t *files,
+                         uint8_t digest[SL_DIGEST_BYTES]);
+
+/* digest = BLAKE2b-256 of what fd reads to its end, streamed; *size
+ * (if not NULL) the bytes read. 0, or SL_EIO with err saying why. */
+int sl_digest_fd(int fd, uint8_t digest[SL_DIGEST_BYTES], uint64_t *size,
+                 sl_error_t *err);
 
 /* digest = BLAKE2b-256(data). */
 int sl_digest_bytes(const void *data, size_t size,

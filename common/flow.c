@@ -41,6 +41,7 @@ node_fini(sl_node_t *n)
     free(n->name);
     free(n->task);
     sl_value_destroy(&n->args);
+    sl_value_destroy(&n->inputs);
     for (size_t i = 0; i < n->map_count; i++) {
         free(n->map_vars[i]);
         sl_value_destroy(&n->map_sources[i]);
@@ -227,6 +228,20 @@ sl_flow_add_map(sl_flow_t *flow, const char *node, const char *var,
 }
 
 int
+sl_flow_set_inputs(sl_flow_t *flow, const char *node, sl_value_t **inputs,
+                   sl_error_t *err)
+{
+    sl_node_t *n = find_mut(flow, node, err);
+    if (n) {
+        sl_value_destroy(&n->inputs);
+        n->inputs = *inputs;
+        *inputs = NULL;
+    }
+    sl_value_destroy(inputs);
+    return n ? 0 : SL_ENOTFOUND;
+}
+
+int
 sl_flow_set_options(sl_flow_t *flow, const char *node,
                     const sl_node_options_t *opt, sl_error_t *err)
 {
@@ -363,6 +378,8 @@ sl_flow_deps(const sl_flow_t *flow, size_t node, sl_flow_dep_fn visit,
     const sl_node_t *n = &flow->nodes[node];
     deps_ctx_t d = {flow, n, visit, ctx};
     walk_refs(n->args, dep_ref, &d);
+    if (n->inputs)
+        walk_refs(n->inputs, dep_ref, &d);
     for (size_t i = 0; i < n->map_count; i++)
         walk_refs(n->map_sources[i], dep_ref, &d);
 }

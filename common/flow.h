@@ -32,6 +32,9 @@ typedef struct sl_node {
     sl_pos_t pos;             /* where the node starts */
     sl_pos_t args_pos;        /* where its args start */
     sl_pos_t map_pos;         /* where its map starts */
+    sl_value_t *inputs;       /* LIST template of the paths, folders and
+                                 globs it reads, owned; NULL: none */
+    sl_pos_t inputs_pos;      /* where its inputs start */
 } sl_node_t;
 
 struct sl_flow {

@@ -146,6 +146,37 @@ check_options(check_t *c, const sl_node_t *n)
         fail_at(c, n->pos, "node '%s': bad ttl", n->name);
 }
 
+/* inputs: a list of path strings or references (resolved to strings, or
+ * lists of strings, on the way to the worker). */
+static void
+check_inputs(check_t *c, const sl_node_t *n)
+{
+    const char *ref;
+    if (!n->inputs || c->rc < 0)
+        return;
+    c->pos = or_node(n->inputs_pos, n);
+    if (sl_value_type(n->inputs) != SL_LIST) {
+        fail_at(c, c->pos, "node '%s': inputs must be a list of paths",
+                n->name);
+        return;
+    }
+    if (sl_value_count(n->inputs) > SL_INPUTS_MAX_COUNT)
+        fail_at(c, c->pos, "node '%s': more than %d inputs", n->name,
+                SL_INPUTS_MAX_COUNT);
+    for (size_t i = 0; i < sl_value_count(n->inputs) && c->rc == 0; i++) {
+        const sl_value_t *v = sl_value_at(n->inputs, i);
+        size_t size = 0;
+        if (sl_flow_ref(v, &ref) != SL_REF_NONE)
+            continue;
+        if (sl_value_type(v) != SL_STRING || !*sl_value_get_string(v, &size))
+            fail_at(c, c->pos,
+                    "node '%s': input %zu is not a path (a non-empty string "
+                    "or a reference like $f)",
+                    n->name, i + 1);
+    }
+    check_ref(c, n->inputs);
+}
+
 static void
 check_node(check_t *c, size_t i)
 {
@@ -172,6 +203,7 @@ check_node(check_t *c, size_t i)
     check_map(c, n);
     c->pos = or_node(n->args_pos, n);
     check_ref(c, n->args);
+    check_inputs(c, n);
     check_options(c, n);
 }
 

@@ -59,6 +59,7 @@ static void
 free_node_views(Sluice__FlowNode *n)
 {
     free(n->args);
+    free(n->inputs);
     for (size_t i = 0; i < n->n_map; i++) {
         if (n->map[i])
             free(n->map[i]->source);
@@ -101,6 +102,8 @@ view_node(const sl_node_t *src, Sluice__FlowNode *n, sl_error_t *err)
     n->line = src->pos.line;
     n->column = src->pos.column;
     int rc = sl_wire_value_view(src->args, &n->args, err);
+    if (rc == 0 && src->inputs)
+        rc = sl_wire_value_view(src->inputs, &n->inputs, err);
     if (rc < 0)
         return rc;
     n->map = calloc(src->map_count + 1, sizeof *n->map);
@@ -171,6 +174,12 @@ unpack_node(sl_flow_t *flow, const Sluice__FlowNode *n, sl_error_t *err)
         return rc;
     sl_node_t *node = sl_flow_last(flow);
     node->pos = (sl_pos_t){n->line, n->column};
+    if (n->inputs) {
+        sl_value_t *inputs = NULL;
+        if ((rc = sl_wire_value_unpack(n->inputs, &inputs, err)) < 0 ||
+            (rc = sl_flow_set_inputs(flow, n->name, &inputs, err)) < 0)
+            return rc;
+    }
     for (size_t i = 0; i < n->n_map; i++) {
         sl_value_t *source = NULL;
         rc = sl_wire_value_unpack(n->map[i]->source, &source, err);

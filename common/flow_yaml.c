@@ -7,6 +7,7 @@
 
 #include "caps.h"
 #include "duration.h"
+#include "program.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,22 @@ parse_cache_mode(parse_t *p, const yaml_node_t *v, sl_node_options_t *o)
     return 0;
 }
 
+/* inputs: [path, folder, glob, $ref ...]. */
+static int
+parse_inputs(parse_t *p, const char *name, const yaml_node_t *n)
+{
+    sl_value_t *inputs = NULL;
+    if (n->type != YAML_SEQUENCE_NODE)
+        return sl_yaml_fail(p, n, "task '%s': inputs must be a list of paths",
+                            name);
+    int rc = sl_yaml_value(p, n, 1, &inputs);
+    if (rc == 0)
+        rc = sl_flow_set_inputs(p->flow, name, &inputs, p->err);
+    if (rc == 0)
+        sl_flow_last(p->flow)->inputs_pos = sl_yaml_pos(n);
+    return rc;
+}
+
 /* One option of a node; *is_known is false for a key that is no option. */
 static int
 parse_option(parse_t *p, const char *key, const yaml_node_t *v,
@@ -105,11 +122,73 @@ parse_option(parse_t *p, const char *key, const yaml_node_t *v,
     return rc;
 }
 
+/* A key of a node that is neither an option nor run, args or map: a part
+ * of a program, or its inputs. 1 if it is none of those either. */
+static int
+parse_part(const char *key, const yaml_node_t *v, sl_yaml_program_t *prog,
+           const yaml_node_t **inputs)
+{
+    if (!strcmp(key, "cmd"))
+        prog->cmd = v;
+    else if (!strcmp(key, "sh"))
+        prog->sh = v;
+    else if (!strcmp(key, "stdout"))
+        prog->stdout_mode = v;
+    else if (!strcmp(key, "env"))
+        prog->env = v;
+    else if (!strcmp(key, "inputs"))
+        *inputs = v;
+    else
+        return strcmp(key, "description") ? 1 : 0;
+    return 0;
+}
+
+/* The node's call: a task (run, args) or a program (cmd or sh). */
+static int
+add_call(parse_t *p, const yaml_node_t *kn, const yaml_node_t *body,
+         const char *run, const yaml_node_t *args, sl_yaml_program_t *prog)
+{
+    const char *name = sl_yaml_scalar(kn);
+    bool is_program = prog->cmd || prog->sh;
+    sl_value_t *argv = NULL;
+    int rc;
+    int calls = (run != NULL) + (prog->cmd != NULL) + (prog->sh != NULL);
+    if (calls == 0)
+        return sl_yaml_fail(p, body,
+                            "task '%s' has no 'run' (the task to call), 'cmd' "
+                            "(a program) or 'sh' (a shell line)",
+                            name);
+    if (calls > 1)
+        return sl_yaml_fail(p, body,
+                            "task '%s' has more than one of 'run', 'cmd' and "
+                            "'sh'",
+                            name);
+    if (!is_program && (prog->stdout_mode || prog->env))
+        return sl_yaml_fail(p, prog->env ? prog->env : prog->stdout_mode,
+                            "task '%s': stdout and env are for programs "
+                            "(cmd or sh)",
+                            name);
+    if (is_program) {
+        prog->args = args;
+        rc = sl_yaml_program(p, name, prog, &argv);
+        run = SL_PROGRAM_TASK "@1";
+    } else if (args && args->type != YAML_SEQUENCE_NODE) {
+        rc = sl_yaml_fail(p, args, "task '%s': args must be a list", name);
+    } else {
+        rc = args ? sl_yaml_value(p, args, 1, &argv) : 0;
+    }
+    if (rc == 0 && (rc = sl_flow_add(p->flow, name, run, &argv, p->err)) < 0)
+        sl_error_prefix(p->err, "%s:%u:%u", p->flow->file, sl_yaml_pos(kn).line,
+                        sl_yaml_pos(kn).column);
+    return rc;
+}
+
 static int
 parse_node(parse_t *p, const yaml_node_t *kn, const yaml_node_t *body)
 {
     const char *name, *run = NULL;
-    const yaml_node_t *args = NULL, *map = NULL;
+    const yaml_node_t *args = NULL, *map = NULL, *inputs = NULL;
+    sl_yaml_program_t prog = {0};
     sl_node_options_t o = sl_node_options_default();
     bool has_mode = false;
     char what[SL_NAME_MAX_BYTES + 16];
@@ -132,37 +211,29 @@ parse_node(parse_t *p, const yaml_node_t *kn, const yaml_node_t *body)
             args = v;
         else if (!strcmp(key, "map"))
             map = v;
-        else if (strcmp(key, "description") != 0 &&
+        else if (parse_part(key, v, &prog, &inputs) == 1 &&
                  (rc = parse_option(p, key, v, &o, &has_mode)) == 1)
             return sl_yaml_fail(p, k,
                                 "task '%s': unknown key '%s' (known: run, "
-                                "args, map, cache, cache_key, ttl, refresh, "
-                                "validate, retries, retry_delay, timeout, "
-                                "priority, description)",
+                                "args, map, cmd, sh, stdout, env, inputs, "
+                                "cache, cache_key, ttl, refresh, validate, "
+                                "retries, retry_delay, timeout, priority, "
+                                "description)",
                                 name, key);
         if (rc < 0)
             return rc;
     }
-    if (!run)
-        return sl_yaml_fail(p, body,
-                            "task '%s' has no 'run' (the task to call)", name);
     if (o.cache_key && !has_mode)
         o.cache = SL_CACHE_KEY;
-    if (args && args->type != YAML_SEQUENCE_NODE)
-        return sl_yaml_fail(p, args, "task '%s': args must be a list", name);
-    sl_value_t *argv = NULL;
-    int rc = args ? sl_yaml_value(p, args, 1, &argv) : 0;
-    if (rc == 0 && (rc = sl_flow_add(p->flow, name, run, &argv, p->err)) < 0) {
-        sl_error_prefix(p->err, "%s:%u:%u", p->flow->file, sl_yaml_pos(kn).line,
-                        sl_yaml_pos(kn).column);
-        return rc;
-    }
+    int rc = add_call(p, kn, body, run, args, &prog);
     if (rc < 0)
         return rc;
     sl_node_t *node = sl_flow_last(p->flow);
     node->pos = sl_yaml_pos(kn);
     node->args_pos = args ? sl_yaml_pos(args) : node->pos;
     if (map && (rc = parse_map(p, name, map)) < 0)
+        return rc;
+    if (inputs && (rc = parse_inputs(p, name, inputs)) < 0)
         return rc;
     return sl_flow_set_options(p->flow, name, &o, p->err);
 }

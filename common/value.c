@@ -390,6 +390,23 @@ sl_value_depth(const sl_value_t *v)
     return 1 + deepest;
 }
 
+static size_t utf8_length(const unsigned char *s, size_t left);
+
+bool
+sl_value_is_utf8(const char *s, size_t size)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < size;) {
+        size_t n = u[i] == 0     ? 0
+                   : u[i] < 0x80 ? 1
+                                 : utf8_length(u + i, size - i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 /* The length of the valid UTF-8 sequence at s[0..left), or 0 if it is not
  * one (a stray continuation byte, an overlong form, a surrogate, a code
  * point past U+10FFFF, or a sequence cut short). */

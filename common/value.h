@@ -22,6 +22,9 @@ const char *sl_value_duplicate_key(const sl_value_t *map);
  * which cap it passes. Stops counting at the cap. */
 int sl_value_check_caps(const sl_value_t *v, sl_error_t *err);
 
+/* Whether s[0..size) is valid UTF-8 with no NUL. */
+bool sl_value_is_utf8(const char *s, size_t size);
+
 /* map[key] = a string (NULL as "") or an int: for building reports. */
 int sl_value_put_string(sl_value_t *map, const char *key, const char *s);
 int sl_value_put_int(sl_value_t *map, const char *key, int64_t i);

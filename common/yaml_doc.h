@@ -54,6 +54,20 @@ int sl_yaml_want_duration(parse_t *p, const yaml_node_t *n, const char *what,
 /* A mapping whose keys are all strings and all different. */
 int sl_yaml_want_mapping(parse_t *p, const yaml_node_t *n, const char *what);
 
+/* The parts of a program node (flow_program.c); NULL: not given. */
+typedef struct sl_yaml_program {
+    const yaml_node_t *cmd;         /* [program, argument, ...] */
+    const yaml_node_t *sh;          /* a shell line */
+    const yaml_node_t *args;        /* what goes to its standard input */
+    const yaml_node_t *stdout_mode; /* json, text or bytes */
+    const yaml_node_t *env;         /* {NAME: value} */
+} sl_yaml_program_t;
+
+/* The arguments of exec@1 for a program node (cmd or sh set). 0, or an
+ * error code with p->err set. */
+int sl_yaml_program(parse_t *p, const char *name, const sl_yaml_program_t *prog,
+                    sl_value_t **out);
+
 /* Walks the text's event stream and stops at the first collection nested
  * deeper than the flow allows. 0, SL_EINVAL naming where, or 1 if the
  * text is not YAML (the loader then says why). */

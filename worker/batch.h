@@ -11,6 +11,8 @@
 #include "caps.h"
 #include "digest.h"
 #include "executor.h"
+#include "inputs.h"
+#include "program.h"
 #include "outcome.h"
 #include "task_call.h"
 #include "task_ctx.h"
@@ -33,6 +35,8 @@ typedef struct {
                                         round trips since the last "R" */
     sl_cancel_board_t *board;        /* shared with the worker thread */
     bool is_term;                    /* $TERM came during a batch */
+    sl_digest_memo_t *memo;          /* digests of input files; NULL:
+                                        read every time */
 } executor_t;
 
 typedef struct {
@@ -51,10 +55,14 @@ typedef struct {
     bool is_contended;               /* another worker held the lock */
     sl_buf_t entry;                  /* encoded entry waiting to be stored */
     bool needs_store;                /* entry goes to the cache at the flush */
-    char token[300];   /* the lock's value: task id, attempt, us */
-    bool is_done;      /* the outcome is final */
-    bool is_cancelled; /* its run was cancelled */
-    uint8_t rejected;  /* SL_REJECT_*: a stored entry refused */
+    char token[300];           /* the lock's value: task id, attempt, us */
+    bool is_done;              /* the outcome is final */
+    bool is_cancelled;         /* its run was cancelled */
+    uint8_t rejected;          /* SL_REJECT_*: a stored entry refused */
+    sl_inputs_t inputs;        /* what it reads, resolved and digested */
+    bool is_program;           /* a program task (exec@1) */
+    sl_program_call_t program; /* its call, borrowed from call.args */
+    char *program_path;        /* the program file found, owned */
 } job_t;
 
 /* Monotonic microseconds. */
@@ -78,6 +86,18 @@ void sl_batch_note_trip(executor_t *ex, sl_cache_op_t op, uint64_t start_us,
  * key made, its cache connection taken (pinned until the batch ends). A
  * call that cannot run is answered (is_done) with why. */
 void sl_batch_prepare(executor_t *ex, job_t *j);
+
+/* ---- exec_program.c ---- */
+
+/* For a program task: parses its call, finds its program and checks it
+ * against the --exec rules; then appends ["$program", digest] to files.
+ * A call that cannot run is answered (is_done) with why. */
+void sl_batch_prepare_program(executor_t *ex, job_t *j, sl_value_t *files);
+
+/* Runs j's program in a working folder of its own (removed after it):
+ * its value, or a failure that says the exit status or signal and the
+ * tail of its standard error. Sets j->outcome (not the cache side). */
+void sl_batch_run_program(executor_t *ex, job_t *j);
 
 /* ---- exec_cache.c ---- */
 

@@ -1,6 +1,7 @@
 /* worker/builtins.c: the tasks every worker has. Thread-safe and pure but
  * for sleep_ms and spin_us, which take time on purpose (for tests and load
  * tests), and fail, which always fails. */
+#include "program.h"
 #include "registry.h"
 
 #include <math.h>
@@ -183,6 +184,26 @@ static const sl_task_def_t builtins[] = {
     {"spin_us", 1, task_spin_us, "busy for N us, returns its 2nd argument"},
     {"fail", 1, task_fail, "always fails, with its argument as the message"},
 };
+
+/* exec@1 runs in the executor itself (exec_program.c); this is only what
+ * the registry holds, so that the worker advertises it. */
+static int
+task_exec(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
+{
+    (void)args;
+    (void)result;
+    return sl_task_fail(ctx, "exec: a program task runs in the executor");
+}
+
+int
+sl_builtins_register_exec(sl_registry_t *reg, sl_error_t *err)
+{
+    static const sl_task_def_t exec = {SL_PROGRAM_TASK, SL_PROGRAM_VERSION,
+                                       task_exec,
+                                       "runs a program its --exec rules "
+                                       "allow"};
+    return sl_registry_add(reg, &exec, err);
+}
 
 int
 sl_builtins_register(sl_registry_t *reg, sl_error_t *err)

@@ -25,6 +25,8 @@
  * that names more URLs opens more: none of its jobs' connections changes
  * under it (cache_pool.c). */
 #define KEEP_CACHES 8
+/* Input files whose digests an executor remembers. */
+#define MEMO_FILES 65536
 /* Results of computed tasks wait at most this long for the next flush. */
 #define FLUSH_US 1000
 /* Room for everything but the values in one message. */
@@ -86,6 +88,31 @@ prepare(executor_t *ex, job_t *j, zframe_t *frame)
     sl_batch_prepare(ex, j);
 }
 
+/* The files j's key covers: a program's own file, then its inputs,
+ * resolved and digested (a program's inputs are resolved with no cache
+ * too: its working folder links them). NULL when j is answered already
+ * (a program it may not run, an input missing). */
+static sl_value_t *
+gather_files(executor_t *ex, job_t *j)
+{
+    sl_value_t *files = sl_value_new_list();
+    sl_error_t err = {0};
+    if (!files) {
+        sl_batch_fail(j, "out of memory");
+        return NULL;
+    }
+    if (j->is_program)
+        sl_batch_prepare_program(ex, j, files);
+    if (!j->is_done && j->call.inputs &&
+        (sl_inputs_resolve(j->call.inputs, ex->cfg->programs->workspace,
+                           ex->memo, &j->inputs, &err) < 0 ||
+         sl_inputs_add_to(&j->inputs, files) < 0))
+        sl_batch_fail(j, "%s", err.code ? err.msg : "out of memory");
+    if (j->is_done)
+        sl_value_destroy(&files);
+    return files;
+}
+
 void
 sl_batch_prepare(executor_t *ex, job_t *j)
 {
@@ -94,11 +121,20 @@ sl_batch_prepare(executor_t *ex, job_t *j)
     j->def = sl_registry_find(ex->cfg->registry, t->name, t->version);
     if (!j->def)
         return sl_batch_fail(j, "this worker has no task '%s'", t->name);
-    if (t->cache == SL_CACHE_NONE) {
+    j->is_program = !strcmp(j->def->name, SL_PROGRAM_TASK);
+    bool is_cached = t->cache != SL_CACHE_NONE;
+    sl_value_t *files = is_cached || j->is_program ? gather_files(ex, j) : NULL;
+    if (j->is_done)
+        return;
+    if (!is_cached) {
+        sl_value_destroy(&files);
         j->outcome.cache = SL_CACHE_OUTCOME_SKIPPED;
         return;
     }
-    if (sl_digest_task(j->def->name, j->def->version, t->args, j->digest) < 0 ||
+    int rc = sl_digest_task_files(j->def->name, j->def->version, t->args, files,
+                                  j->digest);
+    sl_value_destroy(&files);
+    if (rc < 0 ||
         sl_key_build(j->key, sizeof j->key, t->cache, t->cache_namespace,
                      j->def->name, t->cache_key, j->digest) < 0) {
         j->key[0] = '\0';
@@ -133,6 +169,15 @@ compute(executor_t *ex, job_t *j)
     sl_isolate_outcome_t outcome = SL_ISOLATE_OK;
     ex->ctx.task_id = t->task_id;
     atomic_store(&ex->board->running, t->task_id);
+    if (j->is_program) {
+        sl_batch_run_program(ex, j);
+        atomic_store(&ex->board->running, 0);
+        ex->ctx.task_id = 0;
+        j->is_done = true;
+        if (j->outcome.is_ok)
+            sl_batch_encode_entry(ex, j, j->outcome.duration_us);
+        return;
+    }
     if (ex->cfg->is_isolated) {
         outcome = sl_isolate_run(j->def, &ex->ctx, t->args, &ex->cfg->limits,
                                  t->timeout_ms, &j->value, why, sizeof why);
@@ -388,6 +433,8 @@ run_batch(executor_t *ex, zmsg_t *msg)
             sl_cache_pool_give(ex->caches, &jobs[i].slot);
         sl_value_destroy(&jobs[i].value);
         sl_buf_fini(&jobs[i].entry);
+        sl_inputs_fini(&jobs[i].inputs);
+        free(jobs[i].program_path);
         sl_task_call_fini(&jobs[i].call);
     }
 out:
@@ -404,6 +451,7 @@ executor_actor(zsock_t *pipe, void *args)
     ex.ctx.worker_id = ex.cfg->worker_id;
     ex.ctx.board = ex.board;
     ex.caches = sl_cache_pool_new(KEEP_CACHES); /* NULL: tasks run uncached */
+    ex.memo = sl_digest_memo_new(MEMO_FILES); /* NULL: inputs read each time */
     zsock_signal(pipe, 0);
     for (;;) {
         zmsg_t *msg = zmsg_recv(pipe);
@@ -423,6 +471,7 @@ executor_actor(zsock_t *pipe, void *args)
             break;
     }
     sl_cache_pool_destroy(&ex.caches);
+    sl_digest_memo_destroy(&ex.memo);
     sl_buf_fini(&ex.trips);
 }
 

@@ -11,6 +11,20 @@
 
 #include <czmq.h>
 
+/* How a worker runs program tasks (exec@1): docs/TASKS.md. */
+typedef struct sl_program_options {
+    char *const *rules; /* --exec rules; rule_count 0: no programs */
+    size_t rule_count;
+    const char *path;      /* where bare program names are looked up */
+    char *const *env_pass; /* --exec-env: names let through from the
+                              worker's own environment */
+    size_t env_pass_count;
+    const char *workspace;   /* absolute: relative inputs resolve here */
+    const char *work_dir;    /* absolute: each attempt's working folder is
+                                made here, and removed after it */
+    size_t max_stdout_bytes; /* a program's output past this fails it */
+} sl_program_options_t;
+
 typedef struct sl_executor_config {
     const sl_registry_t *registry; /* read-only while the actor lives */
     const char *worker_id;         /* for entries' producer field */
@@ -22,6 +36,7 @@ typedef struct sl_executor_config {
                                       entries go unsigned */
     const sl_trust_t *trust;       /* only entries signed by these keys
                                       are hits; NULL: any entry */
+    const sl_program_options_t *programs; /* never NULL */
 } sl_executor_config_t;
 
 /* What an executor says about each result it sends, for /metrics. */

@@ -42,6 +42,9 @@ sl_link_send_ready(loop_t *l)
     ready.hostname = host;
     ready.pid = (uint32_t)getpid();
     ready.incarnation = w->incarnation;
+    ready.exec_rules = w->exec_rules;
+    ready.n_exec_rules = w->programs.rule_count;
+    ready.exec_path = (char *)w->programs.path;
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_READY;
     env.ready = &ready;

@@ -1,6 +1,7 @@
 /* worker/main.c: sluice-worker, a thin shell around sl_worker_t: parses
  * options, starts the worker, waits for SIGINT or SIGTERM, stops it. */
 #include "cache.h"
+#include "caps.h"
 #include "log.h"
 #include "service.h"
 #include "worker.h"
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 
 #define MAX_PLUGINS 64
+#define MAX_EXEC    SL_EXEC_RULES_MAX_COUNT
 
 static void
 usage(FILE *out)
@@ -45,7 +47,20 @@ usage(FILE *out)
                  "               others are misses, counted (default "
                  "$SLUICE_TRUST)\n  --http [HOST:]PORT serve /metrics "
                  "(Prometheus), /healthz and /readyz\n                     "
-                 "here (default $SLUICE_HTTP, else not served)\n  --log-level "
+                 "here (default $SLUICE_HTTP, else not served)\n"
+                 "  --exec RULE        run program tasks this rule allows "
+                 "(repeatable):\n                     a bare name (wc, "
+                 "python3), a path glob\n                     "
+                 "('/usr/bin/*'), or '*' for any; none: no programs\n"
+                 "  --exec-path DIRS   where bare program names are found\n"
+                 "                     (default /usr/local/bin:/usr/bin:/bin)\n"
+                 "  --exec-env NAME    pass this variable of the worker's "
+                 "environment\n                     to programs "
+                 "(repeatable)\n  --workspace DIR    where relative inputs "
+                 "are found (default: here)\n  --work-dir DIR     where "
+                 "programs' working folders go\n                     "
+                 "(default $TMPDIR/sluice-UID/work)\n  --max-stdout-mb N  a "
+                 "program printing more fails (default 16)\n  --log-level "
                  "LEVEL  error, warn, info (default), debug\n");
 }
 
@@ -103,11 +118,19 @@ main(int argc, char **argv)
          {"http", required_argument, NULL, 'P'},
          {"sign-key", required_argument, NULL, 'S'},
          {"trust", required_argument, NULL, 'R'},
+         {"exec", required_argument, NULL, 'x'},
+         {"exec-path", required_argument, NULL, 'X'},
+         {"exec-env", required_argument, NULL, 'E'},
+         {"workspace", required_argument, NULL, 'W'},
+         {"work-dir", required_argument, NULL, 'D'},
+         {"max-stdout-mb", required_argument, NULL, 'O'},
          {"help", no_argument, NULL, 'h'},
          {NULL, 0, NULL, 0}};
-    const char *plugins[MAX_PLUGINS];
-    sl_worker_options_t opt = {.plugins = plugins};
-    uint32_t grace_ms = 25000, memory_mb = 4096;
+    const char *plugins[MAX_PLUGINS], *rules[MAX_EXEC], *env[MAX_EXEC];
+    sl_worker_options_t opt = {.plugins = plugins,
+                               .exec_rules = rules,
+                               .exec_env = env};
+    uint32_t grace_ms = 25000, memory_mb = 4096, stdout_mb = 16;
     sl_error_t err = {0};
     sl_log_set_level(SL_LOG_INFO);
     int c;
@@ -135,6 +158,27 @@ main(int argc, char **argv)
                 return 2;
             }
             plugins[opt.plugin_count++] = optarg;
+            break;
+        case 'x':
+        case 'E': {
+            size_t *count =
+                c == 'x' ? &opt.exec_rule_count : &opt.exec_env_count;
+            if (*count == MAX_EXEC) {
+                fprintf(stderr,
+                        "sluice-worker: at most %d --exec and "
+                        "--exec-env each\n",
+                        MAX_EXEC);
+                return 2;
+            }
+            (c == 'x' ? rules : env)[(*count)++] = optarg;
+            break;
+        }
+        case 'X': opt.exec_path = optarg; break;
+        case 'W': opt.workspace = optarg; break;
+        case 'D': opt.work_dir = optarg; break;
+        case 'O':
+            if (number("--max-stdout-mb", optarg, 1, 64, &stdout_mb) < 0)
+                return 2;
             break;
         case 'i': opt.id = optarg; break;
         case 'K': opt.key_file = optarg; break;
@@ -175,6 +219,7 @@ main(int argc, char **argv)
         return 2;
     }
     opt.task_memory_bytes = (uint64_t)memory_mb << 20;
+    opt.max_stdout_bytes = (uint64_t)stdout_mb << 20;
     if (!opt.cache_url) /* $SLUICE_CACHE_URL */
         sl_cache_cli_url(NULL, &opt.cache_url, &err);
     sl_worker_t *worker = sl_worker_new(&opt, &err);

@@ -35,4 +35,7 @@ int sl_registry_load_plugin(sl_registry_t *reg, const char *path,
  * fail). */
 int sl_builtins_register(sl_registry_t *reg, sl_error_t *err);
 
+/* Adds exec@1, the program task (a worker started with --exec rules). */
+int sl_builtins_register_exec(sl_registry_t *reg, sl_error_t *err);
+
 #endif

@@ -16,6 +16,8 @@ typedef struct sl_task_call {
     const char *name;      /* the task */
     uint32_t version;      /* 0: the worker's highest */
     sl_value_t *args;      /* a LIST, owned */
+    sl_value_t *inputs;    /* a LIST of the paths it reads, owned; NULL:
+                              none declared */
     sl_cache_mode_t cache; /* inputs, key or none */
     const char *cache_key; /* KEY mode: the key as written ("") */
     const char *cache_namespace;

@@ -12,6 +12,7 @@ void
 sl_task_call_fini(sl_task_call_t *c)
 {
     sl_value_destroy(&c->args);
+    sl_value_destroy(&c->inputs);
     if (c->wire)
         sluice__task__free_unpacked(c->wire, NULL);
     memset(c, 0, sizeof *c);
@@ -52,6 +53,12 @@ sl_task_call_decode(const void *data, size_t size, sl_task_call_t *out,
     }
     if (sl_value_type(out->args) != SL_LIST)
         return sl_error_set(err, SL_EINVAL, "args must be a list");
+    if (t->inputs && sl_wire_value_unpack(t->inputs, &out->inputs, err) < 0) {
+        sl_error_prefix(err, "bad inputs");
+        return SL_EINVAL;
+    }
+    if (out->inputs && sl_value_type(out->inputs) != SL_LIST)
+        return sl_error_set(err, SL_EINVAL, "inputs must be a list");
     return 0;
 }
 

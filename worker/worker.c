@@ -9,13 +9,16 @@
 #include "curve.h"
 #include "envelope.h"
 #include "executor.h"
+#include "program.h"
 #include "http.h"
 #include "log.h"
 #include "registry.h"
 #include "wire.h"
+#include "workdir.h"
 #include "worker_metrics.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +207,15 @@ worker_actor(zsock_t *pipe, void *args)
     loop_fini(&l);
 }
 
+static void
+free_strings(char ***p)
+{
+    for (char **s = *p; s && *s; s++)
+        free(*s);
+    free(*p);
+    *p = NULL;
+}
+
 static char *
 make_id(void)
 {
@@ -228,6 +240,82 @@ load_signing(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
     if (trust && *trust && !(w->trust = sl_trust_load(trust, err)))
         return err->code;
     return 0;
+}
+
+static char **
+copy_strings(const char *const *from, size_t count)
+{
+    char **to = calloc(count + 1, sizeof *to);
+    for (size_t i = 0; to && i < count; i++)
+        if (!(to[i] = strdup(from[i]))) {
+            free_strings(&to);
+            return NULL;
+        }
+    return to;
+}
+
+/* The default folder of working folders: $TMPDIR/sluice-UID/work. */
+static char *
+default_work_dir(void)
+{
+    char path[4096];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/sluice-%u/work",
+             tmp && *tmp == '/' ? tmp : "/tmp", (unsigned)getuid());
+    return strdup(path);
+}
+
+/* Program tasks: the rules (exec@1 is advertised only with some), where
+ * programs are found, the workspace, and the working folders, swept of
+ * what a killed worker left. */
+static int
+configure_programs(sl_worker_t *w, const sl_worker_options_t *opt,
+                   sl_error_t *err)
+{
+    char here[4096];
+    w->exec_rules = copy_strings(opt->exec_rules, opt->exec_rule_count);
+    w->exec_env = copy_strings(opt->exec_env, opt->exec_env_count);
+    w->exec_path = strdup(opt->exec_path ? opt->exec_path : SL_PROGRAM_PATH);
+    w->workspace = realpath(opt->workspace ? opt->workspace : ".", NULL);
+    w->work_dir = opt->work_dir ? strdup(opt->work_dir) : default_work_dir();
+    if (!w->workspace)
+        return sl_error_set(err, SL_EINVAL, "--workspace %s: %s",
+                            opt->workspace ? opt->workspace
+                                           : getcwd(here, sizeof here),
+                            strerror(errno));
+    if (!w->exec_rules || !w->exec_env || !w->exec_path || !w->work_dir)
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < opt->exec_rule_count; i++)
+        if (!*opt->exec_rules[i] ||
+            strlen(opt->exec_rules[i]) > SL_PROGRAM_NAME_MAX_BYTES)
+            return sl_error_set(err, SL_EINVAL,
+                                "--exec '%s': a rule has 1 to %d bytes",
+                                opt->exec_rules[i], SL_PROGRAM_NAME_MAX_BYTES);
+    if (opt->exec_rule_count > SL_EXEC_RULES_MAX_COUNT)
+        return sl_error_set(err, SL_EINVAL, "at most %d --exec rules",
+                            SL_EXEC_RULES_MAX_COUNT);
+    w->programs =
+        (sl_program_options_t){w->exec_rules,
+                               opt->exec_rule_count,
+                               w->exec_path,
+                               w->exec_env,
+                               opt->exec_env_count,
+                               w->workspace,
+                               w->work_dir,
+                               opt->max_stdout_bytes ? opt->max_stdout_bytes
+                                                     : SL_STDOUT_MAX_BYTES};
+    if (opt->exec_rule_count == 0)
+        return 0;
+    int rc = sl_workdir_prepare(w->work_dir, err);
+    if (rc == 0) {
+        size_t swept = sl_workdir_sweep(w->work_dir);
+        if (swept)
+            sl_log(SL_LOG_INFO, "worker",
+                   "removed %zu working folders a stopped worker left in %s",
+                   swept, w->work_dir);
+        rc = sl_builtins_register_exec(w->registry, err);
+    }
+    return rc;
 }
 
 static int
@@ -267,6 +355,8 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
         rc = sl_registry_load_plugin(w->registry, opt->plugins[i], err);
     if (rc == 0)
         rc = load_signing(w, opt, err);
+    if (rc == 0)
+        rc = configure_programs(w, opt, err);
     w->exec_cfg = (sl_executor_config_t){.registry = w->registry,
                                          .worker_id = w->id,
                                          .cache_url = w->cache_url,
@@ -275,7 +365,8 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
                                          .limits = {opt->task_memory_bytes,
                                                     opt->task_cpu_seconds},
                                          .sign_key = w->sign_key,
-                                         .trust = w->trust};
+                                         .trust = w->trust,
+                                         .programs = &w->programs};
     return rc;
 }
 
@@ -338,6 +429,11 @@ sl_worker_destroy(sl_worker_t **p)
     free(w->http);
     sl_sign_key_destroy(&w->sign_key);
     sl_trust_destroy(&w->trust);
+    free_strings(&w->exec_rules);
+    free_strings(&w->exec_env);
+    free(w->exec_path);
+    free(w->workspace);
+    free(w->work_dir);
     free(w);
     *p = NULL;
 }

@@ -42,6 +42,20 @@ typedef struct sl_worker_options {
     const char *trust_dir;       /* folder of .sign.pub keys: only entries
                                     they signed are hits; NULL:
                                     $SLUICE_TRUST, else any entry */
+    const char *const *exec_rules; /* --exec: the programs it may run
+                                      (docs/TASKS.md); none: no program */
+    size_t exec_rule_count;
+    const char *exec_path;       /* where bare program names are looked
+                                    up; NULL: SL_PROGRAM_PATH */
+    const char *const *exec_env; /* --exec-env: variables of the worker's
+                                    environment its programs get */
+    size_t exec_env_count;
+    const char *workspace;     /* relative inputs resolve here; NULL:
+                                  the current folder */
+    const char *work_dir;      /* attempts' working folders go here;
+                                  NULL: $TMPDIR/sluice-UID/work */
+    uint64_t max_stdout_bytes; /* a program's output cap; 0:
+                                  SL_STDOUT_MAX_BYTES */
 } sl_worker_options_t;
 
 /* Builds the task registry (built-ins and plugins), then starts the worker

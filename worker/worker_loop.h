@@ -36,6 +36,13 @@ struct sl_worker {
     char incarnation[17];          /* random, new for each sl_worker_t */
     sl_registry_t *registry;       /* read-only once the actor runs */
     sl_executor_config_t exec_cfg; /* shared, read-only, by executors */
+    sl_program_options_t programs; /* how programs run; its strings are
+                                      the owned copies below */
+    char **exec_rules;             /* --exec rules, owned */
+    char **exec_env;               /* --exec-env names, owned */
+    char *exec_path;               /* owned */
+    char *workspace;               /* absolute, owned */
+    char *work_dir;                /* absolute, owned */
     zactor_t *actor;               /* the worker thread */
 };
 

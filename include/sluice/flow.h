@@ -61,6 +61,14 @@ int sl_flow_add(sl_flow_t *flow, const char *name, const char *task,
 int sl_flow_add_map(sl_flow_t *flow, const char *node, const char *var,
                     sl_value_t **source, sl_error_t *err);
 
+/* Declares what node reads: *inputs (consumed, even on error) is a list of
+ * paths, folders and globs, or references to strings or lists of them.
+ * The worker digests their content into the task's cache key
+ * (docs/CACHING.md), so a changed file is a miss. Replaces any earlier
+ * inputs. */
+int sl_flow_set_inputs(sl_flow_t *flow, const char *node, sl_value_t **inputs,
+                       sl_error_t *err);
+
 /* Sets a node's options (strings are copied). */
 int sl_flow_set_options(sl_flow_t *flow, const char *node,
                         const sl_node_options_t *opt, sl_error_t *err);

@@ -48,6 +48,20 @@ def task_digest(task, version, args):
     return hashlib.blake2b(data, digest_size=32).hexdigest()
 
 
+def task_files_digest(task, version, args, files):
+    """A task that reads files (inputs, a program's own file): the list of
+    [name, content digest] pairs is encoded after the call."""
+    data = b"sluice-task-v1" + b"L" + struct.pack(">Q", 3) + canon(task) + \
+        canon(version) + canon(args)
+    if files:
+        data += canon(files)
+    return hashlib.blake2b(data, digest_size=32).hexdigest()
+
+
+def file_digest(content):
+    return hashlib.blake2b(content, digest_size=32).digest()
+
+
 def key_digest(key):
     """What a cache entry stored under key carries (CacheEntry.key_digest)."""
     return hashlib.blake2b(b"sluice-key-v1" + key.encode(),
@@ -75,6 +89,13 @@ if __name__ == "__main__":
     for name, v in VECTORS:
         print(f"{name:12} {digest(v)}")
     print(f"{'task':12} {task_digest('add_numbers', 1, [5, 10])}")
+    words = file_digest(b"15000 words\n")
+    print(f"{'file':12} {words.hex()}")
+    print(f"{'exec files':12} " + task_files_digest(
+        "exec", 1, [["wc", "-w", "a.txt"], [], {}, "json"],
+        [["$program", file_digest(b"prog")], ["a.txt", words]]))
+    print(f"{'task files':12} " + task_files_digest(
+        "wordcount", 1, ["a.txt"], [["a.txt", words]]))
     for key in ["sluice:v1:default:add_numbers",
                 "sluice:v1:default:add_numbers:" +
                 task_digest("add_numbers", 1, [5, 10])]:

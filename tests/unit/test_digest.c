@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "digest.h"
+#include "flow.h"
 
 #include <math.h>
 #include <string.h>
@@ -125,6 +126,55 @@ test_digest_task_golden(void **state)
     sl_value_destroy(&args);
 }
 
+/* [name, BYTES digest of content] */
+static sl_value_t *
+file_pair(const char *name, const char *content)
+{
+    uint8_t d[SL_DIGEST_BYTES];
+    assert_int_equal(sl_digest_bytes(content, strlen(content), d), 0);
+    return list3(sl_value_new_string(name), sl_value_new_bytes(d, sizeof d),
+                 NULL);
+}
+
+static void
+test_digest_task_with_files_golden(void **state)
+{
+    (void)state;
+    uint8_t d[SL_DIGEST_BYTES], plain[SL_DIGEST_BYTES];
+    char hex[SL_DIGEST_HEX_BYTES];
+    sl_value_t *args = sl_value_new_list(), *files = sl_value_new_list();
+    sl_value_t *a = sl_value_new_string("a.txt"),
+               *f = file_pair("a.txt", "15000 words\n");
+    sl_value_push(args, &a);
+    sl_value_push(files, &f);
+    assert_int_equal(sl_digest_task_files("wordcount", 1, args, files, d), 0);
+    sl_digest_hex(d, hex);
+    assert_string_equal(hex, "5d508ce3e30792888777c220aab27b31def2053bdbde4c3ee"
+                             "09b2cd497ecdc6d");
+    /* no files: the key of a task that declares none, unchanged */
+    sl_value_t *none = sl_value_new_list();
+    assert_int_equal(sl_digest_task_files("wordcount", 1, args, none, d), 0);
+    assert_int_equal(sl_digest_task("wordcount", 1, args, plain), 0);
+    assert_memory_equal(d, plain, SL_DIGEST_BYTES);
+    sl_value_destroy(&none);
+    sl_value_destroy(&files);
+    sl_value_destroy(&args);
+    /* a program task: its own file first, then its inputs */
+    sl_value_t *call = NULL;
+    sl_error_t err = {0};
+    assert_int_equal(sl_flow_parse_value("[[wc, '-w', a.txt], [], {}, json]",
+                                         &call, &err),
+                     0);
+    files = list3(file_pair("$program", "prog"),
+                  file_pair("a.txt", "15000 words\n"), NULL);
+    assert_int_equal(sl_digest_task_files("exec", 1, call, files, d), 0);
+    sl_digest_hex(d, hex);
+    assert_string_equal(hex, "42fc67245dd554177d38312891abafc97ca25770f8f2adc21"
+                             "b63af92f01bf96f");
+    sl_value_destroy(&files);
+    sl_value_destroy(&call);
+}
+
 static void
 digest_of(sl_value_t *v, uint8_t d[SL_DIGEST_BYTES])
 {
@@ -177,6 +227,7 @@ main(void)
         cmocka_unit_test(test_digest_golden_containers),
         cmocka_unit_test(test_digest_same_for_reordered_map_keys),
         cmocka_unit_test(test_digest_task_golden),
+        cmocka_unit_test(test_digest_task_with_files_golden),
         cmocka_unit_test(test_digest_types_are_distinct),
         cmocka_unit_test(test_digest_refuses_too_deep),
     };
