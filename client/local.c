@@ -6,12 +6,18 @@
 #include "cache.h"
 #include "worker.h"
 
+#include <sluice/client.h>
+
+#include <czmq.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define MAX_LOCAL_WORKERS 256
+/* How long a start waits for the broker to know its workers. */
+#define READY_WAIT_MS 5000
 
 struct sl_local {
     sl_broker_t *broker;   /* owned */
@@ -21,6 +27,27 @@ struct sl_local {
     char back[64];   /* inproc endpoint for workers */
     char *cache_url; /* owned */
 };
+
+/* Waits (up to READY_WAIT_MS) until the broker knows all n workers: a
+ * flow submitted before their hellos arrive would say its tasks wait for
+ * a worker. */
+static void
+wait_for_workers(const sl_local_t *l, uint32_t n)
+{
+    sl_client_t *c = sl_client_new(l->front, NULL);
+    int64_t deadline = zclock_mono() + READY_WAIT_MS;
+    while (c && zclock_mono() < deadline) {
+        sl_value_t *status = NULL;
+        size_t known = 0;
+        if (sl_client_status(c, NULL, READY_WAIT_MS, &status, NULL) == 0)
+            known = sl_value_count(sl_value_lookup(status, "workers"));
+        sl_value_destroy(&status);
+        if (known >= n)
+            break;
+        zclock_sleep(2);
+    }
+    sl_client_destroy(&c);
+}
 
 sl_local_t *
 sl_local_start(const sl_local_options_t *opt, sl_error_t *err)
@@ -68,6 +95,8 @@ sl_local_start(const sl_local_options_t *opt, sl_error_t *err)
     }
     if (!l->broker || l->worker_count < n)
         sl_local_stop(&l);
+    else
+        wait_for_workers(l, n);
     return l;
 }
 
