@@ -412,6 +412,8 @@ run_in(executor_t *ex, job_t *j, const char *folder)
     char why[400] = "";
     char *input = NULL;
     sl_launch_result_t r = {0};
+    char pid_file[4200];
+    snprintf(pid_file, sizeof pid_file, "%s.pid", folder);
     if (make_argv(j, &argv, why, sizeof why) < 0 ||
         make_env(ex, j, folder, &env, why, sizeof why) < 0 ||
         link_inputs(ex, j, folder) < 0 ||
@@ -431,7 +433,8 @@ run_in(executor_t *ex, job_t *j, const char *folder)
                      j->call.timeout_ms,
                      o->max_stdout_bytes,
                      ex->cfg->is_isolated ? &ex->cfg->limits : NULL,
-                     &ex->ctx};
+                     &ex->ctx,
+                     pid_file};
     sl_launch_run(&s, &r);
     if (r.end != SL_LAUNCH_EXITED || r.status != 0) {
         fail_ended(j, &r, j->call.timeout_ms, o->max_stdout_bytes);
@@ -464,5 +467,6 @@ sl_batch_run_program(executor_t *ex, job_t *j)
     }
     run_in(ex, j, folder);
     sl_workdir_remove(folder);
+    sl_workdir_forget(folder);
     j->outcome.duration_us = sl_batch_now_us() - start;
 }

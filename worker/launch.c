@@ -110,6 +110,21 @@ start(const sl_launch_t *s, const int in[2], const int out[2], const int err[2],
     return pid;
 }
 
+/* Writes pid into path (if any): who to kill if this worker dies first. */
+static void
+note_pid(const char *path, pid_t pid)
+{
+    char text[32];
+    int fd =
+        path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    if (fd < 0)
+        return;
+    int n = snprintf(text, sizeof text, "%ld\n", (long)pid);
+    ssize_t w = write(fd, text, (size_t)n);
+    (void)w; /* without it, a killed worker's program is only not killed */
+    close(fd);
+}
+
 /* Keeps the last bytes of standard error. */
 static void
 keep_tail(sl_launch_result_t *r, const char *data, size_t n)
@@ -251,6 +266,7 @@ run(const sl_launch_t *s, sl_launch_result_t *r)
     if (pid < 0)
         goto out;
     setpgid(pid, pid); /* both sides, so no kill comes before it */
+    note_pid(s->pid_file, pid);
     close_fd(&in[0]);
     close_fd(&out[1]);
     close_fd(&err[1]);
@@ -294,6 +310,8 @@ run(const sl_launch_t *s, sl_launch_result_t *r)
     }
     close_fd(&p.out);
     close_fd(&p.err);
+    if (s->pid_file)
+        unlink(s->pid_file);
 out:
     for (int i = 0; i < 2; i++) {
         close_fd(&in[i]);

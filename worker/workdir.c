@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,38 @@ sl_workdir_remove(const char *folder)
     nftw(folder, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void
+sl_workdir_forget(const char *folder)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s.pid", folder);
+    unlink(path);
+}
+
+/* Kills the process group noted in folder.pid if its leader still runs in
+ * folder: a program a killed worker left. The folder check keeps a reused
+ * process id from being killed. */
+static void
+kill_left(const char *folder)
+{
+    char path[4200], cwd[4096];
+    long pgid = 0;
+    snprintf(path, sizeof path, "%s.pid", folder);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    bool is_read = fscanf(f, "%ld", &pgid) == 1 && pgid > 1;
+    fclose(f);
+    snprintf(path, sizeof path, "/proc/%ld/cwd", pgid);
+    ssize_t n = is_read ? readlink(path, cwd, sizeof cwd - 1) : -1;
+    if (n > 0) {
+        cwd[n] = '\0';
+        if (!strcmp(cwd, folder))
+            kill((pid_t)-pgid, SIGKILL);
+    }
+    sl_workdir_forget(folder);
+}
+
 size_t
 sl_workdir_sweep(const char *root)
 {
@@ -89,9 +122,13 @@ sl_workdir_sweep(const char *root)
             continue; /* not an attempt folder, or ours */
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue; /* its worker lives (or is another user's) */
+        size_t len = strlen(e->d_name);
+        if (len > 4 && !strcmp(e->d_name + len - 4, ".pid"))
+            continue; /* its folder's, handled with it */
         if (snprintf(path, sizeof path, "%s/%s", root, e->d_name) >=
             (int)sizeof path)
             continue;
+        kill_left(path);
         sl_workdir_remove(path);
         removed++;
     }

@@ -22,8 +22,14 @@ int sl_workdir_make(const char *root, uint64_t task_id, uint32_t attempt,
  * followed. */
 void sl_workdir_remove(const char *folder);
 
+/* Removes FOLDER.pid, where the launch noted its program's process group. */
+void sl_workdir_forget(const char *folder);
+
 /* Removes the attempt folders under root whose worker process (the PID
- * in its name) is gone: what a killed worker left. Returns how many. */
+ * in its name) is gone: what a killed worker left. A program still
+ * running in one (its FOLDER.pid names its group, whose leader's current
+ * folder is that folder) is killed first, with its group. Returns how many
+ * folders it removed. */
 size_t sl_workdir_sweep(const char *root);
 
 #endif

@@ -307,6 +307,12 @@ configure_programs(sl_worker_t *w, const sl_worker_options_t *opt,
     if (opt->exec_rule_count == 0)
         return 0;
     int rc = sl_workdir_prepare(w->work_dir, err);
+    char *real = rc == 0 ? realpath(w->work_dir, NULL) : NULL;
+    if (real) { /* as the kernel names it (/proc/PID/cwd): workdir.c */
+        free(w->work_dir);
+        w->work_dir = real;
+        w->programs.work_dir = real;
+    }
     if (rc == 0) {
         size_t swept = sl_workdir_sweep(w->work_dir);
         if (swept)

@@ -1,0 +1,128 @@
+# tests/integration/test_programs.sh: program tasks on real workers: a
+# program outside a worker's rules is refused with the rule named, one no
+# worker may run waits and says so, a failing program's error carries its
+# exit status and standard error, a timeout kills its grandchildren, 100 MB
+# of output is a bounded error, identical program tasks in flight run
+# once, and a worker killed mid-program has its task requeued, and the
+# next worker on that machine kills the orphan and removes its folder.
+source "$(dirname "$0")/lib.sh"
+
+mkdir -p "$WORK/ws" "$WORK/wd"
+start_redis
+start_broker --heartbeat-ms 200
+# /bin comes first in its path, so `cat` is /bin/cat there: not /usr/bin/*
+start_worker strict --cache "$REDIS_URL" --exec '/usr/bin/*' \
+    --exec-path /bin:/usr/bin --heartbeat-ms 200
+wait_workers 1
+
+cat >"$WORK/refused.yaml" <<'YAML'
+flow: refused
+tasks:
+  cat: { cmd: [cat], cache: none }
+  nowhere: { cmd: [/opt/sluice-none/x], cache: none }
+YAML
+rc=0
+out=$(run_json "$WORK/refused.yaml" --wait-for-worker 1s) || rc=$?
+expect_eq "$rc" 1 "exit code of refused programs"
+node "$out" cat error | grep -q "program 'cat' (/bin/cat) is not allowed by \
+this worker's --exec rules (/usr/bin/\*)" || fail "cat: $(node "$out" cat error)"
+node "$out" nowhere error | grep -q "no connected worker may run program \
+'/opt/sluice-none/x' (waited 1000 ms for one)" ||
+    fail "nowhere: $(node "$out" nowhere error)"
+pass "a program outside the rules is refused, naming the rule"
+
+start_worker any --cache "$REDIS_URL" --exec '*' --workspace "$WORK/ws" \
+    --work-dir "$WORK/wd" --heartbeat-ms 200 --slots 2
+wait_workers 2
+strict_pid=${PIDS[-2]}
+stop_pid "$strict_pid" || fail "the strict worker did not stop"
+
+cat >"$WORK/fail.yaml" <<'YAML'
+flow: fail
+tasks:
+  bad:
+    sh: 'echo "half done" >&2; echo "bad things" >&2; exit 4'
+    retries: 1
+    retry_delay: 10ms
+  hung:
+    sh: 'sleep 300 & echo $! > "$SLUICE_WORKSPACE/gc.pid"; wait'
+    timeout: 500ms
+  flood:
+    cmd: [head, -c, 100000000, /dev/zero]
+    stdout: bytes
+  ok:
+    cmd: [printf, '{"n": %s}', 7]
+YAML
+rc=0
+start=$(date +%s)
+out=$(run_json "$WORK/fail.yaml") || rc=$?
+expect_eq "$rc" 1 "exit code of failing programs"
+[ $(($(date +%s) - start)) -lt 20 ] || fail "the failures took too long"
+node "$out" bad error | jq -r . | grep -qx "program '/bin/sh' exited with \
+status 4: half done | bad things" || fail "bad: $(node "$out" bad error)"
+expect_eq "$(node "$out" bad errors)" 2 "attempts of a failing program"
+node "$out" hung error | grep -q "timeout: program '/bin/sh' still running \
+after 500 ms, its process group killed" || fail "hung: $(node "$out" hung error)"
+gc=$(cat "$WORK/ws/gc.pid")
+for _ in $(seq 100); do
+    kill -0 "$gc" 2>/dev/null || break
+    sleep 0.05
+done
+kill -0 "$gc" 2>/dev/null && fail "the timed-out program's child $gc lives"
+node "$out" flood error | grep -q "wrote more than 16777216 bytes to standard \
+output (the worker's --max-stdout): killed, nothing kept" ||
+    fail "flood: $(node "$out" flood error)"
+expect_eq "$(node "$out" ok value)" '{"n":7}' "a program's JSON result"
+[ -z "$(ls -A "$WORK/wd")" ] || fail "working folders left: $(ls "$WORK/wd")"
+pass "failures carry status and stderr; timeouts kill grandchildren"
+
+# two runs at once of the same program call: one computes, one is served
+cat >"$WORK/once.yaml" <<'YAML'
+flow: once
+tasks:
+  slow:
+    sh: 'echo ran >> "$SLUICE_WORKSPACE/ran"; sleep 1; echo 7'
+YAML
+run_json "$WORK/once.yaml" >"$WORK/once1.json" &
+first=$!
+wait_log ran "$WORK/ws/ran" "the first run's program"
+run_json "$WORK/once.yaml" >"$WORK/once2.json" || fail "the second run"
+wait "$first" || fail "the first run"
+expect_eq "$(node "$(cat "$WORK/once1.json")" slow value)" 7 "first"
+expect_eq "$(node "$(cat "$WORK/once2.json")" slow value)" 7 "second"
+expect_eq "$(calls "$WORK/ws/ran")" 1 "runs of one program call"
+pass "identical program tasks in flight run once"
+
+# a worker killed mid-program: requeued; the next worker here cleans up
+cat >"$WORK/killed.yaml" <<'YAML'
+flow: killed
+tasks:
+  long:
+    sh: >-
+      echo $$ > "$SLUICE_WORKSPACE/started.$SLUICE_ATTEMPT";
+      if [ "$SLUICE_ATTEMPT" = 1 ]; then sleep 300; fi; echo 5
+    cache: none
+YAML
+any_pid=${PIDS[-1]}
+run_json "$WORK/killed.yaml" >"$WORK/killed.json" &
+running=$!
+wait_log . "$WORK/ws/started.1" "the program's first attempt"
+orphan=$(cat "$WORK/ws/started.1")
+kill -9 "$any_pid"
+wait "$any_pid" 2>/dev/null || true
+kill -0 "$orphan" || fail "the program died with its worker: nothing to test"
+[ -n "$(ls -A "$WORK/wd")" ] || fail "no folder left by the killed worker"
+start_worker again --cache "$REDIS_URL" --exec '*' --workspace "$WORK/ws" \
+    --work-dir "$WORK/wd" --heartbeat-ms 200
+wait_log "removed 1 working folders" "$WORK/again.log" "the sweep"
+wait "$running" || fail "the run with a killed worker: $(cat "$WORK/killed.json")"
+out=$(cat "$WORK/killed.json")
+expect_eq "$(node "$out" long value)" 5 "result after the worker died"
+expect_eq "$(node "$out" long deaths)" 1 "attempts lost with a worker"
+for _ in $(seq 100); do
+    kill -0 "$orphan" 2>/dev/null || break
+    sleep 0.05
+done
+kill -0 "$orphan" 2>/dev/null && fail "the killed worker's program $orphan lives"
+[ -z "$(ls -A "$WORK/wd")" ] || fail "folders left: $(ls "$WORK/wd")"
+pass "a worker killed mid-program: requeued, orphan killed, folder removed"
