@@ -4,6 +4,7 @@
 #include "bench.h"
 
 #include "error.h"
+#include "flow.h"
 #include "procmem.h"
 
 #include <sluice/flow.h>
@@ -19,9 +20,9 @@
 #define ACCEPT_TIMEOUT_MS 10000
 #define RESULT_TIMEOUT_MS 120000 /* silence that ends a workload */
 
-const char *const sl_bench_workloads[] = {"fanout",  "cached", "chain",
-                                          "latency", "rate",   "wide",
-                                          NULL};
+const char *const sl_bench_workloads[] = {"fanout",  "cached",      "chain",
+                                          "latency", "rate",        "wide",
+                                          "spawn",   "spawncached", NULL};
 
 uint32_t
 sl_bench_default_tasks(const char *workload)
@@ -32,6 +33,8 @@ sl_bench_default_tasks(const char *workload)
         return 2000;
     if (!strcmp(workload, "wide"))
         return 1000000;
+    if (!strncmp(workload, "spawn", 5))
+        return 2000;
     return 10000;
 }
 
@@ -108,6 +111,28 @@ fanout_flow(const sl_bench_options_t *opt, uint32_t n, sl_error_t *err)
     sl_flow_t *f = sl_flow_new("bench-fanout");
     sl_value_t *args = echo_args(opt, "$x"), *xs = range_list(n);
     int rc = sl_flow_add(f, "t", "echo", &args, err);
+    if (rc == 0)
+        rc = sl_flow_add_map(f, "t", "x", &xs, err);
+    sl_value_destroy(&xs);
+    if (rc == 0)
+        rc = set_node(f, "t", opt, err);
+    return finish_flow(f, rc, opt, err);
+}
+
+/* spawn: one program task per x in 0..n-1, `/bin/echo x` (its output, x,
+ * is the result), with the bench's salt in its environment so that its
+ * keys are this bench's. */
+static sl_flow_t *
+spawn_flow(const sl_bench_options_t *opt, uint32_t n, sl_error_t *err)
+{
+    sl_flow_t *f = sl_flow_new("bench-spawn");
+    sl_value_t *call = NULL, *xs = range_list(n);
+    char text[256];
+    snprintf(text, sizeof text,
+             "[[/bin/echo, $x], [], {BENCH_SALT: '%s'}, json]", opt->salt);
+    int rc = sl_flow_parse_value(text, &call, err);
+    if (rc == 0)
+        rc = sl_flow_add(f, "t", "exec@1", &call, err);
     if (rc == 0)
         rc = sl_flow_add_map(f, "t", "x", &xs, err);
     sl_value_destroy(&xs);
@@ -308,7 +333,7 @@ str_of(const sl_value_t *map, const char *key)
  * left the values out: over the message cap, only the counts are checked). */
 static int
 check_fanout(const sl_value_t *result, uint32_t n, bool want_all_cached,
-             const sl_bench_options_t *opt, sl_error_t *err)
+             bool is_spawn, const sl_bench_options_t *opt, sl_error_t *err)
 {
     const sl_value_t *t = only_node(result, "t");
     const sl_value_t *value = sl_value_lookup(t, "value");
@@ -333,8 +358,12 @@ check_fanout(const sl_value_t *result, uint32_t n, bool want_all_cached,
                             (long long)cached, n);
     for (uint32_t i = 0; i < n && !is_dropped; i++) {
         const sl_value_t *e = sl_value_at(value, i);
-        if (sl_value_get_int(sl_value_at(e, 0)) != i ||
-            strcmp(sl_value_get_string(sl_value_at(e, 1), NULL), opt->salt))
+        bool is_right =
+            is_spawn ? sl_value_type(e) == SL_INT && sl_value_get_int(e) == i
+                     : sl_value_get_int(sl_value_at(e, 0)) == i &&
+                           !strcmp(sl_value_get_string(sl_value_at(e, 1), NULL),
+                                   opt->salt);
+        if (!is_right)
             return sl_error_set(err, SL_ETASK, "result %u is wrong", i);
     }
     return 0;
@@ -393,25 +422,29 @@ bench_wide(sl_client_t *c, const sl_bench_options_t *opt, uint32_t n,
     return rc;
 }
 
-/* fanout (misses), cached (the same flow again: hits). */
+/* fanout (misses), cached (the same flow again: hits); spawn and
+ * spawncached, the same with a program per task. */
 static int
 bench_fanout(sl_client_t *c, const char *workload,
              const sl_bench_options_t *opt, uint32_t n, sl_bench_result_t *out,
              sl_error_t *err)
 {
-    bool is_cached_run = !strcmp(workload, "cached");
-    sl_flow_t *f = fanout_flow(opt, n, err);
+    bool is_spawn = !strncmp(workload, "spawn", 5);
+    bool is_cached_run = !strcmp(workload, is_spawn ? "spawncached" : "cached");
+    sl_flow_t *f =
+        is_spawn ? spawn_flow(opt, n, err) : fanout_flow(opt, n, err);
     sl_value_t *result = NULL;
     int rc = f ? 0 : SL_EINVAL;
     if (rc == 0 && is_cached_run) { /* the first run fills the cache */
         result = run_flow(c, f, "warm-up", opt, NULL, err);
-        rc = result ? check_fanout(result, n, false, opt, err) : SL_ETASK;
+        rc = result ? check_fanout(result, n, false, is_spawn, opt, err)
+                    : SL_ETASK;
         sl_value_destroy(&result);
     }
     uint64_t t0 = now_ns();
     if (rc == 0) {
         result = run_flow(c, f, workload, opt, NULL, err);
-        rc = result ? check_fanout(result, n, is_cached_run, opt, err)
+        rc = result ? check_fanout(result, n, is_cached_run, is_spawn, opt, err)
                     : SL_ETASK;
     }
     set_throughput(out, n, t0);
@@ -592,7 +625,8 @@ sl_bench_run(sl_client_t *client, const char *workload,
     opt = &own;
     memset(out, 0, sizeof *out);
     snprintf(out->workload, sizeof out->workload, "%s", workload);
-    if (!strcmp(workload, "fanout") || !strcmp(workload, "cached"))
+    if (!strcmp(workload, "fanout") || !strcmp(workload, "cached") ||
+        !strncmp(workload, "spawn", 5))
         return bench_fanout(client, workload, opt, n, out, err);
     if (!strcmp(workload, "wide"))
         return bench_wide(client, opt, n, out, err);
@@ -604,7 +638,7 @@ sl_bench_run(sl_client_t *client, const char *workload,
         return bench_rate(client, opt, out, err);
     return sl_error_set(err, SL_EINVAL,
                         "unknown workload '%s' (fanout, cached, chain, "
-                        "latency, rate, wide or all)",
+                        "latency, rate, wide, spawn, spawncached or all)",
                         workload);
 }
 

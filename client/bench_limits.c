@@ -2,16 +2,23 @@
  * do at best on this host. The ZeroMQ figures use libzmq's own messages
  * (no czmq allocation per message), between this thread and an echo
  * thread, over the transport the bench talks to the broker on. The cache
- * figures go through common/cache.c, the very code workers use. */
+ * figures go through common/cache.c, the very code workers use. The spawn
+ * figure is a bare posix_spawn and waitpid of /bin/echo per process, on
+ * one thread per core. */
 #include "bench_limits.h"
 
 #include "cache.h"
 #include "hist.h"
 
 #include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define RTT_ROUNDS    3000   /* round trips timed one by one */
@@ -191,6 +198,51 @@ measure_cache(sl_cache_t *c, const char *payload, size_t size,
     return rc;
 }
 
+/* How long each spawning thread runs. */
+#define SPAWN_MS 500
+
+/* One thread: /bin/echo started (posix_spawn, output to /dev/null) and
+ * reaped, over and over for SPAWN_MS; *arg is in: nothing, out: count. */
+static void *
+spawn_loop(void *arg)
+{
+    uint64_t *count = arg, until = now_ns() + SPAWN_MS * 1000000ull;
+    char *argv[] = {"echo", "1", NULL}, *envp[] = {NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    while (now_ns() < until) {
+        pid_t pid;
+        int status;
+        if (posix_spawn(&pid, "/bin/echo", &fa, NULL, argv, envp) != 0)
+            break;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        (*count)++;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    return NULL;
+}
+
+/* Processes started and reaped per second, one thread per core. */
+static void
+measure_spawn(sl_bench_limits_t *out)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cores > 0 && cores < 64 ? (unsigned)cores : 1, started = 0;
+    pthread_t threads[64];
+    uint64_t counts[64] = {0}, total = 0, t0 = now_ns();
+    for (unsigned i = 0; i < n; i++)
+        started += pthread_create(&threads[started], NULL, spawn_loop,
+                                  &counts[started]) == 0;
+    for (unsigned i = 0; i < started; i++) {
+        pthread_join(threads[i], NULL);
+        total += counts[i];
+    }
+    out->spawn_rate = per_second(total, t0);
+    out->spawn_threads = started;
+}
+
 int
 sl_bench_limits_measure(const char *endpoint, const char *cache_url,
                         size_t payload_bytes, sl_bench_limits_t *out,
@@ -212,6 +264,7 @@ sl_bench_limits_measure(const char *endpoint, const char *cache_url,
     }
     memset(payload, 'x', payload_bytes);
     rc = measure_zmq(zsock_resolve(dealer), payload, payload_bytes, out, err);
+    measure_spawn(out);
     if (rc < 0 || !cache_url)
         goto out;
     sl_error_t cerr = {0};

@@ -37,7 +37,8 @@ usage(FILE *out)
 {
     fprintf(out,
             "usage: sluice bench WORKLOAD [options]\n  WORKLOAD            "
-            "fanout, cached, chain, latency, rate, wide or all\n  --broker "
+            "fanout, cached, chain, latency, rate, wide, spawn,\n"
+            "                      spawncached or all\n  --broker "
             "ENDPOINT   the broker's client socket (default %s)\n  --local     "
             "        start a broker and workers in this process\n  --workers N "
             "        with --local: workers (default 2)\n  --slots N           "
@@ -143,7 +144,7 @@ parse_args(bench_args_t *a, int argc, char **argv)
     if (!is_known) {
         fprintf(stderr,
                 "sluice bench: unknown workload '%s' (fanout, cached, chain, "
-                "latency, rate, wide or all)\n",
+                "latency, rate, wide, spawn, spawncached or all)\n",
                 a->workload);
         return -1;
     }
@@ -186,6 +187,11 @@ limit_of(const char *workload, const sl_bench_limits_t *l,
                                            "a pipelined GET and SET per task"}
                                : (limit_t){l->zmq_rate, "pipelined ZeroMQ "
                                                         "messages"};
+    if (!strcmp(workload, "spawn"))
+        return (limit_t){l->spawn_rate, "posix_spawn+wait of /bin/echo, a "
+                                        "thread per core"};
+    if (!strcmp(workload, "spawncached"))
+        workload = "cached"; /* a hit starts no process */
     if (!strcmp(workload, "cached"))
         return has_cache(l, a) ? (limit_t){l->get_batch_rate, "a pipelined GET "
                                                               "per task"}
@@ -247,6 +253,9 @@ print_limits(const sl_bench_limits_t *l)
         printf("        cache not measured: %s\n", l->cache_error);
     else
         printf("        cache not measured: give --cache URL\n");
+    printf("        processes: %.0f /bin/echo started and reaped per second "
+           "(%u threads)\n",
+           l->spawn_rate, l->spawn_threads);
 }
 
 #define BINS 48
@@ -306,7 +315,7 @@ print_row(const sl_bench_result_t *r, const limit_t *lim, bool has_limits)
                  sl_hist_quantile(h, 0.999) / 1e3);
     else
         snprintf(result, sizeof result, "%.1f k tasks/s", r->tasks_per_s / 1e3);
-    printf("%-8s %8llu %8.3f s  %-36s", r->workload,
+    printf("%-11s %8llu %8.3f s  %-36s", r->workload,
            (unsigned long long)r->tasks, r->seconds, result);
     if (has_limits && lim->value > 0 && is_time)
         printf(" %6.2fx  %.0f us: %s", ratio_of(r, lim), lim->value, lim->what);
@@ -336,10 +345,10 @@ limits_value(const sl_bench_limits_t *l)
     sl_value_put_string(m, "cache_url", l->cache_url);
     sl_value_put_string(m, "cache_error", l->cache_error);
     const double rates[] = {l->get_rate, l->get_batch_rate, l->set_rate,
-                            l->set_batch_rate};
+                            l->set_batch_rate, l->spawn_rate};
     const char *names[] = {"get_per_s", "get_pipelined_per_s", "set_per_s",
-                           "set_pipelined_per_s"};
-    for (int i = 0; i < 4; i++) {
+                           "set_pipelined_per_s", "spawn_per_s"};
+    for (int i = 0; i < 5; i++) {
         v = sl_value_new_double(rates[i]);
         sl_value_put(m, names[i], &v);
     }
@@ -460,7 +469,7 @@ bench(bench_args_t *a, const char *endpoint, const char *cache_url)
                host);
         if (a->is_limits)
             print_limits(&limits);
-        printf("%-8s %8s %10s  %-36s %7s  %s\n", "WORKLOAD", "N", "TIME",
+        printf("%-11s %8s %10s  %-36s %7s  %s\n", "WORKLOAD", "N", "TIME",
                "RESULT", "RATIO", a->is_limits ? "LIMIT" : "");
     }
     sl_value_t *results = sl_value_new_list();

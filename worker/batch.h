@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "executor.h"
 #include "inputs.h"
+#include "workdir.h"
 #include "program.h"
 #include "outcome.h"
 #include "task_call.h"
@@ -37,6 +38,8 @@ typedef struct {
     bool is_term;                    /* $TERM came during a batch */
     sl_digest_memo_t *memo;          /* digests of input files; NULL:
                                         read every time */
+    sl_workdir_t *workdir;           /* where its programs run, made at
+                                        the first; NULL before */
 } executor_t;
 
 typedef struct {

@@ -1,15 +1,15 @@
 /* worker/exec_program.c: the program side of an executor's batch
  * (batch.h): a program task's program found and checked against the
  * worker's --exec rules, its file digested into the key, then run
- * (launch.c) in a working folder of its own with an explicit environment,
- * and its standard output read as its result. Runs on one executor
- * thread. Never runs a program the rules do not allow; never leaves a
- * working folder behind (a worker killed mid-program removes it when it
- * starts again: worker.c). */
+ * (launch.c) in the executor's working folder (workdir.h: empty at each
+ * start, emptied after) with an explicit environment, and its standard
+ * output read as its result. Runs on one executor thread. Never runs a
+ * program the rules do not allow. */
 #include "batch.h"
 
 #include "flow.h"
 #include "launch.h"
+#include "log.h"
 #include "workdir.h"
 
 #include <errno.h>
@@ -200,8 +200,11 @@ is_reserved(const char *name)
            !strcmp(name, "TMPDIR");
 }
 
-/* The environment: PATH, HOME, TMPDIR, LANG and SLUICE_*, then what the
- * worker lets through (--exec-env), then the task's env. */
+/* The environment: PATH, HOME, TMPDIR and SLUICE_*, then what the worker
+ * lets through (--exec-env), then the task's env. No locale: a program
+ * runs in the POSIX locale on every machine, so the same call gives the
+ * same output wherever its key is computed (a node sets LANG if it wants
+ * another). */
 static int
 make_env(const executor_t *ex, const job_t *j, const char *folder, strv_t *env,
          char *why, size_t size)
@@ -213,8 +216,6 @@ make_env(const executor_t *ex, const job_t *j, const char *folder, strv_t *env,
         rc = strv_add(env, pair("HOME", folder));
     if (rc == 0)
         rc = strv_add(env, pair("TMPDIR", folder));
-    if (rc == 0)
-        rc = strv_add(env, pair("LANG", "C.UTF-8"));
     if (rc == 0)
         rc = strv_add(env, pair("SLUICE_WORKSPACE", o->workspace));
     snprintf(num, sizeof num, "%llx", (unsigned long long)j->call.task_id);
@@ -318,6 +319,20 @@ link_inputs(const executor_t *ex, const job_t *j, const char *folder)
 
 /* ---- reading its output ------------------------------------------------- */
 
+/* An int if text is one decimal integer in int64's range (an optional
+ * '-', digits, no leading zero, then only white space), else NULL: what
+ * the JSON parser would make of it, without the parser. */
+static sl_value_t *
+plain_int(const char *text)
+{
+    const char *digits = text + (*text == '-');
+    size_t n = strspn(digits, "0123456789");
+    if (n == 0 || n > 18 || (n > 1 && digits[0] == '0') ||
+        digits[n + strspn(digits + n, " \t\r\n")] != '\0')
+        return NULL;
+    return sl_value_new_int(strtoll(text, NULL, 10));
+}
+
 /* Standard output as the node asked: JSON, text or bytes. */
 static sl_value_t *
 read_output(const job_t *j, const sl_buf_t *out, char *why, size_t size)
@@ -343,6 +358,8 @@ read_output(const job_t *j, const sl_buf_t *out, char *why, size_t size)
                  "(stdout: text or bytes takes any output)");
         return NULL;
     }
+    if ((v = plain_int(text + start)))
+        return v; /* most programs that print a number: no parser */
     if (strlen(text) != out->size ||
         sl_flow_parse_value(text + start, &v, &err) < 0) {
         snprintf(why, size,
@@ -412,8 +429,6 @@ run_in(executor_t *ex, job_t *j, const char *folder)
     char why[400] = "";
     char *input = NULL;
     sl_launch_result_t r = {0};
-    char pid_file[4200];
-    snprintf(pid_file, sizeof pid_file, "%s.pid", folder);
     if (make_argv(j, &argv, why, sizeof why) < 0 ||
         make_env(ex, j, folder, &env, why, sizeof why) < 0 ||
         link_inputs(ex, j, folder) < 0 ||
@@ -434,7 +449,7 @@ run_in(executor_t *ex, job_t *j, const char *folder)
                      o->max_stdout_bytes,
                      ex->cfg->is_isolated ? &ex->cfg->limits : NULL,
                      &ex->ctx,
-                     pid_file};
+                     sl_workdir_pid_fd(ex->workdir)};
     sl_launch_run(&s, &r);
     if (r.end != SL_LAUNCH_EXITED || r.status != 0) {
         fail_ended(j, &r, j->call.timeout_ms, o->max_stdout_bytes);
@@ -457,16 +472,18 @@ out:
 void
 sl_batch_run_program(executor_t *ex, job_t *j)
 {
-    char folder[4096];
     sl_error_t err = {0};
     uint64_t start = sl_batch_now_us();
-    if (sl_workdir_make(ex->cfg->programs->work_dir, j->call.task_id,
-                        j->call.attempt, folder, sizeof folder, &err) < 0) {
+    if (!ex->workdir &&
+        !(ex->workdir = sl_workdir_new(ex->cfg->programs->work_dir, &err))) {
         sl_batch_fail(j, "program task: %s", err.msg);
         return;
     }
-    run_in(ex, j, folder);
-    sl_workdir_remove(folder);
-    sl_workdir_forget(folder);
+    run_in(ex, j, sl_workdir_path(ex->workdir));
+    if (sl_workdir_clear(ex->workdir, &err) < 0) {
+        sl_log(SL_LOG_WARN, "executor", "%s: a new folder for the next",
+               err.msg);
+        sl_workdir_destroy(&ex->workdir); /* the next program makes one */
+    }
     j->outcome.duration_us = sl_batch_now_us() - start;
 }

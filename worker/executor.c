@@ -472,6 +472,7 @@ executor_actor(zsock_t *pipe, void *args)
     }
     sl_cache_pool_destroy(&ex.caches);
     sl_digest_memo_destroy(&ex.memo);
+    sl_workdir_destroy(&ex.workdir);
     sl_buf_fini(&ex.trips);
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,19 +111,16 @@ start(const sl_launch_t *s, const int in[2], const int out[2], const int err[2],
     return pid;
 }
 
-/* Writes pid into path (if any): who to kill if this worker dies first. */
+/* Writes pid (0: none) at the start of fd, if there is one: who to kill
+ * if this worker dies first. Without it, a killed worker's program is
+ * only not killed. */
 static void
-note_pid(const char *path, pid_t pid)
+note_pid(int fd, pid_t pid)
 {
-    char text[32];
-    int fd =
-        path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-    if (fd < 0)
+    char text[24];
+    int n = snprintf(text, sizeof text, "%-21ld\n", (long)pid);
+    if (fd >= 0 && pwrite(fd, text, (size_t)n, 0) != n)
         return;
-    int n = snprintf(text, sizeof text, "%ld\n", (long)pid);
-    ssize_t w = write(fd, text, (size_t)n);
-    (void)w; /* without it, a killed worker's program is only not killed */
-    close(fd);
 }
 
 /* Keeps the last bytes of standard error. */
@@ -149,21 +147,27 @@ typedef struct {
     int in, out, err; /* our ends; -1 once closed */
     size_t written;   /* input bytes written */
     bool is_too_much; /* standard output passed the cap */
+    int exit_fd;      /* a pidfd, readable once the program ends; -1 if
+                         the kernel has none (then we look every slice) */
+    bool has_exited;  /* exit_fd said so */
 } pipes_t;
 
-/* Moves what is ready between the pipes; false when out and err are
- * both closed (EOF). */
+/* Moves what is ready between the pipes, waiting up to wait_ms, or less
+ * if the program ends; false when out and err are both closed (EOF) and
+ * nothing tells us of its end but looking. */
 static bool
 pump(const sl_launch_t *s, pipes_t *p, sl_launch_result_t *r, int wait_ms)
 {
-    struct pollfd fds[3] = {{p->in, POLLOUT, 0},
+    struct pollfd fds[4] = {{p->in, POLLOUT, 0},
                             {p->out, POLLIN, 0},
-                            {p->err, POLLIN, 0}};
+                            {p->err, POLLIN, 0},
+                            {p->exit_fd, POLLIN, 0}};
     char chunk[65536];
-    if (p->out < 0 && p->err < 0)
+    if (p->out < 0 && p->err < 0 && p->exit_fd < 0)
         return false;
-    if (poll(fds, 3, wait_ms) <= 0)
+    if (poll(fds, 4, wait_ms) <= 0)
         return true;
+    p->has_exited |= p->exit_fd >= 0 && fds[3].revents;
     if (p->in >= 0 && fds[0].revents) {
         ssize_t n = write(p->in, (const char *)s->input + p->written,
                           s->input_size - p->written);
@@ -216,27 +220,18 @@ wait_a_little(pid_t pid)
 }
 
 /* Writing to a program that stopped reading raises SIGPIPE, which would
- * kill the worker: this thread blocks it while a program runs, and takes
- * any that came before unblocking it again. */
+ * kill the worker: a thread that launches programs blocks it for good (a
+ * SIGPIPE then waits, pending, and harms nothing). */
 static void
-block_sigpipe(sigset_t *old)
+block_sigpipe(void)
 {
+    static __thread bool is_blocked;
     sigset_t pipe_only;
+    if (is_blocked)
+        return;
     sigemptyset(&pipe_only);
     sigaddset(&pipe_only, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_only, old);
-}
-
-static void
-unblock_sigpipe(const sigset_t *old)
-{
-    sigset_t pipe_only;
-    struct timespec zero = {0, 0};
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    while (sigtimedwait(&pipe_only, NULL, &zero) > 0)
-        ;
-    pthread_sigmask(SIG_SETMASK, old, NULL);
+    is_blocked = pthread_sigmask(SIG_BLOCK, &pipe_only, NULL) == 0;
 }
 
 static void run(const sl_launch_t *s, sl_launch_result_t *r);
@@ -244,10 +239,8 @@ static void run(const sl_launch_t *s, sl_launch_result_t *r);
 void
 sl_launch_run(const sl_launch_t *s, sl_launch_result_t *r)
 {
-    sigset_t old;
-    block_sigpipe(&old);
+    block_sigpipe();
     run(s, r);
-    unblock_sigpipe(&old);
 }
 
 static void
@@ -265,12 +258,15 @@ run(const sl_launch_t *s, sl_launch_result_t *r)
     pid_t pid = start(s, in, out, err, r);
     if (pid < 0)
         goto out;
-    setpgid(pid, pid); /* both sides, so no kill comes before it */
-    note_pid(s->pid_file, pid);
+    if (s->limits && (s->limits->memory_bytes || s->limits->cpu_seconds))
+        setpgid(pid, pid); /* forked: both sides, so no kill comes first */
+    note_pid(s->pid_fd, pid);
     close_fd(&in[0]);
     close_fd(&out[1]);
     close_fd(&err[1]);
-    pipes_t p = {in[1], out[0], err[0], 0, false};
+    pipes_t p = {in[1], out[0], err[0],
+                 0,     false,  (int)syscall(SYS_pidfd_open, pid, 0),
+                 false};
     in[1] = out[0] = err[0] = -1;
     fcntl(p.in, F_SETFL, O_NONBLOCK);
     if (s->input_size == 0)
@@ -286,7 +282,7 @@ run(const sl_launch_t *s, sl_launch_result_t *r)
             r->end = SL_LAUNCH_TIMEOUT;
         if (r->end != SL_LAUNCH_EXITED)
             break;
-        if (has_ended(pid))
+        if (p.exit_fd >= 0 ? p.has_exited : has_ended(pid))
             break; /* what it left running dies with the group below */
         if (!pump(s, &p, r, SLICE_MS))
             wait_a_little(pid);
@@ -295,6 +291,7 @@ run(const sl_launch_t *s, sl_launch_result_t *r)
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     close_fd(&p.in);
+    close_fd(&p.exit_fd);
     /* What is left in the pipes, to EOF; a process that left the group
        (setsid) and holds them open is not waited for long. */
     for (int64_t until = now_ms() + DRAIN_MS;
@@ -310,8 +307,7 @@ run(const sl_launch_t *s, sl_launch_result_t *r)
     }
     close_fd(&p.out);
     close_fd(&p.err);
-    if (s->pid_file)
-        unlink(s->pid_file);
+    note_pid(s->pid_fd, 0);
 out:
     for (int i = 0; i < 2; i++) {
         close_fd(&in[i]);

@@ -24,10 +24,9 @@ typedef struct sl_launch {
     size_t max_stdout_bytes;           /* more is an error, not a cut */
     const sl_isolate_limits_t *limits; /* NULL or zeros: none */
     const sl_task_ctx_t *ctx;          /* its cancel board; may be NULL */
-    const char *pid_file;              /* holds its process group id while
-                                          it runs (a worker killed then
-                                          leaves it for the next to find:
-                                          workdir.c); NULL: none */
+    int pid_fd;                        /* a file its process group id is
+                                          written into while it runs (0
+                                          after: workdir.h); -1: none */
 } sl_launch_t;
 
 typedef enum {

@@ -38,7 +38,7 @@ SLUICE_STATE_DIR="$work/state" "$BIN/broker/sluice-broker" \
 pids+=($!)
 for i in $(seq "$workers"); do
     "$BIN/worker/sluice-worker" --broker "tcp://127.0.0.1:$back" --id "w$i" \
-        --slots "$slots" --cache "redis://127.0.0.1:$redis/0" \
+        --slots "$slots" --cache "redis://127.0.0.1:$redis/0" --exec /bin/echo \
         >"$work/w$i.log" 2>&1 &
     pids+=($!)
 done

@@ -7,27 +7,32 @@ source "$(dirname "$0")/lib.sh"
 
 start_redis
 start_broker
-start_worker w1 --cache "$REDIS_URL"
-start_worker w2 --cache "$REDIS_URL"
+start_worker w1 --cache "$REDIS_URL" --exec /bin/echo
+start_worker w2 --cache "$REDIS_URL" --exec /bin/echo
 wait_workers 2
 
 out=$("$SLUICE" bench all --broker "$BROKER_EP" --cache "$REDIS_URL" \
     --tasks 50 --rate 200 --duration 500ms --json) || fail "bench all: $out"
 expect_eq "$(jq -r '[.results[].workload] | join(",")' <<<"$out")" \
-    "fanout,cached,chain,latency,rate,wide" "workloads run"
+    "fanout,cached,chain,latency,rate,wide,spawn,spawncached" "workloads run"
 expect_eq "$(jq '[.results[] | select(.error != "")] | length' <<<"$out")" 0 \
     "workloads with an error"
 expect_eq "$(jq '.results[0].tasks' <<<"$out")" 50 "fanout tasks"
 expect_eq "$(jq '.results[4].tasks' <<<"$out")" 100 "rate runs (200/s for 0.5 s)"
 expect_eq "$(jq '.results[4].lost' <<<"$out")" 0 "rate runs lost"
 for f in zmq_rtt_us zmq_rate_per_s get_per_s get_pipelined_per_s set_per_s \
-    set_pipelined_per_s; do
+    set_pipelined_per_s spawn_per_s; do
     jq -e ".limits.$f > 0" <<<"$out" >/dev/null || fail "limit $f: $out"
 done
 jq -e '[.results[] | .ratio > 0] | all' <<<"$out" >/dev/null ||
     fail "a ratio is missing: $out"
 jq -e '.results[3].p50_us > 0 and .results[3].p999_us >= .results[3].p50_us' \
     <<<"$out" >/dev/null || fail "latency percentiles: $out"
+expect_eq "$(jq '.results[6].tasks' <<<"$out")" 50 "spawn tasks"
+expect_eq "$(jq '.results[7].tasks' <<<"$out")" 50 "spawncached tasks"
+# spawn's programs stored theirs too: one entry per task, of exec
+[ "$(rcli --scan --pattern 'sluice:v1:bench:exec:*' | wc -l)" -ge 100 ] ||
+    fail "the bench's program entries are not in Redis"
 # fanout stored its results in Redis under the bench's namespace
 [ "$(rcli --scan --pattern 'sluice:v1:bench:echo:*' | wc -l)" -ge 100 ] ||
     fail "the bench's entries are not in Redis"

@@ -53,7 +53,8 @@ sh(const world_t *w, const char *line, const char *input, uint64_t timeout_ms,
                      env,        w->dir,
                      input,      input ? strlen(input) : 0,
                      timeout_ms, max_out ? max_out : 1 << 20,
-                     limits,     NULL};
+                     limits,     NULL,
+                     -1};
     sl_launch_run(&s, r);
 }
 
@@ -143,8 +144,17 @@ test_a_program_that_cannot_start_says_why(void **state)
     world_t *w = *state;
     sl_launch_result_t r;
     char *argv[] = {"nope", NULL};
-    sl_launch_t s =
-        {"/nonexistent/nope", argv, env, w->dir, NULL, 0, 0, 1024, NULL, NULL};
+    sl_launch_t s = {"/nonexistent/nope",
+                     argv,
+                     env,
+                     w->dir,
+                     NULL,
+                     0,
+                     0,
+                     1024,
+                     NULL,
+                     NULL,
+                     -1};
     sl_launch_run(&s, &r);
     assert_int_equal(r.end, SL_LAUNCH_NOT_STARTED);
     assert_non_null(strstr(r.error, "/nonexistent/nope"));
