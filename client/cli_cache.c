@@ -1,9 +1,9 @@
 /* client/cli_cache.c: `sluice cache get|del|stats|ls`: see and clear what
  * is cached. Talks to the cache directly (the same URL the workers use),
- * not through the broker. */
-#include "cli.h"
+ * not through the broker. `del` by filter is cli_cache_del.c's. */
+#include "cli_cache.h"
 
-#include "cache.h"
+#include "duration.h"
 #include "entry.h"
 #include "key.h"
 
@@ -12,11 +12,13 @@
 #include <string.h>
 
 typedef struct {
-    const char *task; /* --task filter, or NULL */
-    bool is_json;     /* --json */
-    size_t count;     /* entries seen */
-    size_t bytes;     /* their stored size */
-    size_t limit;     /* ls: stop after this many */
+    const char *task;          /* --task filter, or NULL */
+    bool is_json;              /* --json */
+    size_t count;              /* entries seen */
+    size_t bytes;              /* their stored size */
+    size_t limit;              /* ls: stop after this many */
+    sl_cache_del_filter_t del; /* del by filter */
+    const char *flow_file;     /* del --flow FILE */
 } scan_t;
 
 static bool
@@ -108,12 +110,71 @@ usage(FILE *out)
     fprintf(out, "usage: sluice cache COMMAND [options]\n  get KEY          "
                  "show an entry\n  del KEY          delete an entry\n  stats   "
                  "         count entries and bytes\n  ls               list "
-                 "keys and sizes\n  --cache URL      redis://host:port/db or "
+                 "keys and sizes\n  del --task NAME[@V] | --flow FILE | "
+                 "--namespace NS | --older-than D\n                   delete "
+                 "what these pick (all given must match;\n                   "
+                 "Redis: SCAN in batches, never KEYS)\n  --dry-run        del: "
+                 "print the keys, delete nothing\n  --cache URL      "
+                 "redis://host:port/db or "
                  "lmdb://PATH (default:\n                   $SLUICE_CACHE_URL, "
                  "else the embedded cache)\n  --task NAME      stats and ls: "
                  "only this task's entries\n  --limit N        ls: at most N "
                  "keys (default 1000)\n  --json           get and stats: "
                  "JSON\n");
+}
+
+/* del by filter: says how many went (or would). */
+static int
+cmd_del_filtered(sl_cache_t *cache, scan_t *s)
+{
+    sl_error_t err = {0};
+    sl_cache_del_flow_t flow = {0};
+    sl_cache_del_report_t report;
+    char *task = s->task ? strdup(s->task) : NULL;
+    char *at = task ? strchr(task, '@') : NULL;
+    int code = SL_EXIT_OK;
+    if (at) {
+        char *end = NULL;
+        long v = strtol(at + 1, &end, 10);
+        if (v < 1 || v > 1000000000 || *end) {
+            fprintf(stderr,
+                    "sluice cache del: --task %s: write NAME or "
+                    "NAME@VERSION\n",
+                    s->task);
+            free(task);
+            return SL_EXIT_USAGE;
+        }
+        *at = '\0';
+        s->del.version = (uint32_t)v;
+    }
+    if (task) {
+        s->del.tasks = &task;
+        s->del.task_count = 1;
+    }
+    if (s->flow_file) {
+        if (sl_cache_del_flow(s->flow_file, &flow, &err) < 0) {
+            fprintf(stderr, "sluice cache del: %s\n", err.msg);
+            free(task);
+            sl_cache_del_flow_fini(&flow);
+            return SL_EXIT_USAGE;
+        }
+        s->del.ns = flow.ns;
+        s->del.tasks = flow.tasks;
+        s->del.task_count = flow.task_count;
+        s->del.keys = flow.keys;
+        s->del.key_count = flow.key_count;
+    }
+    if (sl_cache_del_filtered(cache, &s->del, &report, &err) < 0) {
+        fprintf(stderr, "sluice cache del: %s (%zu deleted before)\n", err.msg,
+                report.count);
+        code = SL_EXIT_CONNECT;
+    } else {
+        fprintf(stderr, "%s %zu entries\n",
+                s->del.is_dry_run ? "would delete" : "deleted", report.count);
+    }
+    free(task);
+    sl_cache_del_flow_fini(&flow);
+    return code;
 }
 
 static int
@@ -122,6 +183,13 @@ run_command(sl_cache_t *cache, const char *cmd, const char *key, scan_t *s)
     sl_error_t err = {0};
     if (!strcmp(cmd, "get"))
         return cmd_get(cache, key, s->is_json);
+    if (!strcmp(cmd, "del") && key && s->del.is_dry_run) {
+        s->del.keys = (char *const *)&key; /* del KEY --dry-run: say so */
+        s->del.key_count = 1;
+        return cmd_del_filtered(cache, s);
+    }
+    if (!strcmp(cmd, "del") && !key)
+        return cmd_del_filtered(cache, s);
     if (!strcmp(cmd, "del")) {
         int rc = sl_cache_del(cache, key, &err);
         if (rc == SL_ENOTFOUND)
@@ -154,6 +222,10 @@ sl_cli_cache(int argc, char **argv)
          {"task", required_argument, NULL, 't'},
          {"limit", required_argument, NULL, 'n'},
          {"json", no_argument, NULL, 'j'},
+         {"flow", required_argument, NULL, 'f'},
+         {"namespace", required_argument, NULL, 'N'},
+         {"older-than", required_argument, NULL, 'o'},
+         {"dry-run", no_argument, NULL, 'd'},
          {"help", no_argument, NULL, 'h'},
          {NULL, 0, NULL, 0}};
     scan_t s = {.limit = 1000};
@@ -171,18 +243,48 @@ sl_cli_cache(int argc, char **argv)
             s.limit = (size_t)limit;
             break;
         case 'j': s.is_json = true; break;
+        case 'f': s.flow_file = optarg; break;
+        case 'N': s.del.ns = optarg; break;
+        case 'd': s.del.is_dry_run = true; break;
+        case 'o':
+            if (sl_duration_parse(optarg, &s.del.older_than_ms) < 0 ||
+                s.del.older_than_ms <= 0) {
+                fprintf(stderr,
+                        "sluice cache del: --older-than %s: give a "
+                        "duration (30s, 10m, 1h, 7d)\n",
+                        optarg);
+                return SL_EXIT_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         default: usage(stderr); return SL_EXIT_USAGE;
         }
     }
     const char *cmd = optind < argc ? argv[optind] : "";
-    bool needs_key = !strcmp(cmd, "get") || !strcmp(cmd, "del");
-    bool is_known = needs_key || !strcmp(cmd, "stats") || !strcmp(cmd, "ls");
+    bool is_filtered = s.task || s.flow_file || s.del.ns || s.del.older_than_ms;
+    bool is_del_by_filter = !strcmp(cmd, "del") && is_filtered;
+    bool needs_key =
+        !strcmp(cmd, "get") || (!strcmp(cmd, "del") && !is_filtered);
+    bool is_known = needs_key || is_del_by_filter || !strcmp(cmd, "stats") ||
+                    !strcmp(cmd, "ls");
     if (!is_known || (needs_key && optind + 2 != argc) ||
         (!needs_key && optind + 1 != argc)) {
         fprintf(stderr, "sluice cache: %s\n",
-                !is_known ? "give a command: get KEY, del KEY, stats or ls"
-                          : "wrong number of arguments");
+                !is_known ? "give a command: get KEY, del KEY, del with a "
+                            "filter, stats or ls"
+                : !strcmp(cmd, "del") && optind + 1 == argc
+                    ? "del: give a KEY, or a filter (--task, --flow, "
+                      "--namespace, --older-than): nothing is deleted "
+                      "without one"
+                    : "wrong number of arguments");
+        return SL_EXIT_USAGE;
+    }
+    if ((s.del.is_dry_run || s.flow_file || s.del.ns || s.del.older_than_ms) &&
+        strcmp(cmd, "del") != 0) {
+        fprintf(stderr,
+                "sluice cache %s: --flow, --namespace, --older-than "
+                "and --dry-run are for del\n",
+                cmd);
         return SL_EXIT_USAGE;
     }
     sl_error_t err = {0};

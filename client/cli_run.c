@@ -20,6 +20,7 @@
 
 #define MAX_PLUGINS 64
 #define MAX_EXEC    64
+#define MAX_REFRESH 256
 
 typedef struct {
     const char *broker;       /* --broker */
@@ -27,6 +28,8 @@ typedef struct {
     sl_local_options_t local; /* --workers, --slots, --cache, --tasks */
     const char *plugins[MAX_PLUGINS];
     const char *exec_rules[MAX_EXEC]; /* --exec, for the local workers */
+    const char *refresh[MAX_REFRESH]; /* --refresh NODE: recompute */
+    size_t refresh_count;
     sl_value_t *params;               /* --param NAME=VALUE, a MAP, owned */
     bool is_json;                     /* --json */
     bool is_quiet;                    /* --quiet */
@@ -71,6 +74,8 @@ usage(FILE *out, bool is_watch)
                 "       with --local: run only the programs this rule\n       "
                 "               allows (repeatable; default: any program)\n  "
                 "--param NAME=VALUE  set a flow parameter (repeatable)\n  "
+                "--refresh NODE      recompute NODE and overwrite its cache "
+                "entries\n                      (repeatable)\n  "
                 "--wait-for-worker DURATION  fail a task that no connected "
                 "worker\n                      serves after this long "
                 "(default: wait for ever,\n                      as workers "
@@ -113,6 +118,7 @@ parse_args(run_args_t *a, int argc, char **argv)
          {"cache", required_argument, NULL, 'c'},
          {"tasks", required_argument, NULL, 't'},
          {"exec", required_argument, NULL, 'x'},
+         {"refresh", required_argument, NULL, 'r'},
          {"param", required_argument, NULL, 'p'},
          {"json", no_argument, NULL, 'j'},
          {"quiet", no_argument, NULL, 'q'},
@@ -148,6 +154,14 @@ parse_args(run_args_t *a, int argc, char **argv)
             if (a->local.plugin_count == MAX_PLUGINS)
                 return -1;
             a->plugins[a->local.plugin_count++] = optarg;
+            break;
+        case 'r':
+            if (a->refresh_count == MAX_REFRESH) {
+                fprintf(stderr, "sluice run: at most %d --refresh\n",
+                        MAX_REFRESH);
+                return -1;
+            }
+            a->refresh[a->refresh_count++] = optarg;
             break;
         case 'x':
             if (a->local.exec_rule_count == MAX_EXEC) {
@@ -419,6 +433,27 @@ check_local_tasks(const sl_local_t *local, const run_args_t *a,
     return 0;
 }
 
+/* --refresh NODE: that node skips its lookup, computes and overwrites
+ * its entries (as `refresh: true` in the file). An unknown node is an
+ * error. */
+static int
+set_refresh(sl_flow_t *flow, const run_args_t *a, sl_error_t *err)
+{
+    for (size_t i = 0; i < a->refresh_count; i++) {
+        ptrdiff_t n = sl_flow_index(flow, a->refresh[i]);
+        if (n < 0)
+            return sl_error_set(err, SL_EINVAL,
+                                "--refresh %s: %s has no node '%s'",
+                                a->refresh[i], flow->file, a->refresh[i]);
+        sl_node_options_t o = flow->nodes[n].opt;
+        o.refresh = true;
+        int rc = sl_flow_set_options(flow, a->refresh[i], &o, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int
 sl_cli_run(int argc, char **argv)
 {
@@ -432,7 +467,8 @@ sl_cli_run(int argc, char **argv)
         code = rc > 0 ? SL_EXIT_OK : SL_EXIT_USAGE;
         goto out;
     }
-    if (!(flow = sl_flow_load(argv[optind], &err))) {
+    if (!(flow = sl_flow_load(argv[optind], &err)) ||
+        set_refresh(flow, &a, &err) < 0) {
         fprintf(stderr, "sluice run: %s\n", err.msg);
         goto out; /* nothing was submitted */
     }
