@@ -16,6 +16,8 @@ typedef struct {
     bool is_json;              /* --json */
     size_t count;              /* entries seen */
     size_t bytes;              /* their stored size */
+    size_t blobs;              /* output files stored in the cache */
+    size_t blob_bytes;         /* their size */
     size_t limit;              /* ls: stop after this many */
     sl_cache_del_filter_t del; /* del by filter */
     const char *flow_file;     /* del --flow FILE */
@@ -33,11 +35,22 @@ matches_task(const char *key, const char *task)
     return ns_end && !strncmp(ns_end + 1, task, n) && ns_end[1 + n] == ':';
 }
 
+/* Whether key is a blob's (sluice:v1:NS:$blob:HEX): an output file. */
+static bool
+is_blob(const char *key)
+{
+    const char *ns_end = strchr(key + strlen(SL_KEY_PREFIX), ':');
+    return ns_end && !strncmp(ns_end + 1, "$blob:", 6);
+}
+
 static int
 visit_count(const char *key, size_t size, void *ctx)
 {
     scan_t *s = ctx;
-    if (matches_task(key, s->task)) {
+    if (is_blob(key)) {
+        s->blobs += !s->task;
+        s->blob_bytes += s->task ? 0 : size;
+    } else if (matches_task(key, s->task)) {
         s->count++;
         s->bytes += size;
     }
@@ -206,11 +219,15 @@ run_command(sl_cache_t *cache, const char *cmd, const char *key, scan_t *s)
         return SL_EXIT_CONNECT;
     }
     if (visit == visit_count && s->is_json)
-        printf("{\"cache\":\"%s\",\"entries\":%zu,\"bytes\":%zu}\n",
-               sl_cache_url(cache), s->count, s->bytes);
+        printf("{\"cache\":\"%s\",\"entries\":%zu,\"bytes\":%zu,"
+               "\"blobs\":%zu,\"blob_bytes\":%zu}\n",
+               sl_cache_url(cache), s->count, s->bytes, s->blobs,
+               s->blob_bytes);
     else if (visit == visit_count)
-        printf("cache    %s\nentries  %zu\nbytes    %zu\n", sl_cache_url(cache),
-               s->count, s->bytes);
+        printf("cache       %s\nentries     %zu\nbytes       %zu\nblobs       "
+               "%zu\nblob bytes  %zu\n",
+               sl_cache_url(cache), s->count, s->bytes, s->blobs,
+               s->blob_bytes);
     return SL_EXIT_OK;
 }
 

@@ -26,6 +26,8 @@ struct sl_local {
     char front[64];  /* inproc endpoint for clients */
     char back[64];   /* inproc endpoint for workers */
     char *cache_url; /* owned */
+    char *blob_dir;  /* outputs over 1 MiB: beside the embedded cache,
+                        owned; NULL with another cache */
 };
 
 /* Waits (up to READY_WAIT_MS) until the broker knows all n workers: a
@@ -69,6 +71,11 @@ sl_local_start(const sl_local_options_t *opt, sl_error_t *err)
         sl_local_stop(&l);
         return NULL;
     }
+    char *embedded = sl_cache_default_url();
+    if (embedded && !strncmp(embedded, "lmdb://", 7) &&
+        (l->blob_dir = malloc(strlen(embedded) + 8)))
+        sprintf(l->blob_dir, "%s/blobs", embedded + 7);
+    free(embedded);
     snprintf(l->front, sizeof l->front, "inproc://sluice-clients-%d",
              (int)getpid());
     snprintf(l->back, sizeof l->back, "inproc://sluice-workers-%d",
@@ -86,6 +93,7 @@ sl_local_start(const sl_local_options_t *opt, sl_error_t *err)
             .cache_url = l->cache_url, /* the operator's choice wins */
             .plugins = opt->plugins,
             .plugin_count = opt->plugin_count,
+            .blob_dir = l->blob_dir,
             .exec_rules = opt->exec_rule_count ? opt->exec_rules : any,
             .exec_rule_count = opt->exec_rule_count ? opt->exec_rule_count : 1,
         };
@@ -132,6 +140,7 @@ sl_local_stop(sl_local_t **p)
     sl_broker_destroy(&l->broker);
     free(l->workers);
     free(l->cache_url);
+    free(l->blob_dir);
     free(l);
     *p = NULL;
 }

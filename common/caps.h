@@ -30,6 +30,12 @@
 #define SL_INPUT_FILES_MAX_COUNT 100000
 /* A worker gives at most this many --exec rules. */
 #define SL_EXEC_RULES_MAX_COUNT 256
+/* A program node declares at most this many outputs... */
+#define SL_OUTPUTS_MAX_COUNT 1000
+/* ...whose files are at most this many, each stored in the cache up to
+ * SL_BLOB_INLINE_MAX_BYTES and beyond it in the worker's --blob-dir. */
+#define SL_OUTPUT_FILES_MAX_COUNT 10000
+#define SL_BLOB_INLINE_MAX_BYTES  (1u << 20)
 /* A program's argument vector has at most this many elements. */
 #define SL_ARGV_MAX_COUNT 4096
 /* A program task's standard output is at most this many bytes by default

@@ -15,6 +15,12 @@ sl_entry_fini(sl_entry_t *e)
     free(e->task);
     free(e->arg_digests);
     free(e->producer);
+    for (size_t i = 0; e->files && i < e->file_count; i++)
+        free(e->files[i].name);
+    for (size_t i = 0; e->outputs && i < e->output_count; i++)
+        free(e->outputs[i].path);
+    free(e->files);
+    free(e->outputs);
     memset(e, 0, sizeof *e);
 }
 
@@ -26,16 +32,73 @@ sl_entry_now_ms(void)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* The views of e's files and outputs in msg (freed by the caller with
+ * free_views). */
+typedef struct {
+    Sluice__FileDigest *files;
+    Sluice__FileDigest **file_ptrs;
+    Sluice__OutputFile *outputs;
+    Sluice__OutputFile **output_ptrs;
+} views_t;
+
+static int
+view_files(const sl_entry_t *e, Sluice__CacheEntry *msg, views_t *v)
+{
+    v->files = calloc(e->file_count + 1, sizeof *v->files);
+    v->file_ptrs = calloc(e->file_count + 1, sizeof *v->file_ptrs);
+    v->outputs = calloc(e->output_count + 1, sizeof *v->outputs);
+    v->output_ptrs = calloc(e->output_count + 1, sizeof *v->output_ptrs);
+    if (!v->files || !v->file_ptrs || !v->outputs || !v->output_ptrs)
+        return SL_ENOMEM;
+    for (size_t i = 0; i < e->file_count; i++) {
+        sluice__file_digest__init(&v->files[i]);
+        v->files[i].name = e->files[i].name;
+        v->files[i].digest =
+            (ProtobufCBinaryData){SL_DIGEST_BYTES, (uint8_t *)e->files[i].digest};
+        v->file_ptrs[i] = &v->files[i];
+    }
+    for (size_t i = 0; i < e->output_count; i++) {
+        const sl_entry_output_t *o = &e->outputs[i];
+        sluice__output_file__init(&v->outputs[i]);
+        v->outputs[i].path = o->path;
+        v->outputs[i].digest =
+            (ProtobufCBinaryData){SL_DIGEST_BYTES, (uint8_t *)o->digest};
+        v->outputs[i].size = o->size;
+        v->outputs[i].mode = o->mode;
+        v->outputs[i].in_blob_dir = o->is_in_blob_dir;
+        v->output_ptrs[i] = &v->outputs[i];
+    }
+    msg->files = v->file_ptrs;
+    msg->n_files = e->file_count;
+    msg->outputs = v->output_ptrs;
+    msg->n_outputs = e->output_count;
+    return 0;
+}
+
+static void
+free_views(views_t *v)
+{
+    free(v->files);
+    free(v->file_ptrs);
+    free(v->outputs);
+    free(v->output_ptrs);
+}
+
 int
 sl_entry_encode(const sl_entry_t *e, sl_buf_t *out, sl_error_t *err)
 {
     Sluice__CacheEntry msg = SLUICE__CACHE_ENTRY__INIT;
+    views_t views = {0};
     ProtobufCBinaryData *args = calloc(e->arg_count + 1, sizeof *args);
-    if (!args)
+    if (!args || view_files(e, &msg, &views) < 0) {
+        free(args);
+        free_views(&views);
         return sl_error_set(err, SL_ENOMEM, "out of memory");
+    }
     int rc = sl_wire_value_view(e->value, &msg.value, err);
     if (rc < 0) {
         free(args);
+        free_views(&views);
         return rc;
     }
     msg.format = SL_ENTRY_FORMAT;
@@ -64,7 +127,54 @@ sl_entry_encode(const sl_entry_t *e, sl_buf_t *out, sl_error_t *err)
     }
     free(msg.value);
     free(args);
+    free_views(&views);
     return rc < 0 ? sl_error_set(err, rc, "out of memory") : 0;
+}
+
+/* Whether path is a relative path that stays inside its folder. */
+static bool
+is_inside(const char *path)
+{
+    size_t n = strlen(path);
+    return n && path[0] != '/' && strcmp(path, ".") && strcmp(path, "..") &&
+           strncmp(path, "../", 3) && !strstr(path, "/../") &&
+           !(n >= 3 && !strcmp(path + n - 3, "/..")) && !strstr(path, "//");
+}
+
+static int
+decode_files(const Sluice__CacheEntry *msg, sl_entry_t *e, sl_error_t *err)
+{
+    e->files = calloc(msg->n_files + 1, sizeof *e->files);
+    e->outputs = calloc(msg->n_outputs + 1, sizeof *e->outputs);
+    if (!e->files || !e->outputs)
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < msg->n_files; i++) {
+        const Sluice__FileDigest *f = msg->files[i];
+        if (f->digest.len != SL_DIGEST_BYTES)
+            return sl_error_set(err, SL_EINVAL,
+                                "cache entry file %zu: a digest of %zu bytes",
+                                i, f->digest.len);
+        if (!(e->files[i].name = strdup(f->name)))
+            return sl_error_set(err, SL_ENOMEM, "out of memory");
+        memcpy(e->files[i].digest, f->digest.data, SL_DIGEST_BYTES);
+        e->file_count++;
+    }
+    for (size_t i = 0; i < msg->n_outputs; i++) {
+        const Sluice__OutputFile *o = msg->outputs[i];
+        if (o->digest.len != SL_DIGEST_BYTES || !is_inside(o->path))
+            return sl_error_set(err, SL_EINVAL,
+                                "cache entry output %zu: a bad path or digest",
+                                i);
+        sl_entry_output_t *out = &e->outputs[i];
+        if (!(out->path = strdup(o->path)))
+            return sl_error_set(err, SL_ENOMEM, "out of memory");
+        memcpy(out->digest, o->digest.data, SL_DIGEST_BYTES);
+        out->size = o->size;
+        out->mode = o->mode & 0111 ? 0755 : 0644;
+        out->is_in_blob_dir = o->in_blob_dir;
+        e->output_count++;
+    }
+    return 0;
 }
 
 static int
@@ -103,6 +213,8 @@ decode_fields(const Sluice__CacheEntry *msg, sl_entry_t *e, sl_error_t *err)
     e->has_input_digest = msg->input_digest.len == SL_DIGEST_BYTES;
     if (e->has_input_digest)
         memcpy(e->input_digest, msg->input_digest.data, SL_DIGEST_BYTES);
+    if ((rc = decode_files(msg, e, err)) < 0)
+        return rc;
     e->created_ms = msg->created_ms;
     e->expires_ms = msg->expires_ms;
     e->duration_us = msg->duration_us;

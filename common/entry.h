@@ -12,6 +12,21 @@
 /* 2: entries carry the digest of their key (1 did not: read as a miss). */
 #define SL_ENTRY_FORMAT 2
 
+/* A file a key covers (CacheEntry.files). */
+typedef struct sl_entry_file {
+    char *name;                      /* "$program" or an input's name */
+    uint8_t digest[SL_DIGEST_BYTES]; /* its content */
+} sl_entry_file_t;
+
+/* A file a program task wrote (CacheEntry.outputs). */
+typedef struct sl_entry_output {
+    char *path;                      /* relative, inside the workspace */
+    uint8_t digest[SL_DIGEST_BYTES]; /* its content: its blob's name */
+    uint64_t size;                   /* bytes */
+    uint32_t mode;                   /* 0755 or 0644 */
+    bool is_in_blob_dir;             /* its blob is a file of --blob-dir */
+} sl_entry_output_t;
+
 typedef struct sl_entry {
     sl_value_t *value;                       /* the result, owned */
     char *task;                              /* task name, owned */
@@ -26,6 +41,10 @@ typedef struct sl_entry {
     char *producer;                          /* worker id, owned */
     uint8_t key_digest[SL_DIGEST_BYTES];     /* sl_entry_key_digest of the
                                                 key it is stored under */
+    sl_entry_file_t *files;                  /* file_count, owned */
+    size_t file_count;
+    sl_entry_output_t *outputs;              /* output_count, owned */
+    size_t output_count;
 } sl_entry_t;
 
 /* What a stored entry read under a key turns out to be. Anything but

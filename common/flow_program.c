@@ -117,12 +117,49 @@ read_env(parse_t *p, const char *name, const yaml_node_t *n, sl_value_t *env)
     return 0;
 }
 
+/* outputs: [path, ...]: relative paths inside the working folder (or
+ * references to them). */
+static int
+read_outputs(parse_t *p, const char *name, const yaml_node_t *n,
+             sl_value_t **out)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return sl_yaml_fail(p, n, "task '%s': outputs must be a list of paths",
+                            name);
+    size_t count = (size_t)(n->data.sequence.items.top -
+                            n->data.sequence.items.start);
+    if (count > SL_OUTPUTS_MAX_COUNT)
+        return sl_yaml_fail(p, n, "task '%s': more than %d outputs", name,
+                            SL_OUTPUTS_MAX_COUNT);
+    if (!(*out = sl_value_new_list()))
+        return sl_error_set(p->err, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        const yaml_node_t *e =
+            sl_yaml_node(p, n->data.sequence.items.start[i]);
+        sl_value_t *s = NULL;
+        int rc = scalar_text(p, e, "each output", &s);
+        if (rc == 0 && sl_yaml_scalar(e)[0] != '$' &&
+            !sl_program_is_inside(sl_yaml_scalar(e)))
+            rc = sl_yaml_fail(p, e,
+                              "task '%s': output '%s' is not a relative path "
+                              "inside the working folder",
+                              name, sl_yaml_scalar(e));
+        if (rc == 0)
+            rc = push(p, *out, &s);
+        sl_value_destroy(&s);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int
 sl_yaml_program(parse_t *p, const char *name, const sl_yaml_program_t *prog,
                 sl_value_t **out)
 {
     sl_value_t *call = sl_value_new_list(), *argv = sl_value_new_list();
     sl_value_t *input = NULL, *env = sl_value_new_map(), *mode = NULL;
+    sl_value_t *outputs = NULL;
     const char *how =
         prog->stdout_mode ? sl_yaml_scalar(prog->stdout_mode) : "json";
     int rc = call && argv && env ? 0 : SL_ENOMEM;
@@ -143,11 +180,14 @@ sl_yaml_program(parse_t *p, const char *name, const sl_yaml_program_t *prog,
                        : read_sh(p, name, prog->sh, input, argv);
     if (rc == 0 && prog->env)
         rc = read_env(p, name, prog->env, env);
+    if (rc == 0 && prog->outputs)
+        rc = read_outputs(p, name, prog->outputs, &outputs);
     if (rc == 0 && !(mode = sl_value_new_string(how)))
         rc = SL_ENOMEM;
     if (rc == 0 &&
         (sl_value_push(call, &argv) < 0 || sl_value_push(call, &input) < 0 ||
-         sl_value_push(call, &env) < 0 || sl_value_push(call, &mode) < 0))
+         sl_value_push(call, &env) < 0 || sl_value_push(call, &mode) < 0 ||
+         (outputs && sl_value_push(call, &outputs) < 0)))
         rc = SL_ENOMEM;
     if (rc == SL_ENOMEM)
         sl_error_set(p->err, SL_ENOMEM, "out of memory");
@@ -155,6 +195,7 @@ sl_yaml_program(parse_t *p, const char *name, const sl_yaml_program_t *prog,
     sl_value_destroy(&input);
     sl_value_destroy(&env);
     sl_value_destroy(&mode);
+    sl_value_destroy(&outputs);
     if (rc == 0)
         *out = call;
     else

@@ -136,6 +136,8 @@ parse_part(const char *key, const yaml_node_t *v, sl_yaml_program_t *prog,
         prog->stdout_mode = v;
     else if (!strcmp(key, "env"))
         prog->env = v;
+    else if (!strcmp(key, "outputs"))
+        prog->outputs = v;
     else if (!strcmp(key, "inputs"))
         *inputs = v;
     else
@@ -163,10 +165,13 @@ add_call(parse_t *p, const yaml_node_t *kn, const yaml_node_t *body,
                             "task '%s' has more than one of 'run', 'cmd' and "
                             "'sh'",
                             name);
-    if (!is_program && (prog->stdout_mode || prog->env))
-        return sl_yaml_fail(p, prog->env ? prog->env : prog->stdout_mode,
-                            "task '%s': stdout and env are for programs "
-                            "(cmd or sh)",
+    const yaml_node_t *only = prog->outputs ? prog->outputs
+                              : prog->env   ? prog->env
+                                            : prog->stdout_mode;
+    if (!is_program && only)
+        return sl_yaml_fail(p, only,
+                            "task '%s': stdout, env and outputs are for "
+                            "programs (cmd or sh)",
                             name);
     if (is_program) {
         prog->args = args;
@@ -216,6 +221,7 @@ parse_node(parse_t *p, const yaml_node_t *kn, const yaml_node_t *body)
             return sl_yaml_fail(p, k,
                                 "task '%s': unknown key '%s' (known: run, "
                                 "args, map, cmd, sh, stdout, env, inputs, "
+                                "outputs, "
                                 "cache, cache_key, ttl, refresh, validate, "
                                 "retries, retry_delay, timeout, priority, "
                                 "description)",

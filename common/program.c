@@ -38,10 +38,30 @@ int
 sl_program_call_parse(const sl_value_t *args, sl_program_call_t *out,
                       sl_error_t *err)
 {
-    if (sl_value_type(args) != SL_LIST || sl_value_count(args) != 4)
+    size_t parts = sl_value_count(args);
+    if (sl_value_type(args) != SL_LIST || parts < 4 || parts > 5)
         return sl_error_set(err, SL_EINVAL,
                             "a program call's arguments are [argv, input, "
-                            "env, stdout]");
+                            "env, stdout] or [argv, input, env, stdout, "
+                            "outputs]");
+    out->outputs = parts == 5 ? sl_value_at(args, 4) : NULL;
+    for (size_t i = 0; out->outputs && i < sl_value_count(out->outputs); i++) {
+        const sl_value_t *o = sl_value_at(out->outputs, i);
+        size_t n = 0;
+        const char *path = sl_value_type(o) == SL_STRING
+                               ? sl_value_get_string(o, &n)
+                               : NULL;
+        if (!path || strlen(path) != n || !sl_program_is_inside(path))
+            return sl_error_set(err, SL_EINVAL,
+                                "output %zu is not a relative path inside "
+                                "the working folder",
+                                i + 1);
+    }
+    if (out->outputs && (sl_value_type(out->outputs) != SL_LIST ||
+                         sl_value_count(out->outputs) > SL_OUTPUTS_MAX_COUNT))
+        return sl_error_set(err, SL_EINVAL,
+                            "outputs must be a list of at most %d paths",
+                            SL_OUTPUTS_MAX_COUNT);
     out->argv = sl_value_at(args, 0);
     out->input = sl_value_at(args, 1);
     out->env = sl_value_at(args, 2);
@@ -76,6 +96,22 @@ sl_program_name(const sl_value_t *args)
         sl_value_type(program) != SL_STRING)
         return NULL;
     return sl_value_get_string(program, NULL);
+}
+
+bool
+sl_program_is_inside(const char *path)
+{
+    if (!*path || *path == '/')
+        return false;
+    for (const char *p = path;;) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') ||
+            (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        if (!p[n])
+            return true;
+        p += n + 1;
+    }
 }
 
 int

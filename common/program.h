@@ -38,13 +38,19 @@ bool sl_program_is_env_name(const char *s);
 
 /* The parts of exec@1's arguments, borrowed from args; 0, or SL_EINVAL
  * with err saying which part is wrong. argv is a non-empty list, input a
- * list, env a map, stdout one of the modes. */
+ * list, env a map, stdout one of the modes, and outputs (a fifth element,
+ * when the node declares any) a list of relative paths. */
 typedef struct sl_program_call {
     const sl_value_t *argv;     /* LIST: program, then its arguments */
     const sl_value_t *input;    /* LIST: JSON on its standard input */
     const sl_value_t *env;      /* MAP: NAME -> value */
     sl_program_output_t output; /* how its standard output is read */
+    const sl_value_t *outputs;  /* LIST of paths it writes; NULL: none */
 } sl_program_call_t;
+
+/* Whether path is relative and stays inside its folder: no leading '/',
+ * no "." or ".." part, no empty part. */
+bool sl_program_is_inside(const char *path);
 int sl_program_call_parse(const sl_value_t *args, sl_program_call_t *out,
                           sl_error_t *err);
 

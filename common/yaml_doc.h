@@ -61,6 +61,7 @@ typedef struct sl_yaml_program {
     const yaml_node_t *args;        /* what goes to its standard input */
     const yaml_node_t *stdout_mode; /* json, text or bytes */
     const yaml_node_t *env;         /* {NAME: value} */
+    const yaml_node_t *outputs;     /* [path, ...] it writes */
 } sl_yaml_program_t;
 
 /* The arguments of exec@1 for a program node (cmd or sh set). 0, or an

@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "executor.h"
 #include "inputs.h"
+#include "outputs.h"
 #include "workdir.h"
 #include "program.h"
 #include "outcome.h"
@@ -66,6 +67,11 @@ typedef struct {
     bool is_program;           /* a program task (exec@1) */
     sl_program_call_t program; /* its call, borrowed from call.args */
     char *program_path;        /* the program file found, owned */
+    sl_value_t *files;         /* [name, digest] of each file its key
+                                  covers, owned; NULL: none */
+    sl_outputs_t outputs;      /* the files its program wrote */
+    bool is_unstorable;        /* its entry may not be stored (an output
+                                  could not be; cache_error says why) */
 } job_t;
 
 /* Monotonic microseconds. */

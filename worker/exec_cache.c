@@ -65,6 +65,24 @@ refuse(job_t *j, uint8_t reason, const char *why)
            "key=%s entry refused, treated as a miss: %s", j->key, why);
 }
 
+/* A hit of a program task that wrote files: they are put back into the
+ * workspace from their blobs; if one cannot be, the hit cannot be served
+ * (a miss, counted as outputs_gone). */
+static bool
+has_outputs_back(const executor_t *ex, job_t *j, const sl_entry_t *e)
+{
+    sl_error_t err = {0};
+    if (!e->output_count)
+        return true;
+    sl_blob_store_t store = {j->slot->cache, j->call.cache_namespace,
+                             ex->cfg->programs->blob_dir};
+    if (sl_outputs_restore(e, &store, ex->cfg->programs->workspace, ex->memo,
+                           &err) == 0)
+        return true;
+    refuse(j, SL_REJECT_OUTPUTS, err.msg);
+    return false;
+}
+
 /* A stored entry answers the job, unless it is over the cap, does not
  * decode, was made for another key, is not trusted, or (validate: inputs)
  * was computed from other inputs: then it is a miss, logged and counted,
@@ -91,6 +109,8 @@ take_hit(const executor_t *ex, job_t *j, const sl_buf_t *bytes)
     } else if (is_other_input) {
         sl_log(SL_LOG_INFO, "executor",
                "key=%s entry is for other inputs, treated as a miss", j->key);
+    } else if (!has_outputs_back(ex, j, &e)) {
+        /* logged and counted: computed, and stored afresh */
     } else {
         j->value = e.value;
         e.value = NULL;
@@ -239,6 +259,24 @@ fill_arg_digests(sl_entry_t *e, const sl_value_t *args)
         sl_digest_value(sl_value_at(args, i), e->arg_digests[i]);
 }
 
+/* The files j's key covers, borrowed from j->files (freed: e.files only). */
+static void
+fill_files(sl_entry_t *e, const job_t *j)
+{
+    size_t n = sl_value_count(j->files);
+    e->files = n ? calloc(n, sizeof *e->files) : NULL;
+    for (size_t i = 0; e->files && i < n; i++) {
+        const sl_value_t *pair = sl_value_at(j->files, i);
+        size_t size = 0;
+        const char *digest = sl_value_get_bytes(sl_value_at(pair, 1), &size);
+        e->files[i].name =
+            (char *)sl_value_get_string(sl_value_at(pair, 0), NULL);
+        if (digest && size == SL_DIGEST_BYTES)
+            memcpy(e->files[i].digest, digest, SL_DIGEST_BYTES);
+        e->file_count++;
+    }
+}
+
 void
 sl_batch_encode_entry(executor_t *ex, job_t *j, uint64_t duration_us)
 {
@@ -248,6 +286,8 @@ sl_batch_encode_entry(executor_t *ex, job_t *j, uint64_t duration_us)
     if (t->ttl_ms == 0 || t->ttl_ms < SL_TTL_FOREVER)
         return sl_batch_cache_failed(j, "the task has no valid TTL: not "
                                         "stored");
+    if (j->is_unstorable)
+        return; /* an output could not be stored: cache_error says so */
     sl_entry_t e = {.value = j->value,
                     .task = (char *)j->def->name,
                     .version = j->def->version,
@@ -259,9 +299,13 @@ sl_batch_encode_entry(executor_t *ex, job_t *j, uint64_t duration_us)
     sl_entry_key_digest(j->key, e.key_digest);
     e.expires_ms = t->ttl_ms == SL_TTL_FOREVER ? 0 : e.created_ms + t->ttl_ms;
     fill_arg_digests(&e, t->args);
+    fill_files(&e, j);
+    e.outputs = j->outputs.files;
+    e.output_count = j->outputs.count;
     sl_error_t err = {0};
     int rc = sl_entry_encode(&e, &j->entry, &err);
     free(e.arg_digests);
+    free(e.files);
     if (rc == 0 && ex->cfg->sign_key &&
         sl_sign_entry(ex->cfg->sign_key, j->key, &j->entry) < 0)
         rc = sl_error_set(&err, SL_ENOMEM, "out of memory signing the entry");

@@ -420,6 +420,36 @@ fail_ended(job_t *j, const sl_launch_result_t *r, uint64_t timeout_ms,
     }
 }
 
+/* The files the program wrote (its outputs), delivered into the
+ * workspace and, if its result is to be cached, stored as blobs. A file
+ * it did not write fails the task; one that cannot be stored only keeps
+ * its entry out of the cache, saying why. */
+static int
+take_outputs(executor_t *ex, job_t *j, const char *folder)
+{
+    const sl_program_options_t *o = ex->cfg->programs;
+    sl_error_t err = {0};
+    const char *program = sl_program_name(j->call.args);
+    if (sl_outputs_collect(j->program.outputs, folder, &j->outputs, &err) <
+            0 ||
+        sl_outputs_deliver(&j->outputs, folder, o->workspace, &err) < 0) {
+        sl_batch_fail(j, "program '%s': %s", program, err.msg);
+        return SL_EINVAL;
+    }
+    bool is_cached = j->slot && j->slot->cache && j->key[0] &&
+                     j->outcome.cache != SL_CACHE_OUTCOME_ERROR;
+    sl_blob_store_t store = {is_cached ? j->slot->cache : NULL,
+                             j->call.cache_namespace, o->blob_dir};
+    if (is_cached && sl_outputs_store(&j->outputs, folder, &store,
+                                      j->call.ttl_ms, &err) < 0) {
+        char why[600];
+        snprintf(why, sizeof why, "%s: not cached", err.msg);
+        sl_batch_cache_failed(j, why);
+        j->is_unstorable = true;
+    }
+    return 0;
+}
+
 /* Runs the program in folder; j's outcome says how it went. */
 static void
 run_in(executor_t *ex, job_t *j, const char *folder)
@@ -459,6 +489,10 @@ run_in(executor_t *ex, job_t *j, const char *folder)
     if (!j->value) {
         sl_batch_fail(j, "program '%s': %s", sl_program_name(j->call.args),
                       *why ? why : "out of memory");
+        goto out;
+    }
+    if (j->program.outputs && take_outputs(ex, j, folder) < 0) {
+        sl_value_destroy(&j->value);
         goto out;
     }
     j->outcome.is_ok = true;

@@ -133,7 +133,7 @@ sl_batch_prepare(executor_t *ex, job_t *j)
     }
     int rc = sl_digest_task_files(j->def->name, j->def->version, t->args, files,
                                   j->digest);
-    sl_value_destroy(&files);
+    j->files = files; /* named in the entry, for `cache explain` */
     if (rc < 0 ||
         sl_key_build(j->key, sizeof j->key, t->cache, t->cache_namespace,
                      j->def->name, t->cache_key, j->digest) < 0) {
@@ -434,6 +434,8 @@ run_batch(executor_t *ex, zmsg_t *msg)
         sl_value_destroy(&jobs[i].value);
         sl_buf_fini(&jobs[i].entry);
         sl_inputs_fini(&jobs[i].inputs);
+        sl_outputs_fini(&jobs[i].outputs);
+        sl_value_destroy(&jobs[i].files);
         free(jobs[i].program_path);
         sl_task_call_fini(&jobs[i].call);
     }

@@ -23,6 +23,8 @@ typedef struct sl_program_options {
     const char *work_dir;    /* absolute: each attempt's working folder is
                                 made here, and removed after it */
     size_t max_stdout_bytes; /* a program's output past this fails it */
+    const char *blob_dir;  /* absolute: where outputs over the cache's
+                              cap go (--blob-dir); NULL: not cached */
 } sl_program_options_t;
 
 typedef struct sl_executor_config {
@@ -62,7 +64,8 @@ enum {
     SL_REJECT_VERSION,   /* computed by another version of the task */
     SL_REJECT_CORRUPT,   /* does not decode, or of another format */
     SL_REJECT_OTHER_KEY, /* made for another key (copied or planted) */
-    SL_REJECT_TOO_LARGE  /* over the read cap: never read */
+    SL_REJECT_TOO_LARGE, /* over the read cap: never read */
+    SL_REJECT_OUTPUTS    /* its output files cannot be restored */
 };
 
 typedef enum {

@@ -60,8 +60,10 @@ usage(FILE *out)
                  "are found (default: here)\n  --work-dir DIR     where "
                  "programs' working folders go\n                     "
                  "(default $TMPDIR/sluice-UID/work)\n  --max-stdout-mb N  a "
-                 "program printing more fails (default 16)\n  --log-level "
-                 "LEVEL  error, warn, info (default), debug\n");
+                 "program printing more fails (default 16)\n  --blob-dir DIR     "
+                 "where output files over 1 MiB are stored (a\n              "
+                 "       folder every worker sees); none: not cached\n  "
+                 "--log-level LEVEL  error, warn, info (default), debug\n");
 }
 
 /* Reads a numeric option; says why on stderr if it is bad (-1). */
@@ -124,6 +126,7 @@ main(int argc, char **argv)
          {"workspace", required_argument, NULL, 'W'},
          {"work-dir", required_argument, NULL, 'D'},
          {"max-stdout-mb", required_argument, NULL, 'O'},
+         {"blob-dir", required_argument, NULL, 'L'},
          {"help", no_argument, NULL, 'h'},
          {NULL, 0, NULL, 0}};
     const char *plugins[MAX_PLUGINS], *rules[MAX_EXEC], *env[MAX_EXEC];
@@ -174,6 +177,7 @@ main(int argc, char **argv)
             break;
         }
         case 'X': opt.exec_path = optarg; break;
+        case 'L': opt.blob_dir = optarg; break;
         case 'W': opt.workspace = optarg; break;
         case 'D': opt.work_dir = optarg; break;
         case 'O':

@@ -7,6 +7,7 @@
 
 #include "cache.h"
 #include "curve.h"
+#include "dirs.h"
 #include "envelope.h"
 #include "executor.h"
 #include "program.h"
@@ -294,16 +295,21 @@ configure_programs(sl_worker_t *w, const sl_worker_options_t *opt,
     if (opt->exec_rule_count > SL_EXEC_RULES_MAX_COUNT)
         return sl_error_set(err, SL_EINVAL, "at most %d --exec rules",
                             SL_EXEC_RULES_MAX_COUNT);
-    w->programs =
-        (sl_program_options_t){w->exec_rules,
-                               opt->exec_rule_count,
-                               w->exec_path,
-                               w->exec_env,
-                               opt->exec_env_count,
-                               w->workspace,
-                               w->work_dir,
-                               opt->max_stdout_bytes ? opt->max_stdout_bytes
-                                                     : SL_STDOUT_MAX_BYTES};
+    if (opt->blob_dir && (sl_dirs_make(opt->blob_dir, false) < 0 ||
+                          !(w->blob_dir = realpath(opt->blob_dir, NULL))))
+        return sl_error_set(err, SL_EINVAL, "--blob-dir %s: %s", opt->blob_dir,
+                            strerror(errno));
+    w->programs = (sl_program_options_t){
+        .rules = w->exec_rules,
+        .rule_count = opt->exec_rule_count,
+        .path = w->exec_path,
+        .env_pass = w->exec_env,
+        .env_pass_count = opt->exec_env_count,
+        .workspace = w->workspace,
+        .work_dir = w->work_dir,
+        .max_stdout_bytes = opt->max_stdout_bytes ? opt->max_stdout_bytes
+                                                  : SL_STDOUT_MAX_BYTES,
+        .blob_dir = w->blob_dir};
     if (opt->exec_rule_count == 0)
         return 0;
     int rc = sl_workdir_prepare(w->work_dir, err);
@@ -440,6 +446,7 @@ sl_worker_destroy(sl_worker_t **p)
     free(w->exec_path);
     free(w->workspace);
     free(w->work_dir);
+    free(w->blob_dir);
     free(w);
     *p = NULL;
 }

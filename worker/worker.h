@@ -56,6 +56,8 @@ typedef struct sl_worker_options {
                                   NULL: $TMPDIR/sluice-UID/work */
     uint64_t max_stdout_bytes; /* a program's output cap; 0:
                                   SL_STDOUT_MAX_BYTES */
+    const char *blob_dir;      /* where outputs over 1 MiB are stored (made
+                                  if need be); NULL: they are not cached */
 } sl_worker_options_t;
 
 /* Builds the task registry (built-ins and plugins), then starts the worker

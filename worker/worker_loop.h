@@ -43,6 +43,7 @@ struct sl_worker {
     char *exec_path;               /* owned */
     char *workspace;               /* absolute, owned */
     char *work_dir;                /* absolute, owned */
+    char *blob_dir;                /* absolute, owned, or NULL */
     zactor_t *actor;               /* the worker thread */
 };
 

@@ -114,9 +114,10 @@ take_result(sl_wmetrics_t *m, const sl_exec_result_stat_t *st)
                                     [SL_REJECT_VERSION] = "version",
                                     [SL_REJECT_CORRUPT] = "corrupt",
                                     [SL_REJECT_OTHER_KEY] = "other_key",
-                                    [SL_REJECT_TOO_LARGE] = "too_large"};
+                                    [SL_REJECT_TOO_LARGE] = "too_large",
+                                    [SL_REJECT_OUTPUTS] = "outputs_gone"};
     const char *task = st->def ? st->def->name : "unknown";
-    if (st->rejected && st->rejected <= SL_REJECT_TOO_LARGE)
+    if (st->rejected && st->rejected <= SL_REJECT_OUTPUTS)
         sl_series_add(sl_metric_at(m->rejected, reasons[st->rejected]), 1);
     sl_series_add(sl_metric_at(m->tasks, task, outcome_of(st)), 1);
     if (st->duration_us)

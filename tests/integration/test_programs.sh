@@ -94,6 +94,23 @@ expect_eq "$(node "$(cat "$WORK/once2.json")" slow value)" 7 "second"
 expect_eq "$(calls "$WORK/ws/ran")" 1 "runs of one program call"
 pass "identical program tasks in flight run once"
 
+# an output over the cache's cap: delivered; cached only with --blob-dir
+cat >"$WORK/big.yaml" <<'YAML'
+flow: big
+tasks:
+  big:
+    sh: 'head -c 2000000 /dev/zero > big.bin; echo 1'
+    outputs: [big.bin]
+YAML
+out=$(run_json "$WORK/big.yaml") || fail "big output: $out"
+expect_eq "$(wc -c <"$WORK/ws/big.bin" | tr -d ' ')" 2000000 "big.bin delivered"
+node "$out" big cache_error | grep -q "output 'big.bin' is 2000000 bytes, over \
+the 1048576 a cache holds, and the worker has no --blob-dir: not cached" ||
+    fail "big's cache error: $(node "$out" big cache_error)"
+out=$(run_json "$WORK/big.yaml") || fail "big output again: $out"
+expect_eq "$(node "$out" big cached)" 0 "big, not cached without a blob dir"
+pass "an output over the cache's cap is delivered, not cached, saying why"
+
 # a worker killed mid-program: requeued; the next worker here cleans up
 cat >"$WORK/killed.yaml" <<'YAML'
 flow: killed
@@ -114,7 +131,7 @@ wait "$any_pid" 2>/dev/null || true
 kill -0 "$orphan" || fail "the program died with its worker: nothing to test"
 [ -n "$(ls -A "$WORK/wd")" ] || fail "no folder left by the killed worker"
 start_worker again --cache "$REDIS_URL" --exec '*' --workspace "$WORK/ws" \
-    --work-dir "$WORK/wd" --heartbeat-ms 200
+    --work-dir "$WORK/wd" --heartbeat-ms 200 --blob-dir "$WORK/blobs"
 again_pid=${PIDS[-1]}
 wait_log "removed [0-9]* working folders" "$WORK/again.log" "the sweep"
 wait "$running" || fail "the run with a killed worker: $(cat "$WORK/killed.json")"
@@ -129,3 +146,13 @@ kill -0 "$orphan" 2>/dev/null && fail "the killed worker's program $orphan lives
 left=$(ls "$WORK/wd" | grep -v "^$again_pid\\." || true)
 [ -z "$left" ] || fail "the killed worker's folders are left: $left"
 pass "a worker killed mid-program: requeued, orphan killed, folder removed"
+
+# with a blob folder, the large output is cached and comes back on a hit
+out=$(run_json "$WORK/big.yaml") || fail "big with a blob dir: $out"
+expect_eq "$(node "$out" big cache_errors)" 0 "cache errors with a blob dir"
+[ -n "$(find "$WORK/blobs" -type f -size +1000k)" ] || fail "no blob in the folder"
+rm "$WORK/ws/big.bin"
+out=$(run_json "$WORK/big.yaml") || fail "big hit: $out"
+expect_eq "$(node "$out" big cached)" 1 "big, a hit"
+expect_eq "$(wc -c <"$WORK/ws/big.bin" | tr -d ' ')" 2000000 "big.bin restored"
+pass "a large output in the blob folder, restored on a hit"

@@ -25,10 +25,18 @@ grep -q "^words: 106, distinct: 76$" <<<"$report" || fail "report: $report"
 grep -q "^    10  the$" <<<"$report" || fail "report's top word: $report"
 expect_eq "$(node "$out" count value | jq -c '.[2].snow')" 1 "snow in snow.txt"
 
+grep -q "^words: 106, distinct: 76$" report.txt || fail "report.txt: $(cat report.txt)"
+rm report.txt
 out=$(local_run) || fail "second run: $out"
 for n in files count merge report; do
     expect_eq "$(computed "$out" $n)" 0 "tasks of $n computed on the second run"
 done
+grep -q "^words: 106, distinct: 76$" report.txt ||
+    fail "report.txt was not restored from the cache"
+"$SLUICE" cache stats --json >"$WORK/stats.json"
+expect_eq "$(jq .blobs "$WORK/stats.json")" 1 "blobs in the embedded cache"
+expect_eq "$(jq .blob_bytes "$WORK/stats.json")" "$(wc -c <report.txt | tr -d ' ')" \
+    "blob bytes"
 
 # the snow poem grows: its count, the merge and the report compute again
 echo "The woods are lovely, dark and deep, snow." >>texts/snow.txt
@@ -78,6 +86,14 @@ echo "Snow, snow, snow." >>"$shared/texts/snow.txt"
 out=$(run_json flow.yaml) || fail "cluster run after an edit: $out"
 expect_eq "$(computed "$out" count)" 1 "counts computed on the cluster"
 expect_eq "$(node "$out" count value | jq -c '.[2].snow')" 4 "snow, cluster"
+# the report file is back after a hit, on the shared workspace
+rm "$shared/report.txt"
+out=$(run_json flow.yaml) || fail "cluster run without the report: $out"
+expect_eq "$(jq '[.nodes[] | .tasks - .cached] | add' <<<"$out")" 0 \
+    "tasks computed when only the report file was gone"
+[ -s "$shared/report.txt" ] || fail "the cluster did not restore report.txt"
+[ "$(rcli --scan --pattern 'sluice:v1:default:$blob:*' | wc -l)" -ge 2 ] ||
+    fail "report blobs in Redis"
 # what the cluster stored is what --local computes from the same files
 keys=$(rcli --scan --pattern 'sluice:v1:default:exec:*' | wc -l)
 [ "$keys" -ge 6 ] || fail "program entries in Redis: $keys"

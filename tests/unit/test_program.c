@@ -148,13 +148,42 @@ test_bad_program_nodes_are_errors_naming_where(void **state)
     expect(HEAD "  a:\n    cmd: [ls]\n    env: {1X: y}\n", "flow.yaml:5:11",
            "env name '1X' is not a variable name");
     expect(HEAD "  a:\n    run: echo\n    env: {X: y}\n", "flow.yaml:5:10",
-           "stdout and env are for programs");
+           "stdout, env and outputs are for programs");
+    expect(HEAD "  a:\n    cmd: [ls]\n    outputs: [../x]\n", "flow.yaml:5:15",
+           "output '../x' is not a relative path inside");
+    expect(HEAD "  a:\n    cmd: [ls]\n    outputs: [/tmp/x]\n",
+           "flow.yaml:5:15", "output '/tmp/x' is not a relative path inside");
+    expect(HEAD "  a:\n    cmd: [ls]\n    outputs: x\n", "flow.yaml:5:14",
+           "outputs must be a list of paths");
     expect(HEAD "  a:\n    run: echo\n    inputs: a.txt\n", "flow.yaml:5:13",
            "inputs must be a list of paths");
     expect(HEAD "  a:\n    run: echo\n    inputs: [1]\n", "flow.yaml:5:13",
            "input 1 is not a path");
     expect(HEAD "  a:\n    run: echo\n    inputs: [$nope]\n", "flow.yaml:5:13",
            "refers to '$nope', which is not a node");
+}
+
+static void
+test_outputs_are_a_fifth_part_of_the_call(void **state)
+{
+    (void)state;
+    sl_error_t err = {0};
+    sl_flow_t *f =
+        parse(HEAD "  r:\n    cmd: [make]\n    outputs: [out/r.txt]\n", &err);
+    if (!f)
+        fail_msg("%s", err.msg);
+    const sl_node_t *n = sl_flow_find(f, "r");
+    sl_program_call_t call;
+    assert_int_equal(sl_program_call_parse(n->args, &call, &err), 0);
+    assert_non_null(call.outputs);
+    assert_string_equal(sl_value_get_string(sl_value_at(call.outputs, 0), NULL),
+                        "out/r.txt");
+    sl_flow_destroy(&f);
+    assert_true(sl_program_is_inside("a/b.txt"));
+    assert_false(sl_program_is_inside("a/../b"));
+    assert_false(sl_program_is_inside("./a"));
+    assert_false(sl_program_is_inside("a//b"));
+    assert_false(sl_program_is_inside(""));
 }
 
 static void
@@ -222,6 +251,7 @@ main(void)
         cmocka_unit_test(
             test_inputs_are_kept_and_their_references_are_dependencies),
         cmocka_unit_test(test_bad_program_nodes_are_errors_naming_where),
+        cmocka_unit_test(test_outputs_are_a_fifth_part_of_the_call),
         cmocka_unit_test(test_rules_allow_by_name_by_path_glob_or_everything),
         cmocka_unit_test(
             test_the_broker_routes_bare_names_through_the_workers_path),
