@@ -30,13 +30,13 @@ typedef struct {
     const char *exec_rules[MAX_EXEC]; /* --exec, for the local workers */
     const char *refresh[MAX_REFRESH]; /* --refresh NODE: recompute */
     size_t refresh_count;
-    sl_value_t *params;               /* --param NAME=VALUE, a MAP, owned */
-    bool is_json;                     /* --json */
-    bool is_quiet;                    /* --quiet */
-    bool is_events;                   /* --events: one JSON line per event */
-    int timeout_ms;                   /* for the broker to accept */
-    uint64_t worker_wait_ms;          /* --wait-for-worker; 0: for ever */
-    bool is_watch;                    /* `sluice watch`, not `sluice run` */
+    sl_value_t *params;      /* --param NAME=VALUE, a MAP, owned */
+    bool is_json;            /* --json */
+    bool is_quiet;           /* --quiet */
+    bool is_events;          /* --events: one JSON line per event */
+    int timeout_ms;          /* for the broker to accept */
+    uint64_t worker_wait_ms; /* --wait-for-worker; 0: for ever */
+    bool is_watch;           /* `sluice watch`, not `sluice run` */
 } run_args_t;
 
 typedef struct {

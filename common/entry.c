@@ -54,7 +54,8 @@ view_files(const sl_entry_t *e, Sluice__CacheEntry *msg, views_t *v)
         sluice__file_digest__init(&v->files[i]);
         v->files[i].name = e->files[i].name;
         v->files[i].digest =
-            (ProtobufCBinaryData){SL_DIGEST_BYTES, (uint8_t *)e->files[i].digest};
+            (ProtobufCBinaryData){SL_DIGEST_BYTES,
+                                  (uint8_t *)e->files[i].digest};
         v->file_ptrs[i] = &v->files[i];
     }
     for (size_t i = 0; i < e->output_count; i++) {

@@ -43,7 +43,7 @@ typedef struct sl_entry {
                                                 key it is stored under */
     sl_entry_file_t *files;                  /* file_count, owned */
     size_t file_count;
-    sl_entry_output_t *outputs;              /* output_count, owned */
+    sl_entry_output_t *outputs; /* output_count, owned */
     size_t output_count;
 } sl_entry_t;
 

@@ -126,16 +126,15 @@ read_outputs(parse_t *p, const char *name, const yaml_node_t *n,
     if (n->type != YAML_SEQUENCE_NODE)
         return sl_yaml_fail(p, n, "task '%s': outputs must be a list of paths",
                             name);
-    size_t count = (size_t)(n->data.sequence.items.top -
-                            n->data.sequence.items.start);
+    size_t count =
+        (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (count > SL_OUTPUTS_MAX_COUNT)
         return sl_yaml_fail(p, n, "task '%s': more than %d outputs", name,
                             SL_OUTPUTS_MAX_COUNT);
     if (!(*out = sl_value_new_list()))
         return sl_error_set(p->err, SL_ENOMEM, "out of memory");
     for (size_t i = 0; i < count; i++) {
-        const yaml_node_t *e =
-            sl_yaml_node(p, n->data.sequence.items.start[i]);
+        const yaml_node_t *e = sl_yaml_node(p, n->data.sequence.items.start[i]);
         sl_value_t *s = NULL;
         int rc = scalar_text(p, e, "each output", &s);
         if (rc == 0 && sl_yaml_scalar(e)[0] != '$' &&

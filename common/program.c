@@ -48,9 +48,8 @@ sl_program_call_parse(const sl_value_t *args, sl_program_call_t *out,
     for (size_t i = 0; out->outputs && i < sl_value_count(out->outputs); i++) {
         const sl_value_t *o = sl_value_at(out->outputs, i);
         size_t n = 0;
-        const char *path = sl_value_type(o) == SL_STRING
-                               ? sl_value_get_string(o, &n)
-                               : NULL;
+        const char *path =
+            sl_value_type(o) == SL_STRING ? sl_value_get_string(o, &n) : NULL;
         if (!path || strlen(path) != n || !sl_program_is_inside(path))
             return sl_error_set(err, SL_EINVAL,
                                 "output %zu is not a relative path inside "

@@ -430,8 +430,7 @@ take_outputs(executor_t *ex, job_t *j, const char *folder)
     const sl_program_options_t *o = ex->cfg->programs;
     sl_error_t err = {0};
     const char *program = sl_program_name(j->call.args);
-    if (sl_outputs_collect(j->program.outputs, folder, &j->outputs, &err) <
-            0 ||
+    if (sl_outputs_collect(j->program.outputs, folder, &j->outputs, &err) < 0 ||
         sl_outputs_deliver(&j->outputs, folder, o->workspace, &err) < 0) {
         sl_batch_fail(j, "program '%s': %s", program, err.msg);
         return SL_EINVAL;

@@ -23,8 +23,8 @@ typedef struct sl_program_options {
     const char *work_dir;    /* absolute: each attempt's working folder is
                                 made here, and removed after it */
     size_t max_stdout_bytes; /* a program's output past this fails it */
-    const char *blob_dir;  /* absolute: where outputs over the cache's
-                              cap go (--blob-dir); NULL: not cached */
+    const char *blob_dir;    /* absolute: where outputs over the cache's
+                                cap go (--blob-dir); NULL: not cached */
 } sl_program_options_t;
 
 typedef struct sl_executor_config {

@@ -60,7 +60,8 @@ usage(FILE *out)
                  "are found (default: here)\n  --work-dir DIR     where "
                  "programs' working folders go\n                     "
                  "(default $TMPDIR/sluice-UID/work)\n  --max-stdout-mb N  a "
-                 "program printing more fails (default 16)\n  --blob-dir DIR     "
+                 "program printing more fails (default 16)\n  --blob-dir DIR   "
+                 "  "
                  "where output files over 1 MiB are stored (a\n              "
                  "       folder every worker sees); none: not cached\n  "
                  "--log-level LEVEL  error, warn, info (default), debug\n");

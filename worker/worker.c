@@ -299,17 +299,18 @@ configure_programs(sl_worker_t *w, const sl_worker_options_t *opt,
                           !(w->blob_dir = realpath(opt->blob_dir, NULL))))
         return sl_error_set(err, SL_EINVAL, "--blob-dir %s: %s", opt->blob_dir,
                             strerror(errno));
-    w->programs = (sl_program_options_t){
-        .rules = w->exec_rules,
-        .rule_count = opt->exec_rule_count,
-        .path = w->exec_path,
-        .env_pass = w->exec_env,
-        .env_pass_count = opt->exec_env_count,
-        .workspace = w->workspace,
-        .work_dir = w->work_dir,
-        .max_stdout_bytes = opt->max_stdout_bytes ? opt->max_stdout_bytes
-                                                  : SL_STDOUT_MAX_BYTES,
-        .blob_dir = w->blob_dir};
+    w->programs =
+        (sl_program_options_t){.rules = w->exec_rules,
+                               .rule_count = opt->exec_rule_count,
+                               .path = w->exec_path,
+                               .env_pass = w->exec_env,
+                               .env_pass_count = opt->exec_env_count,
+                               .workspace = w->workspace,
+                               .work_dir = w->work_dir,
+                               .max_stdout_bytes = opt->max_stdout_bytes
+                                                       ? opt->max_stdout_bytes
+                                                       : SL_STDOUT_MAX_BYTES,
+                               .blob_dir = w->blob_dir};
     if (opt->exec_rule_count == 0)
         return 0;
     int rc = sl_workdir_prepare(w->work_dir, err);
