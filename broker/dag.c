@@ -648,6 +648,8 @@ sl_run_job_result(sl_run_t *run, sl_sched_t *sched, sl_job_t *job,
         e->cache = o->cache;
         e->cache_error =
             o->cache_error && *o->cache_error ? strdup(o->cache_error) : NULL;
+        e->cache_key =
+            o->cache_key && *o->cache_key ? strdup(o->cache_key) : NULL;
         e->duration_us = o->duration_us;
     }
     if (ns->state == SL_NODE_RUNNING && ns->done_count == ns->job_count)

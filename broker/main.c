@@ -1,6 +1,7 @@
 /* broker/main.c: sluice-broker, a thin shell around sl_broker_t: parses
  * options, starts the broker, waits for SIGINT or SIGTERM, stops it. */
 #include "broker.h"
+#include "dirs.h"
 #include "log.h"
 #include "service.h"
 
@@ -50,18 +51,11 @@ number(const char *flag, const char *text, uint32_t min, uint32_t max,
 static const char *
 default_path(char *buf, size_t size, const char *frontend)
 {
-    const char *dir = getenv("SLUICE_STATE_DIR");
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
+    char dir[4096];
     const char *colon = strrchr(frontend, ':');
     const char *port = colon && colon[1] ? colon + 1 : "default";
-    if (dir && *dir)
-        snprintf(buf, size, "%s/broker-%s.journal", dir, port);
-    else if (xdg && *xdg)
-        snprintf(buf, size, "%s/sluice/broker-%s.journal", xdg, port);
-    else
-        snprintf(buf, size, "%s/.local/state/sluice/broker-%s.journal",
-                 home ? home : ".", port);
+    sl_dirs_state(dir, sizeof dir);
+    snprintf(buf, size, "%s/broker-%s.journal", dir, port);
     return buf;
 }
 

@@ -327,6 +327,7 @@ sl_run_events_sent(sl_run_t *run)
         free(run->events[i].worker_id);
         free(run->events[i].error);
         free(run->events[i].cache_error);
+        free(run->events[i].cache_key);
     }
     run->event_count = 0;
     if (run->event_cap > EVENTS_KEPT) {

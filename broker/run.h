@@ -38,6 +38,7 @@ typedef struct sl_run_event {
     char *error;              /* owned; NULL: none */
     sl_cache_outcome_t cache; /* DONE, CACHED: what the cache did */
     char *cache_error;        /* owned; NULL: none */
+    char *cache_key;          /* DONE, CACHED: its key, owned; NULL */
     uint64_t duration_us;     /* DONE: compute time */
     uint32_t total;           /* jobs of the run known so far */
     uint32_t done;            /* of which finished */

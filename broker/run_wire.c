@@ -40,6 +40,7 @@ sl_run_wire_events(const sl_run_t *run, Sluice__EventBatch *batch)
         m->error = or_empty(e->error);
         m->cache = (Sluice__Result__Cache)e->cache;
         m->cache_error = or_empty(e->cache_error);
+        m->cache_key = or_empty(e->cache_key);
         m->duration_us = e->duration_us;
         m->total = e->total;
         m->done = e->done;

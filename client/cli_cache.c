@@ -20,7 +20,8 @@ typedef struct {
     size_t blob_bytes;         /* their size */
     size_t limit;              /* ls: stop after this many */
     sl_cache_del_filter_t del; /* del by filter */
-    const char *flow_file;     /* del --flow FILE */
+    const char *flow_file;     /* del --flow FILE, explain --flow FILE */
+    const char *other_key;     /* explain KEY OTHER */
 } scan_t;
 
 static bool
@@ -127,7 +128,10 @@ usage(FILE *out)
                  "--namespace NS | --older-than D\n                   delete "
                  "what these pick (all given must match;\n                   "
                  "Redis: SCAN in batches, never KEYS)\n  --dry-run        del: "
-                 "print the keys, delete nothing\n  --cache URL      "
+                 "print the keys, delete nothing\n  explain KEY [OTHER]  "
+                 "each part of KEY's entry (against OTHER's)\n  explain --flow "
+                 "FILE NODE[INDEX]\n                   the node's key in its "
+                 "last run against the run before\n  --cache URL      "
                  "redis://host:port/db or "
                  "lmdb://PATH (default:\n                   $SLUICE_CACHE_URL, "
                  "else the embedded cache)\n  --task NAME      stats and ls: "
@@ -196,6 +200,8 @@ run_command(sl_cache_t *cache, const char *cmd, const char *key, scan_t *s)
     sl_error_t err = {0};
     if (!strcmp(cmd, "get"))
         return cmd_get(cache, key, s->is_json);
+    if (!strcmp(cmd, "explain"))
+        return sl_cache_explain(cache, s->flow_file, key, s->other_key);
     if (!strcmp(cmd, "del") && key && s->del.is_dry_run) {
         s->del.keys = (char *const *)&key; /* del KEY --dry-run: say so */
         s->del.key_count = 1;
@@ -282,10 +288,19 @@ sl_cli_cache(int argc, char **argv)
     bool is_del_by_filter = !strcmp(cmd, "del") && is_filtered;
     bool needs_key =
         !strcmp(cmd, "get") || (!strcmp(cmd, "del") && !is_filtered);
-    bool is_known = needs_key || is_del_by_filter || !strcmp(cmd, "stats") ||
-                    !strcmp(cmd, "ls");
-    if (!is_known || (needs_key && optind + 2 != argc) ||
-        (!needs_key && optind + 1 != argc)) {
+    bool is_explain = !strcmp(cmd, "explain");
+    bool is_known = needs_key || is_del_by_filter || is_explain ||
+                    !strcmp(cmd, "stats") || !strcmp(cmd, "ls");
+    int args = argc - optind - 1; /* after the command */
+    if (is_explain && (args < 1 || args > (s.flow_file ? 1 : 2))) {
+        fprintf(stderr, "sluice cache explain: give KEY [OTHER_KEY], or "
+                        "--flow FILE NODE[INDEX]\n");
+        return SL_EXIT_USAGE;
+    }
+    if (is_explain && args == 2)
+        s.other_key = argv[optind + 2];
+    if (!is_explain && (!is_known || (needs_key && optind + 2 != argc) ||
+                        (!needs_key && optind + 1 != argc))) {
         fprintf(stderr, "sluice cache: %s\n",
                 !is_known ? "give a command: get KEY, del KEY, del with a "
                             "filter, stats or ls"
@@ -296,11 +311,12 @@ sl_cli_cache(int argc, char **argv)
                     : "wrong number of arguments");
         return SL_EXIT_USAGE;
     }
-    if ((s.del.is_dry_run || s.flow_file || s.del.ns || s.del.older_than_ms) &&
+    if ((s.del.is_dry_run || (s.flow_file && !is_explain) || s.del.ns ||
+         s.del.older_than_ms) &&
         strcmp(cmd, "del") != 0) {
         fprintf(stderr,
-                "sluice cache %s: --flow, --namespace, --older-than "
-                "and --dry-run are for del\n",
+                "sluice cache %s: --flow, --namespace, --older-than and "
+                "--dry-run are for del (and --flow for explain)\n",
                 cmd);
         return SL_EXIT_USAGE;
     }
@@ -316,7 +332,9 @@ sl_cli_cache(int argc, char **argv)
         fprintf(stderr, "sluice cache: %s\n", err.msg);
         return SL_EXIT_CONNECT;
     }
-    int code = run_command(cache, cmd, needs_key ? argv[optind + 1] : NULL, &s);
+    int code =
+        run_command(cache, cmd,
+                    needs_key || is_explain ? argv[optind + 1] : NULL, &s);
     sl_cache_destroy(&cache);
     return code;
 }

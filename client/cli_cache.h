@@ -51,4 +51,10 @@ int sl_cache_del_flow(const char *file, sl_cache_del_flow_t *out,
                       sl_error_t *err);
 void sl_cache_del_flow_fini(sl_cache_del_flow_t *f);
 
+/* `cache explain`: KEY (against OTHER, if not NULL); or, with flow_file,
+ * node a ("NODE" or "NODE[INDEX]") in its last recorded run against the
+ * run before. Prints; returns the exit code. */
+int sl_cache_explain(sl_cache_t *cache, const char *flow_file, const char *a,
+                     const char *b);
+
 #endif

@@ -11,6 +11,7 @@
 #include "local.h"
 #include "log.h"
 #include "program.h"
+#include "run_keys.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -308,7 +309,8 @@ say_waiting(zhashx_t *said, const char *label, const sl_event_t *e)
 
 /* Follows the run to its end; returns the result map or NULL. */
 static sl_value_t *
-follow(sl_client_t *client, const char *label, bool is_live, bool is_events)
+follow(sl_client_t *client, const char *label, bool is_live, bool is_events,
+       sl_run_keys_t *keys)
 {
     progress_t p = {0};
     sl_value_t *result = NULL;
@@ -320,6 +322,7 @@ follow(sl_client_t *client, const char *label, bool is_live, bool is_events)
         int rc = sl_client_wait(client, &e, &result, 1000, &err);
         if (rc == 1) {
             count_event(&p, &e);
+            sl_run_keys_note(keys, &e);
             if (is_events)
                 print_event(&e);
             if (e.kind == SL_EVENT_WAITING)
@@ -392,9 +395,14 @@ submit_and_follow(const run_args_t *a, const sl_flow_t *flow,
     if (is_live)
         fprintf(stderr, "%s: run %s accepted by %s\n", sl_flow_name(flow),
                 run_id, endpoint);
-    int code =
-        report(a, follow(client, sl_flow_name(flow), is_live, a->is_events),
-               start);
+    sl_run_keys_t *keys = sl_run_keys_new(flow->file);
+    sl_value_t *result =
+        follow(client, sl_flow_name(flow), is_live, a->is_events, keys);
+    if (result && keys && sl_run_keys_save(keys, run_id, &err) < 0)
+        fprintf(stderr, "sluice run: keys not kept for `cache explain`: %s\n",
+                err.msg);
+    sl_run_keys_destroy(&keys);
+    int code = report(a, result, start);
     free(run_id);
     sl_client_destroy(&client);
     return code;
@@ -522,7 +530,8 @@ sl_cli_watch(int argc, char **argv)
         code = rc == SL_ENOTFOUND ? SL_EXIT_FAILED : SL_EXIT_CONNECT;
     } else {
         bool is_live = !a.is_quiet && isatty(STDERR_FILENO);
-        code = report(&a, follow(client, run_id, is_live, a.is_events), start);
+        code = report(&a, follow(client, run_id, is_live, a.is_events, NULL),
+                      start);
     }
     sl_client_destroy(&client);
     sl_value_destroy(&a.params);

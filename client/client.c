@@ -380,6 +380,7 @@ fill_event(const Sluice__Event *e, sl_event_t *out)
         .duration_us = e->duration_us,
         .total = e->total,
         .done = e->done,
+        .cache_key = e->cache_key,
     };
 }
 

@@ -3,12 +3,27 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 static int
 make_one(const char *path)
 {
     return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+void
+sl_dirs_state(char *out, size_t size)
+{
+    const char *dir = getenv("SLUICE_STATE_DIR");
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    if (dir && *dir)
+        snprintf(out, size, "%s", dir);
+    else if (xdg && *xdg)
+        snprintf(out, size, "%s/sluice", xdg);
+    else
+        snprintf(out, size, "%s/.local/state/sluice", home ? home : ".");
 }
 
 int

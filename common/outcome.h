@@ -29,6 +29,9 @@ typedef struct sl_outcome {
     sl_cache_outcome_t cache; /* what the cache did */
     const char *cache_error;  /* SL_CACHE_OUTCOME_ERROR, TOO_LARGE: why ("") */
     uint64_t duration_us;     /* compute time; 0 on a hit */
+    const char *cache_key;    /* the key its result is under ("": none);
+                                 read from the wire, a worker sends it
+                                 apart (task_wire.c) */
 } sl_outcome_t;
 
 #endif

@@ -16,6 +16,7 @@ sl_outcome_from_wire(const Sluice__Result *r, sl_outcome_t *out)
                      : SL_CACHE_OUTCOME_MISS;
     out->cache_error = r->cache_error ? r->cache_error : "";
     out->duration_us = r->duration_us;
+    out->cache_key = r->cache_key ? r->cache_key : "";
 }
 
 void

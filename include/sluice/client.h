@@ -46,6 +46,8 @@ typedef struct sl_event {
     uint64_t duration_us;     /* compute time */
     uint32_t total;           /* tasks of the run known so far */
     uint32_t done;            /* of which finished (done or failed) */
+    const char *cache_key;    /* DONE / CACHED: the key its result is
+                                 under ("" if none) */
 } sl_event_t;
 
 /* Connects (lazily: a broker that is not up yet is waited for). NULL, with

@@ -49,6 +49,22 @@ expect_eq "$(node "$out" count value | jq -c '.[2].snow')" 2 "snow, now"
 node "$out" report value | jq -r . | grep -q "^words: 114," ||
     fail "report after the edit: $(node "$out" report value)"
 
+# explain: which part of count[2]'s key changed since the run before
+why=$("$SLUICE" cache explain --flow flow.yaml 'count[2]') || fail "explain: $why"
+grep -Eq "^  file texts/snow.txt +[0-9a-f]{16} +CHANGED$" <<<"$why" ||
+    fail "explain count[2]: $why"
+grep -Eq "^  file count.sh +[0-9a-f]{16} +same$" <<<"$why" ||
+    fail "explain count[2], its script: $why"
+why=$("$SLUICE" cache explain --flow flow.yaml 'count[0]') || fail "explain 0"
+grep -q "the same key" <<<"$why" || fail "explain count[0]: $why"
+rc=0
+why=$("$SLUICE" cache explain --flow flow.yaml 'nope' 2>&1) || rc=$?
+expect_eq "$rc" 1 "exit code of explaining no such node"
+grep -q "has no key for nope\[0\]" <<<"$why" || fail "explain nope: $why"
+rc=0
+why=$("$SLUICE" cache explain 2>&1) || rc=$?
+expect_eq "$rc" 2 "exit code of explain without a key"
+
 # a text deleted: the list changes; the two others are still hits
 rm texts/road.txt
 out=$(local_run) || fail "run after a delete: $out"
