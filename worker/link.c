@@ -178,6 +178,8 @@ sl_link_on_beat(loop_t *l)
 {
     if (l->redial_at_ms && zclock_mono() >= l->redial_at_ms)
         sl_link_redial(l);
+    if (l->is_draining && sl_hand_is_idle(l) && l->redial_at_ms)
+        zstr_send(l->pipe, "DRAINED"); /* refused: nothing to finish */
     if (l->redial_at_ms)
         return; /* refused: nobody to talk to until then */
     int64_t now = zclock_mono(),

@@ -66,6 +66,9 @@ grep -qF "refused a worker from 127.0.0.1: key $mallory is not" \
     fail "refused worker not counted"
 status | jq -e '[.workers[].id] | index("mallory") == null' >/dev/null ||
     fail "the refused worker registered"
+# and it stops at once on SIGTERM: it has nothing to finish (it used to
+# wait out its 25 s grace for a broker that would not talk to it)
+stop_pid "${PIDS[-1]}" || fail "the refused worker did not stop within 5 s"
 pass "a worker without an allowed key is refused, logged and counted"
 
 expect_client_error() { # expect_client_error PATTERN KEY BROKER-KEY
@@ -157,3 +160,4 @@ for _ in $(seq 100); do
 done
 expect_eq "$(status | jq .broker.tasks_in_flight)" 0 "tasks in flight after the cancel"
 pass "a client revoked mid-run is cut off and exits 3"
+
