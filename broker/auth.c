@@ -23,6 +23,7 @@ struct sl_auth {
     zsock_t *zap; /* REP on inproc://zeromq.zap.01 */
     allow_list_t clients;
     allow_list_t workers;
+    allow_list_t programs; /* dir NULL: not limited */
     sl_auth_counts_t counts;
 };
 
@@ -160,7 +161,7 @@ list_fini(allow_list_t *list)
 
 sl_auth_t *
 sl_auth_new(const char *key_file, const char *clients_dir,
-            const char *workers_dir, sl_error_t *err)
+            const char *workers_dir, const char *programs_dir, sl_error_t *err)
 {
     if (!clients_dir || !workers_dir) {
         sl_error_set(err, SL_EINVAL,
@@ -180,7 +181,9 @@ sl_auth_new(const char *key_file, const char *clients_dir,
     }
     if (sl_curve_load_pair(key_file, &a->pair, err) < 0 ||
         list_load(&a->clients, SL_AUTH_CLIENTS, clients_dir, err) < 0 ||
-        list_load(&a->workers, SL_AUTH_WORKERS, workers_dir, err) < 0) {
+        list_load(&a->workers, SL_AUTH_WORKERS, workers_dir, err) < 0 ||
+        (programs_dir &&
+         list_load(&a->programs, SL_AUTH_PROGRAMS, programs_dir, err) < 0)) {
         sl_auth_destroy(&a);
         return NULL;
     }
@@ -203,6 +206,7 @@ sl_auth_destroy(sl_auth_t **p)
     zsock_destroy(&a->zap);
     list_fini(&a->clients);
     list_fini(&a->workers);
+    list_fini(&a->programs);
     sodium_memzero(&a->pair, sizeof a->pair);
     free(a);
     *p = NULL;
@@ -223,10 +227,11 @@ sl_auth_zap(sl_auth_t *a)
 static allow_list_t *
 list_of(sl_auth_t *a, const char *domain)
 {
-    return !domain                            ? NULL
-           : !strcmp(domain, SL_AUTH_CLIENTS) ? &a->clients
-           : !strcmp(domain, SL_AUTH_WORKERS) ? &a->workers
-                                              : NULL;
+    return !domain                                                ? NULL
+           : !strcmp(domain, SL_AUTH_CLIENTS)                     ? &a->clients
+           : !strcmp(domain, SL_AUTH_WORKERS)                     ? &a->workers
+           : !strcmp(domain, SL_AUTH_PROGRAMS) && a->programs.dir ? &a->programs
+                                                                  : NULL;
 }
 
 /* A ZAP request: version, request id, domain, address, routing id,
@@ -309,7 +314,15 @@ sl_auth_reload(sl_auth_t *a, size_t *revoked_clients, size_t *revoked_workers)
 {
     *revoked_clients = list_reload(&a->clients);
     *revoked_workers = list_reload(&a->workers);
+    if (a->programs.dir)
+        list_reload(&a->programs); /* checked at each submit */
     a->counts.revoked += *revoked_clients + *revoked_workers;
+}
+
+bool
+sl_auth_may_run_programs(sl_auth_t *a, const char *key)
+{
+    return !a || !a->programs.dir || sl_auth_has_key(a, SL_AUTH_PROGRAMS, key);
 }
 
 void

@@ -15,6 +15,8 @@
 /* The two sockets' ZAP domains. */
 #define SL_AUTH_CLIENTS "clients"
 #define SL_AUTH_WORKERS "workers"
+/* The client keys that may submit program tasks (not a socket's). */
+#define SL_AUTH_PROGRAMS "programs"
 
 typedef struct sl_auth sl_auth_t;
 
@@ -27,10 +29,16 @@ typedef struct sl_auth_counts {
 } sl_auth_counts_t;
 
 /* Loads the broker's key pair and both allow-lists and binds the ZAP
- * handler (before any socket binds, or libzmq lets every key in). NULL
- * with err if a file or folder does not load. */
+ * handler (before any socket binds, or libzmq lets every key in), and
+ * (programs_dir not NULL) the client keys that may submit program tasks.
+ * NULL with err if a file or folder does not load. */
 sl_auth_t *sl_auth_new(const char *key_file, const char *clients_dir,
-                       const char *workers_dir, sl_error_t *err);
+                       const char *workers_dir, const char *programs_dir,
+                       sl_error_t *err);
+
+/* Whether the client of key may submit program tasks: any allowed client
+ * may unless a programs folder was given. */
+bool sl_auth_may_run_programs(sl_auth_t *a, const char *key);
 
 /* NULL-safe; sets *p to NULL. */
 void sl_auth_destroy(sl_auth_t **p);

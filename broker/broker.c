@@ -203,14 +203,16 @@ bind_sockets(loop_t *l, const sl_broker_options_t *opt, char *why, size_t size)
     zsock_set_maxmsgsize(l->front, CLIENT_FRAME_MAX_BYTES);
     zsock_set_sndhwm(l->front, CLIENT_QUEUE_MAX);
     if (opt->key_file) { /* the ZAP handler is bound before the sockets */
-        if (!(l->auth = sl_auth_new(opt->key_file, opt->allow_clients,
-                                    opt->allow_workers, &err))) {
+        if (!(l->auth =
+                  sl_auth_new(opt->key_file, opt->allow_clients,
+                              opt->allow_workers, opt->allow_programs, &err))) {
             snprintf(why, size, "%s", err.msg);
             return SL_EINVAL;
         }
         sl_auth_serve(l->auth, l->front, SL_AUTH_CLIENTS);
         sl_auth_serve(l->auth, l->back, SL_AUTH_WORKERS);
-    } else if (opt->allow_clients || opt->allow_workers) {
+    } else if (opt->allow_clients || opt->allow_workers ||
+               opt->allow_programs) {
         snprintf(why, size, "an allow-list needs the broker's key (--key)");
         return SL_EINVAL;
     }
@@ -447,6 +449,7 @@ free_options(sl_broker_options_t *o)
     free((char *)o->key_file);
     free((char *)o->allow_clients);
     free((char *)o->allow_workers);
+    free((char *)o->allow_programs);
     free((char *)o->http);
 }
 
@@ -455,10 +458,10 @@ static int
 copy_options(sl_broker_t *b, const sl_broker_options_t *opt)
 {
     b->opt = *opt;
-    const char **strings[] = {&b->opt.frontend,      &b->opt.backend,
-                              &b->opt.journal,       &b->opt.key_file,
-                              &b->opt.allow_clients, &b->opt.allow_workers,
-                              &b->opt.http};
+    const char **strings[] = {&b->opt.frontend,       &b->opt.backend,
+                              &b->opt.journal,        &b->opt.key_file,
+                              &b->opt.allow_clients,  &b->opt.allow_workers,
+                              &b->opt.allow_programs, &b->opt.http};
     if (!b->opt.frontend)
         b->opt.frontend = SL_BROKER_FRONTEND;
     if (!b->opt.backend)

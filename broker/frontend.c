@@ -7,6 +7,7 @@
 #include "loop.h"
 
 #include "log.h"
+#include "program.h"
 #include "run_wire.h"
 #include "submission_wire.h"
 
@@ -287,10 +288,35 @@ admit(loop_t *l, zframe_t *client, const Sluice__Submit *s, sl_error_t *err)
     return run;
 }
 
+/* With --allow-programs, a flow that runs a program comes only from a key
+ * in that folder. NULL if s may go on, else the node that may not. */
+static const char *
+refused_program(loop_t *l, const Sluice__Submit *s)
+{
+    if (sl_auth_may_run_programs(l->auth, l->peer_key) || !s->flow)
+        return NULL;
+    for (size_t i = 0; i < s->flow->n_nodes; i++)
+        if (s->flow->nodes[i]->task &&
+            !strcmp(s->flow->nodes[i]->task, SL_PROGRAM_TASK))
+            return s->flow->nodes[i]->name;
+    return NULL;
+}
+
 static void
 on_submit(loop_t *l, zframe_t *client, const Sluice__Submit *s)
 {
     sl_error_t err = {0};
+    const char *node = refused_program(l, s);
+    if (node) {
+        char why[600];
+        snprintf(why, sizeof why,
+                 "node '%.128s' runs a program, and this client's key (%s) "
+                 "is not one the broker lets submit programs "
+                 "(--allow-programs)",
+                 node, l->peer_key);
+        sl_bmetrics_submitted(l->metrics, false);
+        return send_rejected(l, client, why);
+    }
     sl_run_t *run = admit(l, client, s, &err);
     sl_bmetrics_submitted(l->metrics, run != NULL);
     if (!run)

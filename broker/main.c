@@ -31,7 +31,10 @@ usage(FILE *out)
             "keys below\n  --allow-clients DIR public keys (*.pub) of the "
             "clients allowed\n  --allow-workers DIR public keys (*.pub) of the "
             "workers allowed\n                      (read again every "
-            "heartbeat: remove a file to revoke)\n  --http [HOST:]PORT  serve "
+            "heartbeat: remove a file to revoke)\n  --allow-programs DIR  "
+            "public keys of the clients that may\n                      "
+            "submit program tasks (default: every allowed client)\n  "
+            "--http [HOST:]PORT  serve "
             "/metrics (Prometheus), /healthz and /readyz\n                     "
             " here (default $SLUICE_HTTP, else not served)\n  --log-level "
             "LEVEL   error, warn, info (default), debug\n",
@@ -74,6 +77,7 @@ main(int argc, char **argv)
          {"key", required_argument, NULL, 'K'},
          {"allow-clients", required_argument, NULL, 'C'},
          {"allow-workers", required_argument, NULL, 'W'},
+         {"allow-programs", required_argument, NULL, 'G'},
          {"http", required_argument, NULL, 'P'},
          {"help", no_argument, NULL, 'h'},
          {NULL, 0, NULL, 0}};
@@ -111,6 +115,7 @@ main(int argc, char **argv)
         case 'K': opt.key_file = optarg; break;
         case 'C': opt.allow_clients = optarg; break;
         case 'W': opt.allow_workers = optarg; break;
+        case 'G': opt.allow_programs = optarg; break;
         case 'P': opt.http = optarg; break;
         case 'l':
             if (sl_service_log_level("sluice-broker", optarg) < 0)

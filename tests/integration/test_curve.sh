@@ -161,3 +161,28 @@ done
 expect_eq "$(status | jq .broker.tasks_in_flight)" 0 "tasks in flight after the cancel"
 pass "a client revoked mid-run is cut off and exits 3"
 
+# --allow-programs: only the keys in that folder may submit program tasks
+"$SLUICE" keygen "$keys/carol" "$keys/w3" >/dev/null || fail "keygen carol"
+mkdir -p "$keys/programs" "$keys/clients2" "$keys/workers2"
+cp "$keys/alice.pub" "$keys/programs/"
+cp "$keys/alice.pub" "$keys/carol.pub" "$keys/clients2/"
+cp "$keys/w3.pub" "$keys/workers2/"
+expect_start_error "needs the broker's key" --allow-programs "$keys/programs"
+start_broker --key "$keys/broker.key" --allow-clients "$keys/clients2" \
+    --allow-workers "$keys/workers2" --allow-programs "$keys/programs"
+start_worker runner --key "$keys/w3.key" --broker-key "$keys/broker.pub" \
+    --exec /bin/echo --cache "$REDIS_URL"
+wait_workers 1
+printf 'flow: prog\ntasks:\n  hi: {cmd: [/bin/echo, 42], cache: none}\n' \
+    >"$WORK/prog.yaml"
+out=$(SLUICE_KEY="$keys/alice.key" run_json "$WORK/prog.yaml") ||
+    fail "alice's program: $out"
+expect_eq "$(node "$out" hi value)" 42 "a program from a key allowed to"
+rc=0
+err=$(SLUICE_KEY="$keys/carol.key" run_json "$WORK/prog.yaml" 2>&1) || rc=$?
+expect_eq "$rc" 2 "exit code of a program from a key not allowed to"
+grep -q "node 'hi' runs a program, and this client's key .* is not one the \
+broker lets submit programs (--allow-programs)" <<<"$err" || fail "carol: $err"
+out=$(SLUICE_KEY="$keys/carol.key" run_json "$SLUICE_SRC/examples/mapreduce.yaml") ||
+    fail "carol's flow without programs: $out"
+pass "--allow-programs: only its keys submit programs; others' other flows run"
