@@ -437,6 +437,10 @@ on_result(loop_t *l, sl_bworker_t *w, const Sluice__Result *r)
     if (o.is_ok && was_running)
         journal_result(l, job, &wire);
     sl_value_t *shared = job->followers ? sl_value_copy(value) : NULL;
+    if (!o.is_ok && was_running)
+        sl_run_keep_logs(run, job, r->attempt, o.error, w->id,
+                         r->stdout_tail.data, r->stdout_tail.len,
+                         r->stderr_tail.data, r->stderr_tail.len);
     sl_run_job_result(run, l->sched, job, &o, &value, w->id);
     if (was_running)
         sl_bmetrics_result(l->metrics, task_of(job), job, &o);

@@ -404,6 +404,42 @@ on_cancel(loop_t *l, zframe_t *client, const Sluice__Cancel *c)
     sl_loop_send(l, l->front, client, &env);
 }
 
+/* What the last failed attempt of a task wrote, while its run is kept. */
+static void
+on_logs(loop_t *l, zframe_t *client, const Sluice__LogsRequest *q)
+{
+    char why[400];
+    sl_run_t *run = sl_runbook_find(l->runbook, q->run_id);
+    ptrdiff_t node = run ? sl_flow_index(sl_run_flow(run), q->node) : -1;
+    const sl_run_logs_t *logs =
+        node >= 0 ? sl_run_logs(run, (uint32_t)node, q->index) : NULL;
+    if (!logs) {
+        snprintf(why, sizeof why, "logs: %s",
+                 !run       ? "no such run (a finished run is kept while "
+                              "--keep-runs allows)"
+                 : node < 0 ? "the run has no such node"
+                            : "no failed attempt of that task left output "
+                              "(only program tasks do)");
+        return sl_loop_send_error(l, l->front, client, why,
+                                  SLUICE__ERROR__CODE__NOT_FOUND);
+    }
+    Sluice__Logs m = SLUICE__LOGS__INIT;
+    m.run_id = (char *)sl_run_id(run);
+    m.node = q->node;
+    m.index = q->index;
+    m.attempt = logs->attempt;
+    m.error = logs->error;
+    m.worker_id = logs->worker_id;
+    m.stdout_tail =
+        (ProtobufCBinaryData){logs->out.size, (uint8_t *)logs->out.data};
+    m.stderr_tail =
+        (ProtobufCBinaryData){logs->err.size, (uint8_t *)logs->err.data};
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    env.body_case = SLUICE__ENVELOPE__BODY_LOGS;
+    env.logs = &m;
+    sl_loop_send(l, l->front, client, &env);
+}
+
 void
 sl_frontend_on_message(loop_t *l)
 {
@@ -422,6 +458,9 @@ sl_frontend_on_message(loop_t *l)
         on_cancel(l, client, env->cancel);
         break;
     case SLUICE__ENVELOPE__BODY_WATCH: on_watch(l, client, env->watch); break;
+    case SLUICE__ENVELOPE__BODY_LOGS_REQUEST:
+        on_logs(l, client, env->logs_request);
+        break;
     default:
         sl_loop_send_error(l, l->front, client,
                            "this message type is not taken on the client "

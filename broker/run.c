@@ -126,6 +126,7 @@ sl_run_destroy(sl_run_t **p)
          v; v = zhashx_next(run->recovered))
         sl_value_destroy(&v);
     zhashx_destroy(&run->recovered);
+    zhashx_destroy(&run->logs);
     for (size_t i = 0; i < run->follower_count; i++)
         zframe_destroy(&run->followers[i]);
     free(run->broken);

@@ -8,6 +8,7 @@
 #ifndef SL_RUN_H
 #define SL_RUN_H
 
+#include "buf.h"
 #include "flow.h"
 #include "job.h"
 #include "outcome.h"
@@ -43,6 +44,26 @@ typedef struct sl_run_event {
     uint32_t total;           /* jobs of the run known so far */
     uint32_t done;            /* of which finished */
 } sl_run_event_t;
+
+/* What the last failed attempt of a task wrote (a program task's). */
+typedef struct sl_run_logs {
+    uint32_t attempt; /* which attempt */
+    char *error;      /* how it failed, owned */
+    char *worker_id;  /* where it ran, owned */
+    sl_buf_t out;     /* the end of its standard output */
+    sl_buf_t err;     /* the end of its standard error */
+} sl_run_logs_t;
+
+/* Keeps what a failed attempt of job wrote, in place of an earlier one's,
+ * while the run is kept (compacting it keeps them too). Past
+ * SL_RUN_LOGS_MAX_BYTES for the run, later ones are dropped (logged). */
+void sl_run_keep_logs(sl_run_t *run, const sl_job_t *job, uint32_t attempt,
+                      const char *error, const char *worker_id, const void *out,
+                      size_t out_size, const void *err, size_t err_size);
+
+/* The logs of node (index in the flow) element index, or NULL. */
+const sl_run_logs_t *sl_run_logs(const sl_run_t *run, uint32_t node,
+                                 uint32_t index);
 
 /* A node as a result or status reports it (borrowing from the run). */
 typedef struct sl_node_report {

@@ -67,6 +67,10 @@ struct sl_run {
     bool is_unlisted;        /* left out of status, not kept finished */
     zhashx_t *recovered;     /* "node:index" -> replayed result (values
                                 owned by the run, not by the hash) */
+    zhashx_t *logs;          /* "node:index" -> sl_run_logs_t of its last
+                                failed attempt, owned (run_logs.c) */
+    size_t log_bytes;        /* what they hold, within
+                                SL_RUN_LOGS_MAX_BYTES */
 };
 
 /* Appends an event for job (NULL: the node as a whole) of node; strings

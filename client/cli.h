@@ -33,6 +33,7 @@ int sl_cli_cache(int argc, char **argv);
 int sl_cli_bench(int argc, char **argv);
 int sl_cli_keygen(int argc, char **argv);
 int sl_cli_health(int argc, char **argv);
+int sl_cli_logs(int argc, char **argv);
 
 /* Parses a whole decimal number from min to max for option opt of command
  * cmd into *out; on anything else says so on stderr and returns -1. */

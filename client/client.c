@@ -528,30 +528,37 @@ status_value(const Sluice__StatusReply *s)
 static int
 broker_error(const Sluice__Error *e, sl_error_t *err)
 {
-    return sl_error_set(err,
-                        strstr(e->reason, "no such run") ? SL_ENOTFOUND
-                                                         : SL_EPROTO,
+    bool is_not_found = e->code == SLUICE__ERROR__CODE__NOT_FOUND ||
+                        strstr(e->reason, "no such run");
+    return sl_error_set(err, is_not_found ? SL_ENOTFOUND : SL_EPROTO,
                         "broker: %s", e->reason);
 }
 
-/* Sends env and waits for the StatusReply that answers it. */
+/* Converts the reply a request waits for into a value. */
+typedef sl_value_t *(*reply_fn)(const Sluice__Envelope *reply);
+
+/* Sends env and waits for the reply of kind body (other messages are kept
+ * for later), converted by convert into *out; an Error is the broker's
+ * answer, as an error code. */
 static int
-ask_status(sl_client_t *c, Sluice__Envelope *env, int timeout_ms,
-           sl_value_t **status, sl_error_t *err)
+ask(sl_client_t *c, Sluice__Envelope *env, Sluice__Envelope__BodyCase body,
+    reply_fn convert, int timeout_ms, sl_value_t **out, sl_error_t *err)
 {
     sl_error_t local = {0};
-    *status = NULL;
+    *out = NULL;
     if (!err)
         err = &local;
     int rc = send_env(c, env, err);
     int64_t deadline = zclock_mono() + timeout_ms;
-    while (rc == 0 && !*status) {
+    while (rc == 0 && !*out) {
         int left = (int)(deadline - zclock_mono());
         Sluice__Envelope *reply = receive(c, left > 0 ? left : 0, err);
         if (!reply)
             return err->code ? err->code : SL_ETIMEDOUT;
-        if (reply->body_case == SLUICE__ENVELOPE__BODY_STATUS)
-            *status = status_value(reply->status);
+        if (reply->body_case == body)
+            rc = (*out = convert(reply))
+                     ? 0
+                     : sl_error_set(err, SL_ENOMEM, "out of memory");
         else if (reply->body_case == SLUICE__ENVELOPE__BODY_ERROR)
             rc = broker_error(reply->error, err);
         else
@@ -559,6 +566,21 @@ ask_status(sl_client_t *c, Sluice__Envelope *env, int timeout_ms,
         sl_envelope_free(&reply);
     }
     return rc;
+}
+
+static sl_value_t *
+status_of(const Sluice__Envelope *reply)
+{
+    return status_value(reply->status);
+}
+
+/* Sends env and waits for the StatusReply that answers it. */
+static int
+ask_status(sl_client_t *c, Sluice__Envelope *env, int timeout_ms,
+           sl_value_t **status, sl_error_t *err)
+{
+    return ask(c, env, SLUICE__ENVELOPE__BODY_STATUS, status_of, timeout_ms,
+               status, err);
 }
 
 int
@@ -571,6 +593,40 @@ sl_client_status(sl_client_t *c, const char *run_id, int timeout_ms,
     env.body_case = SLUICE__ENVELOPE__BODY_STATUS_REQUEST;
     env.status_request = &req;
     return ask_status(c, &env, timeout_ms, status, err);
+}
+
+static sl_value_t *
+logs_value(const Sluice__Envelope *reply)
+{
+    const Sluice__Logs *m = reply->logs;
+    sl_value_t *v = sl_value_new_map(), *b;
+    sl_value_put_string(v, "run_id", m->run_id);
+    sl_value_put_string(v, "node", m->node);
+    sl_value_put_int(v, "index", m->index);
+    sl_value_put_int(v, "attempt", m->attempt);
+    sl_value_put_string(v, "error", m->error);
+    sl_value_put_string(v, "worker", m->worker_id);
+    b = sl_value_new_bytes(m->stdout_tail.data, m->stdout_tail.len);
+    sl_value_put(v, "stdout", &b);
+    b = sl_value_new_bytes(m->stderr_tail.data, m->stderr_tail.len);
+    sl_value_put(v, "stderr", &b);
+    return v;
+}
+
+int
+sl_client_logs(sl_client_t *c, const char *run_id, const char *node,
+               uint32_t index, int timeout_ms, sl_value_t **logs,
+               sl_error_t *err)
+{
+    Sluice__LogsRequest req = SLUICE__LOGS_REQUEST__INIT;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    req.run_id = (char *)run_id;
+    req.node = (char *)node;
+    req.index = index;
+    env.body_case = SLUICE__ENVELOPE__BODY_LOGS_REQUEST;
+    env.logs_request = &req;
+    return ask(c, &env, SLUICE__ENVELOPE__BODY_LOGS, logs_value, timeout_ms,
+               logs, err);
 }
 
 int

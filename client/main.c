@@ -18,8 +18,9 @@ usage(FILE *out)
                  "flow (--local, or --broker ENDPOINT)\n  status [RUN]       "
                  "workers, queues and runs of a broker\n  watch RUN          "
                  "follow a run submitted elsewhere, to its end\n  cancel RUN   "
-                 "      end a run: its tasks stop, it ends cancelled\n  cache "
-                 "get|del|stats|ls   look at the result cache\n  bench "
+                 "      end a run: its tasks stop, it ends cancelled\n  logs "
+                 "RUN NODE[I]   what a failed program attempt wrote\n  cache "
+                 "get|del|stats|ls|explain   look at the result cache\n  bench "
                  "WORKLOAD     measure throughput and latency against this "
                  "host's limits\n  keygen NAME...     make CURVE key pairs "
                  "(NAME.key, NAME.pub)\n  health [HOST:]PORT is a broker's or "
@@ -42,6 +43,8 @@ main(int argc, char **argv)
         return sl_cli_watch(argc - 1, argv + 1);
     if (!strcmp(argv[1], "cancel"))
         return sl_cli_cancel(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "logs"))
+        return sl_cli_logs(argc - 1, argv + 1);
     if (!strcmp(argv[1], "cache"))
         return sl_cli_cache(argc - 1, argv + 1);
     if (!strcmp(argv[1], "bench"))

@@ -41,7 +41,11 @@
 /* A program task's standard output is at most this many bytes by default
  * (its result); a worker's --max-stdout changes it. */
 #define SL_STDOUT_MAX_BYTES (16u << 20)
-/* The tail of a failed program's standard error kept in its error. */
+/* The tail of a failed program's standard error kept in its error... */
 #define SL_STDERR_TAIL_BYTES 2048
+/* ...and of its standard output and error kept for `sluice logs`... */
+#define SL_LOG_TAIL_BYTES (64u << 10)
+/* ...up to this much for all the failed attempts of one run. */
+#define SL_RUN_LOGS_MAX_BYTES (16u << 20)
 
 #endif

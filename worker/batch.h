@@ -72,6 +72,9 @@ typedef struct {
     sl_outputs_t outputs;      /* the files its program wrote */
     bool is_unstorable;        /* its entry may not be stored (an output
                                   could not be; cache_error says why) */
+    sl_buf_t log_out;          /* a failed program: the end of its standard
+                                  output, for `sluice logs` */
+    sl_buf_t log_err;          /* and of its standard error */
 } job_t;
 
 /* Monotonic microseconds. */

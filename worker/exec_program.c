@@ -449,6 +449,17 @@ take_outputs(executor_t *ex, job_t *j, const char *folder)
     return 0;
 }
 
+/* A failed attempt keeps the end of what it wrote, for `sluice logs`. */
+static void
+keep_logs(job_t *j, const sl_launch_result_t *r)
+{
+    size_t skip =
+        r->out.size > SL_LOG_TAIL_BYTES ? r->out.size - SL_LOG_TAIL_BYTES : 0;
+    sl_buf_append(&j->log_out, r->out.data ? r->out.data + skip : "",
+                  r->out.size - skip);
+    sl_buf_append(&j->log_err, r->err_tail, r->err_tail_size);
+}
+
 /* Runs the program in folder; j's outcome says how it went. */
 static void
 run_in(executor_t *ex, job_t *j, const char *folder)
@@ -482,6 +493,7 @@ run_in(executor_t *ex, job_t *j, const char *folder)
     sl_launch_run(&s, &r);
     if (r.end != SL_LAUNCH_EXITED || r.status != 0) {
         fail_ended(j, &r, j->call.timeout_ms, o->max_stdout_bytes);
+        keep_logs(j, &r);
         goto out;
     }
     j->value = read_output(j, &r.out, why, sizeof why);

@@ -268,6 +268,10 @@ wire_result(job_t *j, Sluice__Result *r)
                           j->def ? j->def->version : 0};
     sl_task_answer_wire(&a, r);
     r->value = view;
+    r->stdout_tail =
+        (ProtobufCBinaryData){j->log_out.size, (uint8_t *)j->log_out.data};
+    r->stderr_tail =
+        (ProtobufCBinaryData){j->log_err.size, (uint8_t *)j->log_err.data};
     return size;
 }
 
@@ -435,6 +439,8 @@ run_batch(executor_t *ex, zmsg_t *msg)
         sl_buf_fini(&jobs[i].entry);
         sl_inputs_fini(&jobs[i].inputs);
         sl_outputs_fini(&jobs[i].outputs);
+        sl_buf_fini(&jobs[i].log_out);
+        sl_buf_fini(&jobs[i].log_err);
         sl_value_destroy(&jobs[i].files);
         free(jobs[i].program_path);
         sl_task_call_fini(&jobs[i].call);

@@ -328,6 +328,8 @@ sl_launch_err_line(const sl_launch_result_t *r, char *out, size_t size)
     size_t n = 0, i = 0;
     if (!size)
         return;
+    if (r->err_tail_size > SL_STDERR_TAIL_BYTES)
+        i = r->err_tail_size - SL_STDERR_TAIL_BYTES;
     while (i < r->err_tail_size && r->err_tail[i] == '\n')
         i++;
     for (; i < r->err_tail_size && n + 4 < size; i++) {

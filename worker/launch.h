@@ -42,7 +42,7 @@ typedef struct sl_launch_result {
     sl_launch_end_t end;                 /* how it ended */
     int status;                          /* exit status or signal */
     sl_buf_t out;                        /* its standard output, owned */
-    char err_tail[SL_STDERR_TAIL_BYTES]; /* the last bytes of its standard
+    char err_tail[SL_LOG_TAIL_BYTES];    /* the last bytes of its standard
                                             error (not NUL-terminated) */
     size_t err_tail_size;                /* bytes in err_tail */
     uint64_t err_bytes;                  /* standard error, in all */
@@ -58,8 +58,8 @@ void sl_launch_run(const sl_launch_t *s, sl_launch_result_t *r);
 /* Frees what r holds; safe on a zeroed result. */
 void sl_launch_result_fini(sl_launch_result_t *r);
 
-/* The tail of standard error as one line of text (newlines as " | ",
- * control bytes dropped) into out (size bytes). */
+/* The last SL_STDERR_TAIL_BYTES of standard error as one line of text
+ * (newlines as " | ", control bytes dropped) into out (size bytes). */
 void sl_launch_err_line(const sl_launch_result_t *r, char *out, size_t size);
 
 #endif

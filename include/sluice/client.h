@@ -126,6 +126,15 @@ int sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
 int sl_client_status(sl_client_t *c, const char *run_id, int timeout_ms,
                      sl_value_t **status, sl_error_t *err);
 
+/* Asks the broker what the last failed attempt of node[index] of run_id
+ * wrote (a program task's): {"run_id", "node", "index", "attempt",
+ * "error", "worker", "stdout", "stderr"} (the last two bytes, the last 64
+ * KiB of each), into *logs. SL_ENOTFOUND, with err saying why, if the
+ * broker keeps none. */
+int sl_client_logs(sl_client_t *c, const char *run_id, const char *node,
+                   uint32_t index, int timeout_ms, sl_value_t **logs,
+                   sl_error_t *err);
+
 /* Asks the broker to cancel a run and waits up to timeout_ms for its answer:
  * *status as from sl_client_status, with this run only. SL_ENOTFOUND if the
  * broker has no such run. The run's result (state "failed", unfinished

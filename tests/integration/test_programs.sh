@@ -45,7 +45,7 @@ tasks:
     retries: 1
     retry_delay: 10ms
   hung:
-    sh: 'sleep 300 & echo $! > "$SLUICE_WORKSPACE/gc.pid"; wait'
+    sh: 'sleep 300 & echo $! > "$SLUICE_WORKSPACE/gc.pid"; echo waiting >&2; wait'
     timeout: 500ms
   flood:
     cmd: [head, -c, 100000000, /dev/zero]
@@ -76,6 +76,30 @@ expect_eq "$(node "$out" ok value)" '{"n":7}' "a program's JSON result"
 left=$(find "$WORK/wd" -mindepth 2)
 [ -z "$left" ] || fail "what programs left in their folders: $left"
 pass "failures carry status and stderr; timeouts kill grandchildren"
+
+# sluice logs: what the last failed attempt wrote, kept with the run
+run=$(jq -r .run_id <<<"$out")
+logs=$("$SLUICE" logs "$run" bad --broker "$BROKER_EP") || fail "logs: $logs"
+grep -q "^bad\[0\] of run $run, attempt 2 on any: program '/bin/sh' exited \
+with status 4" <<<"$logs" || fail "logs header: $logs"
+grep -qx "bad things" <<<"$logs" || fail "logs stderr: $logs"
+json=$("$SLUICE" logs "$run" hung --broker "$BROKER_EP" --json) ||
+    fail "logs hung: $json"
+expect_eq "$(jq -r .error <<<"$json" | cut -c1-8)" "timeout:" "hung's logs"
+expect_eq "$(jq -r '.stderr."$bytes"' <<<"$json")" "$(printf 'waiting\n' | od -An -tx1 | tr -d ' \n')" \
+    "hung's standard error, in --json"
+rc=0
+msg=$("$SLUICE" logs "$run" ok --broker "$BROKER_EP" 2>&1) || rc=$?
+expect_eq "$rc" 1 "exit code of logs of a task that did not fail"
+grep -q "no failed attempt of that task left output" <<<"$msg" || fail "$msg"
+rc=0
+msg=$("$SLUICE" logs NOSUCHRUN bad --broker "$BROKER_EP" 2>&1) || rc=$?
+expect_eq "$rc" 1 "exit code of logs of no such run"
+grep -q "no such run" <<<"$msg" || fail "logs of no run: $msg"
+rc=0
+msg=$("$SLUICE" logs "$run" 'bad[x]' --broker "$BROKER_EP" 2>&1) || rc=$?
+expect_eq "$rc" 2 "exit code of logs of a bad NODE[INDEX]"
+pass "sluice logs shows what a failed program attempt wrote"
 
 # two runs at once of the same program call: one computes, one is served
 cat >"$WORK/once.yaml" <<'YAML'
