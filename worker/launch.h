@@ -39,14 +39,14 @@ typedef enum {
 } sl_launch_end_t;
 
 typedef struct sl_launch_result {
-    sl_launch_end_t end;                 /* how it ended */
-    int status;                          /* exit status or signal */
-    sl_buf_t out;                        /* its standard output, owned */
-    char err_tail[SL_LOG_TAIL_BYTES];    /* the last bytes of its standard
-                                            error (not NUL-terminated) */
-    size_t err_tail_size;                /* bytes in err_tail */
-    uint64_t err_bytes;                  /* standard error, in all */
-    char error[300];                     /* NOT_STARTED: why */
+    sl_launch_end_t end;              /* how it ended */
+    int status;                       /* exit status or signal */
+    sl_buf_t out;                     /* its standard output, owned */
+    char err_tail[SL_LOG_TAIL_BYTES]; /* the last bytes of its standard
+                                         error (not NUL-terminated) */
+    size_t err_tail_size;             /* bytes in err_tail */
+    uint64_t err_bytes;               /* standard error, in all */
+    char error[300];                  /* NOT_STARTED: why */
 } sl_launch_result_t;
 
 /* Runs s->path with s->argv and s->envp in s->cwd and waits for its end
