@@ -105,18 +105,30 @@ range_list(uint32_t n)
 }
 
 /* One node t: echo over x in 0..n-1. */
+/* A flow of one node t: task called with *args (consumed), mapped over
+ * x in 0..n-1. rc: an error already met making args (then just cleans). */
 static sl_flow_t *
-fanout_flow(const sl_bench_options_t *opt, uint32_t n, sl_error_t *err)
+map_flow(const char *name, const char *task, sl_value_t **args, int rc,
+         const sl_bench_options_t *opt, uint32_t n, sl_error_t *err)
 {
-    sl_flow_t *f = sl_flow_new("bench-fanout");
-    sl_value_t *args = echo_args(opt, "$x"), *xs = range_list(n);
-    int rc = sl_flow_add(f, "t", "echo", &args, err);
+    sl_flow_t *f = sl_flow_new(name);
+    sl_value_t *xs = range_list(n);
+    if (rc == 0)
+        rc = sl_flow_add(f, "t", task, args, err);
     if (rc == 0)
         rc = sl_flow_add_map(f, "t", "x", &xs, err);
     sl_value_destroy(&xs);
+    sl_value_destroy(args);
     if (rc == 0)
         rc = set_node(f, "t", opt, err);
     return finish_flow(f, rc, opt, err);
+}
+
+static sl_flow_t *
+fanout_flow(const sl_bench_options_t *opt, uint32_t n, sl_error_t *err)
+{
+    sl_value_t *args = echo_args(opt, "$x");
+    return map_flow("bench-fanout", "echo", &args, 0, opt, n, err);
 }
 
 /* spawn: one program task per x in 0..n-1, `/bin/echo x` (its output, x,
@@ -125,20 +137,12 @@ fanout_flow(const sl_bench_options_t *opt, uint32_t n, sl_error_t *err)
 static sl_flow_t *
 spawn_flow(const sl_bench_options_t *opt, uint32_t n, sl_error_t *err)
 {
-    sl_flow_t *f = sl_flow_new("bench-spawn");
-    sl_value_t *call = NULL, *xs = range_list(n);
+    sl_value_t *call = NULL;
     char text[256];
     snprintf(text, sizeof text,
              "[[/bin/echo, $x], [], {BENCH_SALT: '%s'}, json]", opt->salt);
     int rc = sl_flow_parse_value(text, &call, err);
-    if (rc == 0)
-        rc = sl_flow_add(f, "t", "exec@1", &call, err);
-    if (rc == 0)
-        rc = sl_flow_add_map(f, "t", "x", &xs, err);
-    sl_value_destroy(&xs);
-    if (rc == 0)
-        rc = set_node(f, "t", opt, err);
-    return finish_flow(f, rc, opt, err);
+    return map_flow("bench-spawn", "exec@1", &call, rc, opt, n, err);
 }
 
 /* wide: t = add(x, k) over x in 0..n-1, then total = sum($t): the one

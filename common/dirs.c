@@ -1,6 +1,8 @@
 /* common/dirs.c: mkdir -p (dirs.h). Any thread; no state. */
 #include "dirs.h"
 
+#include <czmq.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,29 @@ static int
 make_one(const char *path)
 {
     return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+zlistx_t *
+sl_dirs_list(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return NULL;
+    zlistx_t *names = zlistx_new();
+    if (names) {
+        zlistx_set_destructor(names, (zlistx_destructor_fn *)zstr_free);
+        zlistx_set_comparator(names, (zlistx_comparator_fn *)strcmp);
+    }
+    for (struct dirent *e; names && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            !zlistx_add_end(names, strdup(e->d_name)))
+            zlistx_destroy(&names);
+    closedir(d);
+    if (names)
+        zlistx_sort(names);
+    else
+        errno = ENOMEM;
+    return names;
 }
 
 void

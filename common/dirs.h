@@ -3,6 +3,7 @@
 #ifndef SL_DIRS_H
 #define SL_DIRS_H
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -10,6 +11,11 @@
  * its last component, and the last too unless is_parents_only. 0, or -1
  * with errno set (ENAMETOOLONG past 4 KiB). */
 int sl_dirs_make(const char *path, bool is_parents_only);
+
+/* The names in folder path, sorted by their bytes, without "." and "..",
+ * as a zlistx of strings the caller destroys; NULL, with errno set, if
+ * the folder cannot be read (or memory runs out). */
+zlistx_t *sl_dirs_list(const char *path);
 
 /* The folder sluice keeps state in (a broker's journal, the keys of a
  * flow's last runs): $SLUICE_STATE_DIR, else $XDG_STATE_HOME/sluice, else

@@ -5,6 +5,7 @@
 #include "inputs.h"
 
 #include "caps.h"
+#include "dirs.h"
 
 #include <czmq.h>
 #include <dirent.h>
@@ -224,20 +225,10 @@ walk_folder(walk_t *w, const char *name, const char *path, int depth)
         return sl_error_set(w->err, SL_ETOOBIG,
                             "input '%s': folders nest deeper than %d", name,
                             WALK_MAX_DEPTH);
-    DIR *d = opendir(path);
-    if (!d)
+    zlistx_t *entries = sl_dirs_list(path);
+    if (!entries)
         return sl_error_set(w->err, SL_EIO, "input '%s': %s", name,
                             strerror(errno));
-    zlistx_t *entries = zlistx_new();
-    zlistx_set_destructor(entries, (zlistx_destructor_fn *)zstr_free);
-    for (struct dirent *e; entries && (e = readdir(d));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            zlistx_add_end(entries, strdup(e->d_name));
-    closedir(d);
-    if (!entries)
-        return sl_error_set(w->err, SL_ENOMEM, "out of memory");
-    zlistx_set_comparator(entries, (zlistx_comparator_fn *)strcmp);
-    zlistx_sort(entries);
     int rc = 0;
     for (char *e = zlistx_first(entries); e && rc == 0;
          e = zlistx_next(entries)) {

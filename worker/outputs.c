@@ -6,6 +6,7 @@
 #include "outputs.h"
 
 #include "caps.h"
+#include "dirs.h"
 #include "key.h"
 #include "program.h"
 
@@ -81,20 +82,10 @@ static int gather_path(gather_t *g, const char *path, int depth);
 static int
 gather_folder(gather_t *g, const char *path, const char *full, int depth)
 {
-    DIR *d = opendir(full);
-    if (!d)
+    zlistx_t *names = sl_dirs_list(full);
+    if (!names)
         return sl_error_set(g->err, SL_EIO, "output '%s': %s", path,
                             strerror(errno));
-    zlistx_t *names = zlistx_new();
-    zlistx_set_destructor(names, (zlistx_destructor_fn *)zstr_free);
-    for (struct dirent *e; names && (e = readdir(d));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            zlistx_add_end(names, strdup(e->d_name));
-    closedir(d);
-    if (!names)
-        return sl_error_set(g->err, SL_ENOMEM, "out of memory");
-    zlistx_set_comparator(names, (zlistx_comparator_fn *)strcmp);
-    zlistx_sort(names);
     int rc = 0;
     for (char *n = zlistx_first(names); n && rc == 0; n = zlistx_next(names)) {
         char sub[4096];

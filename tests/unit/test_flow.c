@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "flow.h"
+#include "flow_expect.h"
 #include "flow_wire.h"
 
 #include <stdlib.h>
@@ -53,60 +54,54 @@ test_flow_seed_parses(void **state)
     assert_null(f);
 }
 
-/* The error for text names file:line:col and says what. */
-static void
-expect(const char *text, const char *where, const char *what)
-{
-    sl_error_t err = {0};
-    sl_flow_t *f = parse(text, &err);
-    if (f)
-        fail_msg("accepted a bad flow (expected '%s')", what);
-    if (strncmp(err.msg, where, strlen(where)) != 0 || !strstr(err.msg, what))
-        fail_msg("error '%s' is not at '%s' saying '%s'", err.msg, where, what);
-}
-
 #define HEAD "flow: f\ntasks:\n"
 
 static void
 test_flow_unknown_keys_are_errors(void **state)
 {
     (void)state;
-    expect("flow: f\ntaks:\n  a: {run: echo}\n", "flow.yaml:2:1",
-           "unknown key 'taks'");
-    expect(HEAD "  a:\n    run: echo\n    arg: [1]\n", "flow.yaml:5:5",
-           "task 'a': unknown key 'arg'");
-    expect("flow: f\ncache: {ttl: 1h, host: x}\ntasks:\n  a: {run: echo}\n",
-           "flow.yaml:2:18", "cache: unknown key 'host'");
+    sl_test_flow_expect("flow: f\ntaks:\n  a: {run: echo}\n", "flow.yaml:2:1",
+                        "unknown key 'taks'");
+    sl_test_flow_expect(HEAD "  a:\n    run: echo\n    arg: [1]\n",
+                        "flow.yaml:5:5", "task 'a': unknown key 'arg'");
+    sl_test_flow_expect("flow: f\ncache: {ttl: 1h, host: x}\ntasks:\n  a: "
+                        "{run: echo}\n",
+                        "flow.yaml:2:18", "cache: unknown key 'host'");
 }
 
 static void
 test_flow_missing_run_is_an_error(void **state)
 {
     (void)state;
-    expect(HEAD "  add:\n    args: [1, 2]\n", "flow.yaml:4:5",
-           "task 'add' has no 'run'");
+    sl_test_flow_expect(HEAD "  add:\n    args: [1, 2]\n", "flow.yaml:4:5",
+                        "task 'add' has no 'run'");
 }
 
 static void
 test_flow_reference_to_a_missing_node_is_an_error(void **state)
 {
     (void)state;
-    expect(HEAD "  a: {run: echo, args: [1]}\n  total:\n    run: sum\n    "
-                "args: [$squars]\n",
-           "flow.yaml:6:11", "refers to '$squars', which is not a node");
-    expect(HEAD "  a: {run: echo, args: [$params.n]}\n", "flow.yaml:3:24",
-           "'$params.n', which is not a declared parameter");
-    expect(HEAD "  a: {run: echo, args: [[{deep: $a}]]}\n", "flow.yaml:3:24",
-           "refers to itself");
+    sl_test_flow_expect(HEAD "  a: {run: echo, args: [1]}\n  total:\n    run: "
+                             "sum\n    "
+                             "args: [$squars]\n",
+                        "flow.yaml:6:11",
+                        "refers to '$squars', which is not a node");
+    sl_test_flow_expect(HEAD "  a: {run: echo, args: [$params.n]}\n",
+                        "flow.yaml:3:24",
+                        "'$params.n', which is not a declared parameter");
+    sl_test_flow_expect(HEAD "  a: {run: echo, args: [[{deep: $a}]]}\n",
+                        "flow.yaml:3:24", "refers to itself");
 }
 
 static void
 test_flow_cycles_are_errors(void **state)
 {
     (void)state;
-    expect(HEAD "  a: {run: echo, args: [$c]}\n  b: {run: echo, args: [$a]}\n  "
-                "c: {run: echo, args: [$b]}\n  d: {run: echo, args: [$c]}\n",
-           "flow.yaml:", "is part of a cycle");
+    sl_test_flow_expect(HEAD "  a: {run: echo, args: [$c]}\n  b: {run: echo, "
+                             "args: [$a]}\n  "
+                             "c: {run: echo, args: [$b]}\n  d: {run: echo, "
+                             "args: [$c]}\n",
+                        "flow.yaml:", "is part of a cycle");
     sl_error_t err = {0};
     assert_null(parse(HEAD "  a: {run: echo, args: [$b]}\n  b: {run: echo, "
                            "args: [$a]}\n  z: {run: echo, args: [$a]}\n",
@@ -119,66 +114,75 @@ static void
 test_flow_bad_maps_are_errors(void **state)
 {
     (void)state;
-    expect(HEAD "  a:\n    run: mul\n    map: [1, 2]\n", "flow.yaml:5:10",
-           "map must be a mapping");
-    expect(HEAD "  a:\n    run: mul\n    map: {}\n", "flow.yaml:5:10",
-           "map is empty");
-    expect(HEAD "  a:\n    run: mul\n    map: {x: 3}\n", "flow.yaml:5:14",
-           "map variable 'x' must be a list or a reference");
-    expect(HEAD "  a:\n    run: mul\n    map: {x: [1, 2], y: [1]}\n",
-           "flow.yaml:5:10", "map lists of different lengths");
-    expect(HEAD "  a: {run: echo}\n  b:\n    run: mul\n    map: {a: [1]}\n",
-           "flow.yaml:6:10", "has the name of a node");
-    expect(HEAD "  a:\n    run: mul\n    map: {x: $nothing}\n",
-           "flow.yaml:5:10", "'$nothing', which is not a node");
-    expect(HEAD "  a:\n    run: mul\n    map: {x: [1]}\n    cache_key: k\n",
-           "flow.yaml:3:3", "every element the same entry");
+    sl_test_flow_expect(HEAD "  a:\n    run: mul\n    map: [1, 2]\n",
+                        "flow.yaml:5:10", "map must be a mapping");
+    sl_test_flow_expect(HEAD "  a:\n    run: mul\n    map: {}\n",
+                        "flow.yaml:5:10", "map is empty");
+    sl_test_flow_expect(HEAD "  a:\n    run: mul\n    map: {x: 3}\n",
+                        "flow.yaml:5:14",
+                        "map variable 'x' must be a list or a reference");
+    sl_test_flow_expect(HEAD "  a:\n    run: mul\n    map: {x: [1, 2], y: "
+                             "[1]}\n",
+                        "flow.yaml:5:10", "map lists of different lengths");
+    sl_test_flow_expect(HEAD "  a: {run: echo}\n  b:\n    run: mul\n    map: "
+                             "{a: [1]}\n",
+                        "flow.yaml:6:10", "has the name of a node");
+    sl_test_flow_expect(HEAD "  a:\n    run: mul\n    map: {x: $nothing}\n",
+                        "flow.yaml:5:10", "'$nothing', which is not a node");
+    sl_test_flow_expect(HEAD "  a:\n    run: mul\n    map: {x: [1]}\n    "
+                             "cache_key: k\n",
+                        "flow.yaml:3:3", "every element the same entry");
 }
 
 static void
 test_flow_wrong_types_are_errors(void **state)
 {
     (void)state;
-    expect(HEAD "  a: {run: echo, args: 5}\n", "flow.yaml:3:24",
-           "args must be a list");
-    expect(HEAD "  a: {run: echo, retries: many}\n", "flow.yaml:3:27",
-           "retries must be an integer");
-    expect(HEAD "  a: {run: echo, ttl: 0}\n", "flow.yaml:3:23",
-           "ttl of 0 is refused");
-    expect(HEAD "  a: {run: echo, timeout: soon}\n", "flow.yaml:3:27",
-           "timeout must be a duration");
-    expect(HEAD "  a: {run: echo, refresh: yes}\n", "flow.yaml:3:27",
-           "refresh must be true or false");
-    expect(HEAD "  a: {run: echo, cache: sometimes}\n", "flow.yaml:3:25",
-           "cache must be inputs, key or none");
-    expect(HEAD "  a: {run: [echo]}\n", "flow.yaml:3:12",
-           "run must be a string");
-    expect(HEAD "  a: {run: echo@x}\n", "flow.yaml:3:3", "bad version");
-    expect(HEAD "  a: {run: echo, args: [99999999999999999999]}\n",
-           "flow.yaml:3:25", "out of the 64-bit range");
-    expect("flow: f\ncache: {url: http://x}\ntasks:\n  a: {run: echo}\n",
-           "flow.yaml:2:8", "must start with redis:// or lmdb://");
-    expect("- just\n- a list\n", "flow.yaml:1:1",
-           "a flow file must be a mapping");
-    expect("flow: f\n", "flow.yaml:1:1", "no 'tasks:'");
-    expect("tasks:\n  a: {run: echo}\n", "flow.yaml:1:1", "no 'flow: NAME'");
+    sl_test_flow_expect(HEAD "  a: {run: echo, args: 5}\n", "flow.yaml:3:24",
+                        "args must be a list");
+    sl_test_flow_expect(HEAD "  a: {run: echo, retries: many}\n",
+                        "flow.yaml:3:27", "retries must be an integer");
+    sl_test_flow_expect(HEAD "  a: {run: echo, ttl: 0}\n", "flow.yaml:3:23",
+                        "ttl of 0 is refused");
+    sl_test_flow_expect(HEAD "  a: {run: echo, timeout: soon}\n",
+                        "flow.yaml:3:27", "timeout must be a duration");
+    sl_test_flow_expect(HEAD "  a: {run: echo, refresh: yes}\n",
+                        "flow.yaml:3:27", "refresh must be true or false");
+    sl_test_flow_expect(HEAD "  a: {run: echo, cache: sometimes}\n",
+                        "flow.yaml:3:25", "cache must be inputs, key or none");
+    sl_test_flow_expect(HEAD "  a: {run: [echo]}\n", "flow.yaml:3:12",
+                        "run must be a string");
+    sl_test_flow_expect(HEAD "  a: {run: echo@x}\n", "flow.yaml:3:3",
+                        "bad version");
+    sl_test_flow_expect(HEAD "  a: {run: echo, args: [99999999999999999999]}\n",
+                        "flow.yaml:3:25", "out of the 64-bit range");
+    sl_test_flow_expect("flow: f\ncache: {url: http://x}\ntasks:\n  a: {run: "
+                        "echo}\n",
+                        "flow.yaml:2:8", "must start with redis:// or lmdb://");
+    sl_test_flow_expect("- just\n- a list\n", "flow.yaml:1:1",
+                        "a flow file must be a mapping");
+    sl_test_flow_expect("flow: f\n", "flow.yaml:1:1", "no 'tasks:'");
+    sl_test_flow_expect("tasks:\n  a: {run: echo}\n", "flow.yaml:1:1",
+                        "no 'flow: NAME'");
 }
 
 static void
 test_flow_bad_yaml_and_duplicates_are_errors(void **state)
 {
     (void)state;
-    expect(HEAD "  a: {run: echo\n", "flow.yaml:4:1", "");
-    expect(HEAD "  a: {run: echo}\n  a: {run: echo}\n", "flow.yaml:4:3",
-           "defined twice");
-    expect(HEAD "  a: {run: echo, args: [{k: 1, k: 2}]}\n", "flow.yaml:3:32",
-           "key 'k' appears twice");
-    expect(HEAD "  a: {run: echo, run: add}\n", "flow.yaml:3:18",
-           "task 'a': key 'run' appears twice");
-    expect("flow: f\ntasks:\n  a: {run: echo}\ntasks:\n  b: {run: echo}\n",
-           "flow.yaml:4:1", "key 'tasks' appears twice");
-    expect("flow: f\nparams: {n: 1, n: 2}\ntasks:\n  a: {run: echo}\n",
-           "flow.yaml:2:16", "parameter 'n' is declared twice");
+    sl_test_flow_expect(HEAD "  a: {run: echo\n", "flow.yaml:4:1", "");
+    sl_test_flow_expect(HEAD "  a: {run: echo}\n  a: {run: echo}\n",
+                        "flow.yaml:4:3", "defined twice");
+    sl_test_flow_expect(HEAD "  a: {run: echo, args: [{k: 1, k: 2}]}\n",
+                        "flow.yaml:3:32", "key 'k' appears twice");
+    sl_test_flow_expect(HEAD "  a: {run: echo, run: add}\n", "flow.yaml:3:18",
+                        "task 'a': key 'run' appears twice");
+    sl_test_flow_expect("flow: f\ntasks:\n  a: {run: echo}\ntasks:\n  b: {run: "
+                        "echo}\n",
+                        "flow.yaml:4:1", "key 'tasks' appears twice");
+    sl_test_flow_expect("flow: f\nparams: {n: 1, n: 2}\ntasks:\n  a: {run: "
+                        "echo}\n",
+                        "flow.yaml:2:16", "parameter 'n' is declared twice");
 }
 
 static void
@@ -197,7 +201,7 @@ test_flow_aliases_cannot_blow_up(void **state)
         strcat(text, line);
     }
     strcat(text, "tasks:\n  a: {run: echo}\n");
-    expect(text, "flow.yaml:", "expands to more than");
+    sl_test_flow_expect(text, "flow.yaml:", "expands to more than");
 }
 
 /* 100,000 levels: refused at the 73rd, from libyaml's event stream (its
@@ -213,7 +217,8 @@ test_flow_deep_nesting_is_refused_where_it_passes_the_limit(void **state)
     memset(text + at, '[', depth);
     memset(text + at + depth, ']', depth);
     strcpy(text + at + 2 * depth, "}\n");
-    expect(text, "flow.yaml:3:", "nests deeper than 72 levels (values: 64)");
+    sl_test_flow_expect(text, "flow.yaml:3:",
+                        "nests deeper than 72 levels (values: 64)");
     sl_value_t *v = NULL;
     sl_error_t err = {0};
     assert_int_equal(sl_flow_parse_value(text + at, &v, &err), SL_EINVAL);

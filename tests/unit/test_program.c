@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "flow.h"
+#include "flow_expect.h"
 #include "flow_wire.h"
 #include "program.h"
 
@@ -19,17 +20,6 @@ static sl_flow_t *
 parse(const char *text, sl_error_t *err)
 {
     return sl_flow_parse(text, strlen(text), "flow.yaml", err);
-}
-
-static void
-expect(const char *text, const char *where, const char *what)
-{
-    sl_error_t err = {0};
-    sl_flow_t *f = parse(text, &err);
-    if (f)
-        fail_msg("accepted a bad flow (expected '%s')", what);
-    if (strncmp(err.msg, where, strlen(where)) != 0 || !strstr(err.msg, what))
-        fail_msg("error '%s' is not at '%s' saying '%s'", err.msg, where, what);
 }
 
 static char *
@@ -130,37 +120,44 @@ static void
 test_bad_program_nodes_are_errors_naming_where(void **state)
 {
     (void)state;
-    expect(HEAD "  a:\n    run: echo\n    cmd: [ls]\n", "flow.yaml:4:5",
-           "task 'a' has more than one of 'run', 'cmd' and 'sh'");
-    expect(HEAD "  a:\n    cmd: ls\n", "flow.yaml:4:10",
-           "task 'a': cmd must be a list");
-    expect(HEAD "  a:\n    cmd: []\n", "flow.yaml:4:10", "cmd is empty");
-    expect(HEAD "  a:\n    cmd: [bin/tool]\n", "flow.yaml:4:11",
-           "program 'bin/tool' is a relative path");
-    expect(HEAD "  a:\n    cmd: [/usr/../bin/sh]\n", "flow.yaml:4:11",
-           "has a '.' or '..' part");
-    expect(HEAD "  a:\n    cmd: [ls, [x]]\n", "flow.yaml:4:15",
-           "each element of cmd must be text");
-    expect(HEAD "  a:\n    sh: ''\n", "flow.yaml:4:9",
-           "sh must be a shell line");
-    expect(HEAD "  a:\n    cmd: [ls]\n    stdout: yaml\n", "flow.yaml:5:13",
-           "stdout must be json, text or bytes");
-    expect(HEAD "  a:\n    cmd: [ls]\n    env: {1X: y}\n", "flow.yaml:5:11",
-           "env name '1X' is not a variable name");
-    expect(HEAD "  a:\n    run: echo\n    env: {X: y}\n", "flow.yaml:5:10",
-           "stdout, env and outputs are for programs");
-    expect(HEAD "  a:\n    cmd: [ls]\n    outputs: [../x]\n", "flow.yaml:5:15",
-           "output '../x' is not a relative path inside");
-    expect(HEAD "  a:\n    cmd: [ls]\n    outputs: [/tmp/x]\n",
-           "flow.yaml:5:15", "output '/tmp/x' is not a relative path inside");
-    expect(HEAD "  a:\n    cmd: [ls]\n    outputs: x\n", "flow.yaml:5:14",
-           "outputs must be a list of paths");
-    expect(HEAD "  a:\n    run: echo\n    inputs: a.txt\n", "flow.yaml:5:13",
-           "inputs must be a list of paths");
-    expect(HEAD "  a:\n    run: echo\n    inputs: [1]\n", "flow.yaml:5:13",
-           "input 1 is not a path");
-    expect(HEAD "  a:\n    run: echo\n    inputs: [$nope]\n", "flow.yaml:5:13",
-           "refers to '$nope', which is not a node");
+    sl_test_flow_expect(HEAD "  a:\n    run: echo\n    cmd: [ls]\n",
+                        "flow.yaml:4:5",
+                        "task 'a' has more than one of 'run', 'cmd' and 'sh'");
+    sl_test_flow_expect(HEAD "  a:\n    cmd: ls\n", "flow.yaml:4:10",
+                        "task 'a': cmd must be a list");
+    sl_test_flow_expect(HEAD "  a:\n    cmd: []\n", "flow.yaml:4:10",
+                        "cmd is empty");
+    sl_test_flow_expect(HEAD "  a:\n    cmd: [bin/tool]\n", "flow.yaml:4:11",
+                        "program 'bin/tool' is a relative path");
+    sl_test_flow_expect(HEAD "  a:\n    cmd: [/usr/../bin/sh]\n",
+                        "flow.yaml:4:11", "has a '.' or '..' part");
+    sl_test_flow_expect(HEAD "  a:\n    cmd: [ls, [x]]\n", "flow.yaml:4:15",
+                        "each element of cmd must be text");
+    sl_test_flow_expect(HEAD "  a:\n    sh: ''\n", "flow.yaml:4:9",
+                        "sh must be a shell line");
+    sl_test_flow_expect(HEAD "  a:\n    cmd: [ls]\n    stdout: yaml\n",
+                        "flow.yaml:5:13", "stdout must be json, text or bytes");
+    sl_test_flow_expect(HEAD "  a:\n    cmd: [ls]\n    env: {1X: y}\n",
+                        "flow.yaml:5:11",
+                        "env name '1X' is not a variable name");
+    sl_test_flow_expect(HEAD "  a:\n    run: echo\n    env: {X: y}\n",
+                        "flow.yaml:5:10",
+                        "stdout, env and outputs are for programs");
+    sl_test_flow_expect(HEAD "  a:\n    cmd: [ls]\n    outputs: [../x]\n",
+                        "flow.yaml:5:15",
+                        "output '../x' is not a relative path inside");
+    sl_test_flow_expect(HEAD "  a:\n    cmd: [ls]\n    outputs: [/tmp/x]\n",
+                        "flow.yaml:5:15",
+                        "output '/tmp/x' is not a relative path inside");
+    sl_test_flow_expect(HEAD "  a:\n    cmd: [ls]\n    outputs: x\n",
+                        "flow.yaml:5:14", "outputs must be a list of paths");
+    sl_test_flow_expect(HEAD "  a:\n    run: echo\n    inputs: a.txt\n",
+                        "flow.yaml:5:13", "inputs must be a list of paths");
+    sl_test_flow_expect(HEAD "  a:\n    run: echo\n    inputs: [1]\n",
+                        "flow.yaml:5:13", "input 1 is not a path");
+    sl_test_flow_expect(HEAD "  a:\n    run: echo\n    inputs: [$nope]\n",
+                        "flow.yaml:5:13",
+                        "refers to '$nope', which is not a node");
 }
 
 static void
