@@ -5,7 +5,6 @@
 
 /* Fails the test unless text (as flow.yaml) is refused with an error that
  * starts with where ("flow.yaml:LINE:COL") and contains what. */
-void sl_test_flow_expect(const char *text, const char *where,
-                         const char *what);
+void sl_test_flow_expect(const char *text, const char *where, const char *what);
 
 #endif
