@@ -94,6 +94,9 @@ void sl_batch_note_trip(executor_t *ex, sl_cache_op_t op, uint64_t start_us,
 
 /* ---- executor.c ---- */
 
+/* Frees what j holds and gives its cache connection back to ex's pool. */
+void sl_batch_job_fini(executor_t *ex, job_t *j);
+
 /* Readies j, whose call is filled: its code found in the registry, its
  * key made, its cache connection taken (pinned until the batch ends). A
  * call that cannot run is answered (is_done) with why. */

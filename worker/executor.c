@@ -76,6 +76,22 @@ sl_batch_cache_failed(job_t *j, const char *msg)
     j->outcome.cache_error = j->cache_error;
 }
 
+void
+sl_batch_job_fini(executor_t *ex, job_t *j)
+{
+    if (ex->caches)
+        sl_cache_pool_give(ex->caches, &j->slot);
+    sl_value_destroy(&j->value);
+    sl_buf_fini(&j->entry);
+    sl_inputs_fini(&j->inputs);
+    sl_outputs_fini(&j->outputs);
+    sl_buf_fini(&j->log_out);
+    sl_buf_fini(&j->log_err);
+    sl_value_destroy(&j->files);
+    free(j->program_path);
+    sl_task_call_fini(&j->call);
+}
+
 /* A job from a packed Task (decoded here, at the edge), then prepared. */
 static void
 prepare(executor_t *ex, job_t *j, zframe_t *frame)
@@ -432,19 +448,8 @@ run_batch(executor_t *ex, zmsg_t *msg)
         if (jobs[i].is_locked)
             ready[ready_count++] = &jobs[i];
     sl_batch_store(ex, ready, ready_count);
-    for (i = 0; i < n; i++) {
-        if (ex->caches)
-            sl_cache_pool_give(ex->caches, &jobs[i].slot);
-        sl_value_destroy(&jobs[i].value);
-        sl_buf_fini(&jobs[i].entry);
-        sl_inputs_fini(&jobs[i].inputs);
-        sl_outputs_fini(&jobs[i].outputs);
-        sl_buf_fini(&jobs[i].log_out);
-        sl_buf_fini(&jobs[i].log_err);
-        sl_value_destroy(&jobs[i].files);
-        free(jobs[i].program_path);
-        sl_task_call_fini(&jobs[i].call);
-    }
+    for (i = 0; i < n; i++)
+        sl_batch_job_fini(ex, &jobs[i]);
 out:
     free(jobs);
     free(ready);

@@ -79,12 +79,8 @@ call(job_t *j, uint64_t id, const char *task, int64_t a, int64_t b)
 static void
 release(fixture_t *f, job_t *jobs, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        sl_cache_pool_give(f->ex.caches, &jobs[i].slot);
-        sl_value_destroy(&jobs[i].value);
-        sl_buf_fini(&jobs[i].entry);
-        sl_task_call_fini(&jobs[i].call);
-    }
+    for (size_t i = 0; i < n; i++)
+        sl_batch_job_fini(&f->ex, &jobs[i]);
 }
 
 /* As compute would: the task's value, then its entry for the store. */
@@ -193,9 +189,7 @@ test_executor_second_worker_finds_the_key_locked(void **state)
     assert_int_equal(other[3].outcome.cache, SL_CACHE_OUTCOME_HIT);
     release(f, jobs, 10);
     for (int i = 0; i < 10; i++) {
-        sl_cache_pool_give(ex2.caches, &other[i].slot);
-        sl_value_destroy(&other[i].value);
-        sl_task_call_fini(&other[i].call);
+        sl_batch_job_fini(&ex2, &other[i]);
     }
     sl_cache_pool_destroy(&ex2.caches);
     sl_buf_fini(&ex2.trips);
