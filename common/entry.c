@@ -2,6 +2,7 @@
 #include "entry.h"
 
 #include "caps.h"
+#include "program.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -132,16 +133,6 @@ sl_entry_encode(const sl_entry_t *e, sl_buf_t *out, sl_error_t *err)
     return rc < 0 ? sl_error_set(err, rc, "out of memory") : 0;
 }
 
-/* Whether path is a relative path that stays inside its folder. */
-static bool
-is_inside(const char *path)
-{
-    size_t n = strlen(path);
-    return n && path[0] != '/' && strcmp(path, ".") && strcmp(path, "..") &&
-           strncmp(path, "../", 3) && !strstr(path, "/../") &&
-           !(n >= 3 && !strcmp(path + n - 3, "/..")) && !strstr(path, "//");
-}
-
 static int
 decode_files(const Sluice__CacheEntry *msg, sl_entry_t *e, sl_error_t *err)
 {
@@ -162,7 +153,7 @@ decode_files(const Sluice__CacheEntry *msg, sl_entry_t *e, sl_error_t *err)
     }
     for (size_t i = 0; i < msg->n_outputs; i++) {
         const Sluice__OutputFile *o = msg->outputs[i];
-        if (o->digest.len != SL_DIGEST_BYTES || !is_inside(o->path))
+        if (o->digest.len != SL_DIGEST_BYTES || !sl_program_is_inside(o->path))
             return sl_error_set(err, SL_EINVAL,
                                 "cache entry output %zu: a bad path or digest",
                                 i);

@@ -282,19 +282,6 @@ make_parents(const char *folder, const char *name)
     return 0;
 }
 
-/* Whether name is relative and stays inside the folder (no "..", no
- * "." parts). */
-static bool
-is_inside(const char *name)
-{
-    if (name[0] == '/' || !strcmp(name, ".") || !strcmp(name, ".."))
-        return false;
-    size_t n = strlen(name);
-    return !strstr(name, "/../") && strncmp(name, "../", 3) &&
-           !(n >= 3 && !strcmp(name + n - 3, "/..")) && !strstr(name, "/./") &&
-           strncmp(name, "./", 2);
-}
-
 /* Links each input the task named (relative to the workspace) into the
  * working folder at the same relative path, so that the program finds
  * what it declared where it named it. */
@@ -303,8 +290,14 @@ link_inputs(const executor_t *ex, const job_t *j, const char *folder)
 {
     char link[4096], target[4096];
     for (size_t i = 0; i < j->inputs.root_count; i++) {
-        const char *name = j->inputs.roots[i];
-        if (!is_inside(name))
+        char name[4096];
+        const char *root = j->inputs.roots[i];
+        while (!strncmp(root, "./", 2))
+            root += 2; /* "./a.txt" links as "a.txt" */
+        snprintf(name, sizeof name, "%s", root);
+        for (size_t n = strlen(name); n > 1 && name[n - 1] == '/';)
+            name[--n] = '\0'; /* "data/" links as "data" */
+        if (!sl_program_is_inside(name))
             continue; /* absolute: the program reads it where it is */
         int a = snprintf(link, sizeof link, "%s/%s", folder, name);
         int b = snprintf(target, sizeof target, "%s/%s",

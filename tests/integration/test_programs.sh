@@ -101,6 +101,23 @@ msg=$("$SLUICE" logs "$run" 'bad[x]' --broker "$BROKER_EP" 2>&1) || rc=$?
 expect_eq "$rc" 2 "exit code of logs of a bad NODE[INDEX]"
 pass "sluice logs shows what a failed program attempt wrote"
 
+# inputs are linked into the working folder as named ("./in.txt" and a
+# folder "dir/" too), so the program finds them where the node said
+mkdir -p "$WORK/ws/dir"
+echo one >"$WORK/ws/in.txt"
+echo two >"$WORK/ws/dir/x.txt"
+cat >"$WORK/links.yaml" <<'YAML'
+flow: links
+tasks:
+  both:
+    sh: 'cat in.txt dir/x.txt'
+    inputs: [./in.txt, dir/]
+    stdout: text
+YAML
+out=$(run_json "$WORK/links.yaml") || fail "linked inputs: $out"
+expect_eq "$(node "$out" both value)" '"one\ntwo\n"' "what the program read"
+pass "inputs are where the node named them"
+
 # two runs at once of the same program call: one computes, one is served
 cat >"$WORK/once.yaml" <<'YAML'
 flow: once
