@@ -48,6 +48,8 @@ fill_worker(sl_bworker_t *w, Sluice__WorkerStatus *ws, Sluice__TaskRef *refs,
     ws->done = w->done;
     ws->cache_errors = w->cache_errors;
     ws->last_seen_ms = (uint64_t)(zclock_mono() - w->last_seen_ms);
+    ws->exec_rules = w->exec_rules;
+    ws->n_exec_rules = w->exec_rule_count;
     for (size_t k = 0; k < w->key_count; k++) {
         char *at = strchr(w->keys[k], '@');
         if (!at)

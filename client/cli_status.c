@@ -49,6 +49,9 @@ print_status(const sl_value_t *s)
     for (size_t i = 0; i < sl_value_count(workers); i++) {
         const sl_value_t *w = sl_value_at(workers, i);
         char *tasks = sl_cli_brief(sl_value_lookup(w, "tasks"), 70);
+        char *rules = sl_value_count(sl_value_lookup(w, "exec"))
+                          ? sl_cli_brief(sl_value_lookup(w, "exec"), 70)
+                          : NULL;
         printf("  %-28s host=%s pid=%lld slots=%lld in_flight=%lld%s\n  %-28s "
                "done=%lld cache_errors=%lld seen=%lldms ago\n  %-28s "
                "tasks=%s\n",
@@ -58,7 +61,10 @@ print_status(const sl_value_t *s)
                                                                  : "",
                "", sl_cli_int(w, "done"), sl_cli_int(w, "cache_errors"),
                sl_cli_int(w, "last_seen_ms"), "", tasks ? tasks : "");
+        if (rules)
+            printf("  %-28s exec=%s\n", "", rules);
         free(tasks);
+        free(rules);
     }
     printf("QUEUES\n");
     for (size_t i = 0; i < sl_value_count(queues); i++) {

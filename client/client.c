@@ -475,6 +475,12 @@ status_value(const Sluice__StatusReply *s)
             sl_value_push(tasks, &t);
         }
         put(m, "tasks", tasks);
+        sl_value_t *rules = sl_value_new_list();
+        for (size_t k = 0; k < w->n_exec_rules; k++) {
+            sl_value_t *r = sl_value_new_string(w->exec_rules[k]);
+            sl_value_push(rules, &r);
+        }
+        put(m, "exec", rules);
         sl_value_push(workers, &m);
     }
     for (size_t i = 0; i < s->n_queues; i++) {

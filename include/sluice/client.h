@@ -120,7 +120,7 @@ int sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
 /* Asks the broker for its status: {"broker": {"pid", "rss_bytes",
  * "peak_rss_bytes", "uptime_ms"}, "workers": [{"id", "host", "pid",
  * "slots", "in_flight", "draining", "done", "cache_errors",
- * "last_seen_ms", "tasks": [s]}], "queues": [{"task", "depth",
+ * "last_seen_ms", "tasks": [s], "exec": [rule]}], "queues": [{"task", "depth",
  * "workers"}], "runs": [{"run_id", "flow", "state", "tasks", "done",
  * "cached", "failed"}]}. run_id NULL: all runs. */
 int sl_client_status(sl_client_t *c, const char *run_id, int timeout_ms,

@@ -29,6 +29,9 @@ this worker's --exec rules (/usr/bin/\*)" || fail "cat: $(node "$out" cat error)
 node "$out" nowhere error | grep -q "no connected worker may run program \
 '/opt/sluice-none/x' (waited 1000 ms for one)" ||
     fail "nowhere: $(node "$out" nowhere error)"
+status=$("$SLUICE" status --broker "$BROKER_EP" --json)
+expect_eq "$(jq -c '.workers[0].exec' <<<"$status")" '["/usr/bin/*"]' \
+    "the rules status shows"
 pass "a program outside the rules is refused, naming the rule"
 
 start_worker any --cache "$REDIS_URL" --exec '*' --workspace "$WORK/ws" \
