@@ -22,6 +22,7 @@ typedef struct {
     sl_cache_del_filter_t del; /* del by filter */
     const char *flow_file;     /* del --flow FILE, explain --flow FILE */
     const char *other_key;     /* explain KEY OTHER */
+    const char *blob_dir;      /* gc --blob-dir DIR */
 } scan_t;
 
 static bool
@@ -131,7 +132,9 @@ usage(FILE *out)
                  "print the keys, delete nothing\n  explain KEY [OTHER]  "
                  "each part of KEY's entry (against OTHER's)\n  explain --flow "
                  "FILE NODE[INDEX]\n                   the node's key in its "
-                 "last run against the run before\n  --cache URL      "
+                 "last run against the run before\n  gc --blob-dir DIR  "
+                 "remove the blobs in DIR no entry names\n                   "
+                 "(older than --older-than, default 1h)\n  --cache URL      "
                  "redis://host:port/db or "
                  "lmdb://PATH (default:\n                   $SLUICE_CACHE_URL, "
                  "else the embedded cache)\n  --task NAME      stats and ls: "
@@ -202,6 +205,11 @@ run_command(sl_cache_t *cache, const char *cmd, const char *key, scan_t *s)
         return cmd_get(cache, key, s->is_json);
     if (!strcmp(cmd, "explain"))
         return sl_cache_explain(cache, s->flow_file, key, s->other_key);
+    if (!strcmp(cmd, "gc"))
+        return sl_cache_gc(cache, s->blob_dir,
+                           s->del.older_than_ms ? s->del.older_than_ms
+                                                : 3600 * 1000,
+                           s->del.is_dry_run);
     if (!strcmp(cmd, "del") && key && s->del.is_dry_run) {
         s->del.keys = (char *const *)&key; /* del KEY --dry-run: say so */
         s->del.key_count = 1;
@@ -249,6 +257,7 @@ sl_cli_cache(int argc, char **argv)
          {"namespace", required_argument, NULL, 'N'},
          {"older-than", required_argument, NULL, 'o'},
          {"dry-run", no_argument, NULL, 'd'},
+         {"blob-dir", required_argument, NULL, 'B'},
          {"help", no_argument, NULL, 'h'},
          {NULL, 0, NULL, 0}};
     scan_t s = {.limit = 1000};
@@ -269,6 +278,7 @@ sl_cli_cache(int argc, char **argv)
         case 'f': s.flow_file = optarg; break;
         case 'N': s.del.ns = optarg; break;
         case 'd': s.del.is_dry_run = true; break;
+        case 'B': s.blob_dir = optarg; break;
         case 'o':
             if (sl_duration_parse(optarg, &s.del.older_than_ms) < 0 ||
                 s.del.older_than_ms <= 0) {
@@ -289,7 +299,13 @@ sl_cli_cache(int argc, char **argv)
     bool needs_key =
         !strcmp(cmd, "get") || (!strcmp(cmd, "del") && !is_filtered);
     bool is_explain = !strcmp(cmd, "explain");
-    bool is_known = needs_key || is_del_by_filter || is_explain ||
+    bool is_gc = !strcmp(cmd, "gc");
+    if (is_gc && (!s.blob_dir || optind + 1 != argc)) {
+        fprintf(stderr, "sluice cache gc: give --blob-dir DIR (the workers' "
+                        "--blob-dir)\n");
+        return SL_EXIT_USAGE;
+    }
+    bool is_known = needs_key || is_del_by_filter || is_explain || is_gc ||
                     !strcmp(cmd, "stats") || !strcmp(cmd, "ls");
     int args = argc - optind - 1; /* after the command */
     if (is_explain && (args < 1 || args > (s.flow_file ? 1 : 2))) {
@@ -311,12 +327,14 @@ sl_cli_cache(int argc, char **argv)
                     : "wrong number of arguments");
         return SL_EXIT_USAGE;
     }
-    if ((s.del.is_dry_run || (s.flow_file && !is_explain) || s.del.ns ||
-         s.del.older_than_ms) &&
+    if (((s.del.is_dry_run && !is_gc) || (s.flow_file && !is_explain) ||
+         s.del.ns || (s.del.older_than_ms && !is_gc) ||
+         (s.blob_dir && !is_gc)) &&
         strcmp(cmd, "del") != 0) {
         fprintf(stderr,
                 "sluice cache %s: --flow, --namespace, --older-than and "
-                "--dry-run are for del (and --flow for explain)\n",
+                "--dry-run are for del (--flow for explain too, "
+                "--blob-dir, --older-than and --dry-run for gc)\n",
                 cmd);
         return SL_EXIT_USAGE;
     }

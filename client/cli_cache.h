@@ -57,4 +57,10 @@ void sl_cache_del_flow_fini(sl_cache_del_flow_t *f);
 int sl_cache_explain(sl_cache_t *cache, const char *flow_file, const char *a,
                      const char *b);
 
+/* `cache gc`: removes the blobs of blob_dir that no entry names and that
+ * are older than grace_ms (or, is_dry_run, lists them). Returns the exit
+ * code; a cache that cannot be read fully removes nothing. */
+int sl_cache_gc(sl_cache_t *cache, const char *blob_dir, int64_t grace_ms,
+                bool is_dry_run);
+
 #endif

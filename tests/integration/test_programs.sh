@@ -200,3 +200,23 @@ out=$(run_json "$WORK/big.yaml") || fail "big hit: $out"
 expect_eq "$(node "$out" big cached)" 1 "big, a hit"
 expect_eq "$(wc -c <"$WORK/ws/big.bin" | tr -d ' ')" 2000000 "big.bin restored"
 pass "a large output in the blob folder, restored on a hit"
+
+# cache gc: a blob no entry names (its entry deleted) goes; named ones stay
+gc() {
+    "$SLUICE" cache gc --cache "$REDIS_URL" --blob-dir "$WORK/blobs" "$@"
+}
+gc --older-than 1ms 2>"$WORK/gc" || fail "gc: $(cat "$WORK/gc")"
+grep -q "^removed 0 blobs .*; kept 1 " "$WORK/gc" || fail "gc said $(cat "$WORK/gc")"
+"$SLUICE" cache del --cache "$REDIS_URL" --task exec 2>/dev/null || fail "del exec"
+listed=$(gc --older-than 1ms --dry-run 2>"$WORK/gc") || fail "gc --dry-run"
+grep -q "^would remove 1 blobs" "$WORK/gc" || fail "gc --dry-run said $(cat "$WORK/gc")"
+[ -f "$listed" ] || fail "a dry run removed $listed"
+gc 2>"$WORK/gc" || fail "gc with the default grace"
+grep -q "^removed 0 blobs" "$WORK/gc" || fail "a young blob went: $(cat "$WORK/gc")"
+gc --older-than 1ms 2>"$WORK/gc" || fail "gc"
+grep -q "^removed 1 blobs (2000000 bytes)" "$WORK/gc" || fail "gc said $(cat "$WORK/gc")"
+[ -f "$listed" ] && fail "gc left $listed"
+rc=0
+"$SLUICE" cache gc --cache "$REDIS_URL" 2>/dev/null || rc=$?
+expect_eq "$rc" 2 "exit code of gc without --blob-dir"
+pass "cache gc removes the blobs no entry names, after a grace"
