@@ -422,9 +422,8 @@ compute_misses(executor_t *ex, job_t *jobs, job_t **ready, size_t n)
             compute(ex, j);
         ready[ready_count++] = j;
         uint64_t now = sl_batch_now_us();
-        if (now >= flush_at &&
-            (ready_count >= FLUSH_TASKS ||
-             now >= flush_at + FLUSH_MAX_US - FLUSH_US)) {
+        if (now >= flush_at && (ready_count >= FLUSH_TASKS ||
+                                now >= flush_at + FLUSH_MAX_US - FLUSH_US)) {
             flush(ex, ready, ready_count);
             ready_count = 0;
             flush_at = sl_batch_now_us() + FLUSH_US;
