@@ -8,6 +8,7 @@
 #include "batch.h"
 
 #include "flow.h"
+#include "dirs.h"
 #include "launch.h"
 #include "log.h"
 #include "workdir.h"
@@ -265,23 +266,6 @@ make_argv(const job_t *j, strv_t *argv, char *why, size_t size)
 
 /* ---- its working folder ------------------------------------------------- */
 
-/* Makes every folder above name (relative) inside folder. */
-static int
-make_parents(const char *folder, const char *name)
-{
-    char path[4096];
-    int n = snprintf(path, sizeof path, "%s/%s", folder, name);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return -1;
-    for (char *p = path + strlen(folder) + 1; (p = strchr(p, '/')); p++) {
-        *p = '\0';
-        if (mkdir(path, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return 0;
-}
-
 /* Links each input the task named (relative to the workspace) into the
  * working folder at the same relative path, so that the program finds
  * what it declared where it named it. */
@@ -303,7 +287,7 @@ link_inputs(const executor_t *ex, const job_t *j, const char *folder)
         int b = snprintf(target, sizeof target, "%s/%s",
                          ex->cfg->programs->workspace, name);
         if (a < 0 || b < 0 || (size_t)a >= sizeof link ||
-            (size_t)b >= sizeof target || make_parents(folder, name) < 0 ||
+            (size_t)b >= sizeof target || sl_dirs_make(link, true) < 0 ||
             (symlink(target, link) < 0 && errno != EEXIST))
             return -1;
     }

@@ -7,6 +7,8 @@
 #define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
 #include "workdir.h"
 
+#include "dirs.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,24 +29,10 @@ struct sl_workdir {
 int
 sl_workdir_prepare(const char *root, sl_error_t *err)
 {
-    char path[4096];
-    int n = snprintf(path, sizeof path, "%s", root);
-    if (n <= 0 || (size_t)n >= sizeof path || root[0] != '/')
+    if (root[0] != '/')
         return sl_error_set(err, SL_EINVAL,
                             "--work-dir '%s' must be an absolute path", root);
-    for (char *p = path + 1;; p++) {
-        char *slash = strchr(p, '/');
-        if (slash)
-            *slash = '\0';
-        if (mkdir(path, 0700) < 0 && errno != EEXIST)
-            return sl_error_set(err, SL_EIO, "--work-dir %s: %s", path,
-                                strerror(errno));
-        if (!slash)
-            break;
-        *slash = '/';
-        p = slash;
-    }
-    if (access(root, W_OK | X_OK) < 0)
+    if (sl_dirs_make(root, false) < 0 || access(root, W_OK | X_OK) < 0)
         return sl_error_set(err, SL_EIO, "--work-dir %s: %s", root,
                             strerror(errno));
     return 0;
