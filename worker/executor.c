@@ -147,7 +147,8 @@ sl_batch_prepare(executor_t *ex, job_t *j)
         return sl_batch_fail(j, "this worker has no task '%s'", t->name);
     j->is_program = !strcmp(j->def->name, SL_PROGRAM_TASK);
     bool is_cached = t->cache != SL_CACHE_NONE;
-    sl_value_t *files = is_cached || j->is_program ? gather_files(ex, j) : NULL;
+    bool reads_files = j->is_program || (is_cached && t->inputs);
+    sl_value_t *files = reads_files ? gather_files(ex, j) : NULL;
     if (j->is_done)
         return;
     if (!is_cached) {
