@@ -122,8 +122,8 @@ sl_cache_get(sl_cache_t *c, const char *key, sl_buf_t *out, sl_error_t *err)
 }
 
 int
-sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
-                   sl_error_t *err)
+sl_cache_set_batch_send(sl_cache_t *c, const sl_cache_item_t *items,
+                        size_t count, sl_error_t *err)
 {
     for (size_t i = 0; i < count; i++) {
         int64_t ttl_ms = items[i].ttl_ms;
@@ -135,7 +135,21 @@ sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
                                 "forever",
                                 (long long)ttl_ms);
     }
-    return count ? c->ops->set_batch(c, items, count, err) : 0;
+    return count ? c->ops->set_send(c, items, count, err) : 0;
+}
+
+int
+sl_cache_set_batch_wait(sl_cache_t *c, sl_error_t *err)
+{
+    return c->ops->set_wait ? c->ops->set_wait(c, err) : 0;
+}
+
+int
+sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
+                   sl_error_t *err)
+{
+    int rc = sl_cache_set_batch_send(c, items, count, err);
+    return rc < 0 ? rc : sl_cache_set_batch_wait(c, err);
 }
 
 int

@@ -80,6 +80,17 @@ typedef struct sl_cache_item {
 int sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items,
                        size_t count, sl_error_t *err);
 
+/* sl_cache_set_batch in two halves, so that the caller can work while the
+ * store travels (an executor answers the broker): _send checks the items
+ * and sends the commands (Redis: written to the socket; LMDB: the whole
+ * transaction), _wait reads their replies. Each returns what
+ * sl_cache_set_batch would: a failure is known at the first that sees it.
+ * Call _wait before anything else on c (another call reads the replies
+ * first and drops their errors). */
+int sl_cache_set_batch_send(sl_cache_t *c, const sl_cache_item_t *items,
+                            size_t count, sl_error_t *err);
+int sl_cache_set_batch_wait(sl_cache_t *c, sl_error_t *err);
+
 /* Deletes key: 0, SL_ENOTFOUND or SL_ECACHE. */
 int sl_cache_del(sl_cache_t *c, const char *key, sl_error_t *err);
 

@@ -8,8 +8,11 @@
 typedef struct sl_cache_ops {
     int (*get_batch)(sl_cache_t *c, const char *const *keys, size_t count,
                      sl_buf_t *outs, int *rcs, sl_error_t *err);
-    int (*set_batch)(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
-                     sl_error_t *err);
+    /* stores items: all of it, or (with set_wait) sends the commands and
+     * leaves their replies to set_wait */
+    int (*set_send)(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
+                    sl_error_t *err);
+    int (*set_wait)(sl_cache_t *c, sl_error_t *err); /* NULL: nothing owed */
     int (*del)(sl_cache_t *c, const char *key, sl_error_t *err);
     int (*scan)(sl_cache_t *c, const char *prefix, sl_cache_visit_fn visit,
                 void *ctx, sl_error_t *err);

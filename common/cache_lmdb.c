@@ -429,8 +429,9 @@ lmdb_destroy(sl_cache_t *c)
 }
 
 static const sl_cache_ops_t lmdb_ops = {
-    lmdb_get_batch,  lmdb_set_batch, lmdb_del,         lmdb_scan,
-    lmdb_lock_batch, lmdb_unlock,    lmdb_probe_batch, lmdb_destroy,
+    lmdb_get_batch, lmdb_set_batch,   NULL,
+    lmdb_del,       lmdb_scan,        lmdb_lock_batch,
+    lmdb_unlock,    lmdb_probe_batch, lmdb_destroy,
 };
 
 sl_cache_t *

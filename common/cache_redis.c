@@ -34,6 +34,7 @@ typedef struct {
     int64_t backoff_ms;   /* next wait after a failure */
     char last_error[256]; /* why the last connection failed */
     int64_t used_ms;      /* when the connection was last used */
+    size_t owed;          /* replies of a store sent and not yet read */
 } redis_cache_t;
 
 static const char *
@@ -151,9 +152,13 @@ is_alive(redis_cache_t *r)
     return is_ok;
 }
 
+static int read_owed(redis_cache_t *r, sl_error_t *err);
+
 static int
 connect_now(redis_cache_t *r, sl_error_t *err)
 {
+    if (r->owed)
+        read_owed(r, NULL); /* a store not waited for: its replies first */
     if (r->ctx && is_alive(r))
         return 0;
     if (sl_cache_now_ms(&r->base) < r->retry_at_ms)
@@ -246,12 +251,15 @@ static const char unlock_script[] = "if redis.call('get', KEYS[1]) == ARGV[1] "
                                     "then return redis.call('del', KEYS[1]) "
                                     "else return 0 end";
 
+/* Sends the SETs and compare-and-deletes of items, pipelined: written to
+ * the socket, their replies owed (redis_set_wait reads them). */
 static int
-redis_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
-                sl_error_t *err)
+redis_set_send(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
+               sl_error_t *err)
 {
     redis_cache_t *r = (redis_cache_t *)c;
     size_t replies = 0;
+    int done = 0;
     if (connect_now(r, err) < 0)
         return SL_ECACHE;
     for (size_t i = 0; i < count; i++) {
@@ -274,17 +282,36 @@ redis_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
         if (rc != REDIS_OK)
             return fail(r, err, "SET");
     }
-    int rc = 0;
-    for (size_t i = 0; i < replies; i++) { /* read every reply, in order */
-        redisReply *reply = NULL;
-        if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply)
+    while (!done)
+        if (redisBufferWrite(r->ctx, &done) != REDIS_OK)
             return fail(r, err, "SET");
+    r->owed = replies;
+    return 0;
+}
+
+/* Reads the replies a store owes, every one, in order. */
+static int
+read_owed(redis_cache_t *r, sl_error_t *err)
+{
+    int rc = 0;
+    for (; r->owed > 0; r->owed--) {
+        redisReply *reply = NULL;
+        if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply) {
+            r->owed = 0;
+            return fail(r, err, "SET");
+        }
         if (rc == 0 && reply->type == REDIS_REPLY_ERROR)
-            rc =
-                sl_error_set(err, SL_ECACHE, "%s: SET: %s", c->url, reply->str);
+            rc = sl_error_set(err, SL_ECACHE, "%s: SET: %s", r->base.url,
+                              reply->str);
         freeReplyObject(reply);
     }
     return rc;
+}
+
+static int
+redis_set_wait(sl_cache_t *c, sl_error_t *err)
+{
+    return read_owed((redis_cache_t *)c, err);
 }
 
 static int
@@ -455,8 +482,9 @@ redis_destroy(sl_cache_t *c)
 }
 
 static const sl_cache_ops_t redis_ops = {
-    redis_get_batch,  redis_set_batch, redis_del,         redis_scan,
-    redis_lock_batch, redis_unlock,    redis_probe_batch, redis_destroy,
+    redis_get_batch, redis_set_send,    redis_set_wait,
+    redis_del,       redis_scan,        redis_lock_batch,
+    redis_unlock,    redis_probe_batch, redis_destroy,
 };
 
 sl_cache_t *

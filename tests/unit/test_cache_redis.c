@@ -62,6 +62,36 @@ test_redis_batch_set(void **s)
     (void)s;
     sl_test_cache_batch_set(redis.url);
 }
+/* A store in two halves (the executor answers between them): its reply is
+ * read by the wait, or first thing by the next call; a store the server
+ * refuses is sent fine and fails in the wait, naming why. */
+static void
+test_redis_store_is_waited_for_later(void **s)
+{
+    (void)s;
+    sl_cache_t *c = sl_cache_new(redis.url, NULL);
+    sl_cache_item_t one = {"late:1", "one", 3, 60000};
+    sl_cache_item_t two = {"late:2", "two", 3, 60000};
+    sl_buf_t out = {0};
+    sl_error_t err = {0};
+    char cmd[128];
+    assert_non_null(c);
+    assert_int_equal(sl_cache_set_batch_send(c, &one, 1, NULL), 0);
+    assert_int_equal(sl_cache_get(c, "late:1", &out, NULL), 0); /* in step */
+    assert_memory_equal(out.data, "one", 3);
+    assert_int_equal(sl_cache_set_batch_wait(c, NULL), 0); /* nothing owed */
+    snprintf(cmd, sizeof cmd,
+             "redis-cli -p %d config set maxmemory 1 >/dev/null", redis.port);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(sl_cache_set_batch_send(c, &two, 1, &err), 0);
+    assert_int_equal(sl_cache_set_batch_wait(c, &err), SL_ECACHE);
+    assert_non_null(strstr(err.msg, "OOM"));
+    assert_int_equal(sl_cache_get(c, "late:2", &out, NULL), SL_ENOTFOUND);
+    assert_int_equal(sl_cache_get(c, "late:1", &out, NULL), 0); /* usable */
+    sl_buf_fini(&out);
+    sl_cache_destroy(&c);
+}
+
 static void
 test_redis_ttl_expires(void **s)
 {
@@ -301,6 +331,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_redis_batch_set, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_probe, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_lock_batch, start, stop),
+        cmocka_unit_test_setup_teardown(test_redis_store_is_waited_for_later,
+                                        start, stop),
         cmocka_unit_test_setup_teardown(test_redis_ttl_expires, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_scan_by_prefix, start, stop),
         cmocka_unit_test_setup_teardown(test_redis_refuses_bad_arguments, start,
