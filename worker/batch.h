@@ -41,6 +41,8 @@ typedef struct {
                                         read every time */
     sl_workdir_t *workdir;           /* where its programs run, made at
                                         the first; NULL before */
+    sl_buf_t stores;                 /* store_t of the stores sent and not
+                                        yet waited for (exec_cache.c) */
 } executor_t;
 
 typedef struct {
@@ -135,7 +137,14 @@ bool sl_batch_wait_for_peer(const executor_t *ex, job_t *j);
 void sl_batch_encode_entry(executor_t *ex, job_t *j, uint64_t duration_us);
 
 /* Stores the encoded entries of jobs[0..n) and releases their locks, in
- * one pipelined round trip per cache. */
+ * one pipelined round trip per cache (both halves below). */
 void sl_batch_store(executor_t *ex, job_t **jobs, size_t n);
+
+/* sl_batch_store in two halves, sent after the answers went and waited
+ * for before the next use of a cache (docs/CACHING.md, "An answer does
+ * not wait for its store"): a failure of either is logged and counted in
+ * the round trips (/metrics), and changes no answer. */
+void sl_batch_store_send(executor_t *ex, job_t **jobs, size_t n);
+void sl_batch_store_wait(executor_t *ex);
 
 #endif

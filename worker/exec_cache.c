@@ -437,41 +437,80 @@ sl_batch_lock_misses(executor_t *ex, job_t *jobs, size_t n)
     free(rcs);
 }
 
+/* A store sent to one cache and not yet waited for. */
+typedef struct {
+    sl_pooled_cache_t *slot; /* its cache */
+    uint64_t start_us;       /* when it was sent */
+    uint32_t count;          /* items */
+    uint32_t stored;         /* of which entries (the rest unlock only) */
+    char first_key[SL_KEY_MAX_BYTES]; /* named when it fails */
+} store_t;
+
+/* A store failed after the answers it follows went out (they said the
+ * entries were stored): logged and counted, never retried; the next run
+ * computes those tasks again (docs/CACHING.md). */
+static void
+store_failed(executor_t *ex, const store_t *st, const sl_error_t *err)
+{
+    sl_batch_note_trip(ex, SL_CACHE_OP_SET, st->start_us, 0, 0, st->count);
+    sl_log(SL_LOG_WARN, "executor",
+           "key=%s (of %u) not stored or unlocked, after the answers went: %s",
+           st->first_key, st->count, err->msg);
+}
+
 void
-sl_batch_store(executor_t *ex, job_t **jobs, size_t n)
+sl_batch_store_send(executor_t *ex, job_t **jobs, size_t n)
 {
     sl_cache_item_t *items = calloc(n + 1, sizeof *items);
-    job_t **which = calloc(n + 1, sizeof *which);
-    for (size_t first = 0; items && which && first < n; first++) {
+    for (size_t first = 0; items && first < n; first++) {
         job_t *head = jobs[first];
         if (!head->needs_store && !head->is_locked)
             continue;
-        size_t count = 0;
+        store_t st = {head->slot, sl_batch_now_us(), 0, 0, ""};
+        snprintf(st.first_key, sizeof st.first_key, "%s", head->key);
         for (size_t i = first; i < n; i++) {
             job_t *j = jobs[i];
             if (j->slot != head->slot || (!j->needs_store && !j->is_locked))
                 continue;
-            items[count] =
+            items[st.count++] =
                 (sl_cache_item_t){j->key, j->needs_store ? j->entry.data : NULL,
                                   j->entry.size, j->call.ttl_ms,
                                   j->is_locked ? j->token : NULL};
+            st.stored += j->needs_store;
             j->needs_store = j->is_locked = false;
-            which[count++] = j;
         }
         sl_error_t err = {0};
-        uint64_t start = sl_batch_now_us();
-        bool is_failed =
-            sl_cache_set_batch(head->slot->cache, items, count, &err) < 0;
-        uint32_t stored = 0;
-        for (size_t i = 0; i < count; i++)
-            stored += items[i].data != NULL;
-        sl_batch_note_trip(ex, SL_CACHE_OP_SET, start, is_failed ? 0 : stored,
-                           is_failed ? 0 : (uint32_t)count - stored,
-                           is_failed ? (uint32_t)count : 0);
-        for (size_t i = 0; is_failed && i < count; i++)
-            if (which[i]->outcome.cache != SL_CACHE_OUTCOME_HIT)
-                sl_batch_cache_failed(which[i], err.msg);
+        if (sl_cache_set_batch_send(head->slot->cache, items, st.count, &err) <
+            0)
+            store_failed(ex, &st, &err);
+        else if (sl_buf_append(&ex->stores, &st, sizeof st) < 0)
+            sl_cache_set_batch_wait(head->slot->cache, NULL); /* no memory */
+        else
+            head->slot->pins++; /* open until its replies are read */
     }
     free(items);
-    free(which);
+}
+
+void
+sl_batch_store_wait(executor_t *ex)
+{
+    store_t *stores = (store_t *)ex->stores.data;
+    for (size_t i = 0; i < ex->stores.size / sizeof *stores; i++) {
+        store_t *st = &stores[i];
+        sl_error_t err = {0};
+        if (sl_cache_set_batch_wait(st->slot->cache, &err) < 0)
+            store_failed(ex, st, &err);
+        else
+            sl_batch_note_trip(ex, SL_CACHE_OP_SET, st->start_us, st->stored,
+                               st->count - st->stored, 0);
+        st->slot->pins--;
+    }
+    ex->stores.size = 0;
+}
+
+void
+sl_batch_store(executor_t *ex, job_t **jobs, size_t n)
+{
+    sl_batch_store_send(ex, jobs, n);
+    sl_batch_store_wait(ex);
 }

@@ -37,6 +37,12 @@
  * once. */
 #define FLUSH_TASKS  4
 #define FLUSH_MAX_US 5000
+/* An idle executor reads the replies of its last store after this long
+ * (sooner if a batch comes): the answers it just sent go first. */
+#define STORE_LAG_MS 1
+/* Cache round trips noted after a batch's last answers (its store) wait
+ * this long for the next answers to ride with, then go on their own. */
+#define STATS_LAG_MS 20
 /* Room for everything but the values in one message. */
 #define MSG_SLACK_BYTES (64u << 10)
 
@@ -351,12 +357,35 @@ out:
     free(results);
 }
 
-/* Stores, then sends the answers of jobs[0..n) together. */
+/* Sends the answers of jobs[0..n), then their store, and reads the
+ * store's replies only before the next use of the cache or once idle: an
+ * answer does not wait for the store (docs/CACHING.md). The answer goes
+ * first: on two cores, waking Redis before the worker thread cost the
+ * answer more than the store's round trip (docs/PERFORMANCE.md). */
 static void
 flush(executor_t *ex, job_t **jobs, size_t n)
 {
-    sl_batch_store(ex, jobs, n);
+    sl_batch_store_wait(ex); /* the last flush's */
     send_results(ex, jobs, n);
+    sl_batch_store_send(ex, jobs, n);
+}
+
+/* The cache round trips noted since the last "R", sent on their own. */
+static void
+send_stats(executor_t *ex)
+{
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, "S");
+    add_stats(ex, msg, NULL, 0);
+    zmsg_send(&msg, ex->pipe);
+}
+
+/* Whether a message comes on the pipe within ms. */
+static bool
+is_coming(zsock_t *pipe, int ms)
+{
+    zmq_pollitem_t item = {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0};
+    return zmq_poll(&item, 1, ms) != 0;
 }
 
 /* ---- cancels ---------------------------------------------------------- */
@@ -417,6 +446,7 @@ compute_misses(executor_t *ex, job_t *jobs, job_t **ready, size_t n)
         take_cancels(ex, jobs, n);
         if (ex->is_term)
             break; /* stopping: the broker gives the rest to others */
+        sl_batch_store_wait(ex); /* a flush's, before the cache is used */
         if (j->is_cancelled)
             cancel_job(j);
         else if (!(j->is_contended && sl_batch_wait_for_peer(ex, j)))
@@ -444,6 +474,7 @@ run_batch(executor_t *ex, zmsg_t *msg)
     size_t i = 0, ready_count = 0;
     if (!jobs || !ready)
         goto out;
+    sl_batch_store_wait(ex); /* the last batch's, before the caches are used */
     for (zframe_t *f = zmsg_first(msg); f; f = zmsg_next(msg))
         prepare(ex, &jobs[i++], f);
     sl_batch_lookup(ex, jobs, n);
@@ -459,7 +490,8 @@ run_batch(executor_t *ex, zmsg_t *msg)
     for (i = 0; i < n; i++)
         if (jobs[i].is_locked)
             ready[ready_count++] = &jobs[i];
-    sl_batch_store(ex, ready, ready_count);
+    sl_batch_store_wait(ex);
+    sl_batch_store_send(ex, ready, ready_count);
     for (i = 0; i < n; i++)
         sl_batch_job_fini(ex, &jobs[i]);
 out:
@@ -479,6 +511,12 @@ executor_actor(zsock_t *pipe, void *args)
     ex.memo = sl_digest_memo_new(MEMO_FILES); /* NULL: inputs read each time */
     zsock_signal(pipe, 0);
     for (;;) {
+        /* the round trips noted after the last answers (their store) ride
+         * with the next ones, or go on their own if none come soon */
+        if (ex.stores.size && !is_coming(pipe, STORE_LAG_MS))
+            sl_batch_store_wait(&ex);
+        if (ex.trips.size && !is_coming(pipe, STATS_LAG_MS))
+            send_stats(&ex);
         zmsg_t *msg = zmsg_recv(pipe);
         if (!msg)
             break;
@@ -495,10 +533,12 @@ executor_actor(zsock_t *pipe, void *args)
         if (is_term || ex.is_term)
             break;
     }
+    sl_batch_store_wait(&ex);
     sl_cache_pool_destroy(&ex.caches);
     sl_digest_memo_destroy(&ex.memo);
     sl_workdir_destroy(&ex.workdir);
     sl_buf_fini(&ex.trips);
+    sl_buf_fini(&ex.stores);
 }
 
 zactor_t *

@@ -98,6 +98,10 @@ typedef struct sl_exec_cache_stat {
  *                       sl_exec_cache_stat_t of the round trips since the
  *                       last "R" (both arrays, maybe empty)
  *                       "I" when the batch is finished (idle again)
+ *                       "S", then the two stats frames of "R": round trips
+ *                       that ended after the batch's last "R" (its store,
+ *                       read after the answers went), when no "R" follows
+ *                       soon
  * The strings in cfg and the board must outlive the actor. The board is
  * this executor's own: the worker thread writes cancel_id, the executor
  * running. */

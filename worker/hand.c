@@ -179,6 +179,12 @@ sl_hand_on_executor(loop_t *l, uint32_t i)
     if (!msg)
         return;
     char *kind = zmsg_popstr(msg);
+    if (kind && kind[0] == 'S') { /* stats only: a store's round trip */
+        zframe_t *stats = zmsg_pop(msg), *trips = zmsg_pop(msg);
+        sl_wmetrics_take(l->metrics, stats, trips);
+        zframe_destroy(&stats);
+        zframe_destroy(&trips);
+    }
     if (kind && kind[0] == 'R') {
         zframe_t *f = zmsg_pop(msg), *ids = zmsg_pop(msg);
         zframe_t *stats = zmsg_pop(msg), *trips = zmsg_pop(msg);
