@@ -5,6 +5,8 @@
  * job pointer held by a worker record stays valid while the run lives. */
 #include "run_internal.h"
 
+#include "random_id.h"
+
 #include "invariant.h"
 
 #include <stdio.h>
@@ -69,12 +71,10 @@ sl_run_new(sl_run_config_t *cfg)
     run->recovered = zhashx_new();
     run->nodes = calloc(flow->node_count, sizeof *run->nodes);
     run->ready = calloc(flow->node_count, sizeof *run->ready);
-    zuuid_t *uuid = cfg->run_id ? NULL : zuuid_new();
-    snprintf(run->id, sizeof run->id, "%.16s",
-             cfg->run_id ? cfg->run_id
-             : uuid      ? zuuid_str(uuid)
-                         : "");
-    zuuid_destroy(&uuid);
+    if (cfg->run_id)
+        snprintf(run->id, sizeof run->id, "%.16s", cfg->run_id);
+    else
+        sl_random_id(run->id, 8);
     link_t l = {run, 0, false};
     for (uint32_t i = 0; run->nodes && i < flow->node_count; i++) {
         l.node = i;

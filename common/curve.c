@@ -4,6 +4,8 @@
 
 #include <errno.h>
 
+#include "random_id.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,20 +188,15 @@ sl_curve_watch_t *
 sl_curve_watch_new(zsock_t *s, bool is_curve)
 {
     sl_curve_watch_t *w = calloc(1, sizeof *w);
-    zuuid_t *uuid = zuuid_new();
-    char endpoint[80];
-    if (!w || !uuid) {
-        free(w);
-        zuuid_destroy(&uuid);
+    char endpoint[80], name[33];
+    if (!w)
         return NULL;
-    }
     w->is_curve = is_curve;
     /* a name never used before: the endpoint of a watch just destroyed
        (maybe at this very address) is unbound by libzmq later, and a bind
        to it until then fails */
-    snprintf(endpoint, sizeof endpoint, "inproc://sluice-curve-watch-%s",
-             zuuid_str(uuid));
-    zuuid_destroy(&uuid);
+    sl_random_id(name, 16);
+    snprintf(endpoint, sizeof endpoint, "inproc://sluice-curve-watch-%s", name);
     w->watched = s;
     int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
                  ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |

@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "executor.h"
 #include "program.h"
+#include "random_id.h"
 #include "http.h"
 #include "log.h"
 #include "registry.h"
@@ -338,10 +339,7 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
     w->slots = opt->slots ? opt->slots : (uint32_t)(cores > 0 ? cores : 1);
     w->heartbeat_ms = opt->heartbeat_ms ? opt->heartbeat_ms : 1000;
     w->liveness = opt->liveness ? opt->liveness : 3;
-    zuuid_t *uuid = zuuid_new();
-    snprintf(w->incarnation, sizeof w->incarnation, "%.16s",
-             uuid ? zuuid_str(uuid) : "0");
-    zuuid_destroy(&uuid);
+    sl_random_id(w->incarnation, 8);
     if (w->slots > SL_WORKER_SLOTS_MAX)
         return sl_error_set(err, SL_EINVAL, "--slots %u: at most %u", w->slots,
                             SL_WORKER_SLOTS_MAX);
