@@ -134,7 +134,7 @@ accept_finished(loop_t *l, sl_run_t *run)
         break;
     }
     sl_run_set_unconfirmed(run, false);
-    send_accepted(l, run);
+    send_accepted_to(l, run, NULL); /* logged once, with its result */
 }
 
 static void
