@@ -273,6 +273,19 @@ submit(sl_client_t *c, const sl_flow_t *flow, const sl_value_t *params,
     return sl_client_submit_with(c, flow, &opt, run_id, err);
 }
 
+/* Sends one bench run without waiting for its Accepted (rate: a run not
+ * yet accepted must not hold back the next one's send). */
+static int
+send_run(sl_client_t *c, const sl_flow_t *flow, const sl_value_t *params,
+         sl_error_t *err)
+{
+    sl_submit_options_t opt = {.params = params,
+                               .is_unlisted = true,
+                               .is_async = true};
+    char *run_id = NULL;
+    return sl_client_submit_with(c, flow, &opt, &run_id, err);
+}
+
 /* Submits flow and waits for its result (returned, or NULL with err). */
 static sl_value_t *
 run_flow(sl_client_t *c, const sl_flow_t *flow, const char *label,
@@ -536,21 +549,45 @@ bench_latency(sl_client_t *c, const sl_bench_options_t *opt, uint32_t n,
     return rc;
 }
 
-/* Records a finished run's latency from when it was meant to be sent. */
+/* Records a finished run's latency from when it was meant to be sent,
+ * and when the slowest so far was meant to be sent. */
 static void
 take_result(sl_bench_result_t *out, sl_value_t **result,
             const uint64_t *intended, size_t sent)
 {
     int64_t x = -1;
-    if (is_right(*result, &x) && x >= 0 && (size_t)x < sent)
-        sl_hist_add(out->latency, now_ns() - intended[x]);
+    if (is_right(*result, &x) && x >= 0 && (size_t)x < sent) {
+        uint64_t ns = now_ns() - intended[x];
+        if (ns > sl_hist_max(out->latency))
+            out->worst_at_s = (double)(intended[x] - intended[0]) / 1e9;
+        sl_hist_add(out->latency, ns);
+    }
     sl_value_destroy(result);
 }
 
+/* Takes the results that have come (waiting up to timeout_ms for one):
+ * 0, or SL_EREJECTED if the broker refused a run. */
+static int
+take_results(sl_client_t *c, sl_bench_result_t *out, const uint64_t *intended,
+             size_t sent, int timeout_ms, sl_error_t *err)
+{
+    sl_event_t e;
+    sl_value_t *result = NULL;
+    sl_error_t why = {0};
+    int got;
+    while ((got = sl_client_wait(c, &e, &result, timeout_ms, &why)) >= 0) {
+        if (result)
+            take_result(out, &result, intended, sent);
+        timeout_ms = 0;
+    }
+    return got == SL_EREJECTED ? sl_error_set(err, got, "%s", why.msg) : 0;
+}
+
 /* rate: runs sent open-loop at a fixed rate, each timed from the moment it
- * was meant to be sent, so a stall counts against every run it delays.
- * Results are looked for at least every 50 us, which bounds how late one
- * can be seen. */
+ * was meant to be sent, so a stall counts against every run it delays. A
+ * send never waits for the broker's Accepted (a slow run would hold back
+ * the ones after it). Results are looked for at least every 50 us, which
+ * bounds how late one can be seen. */
 static int
 bench_rate(sl_client_t *c, const sl_bench_options_t *opt,
            sl_bench_result_t *out, sl_error_t *err)
@@ -564,35 +601,31 @@ bench_rate(sl_client_t *c, const sl_bench_options_t *opt,
     sl_event_t e;
     sl_value_t *result = NULL;
     out->latency = sl_hist_new();
+    out->late = sl_hist_new();
     uint64_t t0 = now_ns();
     while (rc == 0 && sent < total) {
         uint64_t due = t0 + sent * gap_ns, now = now_ns();
         if (due >= now + 1000000) { /* take results until a send is due */
-            if (sl_client_wait(c, &e, &result, (int)((due - now) / 1000000),
-                               NULL) == 0)
-                take_result(out, &result, intended, sent);
+            rc = take_results(c, out, intended, sent,
+                              (int)((due - now) / 1000000), err);
             continue;
         }
         if (due > now) { /* under a millisecond: look every 50 us */
             uint64_t left = due - now;
             struct timespec ts = {0, (long)(left < 50000 ? left : 50000)};
             nanosleep(&ts, NULL);
-            while (sl_client_wait(c, &e, &result, 0, NULL) >= 0)
-                if (result)
-                    take_result(out, &result, intended, sent);
-            if (now_ns() < due)
+            rc = take_results(c, out, intended, sent, 0, err);
+            if (rc != 0 || now_ns() < due)
                 continue;
         }
         sl_value_t *params = params_x((int64_t)sent);
-        char *run_id = NULL;
         intended[sent] = due;
-        rc = submit(c, f, params, &run_id, err);
+        sl_hist_add(out->late, now_ns() - due); /* the bench's own delay */
+        rc = send_run(c, f, params, err);
         sent += rc == 0;
-        free(run_id);
         sl_value_destroy(&params);
-        while (sl_client_wait(c, &e, &result, 0, NULL) >= 0)
-            if (result)
-                take_result(out, &result, intended, sent);
+        if (rc == 0)
+            rc = take_results(c, out, intended, sent, 0, err);
         if (opt->is_live && sent % 64 == 0)
             draw("rate", sent, total);
     }
@@ -650,4 +683,5 @@ void
 sl_bench_result_fini(sl_bench_result_t *r)
 {
     sl_hist_destroy(&r->latency);
+    sl_hist_destroy(&r->late);
 }

@@ -35,6 +35,10 @@ typedef struct sl_bench_result {
     sl_hist_t *latency;        /* latency, rate: ns per run, owned */
     double sent_per_s;         /* rate: runs sent per second */
     uint64_t lost;             /* rate: runs without a good result */
+    sl_hist_t *late;           /* rate: ns each run was sent after the
+                                  time it was meant to be, owned */
+    double worst_at_s;         /* rate: when the slowest run was meant to
+                                  be sent (s from the start) */
     uint64_t rss_growth_bytes; /* wide: broker memory growth */
     double rss_per_task_bytes; /* wide: growth / tasks */
 } sl_bench_result_t;

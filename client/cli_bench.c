@@ -327,8 +327,12 @@ print_row(const sl_bench_result_t *r, const limit_t *lim, bool has_limits)
         printf("%9s broker memory +%.1f MiB: %.0f bytes per task\n", "",
                r->rss_growth_bytes / 1048576.0, r->rss_per_task_bytes);
     if (!strcmp(r->workload, "rate"))
-        printf("%9s sent %.0f runs/s, %llu without a result\n", "",
-               r->sent_per_s, (unsigned long long)r->lost);
+        printf("%9s sent %.0f runs/s, %llu without a result; sent late by "
+               "the bench: p99.9 %.0f us, max %.0f; slowest run meant for "
+               "%.3f s\n",
+               "", r->sent_per_s, (unsigned long long)r->lost,
+               sl_hist_quantile(r->late, 0.999) / 1e3,
+               sl_hist_max(r->late) / 1e3, r->worst_at_s);
     if (h)
         print_histogram(h);
 }
@@ -384,6 +388,10 @@ result_value(const sl_bench_result_t *r, const limit_t *lim, const char *error)
     if (!strcmp(r->workload, "rate")) {
         put_float(m, "sent_per_s", r->sent_per_s);
         sl_value_put_int(m, "lost", (int64_t)r->lost);
+        put_float(m, "late_p999_us",
+                  (double)sl_hist_quantile(r->late, 0.999) / 1e3);
+        put_float(m, "late_max_us", (double)sl_hist_max(r->late) / 1e3);
+        put_float(m, "worst_at_s", r->worst_at_s);
     }
     if (!strcmp(r->workload, "wide")) {
         sl_value_put_int(m, "rss_growth_bytes", (int64_t)r->rss_growth_bytes);

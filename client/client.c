@@ -263,7 +263,7 @@ sl_client_submit_with(sl_client_t *c, const sl_flow_t *flow,
     submit.unlisted = opt->is_unlisted;
     env.body_case = SLUICE__ENVELOPE__BODY_SUBMIT;
     env.submit = &submit;
-    if ((rc = send_env(c, &env, err)) < 0)
+    if ((rc = send_env(c, &env, err)) < 0 || opt->is_async)
         goto out;
     int64_t deadline = zclock_mono() + timeout_ms;
     while (rc == 0 && !*run_id) {
@@ -420,6 +420,16 @@ sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
             c->batch = env;
             c->next_event = 0;
             continue;
+        case SLUICE__ENVELOPE__BODY_ACCEPTED: /* an async submit's */
+            follow(c, env->accepted->run_id);
+            sl_envelope_free(&env);
+            continue;
+        case SLUICE__ENVELOPE__BODY_REJECTED: {
+            int rc =
+                sl_error_set(err, SL_EREJECTED, "%s", env->rejected->reason);
+            sl_envelope_free(&env);
+            return rc;
+        }
         case SLUICE__ENVELOPE__BODY_RUN_RESULT:
             unfollow(c, env->run_result->run_id);
             *result = result_value(env->run_result);

@@ -85,6 +85,10 @@ typedef struct sl_submit_options {
                                  workers may scale from zero) */
     bool is_unlisted;         /* forgotten once finished: not kept for
                                  status (sluice bench's runs) */
+    bool is_async;            /* send and return at once, *run_id NULL:
+                                 sl_client_wait takes its Accepted (and
+                                 follows the run) or its Rejected (an
+                                 error); for open-loop senders */
 } sl_submit_options_t;
 
 /* sl_client_submit with every option. */

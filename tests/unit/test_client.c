@@ -263,6 +263,49 @@ test_submit_rejected_says_the_brokers_reason(void **s)
     assert_string_equal(err.msg, "unknown parameter 'x'");
 }
 
+/* An open-loop sender's submit: sent, not waited for; the Accepted and
+ * then the result come out of sl_client_wait, a Rejected as its error. */
+static void
+test_async_submit_returns_at_once_and_wait_takes_the_rest(void **s)
+{
+    world_t *wd = *s;
+    sl_submit_options_t opt = {.is_async = true};
+    sl_test_peer_answer_next(wd->broker, accepted("RUN1"), run_result("RUN1"),
+                             NULL);
+    char *id = NULL;
+    sl_error_t err = {0};
+    assert_int_equal(sl_client_submit_with(wd->client, wd->flow, &opt, &id,
+                                           &err),
+                     0);
+    assert_null(id);
+    sl_event_t e;
+    sl_value_t *result = NULL;
+    assert_int_equal(sl_client_wait(wd->client, &e, &result, 5000, &err), 0);
+    assert_non_null(result);
+    assert_string_equal(str_of(result, "run_id"), "RUN1");
+    sl_value_destroy(&result);
+}
+
+static void
+test_async_submit_rejected_is_an_error_of_wait(void **s)
+{
+    world_t *wd = *s;
+    sl_submit_options_t opt = {.is_async = true};
+    sl_test_peer_answer_next(wd->broker, rejected("unknown parameter 'x'"),
+                             NULL);
+    char *id = NULL;
+    sl_error_t err = {0};
+    assert_int_equal(sl_client_submit_with(wd->client, wd->flow, &opt, &id,
+                                           &err),
+                     0);
+    sl_event_t e;
+    sl_value_t *result = NULL;
+    assert_int_equal(sl_client_wait(wd->client, &e, &result, 5000, &err),
+                     SL_EREJECTED);
+    assert_null(result);
+    assert_string_equal(err.msg, "unknown parameter 'x'");
+}
+
 static void
 test_submit_answered_with_an_error_is_a_protocol_error(void **s)
 {
@@ -511,6 +554,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         TEST(test_submit_sends_the_flow_and_its_options_and_returns_the_run_id),
         TEST(test_submit_rejected_says_the_brokers_reason),
+        TEST(test_async_submit_returns_at_once_and_wait_takes_the_rest),
+        TEST(test_async_submit_rejected_is_an_error_of_wait),
         TEST(test_submit_answered_with_an_error_is_a_protocol_error),
         TEST(test_submit_without_an_answer_times_out_naming_the_broker),
         TEST(test_submit_of_an_invalid_flow_sends_nothing),
