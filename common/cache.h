@@ -73,10 +73,14 @@ typedef struct sl_cache_item {
 } sl_cache_item_t;
 
 /* Stores count items and releases the locks they name, in one round trip
- * (Redis: pipelined SETs and compare-and-deletes; LMDB: one transaction).
- * Returns 0, SL_EINVAL (a bad key or TTL: nothing stored) or SL_ECACHE (the
- * backend failed; what was stored is unknown). A lock no longer held by
- * its token is left alone, silently. */
+ * (Redis: pipelined SETs and DELs or compare-and-deletes; LMDB: one
+ * transaction). Returns 0, SL_EINVAL (a bad key or TTL: nothing stored) or
+ * SL_ECACHE (the backend failed; what was stored is unknown). An item
+ * with data releases its key's lock whoever holds it: once the entry is
+ * there the lock guards nothing (a worker waiting on it finds the entry;
+ * at worst, a lock taken over after ours expired lets a third compute the
+ * same task too). An item without data (unlock only: no entry) releases
+ * the lock only if its token still holds it, silently otherwise. */
 int sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items,
                        size_t count, sl_error_t *err);
 

@@ -257,9 +257,14 @@ lmdb_set_batch(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
         if (items[i].data)
             rc = put(s, txn, items[i].key, items[i].data, items[i].size,
                      items[i].ttl_ms, sl_cache_now_ms(c));
-        if (rc == 0 && items[i].unlock) {
+        if (rc == 0 && items[i].unlock) { /* cache.h: whose lock goes */
             sl_cache_lock_key(lk, sizeof lk, items[i].key);
-            del_if_ours(s, txn, lk, items[i].unlock);
+            if (items[i].data) {
+                MDB_val k = {strlen(lk), lk};
+                mdb_del(txn, s->dbi, &k, NULL);
+            } else {
+                del_if_ours(s, txn, lk, items[i].unlock);
+            }
         }
     }
     if (rc != 0) {
