@@ -3,9 +3,10 @@
  * registry and its cancel board; talks to the worker thread only over its
  * pipe. For each batch of tasks: decode the calls (task_wire.c), look them
  * up in one round trip per cache (exec_cache.c), answer the hits at once,
- * compute the misses one by one, store and answer them at least every
- * millisecond. A cache failure never fails a task: it is computed and the
- * answer says the cache failed. */
+ * compute the misses one by one, answer them at least every millisecond
+ * and store them right after (the store's replies are read later). A
+ * cache failure never fails a task: it is computed and the answer says the
+ * cache failed (or, for a store, the log and /metrics do). */
 #include "batch.h"
 
 #include "envelope.h"
