@@ -50,6 +50,7 @@ teardown(void **state)
     fixture_t *f = *state;
     sl_cache_pool_destroy(&f->ex.caches);
     sl_buf_fini(&f->ex.trips);
+    sl_buf_fini(&f->ex.stores);
     sl_registry_destroy(&f->registry);
     sl_test_scratch_remove(f->dir);
     free(f);
@@ -193,6 +194,7 @@ test_executor_second_worker_finds_the_key_locked(void **state)
     }
     sl_cache_pool_destroy(&ex2.caches);
     sl_buf_fini(&ex2.trips);
+    sl_buf_fini(&ex2.stores);
 }
 
 /* A cache that cannot be opened is a cache error on the job, which still
