@@ -514,38 +514,57 @@ params_x(int64_t x)
     return p;
 }
 
-/* latency: runs one after another, each timed from submit to result. */
+/* One latency run of f with x: its time from submit to result into h. */
+static int
+time_one_run(sl_client_t *c, const sl_flow_t *f, int64_t x, sl_hist_t *h,
+             sl_error_t *err)
+{
+    sl_value_t *params = params_x(x), *result = NULL;
+    char *run_id = NULL;
+    sl_event_t e;
+    uint64_t sent = now_ns();
+    int rc = submit(c, f, params, &run_id, err);
+    while (rc == 0 && !result)
+        rc = sl_client_wait(c, &e, &result, RESULT_TIMEOUT_MS, err) < 0
+                 ? SL_ETASK
+                 : 0;
+    int64_t got = -1;
+    if (rc == 0 && (!is_right(result, &got) || got != x))
+        rc = sl_error_set(err, SL_ETASK, "run %s: wrong result", run_id);
+    if (rc == 0)
+        sl_hist_add(h, now_ns() - sent);
+    sl_value_destroy(&result);
+    sl_value_destroy(&params);
+    free(run_id);
+    return rc;
+}
+
+/* latency: runs one after another, each timed from submit to result. With
+ * the cache on, each run is followed by one of the same flow with `cache:
+ * none`, timed apart: what the cache adds is then measured in the same
+ * minute, on a host whose speed drifts by half between runs. */
 static int
 bench_latency(sl_client_t *c, const sl_bench_options_t *opt, uint32_t n,
               sl_bench_result_t *out, sl_error_t *err)
 {
+    sl_bench_options_t none = *opt;
+    none.is_cached = false;
     sl_flow_t *f = one_task_flow(opt, err);
-    int rc = f ? 0 : SL_EINVAL;
+    sl_flow_t *twin = opt->is_cached && f ? one_task_flow(&none, err) : NULL;
+    int rc = f && (twin || !opt->is_cached) ? 0 : SL_EINVAL;
     out->latency = sl_hist_new();
+    out->uncached = twin ? sl_hist_new() : NULL;
     uint64_t t0 = now_ns();
     for (uint32_t i = 0; i < n && rc == 0; i++) {
-        sl_value_t *params = params_x(i), *result = NULL;
-        char *run_id = NULL;
-        sl_event_t e;
-        uint64_t sent = now_ns();
-        rc = submit(c, f, params, &run_id, err);
-        while (rc == 0 && !result)
-            rc = sl_client_wait(c, &e, &result, RESULT_TIMEOUT_MS, err) < 0
-                     ? SL_ETASK
-                     : 0;
-        int64_t x = -1;
-        if (rc == 0 && (!is_right(result, &x) || x != i))
-            rc = sl_error_set(err, SL_ETASK, "run %s: wrong result", run_id);
-        if (rc == 0)
-            sl_hist_add(out->latency, now_ns() - sent);
+        rc = time_one_run(c, f, i, out->latency, err);
+        if (rc == 0 && twin)
+            rc = time_one_run(c, twin, i, out->uncached, err);
         if (opt->is_live && i % 64 == 0)
             draw("latency", i, n);
-        sl_value_destroy(&result);
-        sl_value_destroy(&params);
-        free(run_id);
     }
     set_throughput(out, sl_hist_count(out->latency), t0);
     sl_flow_destroy(&f);
+    sl_flow_destroy(&twin);
     return rc;
 }
 
@@ -683,5 +702,6 @@ void
 sl_bench_result_fini(sl_bench_result_t *r)
 {
     sl_hist_destroy(&r->latency);
+    sl_hist_destroy(&r->uncached);
     sl_hist_destroy(&r->late);
 }

@@ -33,6 +33,9 @@ typedef struct sl_bench_result {
     double tasks_per_s;        /* tasks / seconds */
     double per_task_us;        /* chain: time per link */
     sl_hist_t *latency;        /* latency, rate: ns per run, owned */
+    sl_hist_t *uncached;       /* latency with the cache on: the runs of
+                                  a `cache: none` twin made between its
+                                  runs, ns per run, owned; else NULL */
     double sent_per_s;         /* rate: runs sent per second */
     uint64_t lost;             /* rate: runs without a good result */
     sl_hist_t *late;           /* rate: ns each run was sent after the
