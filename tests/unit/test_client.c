@@ -263,21 +263,29 @@ test_submit_rejected_says_the_brokers_reason(void **s)
     assert_string_equal(err.msg, "unknown parameter 'x'");
 }
 
-/* An open-loop sender's submit: sent, not waited for; the Accepted and
- * then the result come out of sl_client_wait, a Rejected as its error. */
+/* Submits wd->flow without waiting: it returns at once, with no run id. */
 static void
-test_async_submit_returns_at_once_and_wait_takes_the_rest(void **s)
+submit_async(world_t *wd)
 {
-    world_t *wd = *s;
     sl_submit_options_t opt = {.is_async = true};
-    sl_test_peer_answer_next(wd->broker, accepted("RUN1"), run_result("RUN1"),
-                             NULL);
     char *id = NULL;
     sl_error_t err = {0};
     assert_int_equal(sl_client_submit_with(wd->client, wd->flow, &opt, &id,
                                            &err),
                      0);
     assert_null(id);
+}
+
+/* An open-loop sender's submit: sent, not waited for; the Accepted and
+ * then the result come out of sl_client_wait, a Rejected as its error. */
+static void
+test_async_submit_returns_at_once_and_wait_takes_the_rest(void **s)
+{
+    world_t *wd = *s;
+    sl_test_peer_answer_next(wd->broker, accepted("RUN1"), run_result("RUN1"),
+                             NULL);
+    submit_async(wd);
+    sl_error_t err = {0};
     sl_event_t e;
     sl_value_t *result = NULL;
     assert_int_equal(sl_client_wait(wd->client, &e, &result, 5000, &err), 0);
@@ -290,14 +298,10 @@ static void
 test_async_submit_rejected_is_an_error_of_wait(void **s)
 {
     world_t *wd = *s;
-    sl_submit_options_t opt = {.is_async = true};
     sl_test_peer_answer_next(wd->broker, rejected("unknown parameter 'x'"),
                              NULL);
-    char *id = NULL;
+    submit_async(wd);
     sl_error_t err = {0};
-    assert_int_equal(sl_client_submit_with(wd->client, wd->flow, &opt, &id,
-                                           &err),
-                     0);
     sl_event_t e;
     sl_value_t *result = NULL;
     assert_int_equal(sl_client_wait(wd->client, &e, &result, 5000, &err),

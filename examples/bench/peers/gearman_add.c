@@ -8,26 +8,11 @@
  * peers.sh builds and runs it. */
 #include <libgearman/gearman.h>
 
+#include "clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static unsigned long long
-now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (unsigned long long)t.tv_sec * 1000000000ull + t.tv_nsec;
-}
-
-static int
-by_value(const void *a, const void *b)
-{
-    unsigned long long x = *(const unsigned long long *)a,
-                       y = *(const unsigned long long *)b;
-    return x < y ? -1 : x > y;
-}
 
 static gearman_return_t
 add(gearman_job_st *job, void *ctx)
