@@ -16,6 +16,7 @@
 #include "log.h"
 #include "outcome_wire.h"
 #include "wire.h"
+#include "trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,7 @@ send_tasks(loop_t *l, sl_bworker_t *w, sl_job_t **jobs, size_t n)
     env.tasks = &batch;
     sl_error_t err = {0};
     int rc = sl_envelope_send(l->back, w->identity, &env, &err);
+    SL_TRACE("broker.send.tasks");
     for (size_t i = 0; i < n; i++) {
         free(tasks[i].args);
         free(tasks[i].inputs);

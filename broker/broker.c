@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "procmem.h"
+#include "trace.h"
 
 #include <malloc.h>
 #include <stdarg.h>
@@ -48,6 +49,7 @@ sl_loop_send(loop_t *l, zsock_t *sock, zframe_t *to, Sluice__Envelope *env)
 {
     sl_error_t err = {0};
     int rc = sl_envelope_send(sock, to, env, &err);
+    SL_TRACE(sock == l->front ? "broker.send.client" : "broker.send.worker");
     if (rc < 0)
         sl_log(SL_LOG_DEBUG, "broker", "%s not delivered: %s",
                sl_envelope_kind(env), err.msg);
@@ -112,6 +114,7 @@ Sluice__Envelope *
 sl_loop_receive(loop_t *l, zsock_t *sock, zframe_t **identity)
 {
     zmsg_t *msg = zmsg_recv(sock);
+    SL_TRACE(sock == l->front ? "broker.recv.client" : "broker.recv.worker");
     *identity = msg ? zmsg_pop(msg) : NULL;
     zframe_t *body = msg ? zmsg_pop(msg) : NULL;
     const char *side = sock == l->front ? "client" : "worker";

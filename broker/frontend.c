@@ -10,6 +10,7 @@
 #include "program.h"
 #include "run_wire.h"
 #include "submission_wire.h"
+#include "trace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ send_packed(zsock_t *sock, zframe_t *to, zframe_t *packed)
 {
     sl_error_t err = {0};
     int rc = sl_envelope_send_packed(sock, to, packed, &err);
+    SL_TRACE("broker.send.result");
     if (rc < 0)
         sl_log(SL_LOG_DEBUG, "broker", "run result not delivered: %s", err.msg);
     return rc;

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "flow.h"
 #include "procmem.h"
+#include "trace.h"
 
 #include <sluice/flow.h>
 
@@ -522,6 +523,7 @@ time_one_run(sl_client_t *c, const sl_flow_t *f, int64_t x, sl_hist_t *h,
     sl_value_t *params = params_x(x), *result = NULL;
     char *run_id = NULL;
     sl_event_t e;
+    SL_TRACE("client.submit");
     uint64_t sent = now_ns();
     int rc = submit(c, f, params, &run_id, err);
     while (rc == 0 && !result)
@@ -533,6 +535,7 @@ time_one_run(sl_client_t *c, const sl_flow_t *f, int64_t x, sl_hist_t *h,
         rc = sl_error_set(err, SL_ETASK, "run %s: wrong result", run_id);
     if (rc == 0)
         sl_hist_add(h, now_ns() - sent);
+    SL_TRACE("client.result");
     sl_value_destroy(&result);
     sl_value_destroy(&params);
     free(run_id);
@@ -577,6 +580,7 @@ take_result(sl_bench_result_t *out, sl_value_t **result,
     int64_t x = -1;
     if (is_right(*result, &x) && x >= 0 && (size_t)x < sent) {
         uint64_t ns = now_ns() - intended[x];
+        SL_TRACE("client.result");
         if (ns > sl_hist_max(out->latency))
             out->worst_at_s = (double)(intended[x] - intended[0]) / 1e9;
         sl_hist_add(out->latency, ns);
@@ -640,6 +644,7 @@ bench_rate(sl_client_t *c, const sl_bench_options_t *opt,
         sl_value_t *params = params_x((int64_t)sent);
         intended[sent] = due;
         sl_hist_add(out->late, now_ns() - due); /* the bench's own delay */
+        SL_TRACE("client.submit");
         rc = send_run(c, f, params, err);
         sent += rc == 0;
         sl_value_destroy(&params);

@@ -6,6 +6,7 @@
 #include "envelope.h"
 #include "flow_wire.h"
 #include "value.h"
+#include "trace.h"
 
 #include <czmq.h>
 #include <stdlib.h>
@@ -130,6 +131,7 @@ receive(sl_client_t *c, int timeout_ms, sl_error_t *err)
         }
     }
     zframe_t *f = zframe_recv(c->sock);
+    SL_TRACE("client.recv");
     c->heard_ms = zclock_mono();
     if (!f) {
         sl_error_set(err, SL_EIO, "receive from %s interrupted", c->endpoint);

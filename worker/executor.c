@@ -14,6 +14,7 @@
 #include "log.h"
 #include "task_wire.h"
 #include "wire.h"
+#include "trace.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -350,6 +351,7 @@ send_results(executor_t *ex, job_t **jobs, size_t n)
     zmsg_append(msg, &frame);
     zmsg_append(msg, &ids);
     add_stats(ex, msg, jobs, n);
+    SL_TRACE("executor.send");
     zmsg_send(&msg, ex->pipe);
 out:
     for (size_t i = 0; items && i < n; i++)
@@ -525,6 +527,7 @@ executor_actor(zsock_t *pipe, void *args)
         bool is_term = !command || strcmp(command, "$TERM") == 0;
         if (!is_term && strcmp(command, "T") == 0) {
             ex.has_said_idle = false;
+            SL_TRACE("executor.recv");
             run_batch(&ex, msg);
             if (!ex.has_said_idle)
                 zstr_send(pipe, "I");

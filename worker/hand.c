@@ -8,6 +8,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "wire.h"
+#include "trace.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -68,6 +69,7 @@ sl_hand_dispatch(loop_t *l)
             zmsg_append(msg, &f);
         }
         zmsg_send(&msg, zactor_sock(l->execs[i]));
+        SL_TRACE("worker.to_executor");
         l->is_busy[i] = true;
         idle--;
     }
@@ -176,6 +178,7 @@ void
 sl_hand_on_executor(loop_t *l, uint32_t i)
 {
     zmsg_t *msg = zmsg_recv(zactor_sock(l->execs[i]));
+    SL_TRACE("worker.from_executor");
     if (!msg)
         return;
     char *kind = zmsg_popstr(msg);
@@ -191,6 +194,7 @@ sl_hand_on_executor(loop_t *l, uint32_t i)
         sl_wmetrics_take(l->metrics, stats, trips);
         zframe_destroy(&stats);
         zframe_destroy(&trips);
+        SL_TRACE("worker.send");
         if (f && zframe_send(&f, l->dealer, ZFRAME_DONTWAIT) != 0)
             sl_log(SL_LOG_WARN, "worker", "worker=%s result not sent",
                    l->w->id);

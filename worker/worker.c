@@ -18,6 +18,7 @@
 #include "wire.h"
 #include "workdir.h"
 #include "worker_metrics.h"
+#include "trace.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -31,6 +32,7 @@ static void
 on_broker(loop_t *l)
 {
     zmsg_t *msg = zmsg_recv(l->dealer);
+    SL_TRACE("worker.recv");
     zframe_t *frame = msg ? zmsg_first(msg) : NULL;
     sl_error_t err = {0};
     Sluice__Envelope *env =
