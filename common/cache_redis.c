@@ -239,9 +239,8 @@ append_del(redis_cache_t *r, const char *key)
 static int
 append_get(redis_cache_t *r, const char *key)
 {
-    static char cap[16];
-    if (!cap[0])
-        snprintf(cap, sizeof cap, "%u", SL_CACHE_READ_MAX_BYTES);
+    char cap[16];
+    snprintf(cap, sizeof cap, "%u", SL_CACHE_READ_MAX_BYTES);
     const char *argv[] = {"GETRANGE", key, "0", cap};
     return append(r, 4, argv, NULL);
 }
@@ -303,8 +302,8 @@ append_unlock(redis_cache_t *r, const char *lock_key, const char *token)
     return append(r, 5, argv, NULL);
 }
 
-/* Sends the SETs and compare-and-deletes of items, pipelined: written to
- * the socket, their replies owed (redis_set_wait reads them). */
+/* Sends the SETs and lock releases of items, pipelined: written to the
+ * socket, their replies owed (redis_set_wait reads them). */
 static int
 redis_set_send(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
                sl_error_t *err)

@@ -108,7 +108,9 @@ int sl_client_watch(sl_client_t *c, const char *run_id, int timeout_ms,
  * nothing for 3 s tells the broker again which runs it follows, so that a
  * broker that restarted (and resumed them from its journal) sends their
  * news here again. Returns 1 with *event filled, 0 with *result set (the
- * caller destroys it) when a run finished, or SL_ETIMEDOUT.
+ * caller destroys it) when a run finished, SL_ETIMEDOUT, or SL_EREJECTED
+ * with the broker's reason for a run submitted with is_async that it
+ * refused.
  *
  * A result is a map: {"run_id": s, "flow": s, "state": "done"|"failed",
  * "nodes": [{"name": s, "state": "done"|"failed"|"pending"|"running",
