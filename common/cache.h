@@ -89,8 +89,10 @@ int sl_cache_set_batch(sl_cache_t *c, const sl_cache_item_t *items,
  * and sends the commands (Redis: written to the socket; LMDB: the whole
  * transaction), _wait reads their replies. Each returns what
  * sl_cache_set_batch would: a failure is known at the first that sees it.
- * Call _wait before anything else on c (another call reads the replies
- * first and drops their errors). */
+ * Other calls on c may come between the two: their commands follow the
+ * store's (Redis: pipelined behind it, so a lookup sees its entries), and
+ * the store's replies are read first and their outcome kept for _wait.
+ * Call _wait once per _send, before the next _send. */
 int sl_cache_set_batch_send(sl_cache_t *c, const sl_cache_item_t *items,
                             size_t count, sl_error_t *err);
 int sl_cache_set_batch_wait(sl_cache_t *c, sl_error_t *err);

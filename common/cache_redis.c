@@ -35,6 +35,8 @@ typedef struct {
     char last_error[256]; /* why the last connection failed */
     int64_t used_ms;      /* when the connection was last used */
     size_t owed;          /* replies of a store sent and not yet read */
+    sl_error_t settled;   /* the outcome of a store's replies read before
+                             its wait, kept for redis_set_wait */
 } redis_cache_t;
 
 static const char *
@@ -113,6 +115,9 @@ static int
 fail(redis_cache_t *r, sl_error_t *err, const char *what)
 {
     char why[256];
+    if (!r->ctx) /* lost while reading a store's replies: said there */
+        return sl_error_set(err, SL_ECACHE, "%s: %s", r->base.url,
+                            r->last_error);
     snprintf(why, sizeof why, "%s",
              r->ctx && r->ctx->err ? r->ctx->errstr : what);
     disconnect(r, why);
@@ -152,13 +157,13 @@ is_alive(redis_cache_t *r)
     return is_ok;
 }
 
-static int read_owed(redis_cache_t *r, sl_error_t *err);
+static void settle_owed(redis_cache_t *r);
 
 static int
 connect_now(redis_cache_t *r, sl_error_t *err)
 {
     if (r->owed)
-        read_owed(r, NULL); /* a store not waited for: its replies first */
+        settle_owed(r); /* a store not waited for: its replies first */
     if (r->ctx && is_alive(r))
         return 0;
     if (sl_cache_now_ms(&r->base) < r->retry_at_ms)
@@ -190,6 +195,29 @@ connect_now(redis_cache_t *r, sl_error_t *err)
     r->backoff_ms = BACKOFF_MIN_MS;
     r->used_ms = sl_cache_now_ms(&r->base);
     return 0;
+}
+
+/* connect_now for commands pipelined behind a store not yet waited for:
+ * its connection was just used, so it is taken as alive, and its replies
+ * are read (get_reply) before theirs. Redis runs a connection's commands
+ * in order, so a lookup behind a store sees its entries. */
+static int
+connect_behind(redis_cache_t *r, sl_error_t *err)
+{
+    return r->owed && r->ctx ? 0 : connect_now(r, err);
+}
+
+/* The next reply of this connection's own commands: the replies a store
+ * owes come first, and are read and kept for redis_set_wait. */
+static int
+get_reply(redis_cache_t *r, redisReply **reply)
+{
+    *reply = NULL;
+    if (r->owed)
+        settle_owed(r);
+    if (!r->ctx || redisGetReply(r->ctx, (void **)reply) != REDIS_OK || !*reply)
+        return REDIS_ERR;
+    return REDIS_OK;
 }
 
 /* Appends a command of argc arguments (lens NULL: strings). Commands on
@@ -266,7 +294,7 @@ redis_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
                 sl_buf_t *outs, int *rcs, sl_error_t *err)
 {
     redis_cache_t *r = (redis_cache_t *)c;
-    if (connect_now(r, err) < 0)
+    if (connect_behind(r, err) < 0)
         return SL_ECACHE;
     for (size_t i = 0; i < count; i++)
         if (append_get(r, keys[i]) != REDIS_OK)
@@ -274,7 +302,7 @@ redis_get_batch(sl_cache_t *c, const char *const *keys, size_t count,
     int rc = 0;
     for (size_t i = 0; i < count; i++) {
         redisReply *reply = NULL;
-        if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply) {
+        if (get_reply(r, &reply) != REDIS_OK) {
             rc = fail(r, err, "GET");
             for (size_t j = 0; j < count; j++)
                 rcs[j] = SL_ECACHE;
@@ -311,6 +339,8 @@ redis_set_send(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
     redis_cache_t *r = (redis_cache_t *)c;
     size_t replies = 0;
     int done = 0;
+    if (r->owed) /* one store at a time: the last one's replies first */
+        settle_owed(r);
     if (connect_now(r, err) < 0)
         return SL_ECACHE;
     for (size_t i = 0; i < count; i++) {
@@ -339,29 +369,39 @@ redis_set_send(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
     return 0;
 }
 
-/* Reads the replies a store owes, every one, in order. */
-static int
-read_owed(redis_cache_t *r, sl_error_t *err)
+/* Reads the replies a store owes, every one, in order, and keeps its
+ * outcome (the first error) for redis_set_wait. */
+static void
+settle_owed(redis_cache_t *r)
 {
-    int rc = 0;
+    sl_error_t err = {0};
     for (; r->owed > 0; r->owed--) {
         redisReply *reply = NULL;
         if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply) {
             r->owed = 0;
-            return fail(r, err, "SET");
+            fail(r, &err, "SET");
+            break;
         }
-        if (rc == 0 && reply->type == REDIS_REPLY_ERROR)
-            rc = sl_error_set(err, SL_ECACHE, "%s: SET: %s", r->base.url,
-                              reply->str);
+        if (!err.code && reply->type == REDIS_REPLY_ERROR)
+            sl_error_set(&err, SL_ECACHE, "%s: SET: %s", r->base.url,
+                         reply->str);
         freeReplyObject(reply);
     }
-    return rc;
+    if (!r->settled.code)
+        r->settled = err;
 }
 
 static int
 redis_set_wait(sl_cache_t *c, sl_error_t *err)
 {
-    return read_owed((redis_cache_t *)c, err);
+    redis_cache_t *r = (redis_cache_t *)c;
+    if (r->owed)
+        settle_owed(r);
+    int rc = r->settled.code ? SL_ECACHE : 0;
+    if (rc < 0 && err)
+        *err = r->settled;
+    r->settled = (sl_error_t){0};
+    return rc;
 }
 
 static int
@@ -436,7 +476,7 @@ redis_lock_batch(sl_cache_t *c, const char *const *lock_keys,
                  int *rcs, sl_error_t *err)
 {
     redis_cache_t *r = (redis_cache_t *)c;
-    if (connect_now(r, err) < 0)
+    if (connect_behind(r, err) < 0)
         return SL_ECACHE;
     for (size_t i = 0; i < count; i++)
         if (append_set(r, lock_keys[i], tokens[i], strlen(tokens[i]), true,
@@ -445,7 +485,7 @@ redis_lock_batch(sl_cache_t *c, const char *const *lock_keys,
     int rc = 0;
     for (size_t i = 0; i < count; i++) {
         redisReply *reply = NULL;
-        if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply) {
+        if (get_reply(r, &reply) != REDIS_OK) {
             for (size_t j = 0; j < count; j++)
                 rcs[j] = SL_ECACHE;
             return fail(r, err, "SET NX");
@@ -487,7 +527,7 @@ redis_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
                   int64_t lock_ttl_ms, sl_error_t *err)
 {
     redis_cache_t *r = (redis_cache_t *)c;
-    if (connect_now(r, err) < 0)
+    if (connect_behind(r, err) < 0)
         return SL_ECACHE;
     for (size_t i = 0; i < count; i++) {
         char lk[SL_CACHE_LOCK_KEY_BYTES];
@@ -501,7 +541,7 @@ redis_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
     for (size_t i = 0; i < 2 * count; i++) {
         sl_cache_probe_t *p = &probes[i / 2];
         redisReply *reply = NULL;
-        if (redisGetReply(r->ctx, (void **)&reply) != REDIS_OK || !reply) {
+        if (get_reply(r, &reply) != REDIS_OK) {
             for (size_t j = 0; j < count; j++) {
                 probes[j].rc = SL_ECACHE;
                 probes[j].is_locked = false;

@@ -63,8 +63,10 @@ test_redis_batch_set(void **s)
     sl_test_cache_batch_set(redis.url);
 }
 /* A store in two halves (the executor answers between them): its reply is
- * read by the wait, or first thing by the next call; a store the server
- * refuses is sent fine and fails in the wait, naming why. */
+ * read by the wait, or first thing by the next call, whose commands go
+ * behind the store's (a lookup sees its entry); a store the server
+ * refuses is sent fine and fails in the wait, naming why, even when
+ * another call read its replies first. */
 static void
 test_redis_store_is_waited_for_later(void **s)
 {
@@ -87,6 +89,12 @@ test_redis_store_is_waited_for_later(void **s)
     assert_int_equal(sl_cache_set_batch_wait(c, &err), SL_ECACHE);
     assert_non_null(strstr(err.msg, "OOM"));
     assert_int_equal(sl_cache_get(c, "late:2", &out, NULL), SL_ENOTFOUND);
+    err = (sl_error_t){0};
+    assert_int_equal(sl_cache_set_batch_send(c, &two, 1, &err), 0);
+    assert_int_equal(sl_cache_get(c, "late:1", &out, NULL), 0); /* behind */
+    assert_int_equal(sl_cache_set_batch_wait(c, &err), SL_ECACHE); /* kept */
+    assert_non_null(strstr(err.msg, "OOM"));
+    assert_int_equal(sl_cache_set_batch_wait(c, NULL), 0); /* said once */
     assert_int_equal(sl_cache_get(c, "late:1", &out, NULL), 0); /* usable */
     sl_buf_fini(&out);
     sl_cache_destroy(&c);
