@@ -31,8 +31,8 @@ typedef struct {
     sl_cache_pool_t *caches;         /* connections by URL */
     sl_task_ctx_t ctx;               /* handed to each task */
     bool has_warned_timeout;         /* said once that it cannot enforce */
-    bool is_last_send;               /* the next results end the batch */
-    bool has_said_idle;              /* they went as "RI": idle said */
+    sl_task_queue_t *queue;          /* where its batches come from */
+    uint32_t index;                  /* its number there */
     sl_buf_t trips;                  /* sl_exec_cache_stat_t of the cache
                                         round trips since the last "R" */
     sl_cancel_board_t *board;        /* shared with the worker thread */
@@ -43,6 +43,7 @@ typedef struct {
                                         the first; NULL before */
     sl_buf_t stores;                 /* store_t of the stores sent and not
                                         yet waited for (exec_cache.c) */
+    bool is_missing;                 /* the last lookup mostly missed */
 } executor_t;
 
 typedef struct {

@@ -154,19 +154,25 @@ make_token(const executor_t *ex, job_t *j)
 }
 
 /* Batches this small look their keys up and take their locks in one round
- * trip (a hit's lock is released after its result is sent); bigger ones
- * spend a round trip on locking the misses only, not every key. */
+ * trip (a hit's lock is released after its result is sent), and so do
+ * bigger ones while the last lookup mostly missed (a fan-out computing):
+ * one round trip per batch, not two. After mostly hits, a big batch spends
+ * a round trip on locking the misses only, not every key. */
 #define PROBE_MAX 8
 
-/* Looks the keys of which[0..count) up and takes their locks (count <=
- * PROBE_MAX). */
+/* Looks the keys of which[0..count) up and takes their locks. */
 static void
 probe_keys(executor_t *ex, job_t **which, size_t count)
 {
-    sl_cache_probe_t probes[PROBE_MAX] = {{0}};
+    sl_cache_probe_t *probes = calloc(count, sizeof *probes);
     sl_error_t err = {0};
     uint64_t start = sl_batch_now_us();
     uint32_t hits = 0;
+    if (!probes) {
+        for (size_t i = 0; i < count; i++)
+            sl_batch_cache_failed(which[i], "out of memory");
+        return;
+    }
     for (size_t i = 0; i < count; i++) {
         make_token(ex, which[i]);
         probes[i].key = which[i]->key;
@@ -191,6 +197,8 @@ probe_keys(executor_t *ex, job_t **which, size_t count)
             j->token[0] = '\0'; /* a refused entry: lock_misses tries */
         sl_buf_fini(&probes[i].value);
     }
+    ex->is_missing = !is_failed && hits * 2 < count;
+    free(probes);
 }
 
 /* Looks the keys of which[0..count) up, without locks. */
@@ -220,6 +228,7 @@ get_keys(executor_t *ex, job_t **which, size_t count)
     sl_batch_note_trip(ex, SL_CACHE_OP_GET, start, hits,
                        err.code ? 0 : (uint32_t)count - hits,
                        err.code ? (uint32_t)count : 0);
+    ex->is_missing = !err.code && hits * 2 < count;
     free(keys);
     free(outs);
     free(rcs);
@@ -238,7 +247,7 @@ sl_batch_lookup(executor_t *ex, job_t *jobs, size_t n)
                 which[count++] = &jobs[i];
         for (size_t i = 0; i < count; i++)
             which[i]->is_looked_up = true;
-        if (count <= PROBE_MAX)
+        if (count <= PROBE_MAX || ex->is_missing)
             probe_keys(ex, which, count);
         else
             get_keys(ex, which, count);

@@ -52,6 +52,8 @@
 typedef struct {
     const sl_executor_config_t *cfg;
     sl_cancel_board_t *board;
+    sl_task_queue_t *queue;
+    uint32_t index;
 } start_t;
 
 uint64_t
@@ -325,11 +327,9 @@ send_results(executor_t *ex, job_t **jobs, size_t n)
         results[i] = &items[i];
     }
     if (n > 1 && total > SL_MSG_MAX_BYTES - MSG_SLACK_BYTES) {
-        bool is_last = ex->is_last_send;
         for (size_t i = 0; i < n; i++) { /* one message each */
             free(items[i].value);
             items[i].value = NULL;
-            ex->is_last_send = is_last && i == n - 1;
             send_results(ex, &jobs[i], 1);
         }
         goto out;
@@ -346,8 +346,7 @@ send_results(executor_t *ex, job_t **jobs, size_t n)
         memcpy(zframe_data(ids) + i * sizeof(uint64_t), &jobs[i]->call.task_id,
                sizeof(uint64_t));
     zmsg_t *msg = zmsg_new();
-    zmsg_addstr(msg, ex->is_last_send ? "RI" : "R"); /* RI: and now idle */
-    ex->has_said_idle = ex->is_last_send;
+    zmsg_addstr(msg, "R");
     zmsg_append(msg, &frame);
     zmsg_append(msg, &ids);
     add_stats(ex, msg, jobs, n);
@@ -360,10 +359,11 @@ out:
     free(results);
 }
 
-/* Sends the answers of jobs[0..n), then their store, and reads the
- * store's replies only before the next use of the cache or once idle: an
- * answer does not wait for the store (docs/CACHING.md). The answer goes
- * first: on two cores, waking Redis before the worker thread cost the
+/* Sends the answers of jobs[0..n), then their store, whose replies are
+ * read by the next use of its cache (the next lookup goes behind it, in
+ * the same round trip), the next flush, or once idle: an answer does not
+ * wait for the store (docs/CACHING.md), nor does the next batch. The answer
+ * goes first: on two cores, waking Redis before the worker thread cost the
  * answer more than the store's round trip (docs/PERFORMANCE.md). */
 static void
 flush(executor_t *ex, job_t **jobs, size_t n)
@@ -449,7 +449,8 @@ compute_misses(executor_t *ex, job_t *jobs, job_t **ready, size_t n)
         take_cancels(ex, jobs, n);
         if (ex->is_term)
             break; /* stopping: the broker gives the rest to others */
-        sl_batch_store_wait(ex); /* a flush's, before the cache is used */
+        if (j->is_program || j->is_contended)
+            sl_batch_store_wait(ex); /* they use the cache themselves */
         if (j->is_cancelled)
             cancel_job(j);
         else if (!(j->is_contended && sl_batch_wait_for_peer(ex, j)))
@@ -463,38 +464,35 @@ compute_misses(executor_t *ex, job_t *jobs, job_t **ready, size_t n)
             flush_at = sl_batch_now_us() + FLUSH_US;
         }
     }
-    ex->is_last_send = true;
     flush(ex, ready, ready_count);
-    ex->is_last_send = false;
 }
 
 static void
-run_batch(executor_t *ex, zmsg_t *msg)
+run_batch(executor_t *ex, zframe_t **frames, size_t n)
 {
-    size_t n = zmsg_size(msg);
     job_t *jobs = calloc(n + 1, sizeof *jobs);
     job_t **ready = calloc(n + 1, sizeof *ready);
     size_t i = 0, ready_count = 0;
     if (!jobs || !ready)
         goto out;
-    sl_batch_store_wait(ex); /* the last batch's, before the caches are used */
-    for (zframe_t *f = zmsg_first(msg); f; f = zmsg_next(msg))
-        prepare(ex, &jobs[i++], f);
-    sl_batch_lookup(ex, jobs, n);
+    for (i = 0; i < n; i++)
+        prepare(ex, &jobs[i], frames[i]);
+    sl_batch_lookup(ex, jobs, n); /* behind the last batch's store */
+    sl_batch_store_wait(ex);      /* whose replies it read first */
     for (i = 0; i < n; i++)
         if (jobs[i].is_done)
             ready[ready_count++] = &jobs[i];
-    ex->is_last_send = ready_count == n;  /* all answered: the batch ends */
     send_results(ex, ready, ready_count); /* hits and bad tasks at once */
-    ex->is_last_send = false;
     if (ready_count < n)
         compute_misses(ex, jobs, ready, n);
     ready_count = 0; /* hits that took a lock in their probe release it */
     for (i = 0; i < n; i++)
         if (jobs[i].is_locked)
             ready[ready_count++] = &jobs[i];
-    sl_batch_store_wait(ex);
-    sl_batch_store_send(ex, ready, ready_count);
+    if (ready_count) {
+        sl_batch_store_wait(ex);
+        sl_batch_store_send(ex, ready, ready_count);
+    }
     for (i = 0; i < n; i++)
         sl_batch_job_fini(ex, &jobs[i]);
 out:
@@ -502,11 +500,31 @@ out:
     free(ready);
 }
 
+/* Batch after batch from the queue, until it is empty (then this
+ * executor is idle: the next put wakes it with "T") or $TERM came. */
+static void
+run_queued(executor_t *ex)
+{
+    zframe_t *frames[SL_TASK_QUEUE_TAKE_MAX];
+    size_t n;
+    while (!ex->is_term &&
+           (n = sl_task_queue_take(ex->queue, ex->index, frames)) > 0) {
+        SL_TRACE("executor.recv");
+        run_batch(ex, frames, n);
+        for (size_t i = 0; i < n; i++)
+            zframe_destroy(&frames[i]);
+    }
+}
+
 static void
 executor_actor(zsock_t *pipe, void *args)
 {
     start_t *start = args;
-    executor_t ex = {.cfg = start->cfg, .pipe = pipe, .board = start->board};
+    executor_t ex = {.cfg = start->cfg,
+                     .pipe = pipe,
+                     .board = start->board,
+                     .queue = start->queue,
+                     .index = start->index};
     free(start);
     ex.ctx.worker_id = ex.cfg->worker_id;
     ex.ctx.board = ex.board;
@@ -525,13 +543,9 @@ executor_actor(zsock_t *pipe, void *args)
             break;
         char *command = zmsg_popstr(msg);
         bool is_term = !command || strcmp(command, "$TERM") == 0;
-        if (!is_term && strcmp(command, "T") == 0) {
-            ex.has_said_idle = false;
-            SL_TRACE("executor.recv");
-            run_batch(&ex, msg);
-            if (!ex.has_said_idle)
-                zstr_send(pipe, "I");
-        } /* a "C" between batches names tasks answered already */
+        if (!is_term && strcmp(command, "T") == 0)
+            run_queued(&ex);
+        /* a "C" between batches names tasks answered already */
         free(command);
         zmsg_destroy(&msg);
         if (is_term || ex.is_term)
@@ -546,12 +560,13 @@ executor_actor(zsock_t *pipe, void *args)
 }
 
 zactor_t *
-sl_executor_new(const sl_executor_config_t *cfg, sl_cancel_board_t *board)
+sl_executor_new(const sl_executor_config_t *cfg, sl_cancel_board_t *board,
+                sl_task_queue_t *queue, uint32_t index)
 {
     start_t *start = malloc(sizeof *start);
     if (!start)
         return NULL;
-    *start = (start_t){cfg, board};
+    *start = (start_t){cfg, board, queue, index};
     zactor_t *actor = zactor_new(executor_actor, start);
     if (!actor)
         free(start); /* the actor never ran */

@@ -1,6 +1,6 @@
-/* worker/executor.h: one executor thread (a CZMQ actor): runs the tasks the
- * worker hands it, with its own cache connections, and sends back packed
- * result envelopes. */
+/* worker/executor.h: one executor thread (a CZMQ actor): takes batches of
+ * tasks from the worker's queue and runs them, with its own cache
+ * connections, and sends back packed result envelopes. */
 #ifndef SL_EXECUTOR_H
 #define SL_EXECUTOR_H
 
@@ -8,6 +8,7 @@
 #include "registry.h"
 #include "sign.h"
 #include "task_ctx.h"
+#include "task_queue.h"
 
 #include <czmq.h>
 
@@ -85,8 +86,9 @@ typedef struct sl_exec_cache_stat {
 } sl_exec_cache_stat_t;
 
 /* Messages on the actor pipe (frames):
- *   worker -> executor: "T", then one packed Task per frame (only while
- *                       the executor is idle)
+ *   worker -> executor: "T": tasks were put in the queue while this
+ *                       executor was idle; it takes batches until it
+ *                       finds the queue empty (then idle again)
  *                       "C", then the ids (uint64_t, host order) of tasks
  *                       whose run was cancelled: those of the batch in
  *                       hand not yet computed are answered at once as
@@ -97,15 +99,15 @@ typedef struct sl_exec_cache_stat {
  *                       then an sl_exec_result_stat_t per result, then the
  *                       sl_exec_cache_stat_t of the round trips since the
  *                       last "R" (both arrays, maybe empty)
- *                       "I" when the batch is finished (idle again)
  *                       "S", then the two stats frames of "R": round trips
  *                       that ended after the batch's last "R" (its store,
  *                       read after the answers went), when no "R" follows
  *                       soon
- * The strings in cfg and the board must outlive the actor. The board is
- * this executor's own: the worker thread writes cancel_id, the executor
- * running. */
+ * The strings in cfg, the board and the queue must outlive the actor. The
+ * board is this executor's own: the worker thread writes cancel_id, the
+ * executor running. It takes from queue as taker number index. */
 zactor_t *sl_executor_new(const sl_executor_config_t *cfg,
-                          sl_cancel_board_t *board);
+                          sl_cancel_board_t *board, sl_task_queue_t *queue,
+                          uint32_t index);
 
 #endif

@@ -1,8 +1,8 @@
-/* worker/hand.c: the tasks a worker holds: the queue of packed Tasks not
- * yet given to an executor, their ids for the heartbeat, handing them to
- * idle executors a fair share each, forwarding executors' results, and
- * cancels (queued tasks answered at once, running ones stopped through
- * their executor's board). Runs on the worker thread. */
+/* worker/hand.c: the tasks a worker holds: putting the broker's into the
+ * queue the executors take from (task_queue.h) and waking idle ones,
+ * their ids for the heartbeat, forwarding executors' results, and cancels
+ * (queued tasks answered at once, running ones stopped through their
+ * executor's board). Runs on the worker thread. */
 #include "worker_loop.h"
 
 #include "envelope.h"
@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_CHUNK 64
 
 void
 sl_hand_hold(loop_t *l, uint64_t id)
@@ -45,47 +43,39 @@ bool
 sl_hand_is_idle(const loop_t *l)
 {
     for (uint32_t i = 0; i < l->w->slots; i++)
-        if (l->is_busy[i])
+        if (sl_task_queue_is_busy(l->queue, i))
             return false;
-    return zlist_size(l->queue) == 0;
-}
-
-/* Hands queued tasks to idle executors, a fair share each. */
-void
-sl_hand_dispatch(loop_t *l)
-{
-    size_t idle = 0;
-    for (uint32_t i = 0; i < l->w->slots; i++)
-        idle += !l->is_busy[i];
-    for (uint32_t i = 0; i < l->w->slots && zlist_size(l->queue) > 0; i++) {
-        if (l->is_busy[i])
-            continue;
-        size_t chunk = (zlist_size(l->queue) + idle - 1) / idle;
-        chunk = chunk > MAX_CHUNK ? MAX_CHUNK : chunk;
-        zmsg_t *msg = zmsg_new();
-        zmsg_addstr(msg, "T");
-        for (size_t k = 0; k < chunk; k++) {
-            zframe_t *f = zlist_pop(l->queue);
-            zmsg_append(msg, &f);
-        }
-        zmsg_send(&msg, zactor_sock(l->execs[i]));
-        SL_TRACE("worker.to_executor");
-        l->is_busy[i] = true;
-        idle--;
-    }
+    /* and every answer forwarded (an idle executor's last one may still
+       be on its way here) */
+    return l->held_count == 0 && sl_task_queue_size(l->queue) == 0;
 }
 
 void
 sl_hand_take(loop_t *l, const Sluice__TaskBatch *batch)
 {
-    for (size_t i = 0; i < batch->n_tasks; i++) {
+    zframe_t **frames = calloc(batch->n_tasks + 1, sizeof *frames);
+    uint32_t *woken = calloc(l->w->slots, sizeof *woken);
+    size_t n = 0;
+    for (size_t i = 0; frames && woken && i < batch->n_tasks; i++) {
         size_t size = sluice__task__get_packed_size(batch->tasks[i]);
         zframe_t *f = zframe_new(NULL, size);
+        if (!f)
+            break; /* the rest are not held: the broker requeues them */
         sluice__task__pack(batch->tasks[i], zframe_data(f));
-        zlist_append(l->queue, f);
+        frames[n++] = f;
         sl_hand_hold(l, batch->tasks[i]->task_id);
     }
-    sl_hand_dispatch(l);
+    size_t wake = n ? sl_task_queue_put(l->queue, frames, n, woken) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (frames[i]) { /* not queued: out of memory */
+            zframe_destroy(&frames[i]);
+        }
+    for (size_t i = 0; i < wake; i++) {
+        zstr_send(zactor_sock(l->execs[woken[i]]), "T");
+        SL_TRACE("worker.to_executor");
+    }
+    free(frames);
+    free(woken);
 }
 
 /* Answers the queued tasks ids[0..n) (unpacked from their frames) as
@@ -103,6 +93,7 @@ answer_cancelled(loop_t *l, zframe_t **frames, size_t n)
                                            zframe_size(frames[i]));
         if (!t)
             continue;
+        sl_hand_unhold(l, t->task_id);
         sluice__result__init(&items[count]);
         items[count].task_id = t->task_id;
         items[count].attempt = t->attempt;
@@ -129,35 +120,37 @@ answer_cancelled(loop_t *l, zframe_t **frames, size_t n)
  * answered at once; each busy executor is told (it answers those of its
  * batch not yet computed) and the one computing a named task is asked to
  * stop it (its board). */
+/* Whether the packed Task f is one of the ids of a CancelTasks (ctx). */
+static bool
+is_named(const zframe_t *f, void *ctx)
+{
+    const Sluice__CancelTasks *c = ctx;
+    Sluice__Task *t =
+        (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor,
+                                       zframe_data((zframe_t *)f),
+                                       zframe_size((zframe_t *)f));
+    bool is_named = false;
+    for (size_t i = 0; t && i < c->n_task_ids && !is_named; i++)
+        is_named = c->task_ids[i] == t->task_id;
+    if (t)
+        sluice__task__free_unpacked(t, NULL);
+    return is_named;
+}
+
 void
 sl_hand_cancel(loop_t *l, const Sluice__CancelTasks *c)
 {
-    zframe_t **dropped = calloc(zlist_size(l->queue) + 1, sizeof *dropped);
-    size_t n = 0;
-    for (zframe_t *f = zlist_first(l->queue); f && dropped;) {
-        Sluice__Task *t =
-            (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor,
-                                           zframe_data(f), zframe_size(f));
-        bool is_named = false;
-        for (size_t i = 0; t && i < c->n_task_ids && !is_named; i++)
-            is_named = c->task_ids[i] == t->task_id;
-        if (t && is_named)
-            sl_hand_unhold(l, t->task_id);
-        if (t)
-            sluice__task__free_unpacked(t, NULL);
-        zframe_t *next = zlist_next(l->queue);
-        if (is_named) {
-            zlist_remove(l->queue, f);
-            dropped[n++] = f;
-        }
-        f = next;
-    }
+    size_t cap = sl_task_queue_size(l->queue) + 1;
+    zframe_t **dropped = calloc(cap, sizeof *dropped);
+    size_t n = dropped ? sl_task_queue_remove(l->queue, is_named, (void *)c,
+                                              dropped, cap)
+                       : 0;
     answer_cancelled(l, dropped, n);
     for (size_t i = 0; i < n; i++)
         zframe_destroy(&dropped[i]);
     free(dropped);
     for (uint32_t e = 0; e < l->w->slots; e++) {
-        if (!l->is_busy[e])
+        if (!sl_task_queue_is_busy(l->queue, e))
             continue;
         uint64_t running = atomic_load(&l->boards[e].running);
         for (size_t i = 0; i < c->n_task_ids; i++)
@@ -206,10 +199,6 @@ sl_hand_on_executor(loop_t *l, uint32_t i)
         }
         zframe_destroy(&f);
         zframe_destroy(&ids);
-    }
-    if (kind && strchr(kind, 'I')) { /* "I", or "RI": results, then idle */
-        l->is_busy[i] = false;
-        sl_hand_dispatch(l);
     }
     free(kind);
     zmsg_destroy(&msg);

@@ -90,7 +90,7 @@ render_metrics(void *ctx, sl_buf_t *out)
                               .is_connected = sl_link_is_connected(l),
                               .is_draining = l->is_draining};
     for (uint32_t i = 0; i < l->w->slots; i++)
-        g.busy += l->is_busy[i];
+        g.busy += sl_task_queue_is_busy(l->queue, i);
     return sl_wmetrics_render(l->metrics, &g, out);
 }
 
@@ -112,13 +112,11 @@ loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w, sl_error_t *err)
     l->w = w;
     l->pipe = pipe;
     l->execs = calloc(w->slots, sizeof *l->execs);
-    l->is_busy = calloc(w->slots, sizeof *l->is_busy);
     l->boards = calloc(w->slots, sizeof *l->boards);
-    l->queue = zlist_new();
+    l->queue = sl_task_queue_new(w->slots);
     l->poller = zpoller_new(pipe, NULL);
     l->metrics = sl_wmetrics_new();
-    if (!l->execs || !l->is_busy || !l->boards || !l->queue || !l->poller ||
-        !l->metrics)
+    if (!l->execs || !l->boards || !l->queue || !l->poller || !l->metrics)
         return sl_error_set(err, SL_ENOMEM, "out of memory");
     if (w->http && !(l->http = sl_http_new(w->http, err)))
         return err->code;
@@ -129,7 +127,7 @@ loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w, sl_error_t *err)
     if (sl_link_open(l, err) < 0)
         return err->code;
     for (uint32_t i = 0; i < w->slots; i++) {
-        l->execs[i] = sl_executor_new(&w->exec_cfg, &l->boards[i]);
+        l->execs[i] = sl_executor_new(&w->exec_cfg, &l->boards[i], l->queue, i);
         if (!l->execs[i])
             return sl_error_set(err, SL_ENOMEM, "cannot start executors");
         zpoller_add(l->poller, zactor_sock(l->execs[i]));
@@ -144,13 +142,8 @@ loop_fini(loop_t *l)
     for (uint32_t i = 0; l->execs && i < l->w->slots; i++)
         zactor_destroy(&l->execs[i]);
     free(l->execs);
-    free(l->boards); /* after the executors that read them */
-    free(l->is_busy);
-    while (l->queue && zlist_size(l->queue)) {
-        zframe_t *f = zlist_pop(l->queue);
-        zframe_destroy(&f);
-    }
-    zlist_destroy(&l->queue);
+    free(l->boards);                  /* after the executors that read them */
+    sl_task_queue_destroy(&l->queue); /* and take from it */
     zpoller_destroy(&l->poller);
     free(l->held);
     sl_curve_watch_destroy(&l->watch);

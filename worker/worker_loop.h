@@ -14,6 +14,7 @@
 #include "http.h"
 #include "registry.h"
 #include "sign.h"
+#include "task_queue.h"
 #include "worker_metrics.h"
 
 #include "proto/sluice.pb-c.h"
@@ -59,8 +60,8 @@ typedef struct loop {
     zactor_t **execs;          /* slots executors */
     sl_cancel_board_t *boards; /* per executor: what it computes, and what
                                   to stop (the one state shared with it) */
-    bool *is_busy;             /* per executor */
-    zlist_t *queue;            /* packed Task frames waiting, owned */
+    sl_task_queue_t *queue;    /* tasks no executor has taken, owned;
+                                  shared with the executors */
     zpoller_t *poller;         /* pipe, dealer and executors */
     uint64_t *held;            /* ids of the tasks in hand (queued or run) */
     size_t held_count;
@@ -101,18 +102,17 @@ bool sl_link_is_connected(const loop_t *l);
 
 /* ---- hand.c: tasks in hand ---- */
 
-/* Takes a batch of tasks from the broker into the queue, and dispatches. */
+/* Puts a batch of tasks from the broker into the queue, and wakes idle
+ * executors to take them. */
 void sl_hand_take(loop_t *l, const Sluice__TaskBatch *batch);
-/* Hands queued tasks to idle executors, a fair share each. */
-void sl_hand_dispatch(loop_t *l);
 /* The broker cancelled these tasks' runs: stop them (see hand.c). */
 void sl_hand_cancel(loop_t *l, const Sluice__CancelTasks *c);
-/* A message from executor i: results to forward, or idle. */
+/* A message from executor i: results to forward, or stats. */
 void sl_hand_on_executor(loop_t *l, uint32_t i);
 /* Task ids in hand, as the heartbeat lists them. */
 void sl_hand_hold(loop_t *l, uint64_t id);
 void sl_hand_unhold(loop_t *l, uint64_t id);
-/* No task queued or running. */
+/* No task queued, running, or answered and not yet forwarded. */
 bool sl_hand_is_idle(const loop_t *l);
 
 #endif
