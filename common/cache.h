@@ -116,7 +116,8 @@ int sl_cache_lock_batch(sl_cache_t *c, const char *const *keys,
 /* One key to look up, and to lock in the same round trip. */
 typedef struct sl_cache_probe {
     const char *key;   /* the entry's key */
-    const char *token; /* the value of its lock (see sl_cache_lock) */
+    const char *token; /* the value of its lock (see sl_cache_lock); NULL:
+                          look it up only, take no lock */
     sl_buf_t value;    /* out: a hit's bytes (the caller finis it) */
     int rc;            /* out: 0 a hit; SL_ENOTFOUND missing; SL_ETOOBIG
                           over the read cap; SL_ECACHE */

@@ -410,6 +410,8 @@ lmdb_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
             continue;
         }
         p->rc = SL_ENOTFOUND;
+        if (!p->token)
+            continue; /* a lookup only */
         sl_cache_lock_key(lk, sizeof lk, p->key);
         rc =
             take_lock(s, txn, lk, p->token, lock_ttl_ms, now_ms, &p->is_locked);

@@ -531,31 +531,34 @@ redis_probe_batch(sl_cache_t *c, sl_cache_probe_t *probes, size_t count,
         return SL_ECACHE;
     for (size_t i = 0; i < count; i++) {
         char lk[SL_CACHE_LOCK_KEY_BYTES];
+        const char *token = probes[i].token;
         sl_cache_lock_key(lk, sizeof lk, probes[i].key);
         if (append_get(r, probes[i].key) != REDIS_OK ||
-            append_set(r, lk, probes[i].token, strlen(probes[i].token), true,
-                       lock_ttl_ms) != REDIS_OK)
+            (token && append_set(r, lk, token, strlen(token), true,
+                                 lock_ttl_ms) != REDIS_OK))
             return fail(r, err, "GET");
     }
     int rc = 0;
-    for (size_t i = 0; i < 2 * count; i++) {
-        sl_cache_probe_t *p = &probes[i / 2];
-        redisReply *reply = NULL;
-        if (get_reply(r, &reply) != REDIS_OK) {
-            for (size_t j = 0; j < count; j++) {
-                probes[j].rc = SL_ECACHE;
-                probes[j].is_locked = false;
+    for (size_t i = 0; i < count; i++) {
+        sl_cache_probe_t *p = &probes[i];
+        for (int part = 0; part < (p->token ? 2 : 1); part++) {
+            redisReply *reply = NULL;
+            if (get_reply(r, &reply) != REDIS_OK) {
+                for (size_t j = 0; j < count; j++) {
+                    probes[j].rc = SL_ECACHE;
+                    probes[j].is_locked = false;
+                }
+                return fail(r, err, "GET");
             }
-            return fail(r, err, "GET");
+            if (part == 1) /* the lock */
+                p->is_locked = reply->type == REDIS_REPLY_STATUS;
+            else
+                p->rc = take_value(reply, &p->value);
+            if (reply->type == REDIS_REPLY_ERROR && rc == 0)
+                rc = sl_error_set(err, SL_ECACHE, "%s: probe %s: %s", c->url,
+                                  p->key, reply->str);
+            freeReplyObject(reply);
         }
-        if (i % 2 == 1) /* the lock */
-            p->is_locked = reply->type == REDIS_REPLY_STATUS;
-        else
-            p->rc = take_value(reply, &p->value);
-        if (reply->type == REDIS_REPLY_ERROR && rc == 0)
-            rc = sl_error_set(err, SL_ECACHE, "%s: probe %s: %s", c->url,
-                              p->key, reply->str);
-        freeReplyObject(reply);
     }
     return rc;
 }

@@ -24,6 +24,12 @@
 /* How long a worker's lock on a key it computes lasts: others wait for the
  * entry that long at most, then compute it themselves. */
 #define SL_BATCH_LOCK_MS 5000
+/* A task whose computations this executor has measured at under this on
+ * average takes no lock: computing it twice, should a worker behind
+ * another broker compute it at the same moment, costs less than the lock
+ * (two more commands per key, which were a third of Redis's work in a
+ * cached fan-out). docs/CACHING.md. */
+#define SL_BATCH_LOCK_MIN_US 1000
 
 typedef struct {
     const sl_executor_config_t *cfg; /* borrowed from the worker */
@@ -44,6 +50,9 @@ typedef struct {
     sl_buf_t stores;                 /* store_t of the stores sent and not
                                         yet waited for (exec_cache.c) */
     bool is_missing;                 /* the last lookup mostly missed */
+    uint32_t *cost_us;               /* per task of the registry, its average
+                                        compute time here; 0: none measured
+                                        yet. NULL: unknown, all lock */
 } executor_t;
 
 typedef struct {
@@ -59,6 +68,7 @@ typedef struct {
     char cache_error[512];           /* outcome.cache_error storage */
     bool is_looked_up;               /* its key went to the cache */
     bool is_locked;                  /* this worker holds its key's lock */
+    bool is_lock_free;               /* cheap: computed without a lock */
     bool is_contended;               /* another worker held the lock */
     sl_buf_t entry;                  /* encoded entry waiting to be stored */
     bool needs_store;                /* entry goes to the cache at the flush */
@@ -101,9 +111,15 @@ void sl_batch_note_trip(executor_t *ex, sl_cache_op_t op, uint64_t start_us,
 void sl_batch_job_fini(executor_t *ex, job_t *j);
 
 /* Readies j, whose call is filled: its code found in the registry, its
- * key made, its cache connection taken (pinned until the batch ends). A
- * call that cannot run is answered (is_done) with why. */
+ * key made, its cache connection taken (pinned until the batch ends), and
+ * whether it locks (SL_BATCH_LOCK_MIN_US). A call that cannot run is
+ * answered (is_done) with why. */
 void sl_batch_prepare(executor_t *ex, job_t *j);
+
+/* Notes that def computed once in duration_us (ex->cost_us: an average
+ * over about its last 8). */
+void sl_batch_note_cost(executor_t *ex, const sl_task_def_t *def,
+                        uint64_t duration_us);
 
 /* ---- exec_program.c ---- */
 

@@ -174,8 +174,10 @@ probe_keys(executor_t *ex, job_t **which, size_t count)
         return;
     }
     for (size_t i = 0; i < count; i++) {
-        make_token(ex, which[i]);
         probes[i].key = which[i]->key;
+        if (which[i]->is_lock_free)
+            continue; /* looked up only */
+        make_token(ex, which[i]);
         probes[i].token = which[i]->token;
     }
     bool is_failed = sl_cache_probe_batch(which[0]->slot->cache, probes, count,
@@ -192,7 +194,8 @@ probe_keys(executor_t *ex, job_t **which, size_t count)
         if (!is_failed)
             take_answer(ex, j, probes[i].rc, &probes[i].value);
         j->is_locked = probes[i].is_locked;
-        j->is_contended = probes[i].rc == SL_ENOTFOUND && !j->is_locked;
+        j->is_contended =
+            probes[i].rc == SL_ENOTFOUND && !j->is_locked && !j->is_lock_free;
         if (!j->is_done && !j->is_locked && !j->is_contended)
             j->token[0] = '\0'; /* a refused entry: lock_misses tries */
         sl_buf_fini(&probes[i].value);
@@ -397,8 +400,9 @@ sl_batch_wait_for_peer(const executor_t *ex, job_t *j)
 static bool
 wants_lock(const job_t *j)
 {
-    return !j->is_done && j->slot && j->slot->cache && !j->call.refresh &&
-           j->key[0] && j->outcome.cache != SL_CACHE_OUTCOME_ERROR;
+    return !j->is_done && !j->is_lock_free && j->slot && j->slot->cache &&
+           !j->call.refresh && j->key[0] &&
+           j->outcome.cache != SL_CACHE_OUTCOME_ERROR;
 }
 
 void

@@ -147,6 +147,30 @@ gather_files(executor_t *ex, job_t *j)
     return files;
 }
 
+/* Whether def computes, here, in under SL_BATCH_LOCK_MIN_US on average
+ * (never before it was measured). */
+static bool
+is_cheap(const executor_t *ex, const sl_task_def_t *def)
+{
+    uint32_t cost = ex->cost_us
+                        ? ex->cost_us[sl_registry_index(ex->cfg->registry, def)]
+                        : 0;
+    return cost > 0 && cost < SL_BATCH_LOCK_MIN_US;
+}
+
+void
+sl_batch_note_cost(executor_t *ex, const sl_task_def_t *def,
+                   uint64_t duration_us)
+{
+    if (!ex->cost_us)
+        return;
+    uint32_t *cost = &ex->cost_us[sl_registry_index(ex->cfg->registry, def)];
+    uint64_t d = duration_us ? duration_us : 1; /* 0: not measured */
+    if (d > UINT32_MAX)
+        d = UINT32_MAX;
+    *cost = *cost ? (uint32_t)((*cost * 7ull + d) / 8) : (uint32_t)d;
+}
+
 void
 sl_batch_prepare(executor_t *ex, job_t *j)
 {
@@ -176,6 +200,7 @@ sl_batch_prepare(executor_t *ex, job_t *j)
         return sl_batch_fail(j, "cannot make a cache key for task '%s'",
                              t->name);
     }
+    j->is_lock_free = !j->is_program && is_cheap(ex, j->def);
     const char *url = ex->cfg->cache_url ? ex->cfg->cache_url
                       : *t->cache_url    ? t->cache_url
                                          : ex->cfg->fallback_url;
@@ -242,6 +267,7 @@ compute(executor_t *ex, job_t *j)
     ex->ctx.task_id = 0;
     uint64_t duration_us = sl_batch_now_us() - start;
     j->outcome.duration_us = duration_us;
+    sl_batch_note_cost(ex, j->def, duration_us);
     if (outcome != SL_ISOLATE_OK) {
         sl_value_destroy(&j->value);
         sl_batch_fail(j, "%s", why);
@@ -529,6 +555,8 @@ executor_actor(zsock_t *pipe, void *args)
     ex.ctx.worker_id = ex.cfg->worker_id;
     ex.ctx.board = ex.board;
     ex.caches = sl_cache_pool_new(KEEP_CACHES); /* NULL: tasks run uncached */
+    ex.cost_us = calloc(sl_registry_count(ex.cfg->registry) + 1,
+                        sizeof *ex.cost_us);  /* NULL: every task locks */
     ex.memo = sl_digest_memo_new(MEMO_FILES); /* NULL: inputs read each time */
     zsock_signal(pipe, 0);
     for (;;) {
@@ -557,6 +585,7 @@ executor_actor(zsock_t *pipe, void *args)
     sl_workdir_destroy(&ex.workdir);
     sl_buf_fini(&ex.trips);
     sl_buf_fini(&ex.stores);
+    free(ex.cost_us);
 }
 
 zactor_t *

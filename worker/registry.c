@@ -83,3 +83,9 @@ sl_registry_at(const sl_registry_t *reg, size_t i)
 {
     return i < reg->count ? &reg->defs[i] : NULL;
 }
+
+size_t
+sl_registry_index(const sl_registry_t *reg, const sl_task_def_t *def)
+{
+    return (size_t)(def - reg->defs);
+}

@@ -25,6 +25,8 @@ const sl_task_def_t *sl_registry_find(const sl_registry_t *reg,
 
 size_t sl_registry_count(const sl_registry_t *reg);
 const sl_task_def_t *sl_registry_at(const sl_registry_t *reg, size_t i);
+/* The i of sl_registry_at for a definition sl_registry_find gave. */
+size_t sl_registry_index(const sl_registry_t *reg, const sl_task_def_t *def);
 
 /* Loads a plugin .so and adds its tasks. The library stays loaded for the
  * life of the process. */

@@ -235,7 +235,22 @@ sl_test_cache_probe(const char *url, bool does_hit_lock)
     assert_int_equal(sl_cache_probe_batch(c, p, 3, 0, &err), SL_EINVAL);
     assert_non_null(strstr(err.msg, "TTL"));
     assert_int_equal(sl_cache_probe_batch(c, p, 0, 60000, NULL), 0);
-    for (int i = 0; i < 3; i++)
+    /* no token: a lookup only, in the same round trip as locking ones */
+    sl_cache_probe_t q[3] = {{.key = "q:miss"},
+                             {.key = "p:hit"},
+                             {.key = "q:other", .token = "me"}};
+    assert_int_equal(sl_cache_probe_batch(c, q, 3, 60000, NULL), 0);
+    assert_int_equal(q[0].rc, SL_ENOTFOUND);
+    assert_false(q[0].is_locked);
+    assert_int_equal(sl_cache_lock(c, "q:miss", "you", 60000, NULL), 0);
+    assert_int_equal(q[1].rc, 0);
+    assert_memory_equal(q[1].value.data, "H", 1);
+    assert_false(q[1].is_locked);
+    assert_int_equal(q[2].rc, SL_ENOTFOUND);
+    assert_true(q[2].is_locked);
+    for (int i = 0; i < 3; i++) {
         sl_buf_fini(&p[i].value);
+        sl_buf_fini(&q[i].value);
+    }
     sl_cache_destroy(&c);
 }

@@ -39,7 +39,9 @@ setup(void **state)
                                     .fallback_url = f->url};
     f->ex = (executor_t){.cfg = &f->cfg,
                          .board = &f->board,
-                         .caches = sl_cache_pool_new(8)};
+                         .caches = sl_cache_pool_new(8),
+                         .cost_us = calloc(sl_registry_count(f->registry),
+                                           sizeof(uint32_t))};
     *state = f;
     return 0;
 }
@@ -51,6 +53,7 @@ teardown(void **state)
     sl_cache_pool_destroy(&f->ex.caches);
     sl_buf_fini(&f->ex.trips);
     sl_buf_fini(&f->ex.stores);
+    free(f->ex.cost_us);
     sl_registry_destroy(&f->registry);
     sl_test_scratch_remove(f->dir);
     free(f);
@@ -197,6 +200,49 @@ test_executor_second_worker_finds_the_key_locked(void **state)
     sl_buf_fini(&ex2.stores);
 }
 
+/* A task measured here at under SL_BATCH_LOCK_MIN_US on average is looked
+ * up without a lock and computed without one; one not yet measured, or
+ * slower, locks. */
+static void
+test_executor_cheap_tasks_take_no_lock(void **state)
+{
+    fixture_t *f = *state;
+    job_t j[3];
+    call(&j[0], 1, "mul", 2, 3);
+    sl_batch_prepare(&f->ex, &j[0]);
+    assert_false(j[0].is_lock_free); /* nothing measured yet */
+    sl_batch_lookup(&f->ex, &j[0], 1);
+    assert_true(j[0].is_locked);
+    sl_batch_note_cost(&f->ex, j[0].def, 40);
+
+    call(&j[1], 2, "mul", 4, 5);
+    sl_batch_prepare(&f->ex, &j[1]);
+    assert_true(j[1].is_lock_free);
+    sl_batch_lookup(&f->ex, &j[1], 1);
+    sl_batch_lock_misses(&f->ex, &j[1], 1);
+    assert_false(j[1].is_done); /* a miss */
+    assert_false(j[1].is_locked);
+    assert_false(j[1].is_contended);
+    assert_int_equal(sl_cache_lock(j[1].slot->cache, j[1].key, "other", 60000,
+                                   NULL),
+                     0); /* nobody took it */
+
+    for (int i = 0; i < 8; i++) /* add: slow, then it averages down */
+        sl_batch_note_cost(&f->ex, sl_registry_find(f->registry, "add", 0),
+                           i == 0 ? 50000 : 100);
+    call(&j[2], 3, "add", 1, 2);
+    sl_batch_prepare(&f->ex, &j[2]);
+    assert_false(j[2].is_lock_free); /* about 12 ms on average still */
+    release(f, j, 3);
+    for (int i = 0; i < 40; i++)
+        sl_batch_note_cost(&f->ex, sl_registry_find(f->registry, "add", 0),
+                           100);
+    call(&j[2], 4, "add", 1, 2);
+    sl_batch_prepare(&f->ex, &j[2]);
+    assert_true(j[2].is_lock_free);
+    release(f, &j[2], 1);
+}
+
 /* A cache that cannot be opened is a cache error on the job, which still
  * computes; an unknown task is answered at once; cache: none skips. */
 static void
@@ -238,6 +284,8 @@ main(void)
             test_executor_entry_of_another_key_is_a_miss, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_executor_second_worker_finds_the_key_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_executor_cheap_tasks_take_no_lock,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_executor_prepare_says_what_cannot_be, setup, teardown),
     };
