@@ -38,11 +38,26 @@ now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* No high-water mark on the measuring sockets: a ROUTER whose pipe to a
+ * peer looks full drops what it sends there, silently, and a pipe can
+ * look full before it is (the reader's I/O thread says what it has read
+ * every so often). With up to RATE_WINDOW echoes in flight on two busy
+ * cores, an echo was dropped now and then and the bench waited out
+ * IO_TIMEOUT_MS for it. RATE_WINDOW bounds what is queued. */
+static void
+unbounded(zsock_t *s)
+{
+    zsock_set_sndhwm(s, 0);
+    zsock_set_rcvhwm(s, 0);
+}
+
 /* Sends every frame of each message it gets back where it came from. */
 static void
 echo_actor(zsock_t *pipe, void *args)
 {
     zsock_t *router = zsock_new(ZMQ_ROUTER);
+    if (router)
+        unbounded(router);
     int port = router ? zsock_bind(router, "%s", (const char *)args) : -1;
     zsock_signal(pipe, 0);
     zstr_send(pipe, port < 0 ? "" : zsock_endpoint(router));
@@ -255,7 +270,11 @@ sl_bench_limits_measure(const char *endpoint, const char *cache_url,
     char *payload = calloc(1, payload_bytes + 1);
     zactor_t *echo = payload ? zactor_new(echo_actor, bind_to) : NULL;
     char *echo_at = echo ? zstr_recv(echo) : NULL;
-    zsock_t *dealer = echo_at && *echo_at ? zsock_new_dealer(echo_at) : NULL;
+    zsock_t *dealer = echo_at && *echo_at ? zsock_new(ZMQ_DEALER) : NULL;
+    if (dealer)
+        unbounded(dealer);
+    if (dealer && zsock_connect(dealer, "%s", echo_at) < 0)
+        zsock_destroy(&dealer);
     int rc = 0;
     if (!dealer) {
         rc = sl_error_set(err, SL_EIO, "cannot measure ZeroMQ over %s (%s)",
