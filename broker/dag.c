@@ -102,20 +102,12 @@ set_identity(sl_run_t *run, sl_job_t *job)
     const sl_node_t *node = &run->flow->nodes[job->node];
     const uint8_t *settings =
         node->opt.cache == SL_CACHE_NONE ? NULL : settings_of(run, job->node);
-    uint8_t both[2 * SL_DIGEST_BYTES]; /* task call, then settings */
-    job->has_identity = false;
-    if (!settings ||
-        sl_digest_task(node->task, node->version, job->args, both) < 0)
-        return;
-    if (job->inputs) { /* the same call reading other files is another */
-        uint8_t call[3 * SL_DIGEST_BYTES];
-        memcpy(call, both, SL_DIGEST_BYTES);
-        if (sl_digest_value(job->inputs, call + SL_DIGEST_BYTES) < 0)
-            return;
-        sl_digest_bytes(call, 2 * SL_DIGEST_BYTES, both);
-    }
-    memcpy(both + SL_DIGEST_BYTES, settings, SL_DIGEST_BYTES);
-    job->has_identity = sl_digest_bytes(both, sizeof both, job->identity) == 0;
+    /* one pass, keyed by the settings; the same call reading other files
+       (its inputs) is another */
+    job->has_identity =
+        settings &&
+        sl_digest_task_keyed(node->task, node->version, job->args, job->inputs,
+                             settings, job->identity) == 0;
 }
 
 /* The queue a job waits in: its task's, or for a program task, its

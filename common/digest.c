@@ -149,9 +149,11 @@ sl_digest_task(const char *task, uint32_t version, const sl_value_t *args,
     return sl_digest_task_files(task, version, args, NULL, digest);
 }
 
-int
-sl_digest_task_files(const char *task, uint32_t version, const sl_value_t *args,
-                     const sl_value_t *files, uint8_t digest[SL_DIGEST_BYTES])
+/* [task, version, args] and files (if any), hashed with key (NULL: none). */
+static int
+digest_call(const char *task, uint32_t version, const sl_value_t *args,
+            const sl_value_t *files, const uint8_t *key,
+            uint8_t digest[SL_DIGEST_BYTES])
 {
     static const char domain[] = "sluice-task-v1";
     sl_buf_t b = {0};
@@ -166,10 +168,28 @@ sl_digest_task_files(const char *task, uint32_t version, const sl_value_t *args,
         rc = encode(args, &b, 2);
     if (rc == 0 && files && sl_value_count(files) > 0)
         rc = encode(files, &b, 1);
-    if (rc == 0)
-        rc = hash(b.data, b.size, digest);
+    if (rc == 0 &&
+        crypto_generichash(digest, SL_DIGEST_BYTES, (const uint8_t *)b.data,
+                           b.size, key, key ? SL_DIGEST_BYTES : 0) != 0)
+        rc = SL_ENOMEM;
     sl_buf_fini(&b);
     return rc;
+}
+
+int
+sl_digest_task_files(const char *task, uint32_t version, const sl_value_t *args,
+                     const sl_value_t *files, uint8_t digest[SL_DIGEST_BYTES])
+{
+    return digest_call(task, version, args, files, NULL, digest);
+}
+
+int
+sl_digest_task_keyed(const char *task, uint32_t version, const sl_value_t *args,
+                     const sl_value_t *files,
+                     const uint8_t key[SL_DIGEST_BYTES],
+                     uint8_t digest[SL_DIGEST_BYTES])
+{
+    return digest_call(task, version, args, files, key, digest);
 }
 
 int

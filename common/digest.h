@@ -35,6 +35,15 @@ int sl_digest_task_files(const char *task, uint32_t version,
                          const sl_value_t *args, const sl_value_t *files,
                          uint8_t digest[SL_DIGEST_BYTES]);
 
+/* sl_digest_task_files hashed with key (BLAKE2b's keyed mode): one pass
+ * for a digest of the call and of what key stands for (the broker's
+ * identity of a job: the call under its node's cache settings). Not a
+ * cache key. */
+int sl_digest_task_keyed(const char *task, uint32_t version,
+                         const sl_value_t *args, const sl_value_t *files,
+                         const uint8_t key[SL_DIGEST_BYTES],
+                         uint8_t digest[SL_DIGEST_BYTES]);
+
 /* digest = BLAKE2b-256 of what fd reads to its end, streamed; *size
  * (if not NULL) the bytes read. 0, or SL_EIO with err saying why. */
 int sl_digest_fd(int fd, uint8_t digest[SL_DIGEST_BYTES], uint64_t *size,

@@ -136,6 +136,32 @@ file_pair(const char *name, const char *content)
                  NULL);
 }
 
+/* The broker's identity of a job: the call's digest keyed by its node's
+ * settings, in one pass: the same for the same call and key, another for
+ * another key, other files, or no key at all. */
+static void
+test_digest_task_keyed(void **state)
+{
+    (void)state;
+    uint8_t k1[SL_DIGEST_BYTES] = {1}, k2[SL_DIGEST_BYTES] = {2};
+    uint8_t a[SL_DIGEST_BYTES], b[SL_DIGEST_BYTES], plain[SL_DIGEST_BYTES];
+    sl_value_t *args = sl_value_new_list(), *x = sl_value_new_int(7);
+    sl_value_t *files = sl_value_new_list(), *f = file_pair("a", "A");
+    sl_value_push(args, &x);
+    sl_value_push(files, &f);
+    assert_int_equal(sl_digest_task_keyed("add", 1, args, NULL, k1, a), 0);
+    assert_int_equal(sl_digest_task_keyed("add", 1, args, NULL, k1, b), 0);
+    assert_memory_equal(a, b, SL_DIGEST_BYTES);
+    assert_int_equal(sl_digest_task_keyed("add", 1, args, NULL, k2, b), 0);
+    assert_memory_not_equal(a, b, SL_DIGEST_BYTES);
+    assert_int_equal(sl_digest_task_keyed("add", 1, args, files, k1, b), 0);
+    assert_memory_not_equal(a, b, SL_DIGEST_BYTES);
+    assert_int_equal(sl_digest_task("add", 1, args, plain), 0);
+    assert_memory_not_equal(a, plain, SL_DIGEST_BYTES);
+    sl_value_destroy(&args);
+    sl_value_destroy(&files);
+}
+
 static void
 test_digest_task_with_files_golden(void **state)
 {
@@ -228,6 +254,7 @@ main(void)
         cmocka_unit_test(test_digest_same_for_reordered_map_keys),
         cmocka_unit_test(test_digest_task_golden),
         cmocka_unit_test(test_digest_task_with_files_golden),
+        cmocka_unit_test(test_digest_task_keyed),
         cmocka_unit_test(test_digest_types_are_distinct),
         cmocka_unit_test(test_digest_refuses_too_deep),
     };
