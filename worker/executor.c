@@ -527,14 +527,20 @@ out:
 }
 
 /* Batch after batch from the queue, until it is empty (then this
- * executor is idle: the next put wakes it with "T") or $TERM came. */
+ * executor is idle: the next put wakes it with "T") or $TERM came: it is
+ * looked for between batches too, so that a stopping worker waits for one
+ * batch at most, not the whole queue (whose answers would fill the pipe
+ * the stopping worker thread no longer reads). */
 static void
 run_queued(executor_t *ex)
 {
     zframe_t *frames[SL_TASK_QUEUE_TAKE_MAX];
-    size_t n;
-    while (!ex->is_term &&
-           (n = sl_task_queue_take(ex->queue, ex->index, frames)) > 0) {
+    for (;;) {
+        take_cancels(ex, NULL, 0); /* a $TERM between batches */
+        size_t n =
+            ex->is_term ? 0 : sl_task_queue_take(ex->queue, ex->index, frames);
+        if (n == 0)
+            return;
         SL_TRACE("executor.recv");
         run_batch(ex, frames, n);
         for (size_t i = 0; i < n; i++)

@@ -12,6 +12,9 @@
 #include "batch.h"
 #include "cache.h"
 #include "entry.h"
+#include "task_queue.h"
+
+#include "proto/sluice.pb-c.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,6 +277,35 @@ test_executor_prepare_says_what_cannot_be(void **state)
     release(f, &j, 1);
 }
 
+/* An executor told to stop ($TERM, as a stopping worker tells it) leaves
+ * the rest of the queue: it stops after the batch it is on, at most, not
+ * after the queue, whose answers would go to a pipe the stopping worker
+ * no longer reads. */
+static void
+test_executor_stopped_leaves_the_queue(void **state)
+{
+    enum { N = 20000 };
+    fixture_t *f = *state;
+    sl_task_queue_t *q = sl_task_queue_new(1);
+    uint32_t woken[1];
+    for (uint32_t i = 0; i < N; i++) { /* answered at once: no such task */
+        Sluice__Task t = SLUICE__TASK__INIT;
+        t.task_id = i + 1;
+        t.attempt = 1;
+        t.name = "no_such_task";
+        zframe_t *frame = zframe_new(NULL, sluice__task__get_packed_size(&t));
+        sluice__task__pack(&t, zframe_data(frame));
+        sl_task_queue_put(q, &frame, 1, woken);
+    }
+    sl_cancel_board_t board = {0};
+    zactor_t *ex = sl_executor_new(&f->cfg, &board, q, 0);
+    assert_non_null(ex);
+    zstr_send(zactor_sock(ex), "T");
+    zactor_destroy(&ex); /* $TERM right behind the T */
+    assert_true(sl_task_queue_size(q) >= N - SL_TASK_QUEUE_TAKE_MAX);
+    sl_task_queue_destroy(&q);
+}
+
 int
 main(void)
 {
@@ -288,6 +320,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_executor_prepare_says_what_cannot_be, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_executor_stopped_leaves_the_queue,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
