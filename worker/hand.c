@@ -67,7 +67,9 @@ sl_hand_take(loop_t *l, const Sluice__TaskBatch *batch)
     }
     size_t wake = n ? sl_task_queue_put(l->queue, frames, n, woken) : 0;
     for (size_t i = 0; i < n; i++)
-        if (frames[i]) { /* not queued: out of memory */
+        if (frames[i]) { /* not queued (out of memory): nor held, so the
+                            broker requeues it */
+            sl_hand_unhold(l, batch->tasks[i]->task_id);
             zframe_destroy(&frames[i]);
         }
     for (size_t i = 0; i < wake; i++) {
@@ -116,10 +118,6 @@ answer_cancelled(loop_t *l, zframe_t **frames, size_t n)
     free(ptrs);
 }
 
-/* The broker cancelled these tasks' runs: those still queued here are
- * answered at once; each busy executor is told (it answers those of its
- * batch not yet computed) and the one computing a named task is asked to
- * stop it (its board). */
 /* Whether the packed Task f is one of the ids of a CancelTasks (ctx). */
 static bool
 is_named(const zframe_t *f, void *ctx)
@@ -137,6 +135,10 @@ is_named(const zframe_t *f, void *ctx)
     return is_named;
 }
 
+/* The broker cancelled these tasks' runs: those still queued here are
+ * answered at once; each busy executor is told (it answers those of its
+ * batch not yet computed) and the one computing a named task is asked to
+ * stop it (its board). */
 void
 sl_hand_cancel(loop_t *l, const Sluice__CancelTasks *c)
 {

@@ -91,10 +91,10 @@ test_redis_store_is_waited_for_later(void **s)
     assert_int_equal(sl_cache_get(c, "late:2", &out, NULL), SL_ENOTFOUND);
     err = (sl_error_t){0};
     assert_int_equal(sl_cache_set_batch_send(c, &two, 1, &err), 0);
-    assert_int_equal(sl_cache_get(c, "late:1", &out, NULL), 0); /* behind */
+    assert_int_equal(sl_cache_get(c, "late:1", &out, NULL), 0);    /* behind */
     assert_int_equal(sl_cache_set_batch_wait(c, &err), SL_ECACHE); /* kept */
     assert_non_null(strstr(err.msg, "OOM"));
-    assert_int_equal(sl_cache_set_batch_wait(c, NULL), 0); /* said once */
+    assert_int_equal(sl_cache_set_batch_wait(c, NULL), 0);      /* said once */
     assert_int_equal(sl_cache_get(c, "late:1", &out, NULL), 0); /* usable */
     sl_buf_fini(&out);
     sl_cache_destroy(&c);
