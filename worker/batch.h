@@ -72,6 +72,8 @@ typedef struct {
     bool is_contended;               /* another worker held the lock */
     sl_buf_t entry;                  /* encoded entry waiting to be stored */
     bool needs_store;                /* entry goes to the cache at the flush */
+    bool is_entry_due;               /* entry to encode after the answer */
+    uint64_t entry_duration_us;      /* its compute time, for it */
     char token[300];           /* the lock's value: task id, attempt, us */
     bool is_done;              /* the outcome is final */
     bool is_cancelled;         /* its run was cancelled */
@@ -152,6 +154,17 @@ bool sl_batch_wait_for_peer(const executor_t *ex, job_t *j);
 /* A computed value is encoded into j->entry for the next store, with the
  * task's TTL; or the outcome says why it will not be stored. */
 void sl_batch_encode_entry(executor_t *ex, job_t *j, uint64_t duration_us);
+
+/* sl_batch_encode_entry, or, when nothing its encoding finds could change
+ * the answer (a storable TTL, and a value and call too small for the
+ * entry to reach the cap), the same left for sl_batch_encode_due, after
+ * the answer: the key's digests and the entry (and its signature) are off
+ * the answer's path. */
+void sl_batch_plan_entry(executor_t *ex, job_t *j, uint64_t duration_us);
+
+/* Encodes the entries sl_batch_plan_entry left, for the store that
+ * follows; one that cannot be is logged (the answer has gone). */
+void sl_batch_encode_due(executor_t *ex, job_t **jobs, size_t n);
 
 /* Stores the encoded entries of jobs[0..n) and releases their locks, in
  * one pipelined round trip per cache (both halves below). */

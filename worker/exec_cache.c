@@ -334,6 +334,55 @@ sl_batch_encode_entry(executor_t *ex, job_t *j, uint64_t duration_us)
     }
 }
 
+/* Whether j's entry is sure to be under the cache's cap, whatever its
+ * encoding: a value that is a scalar, or a string or bytes under half the
+ * cap, of a call with few arguments, naming no files. */
+static bool
+is_surely_small(const job_t *j)
+{
+    size_t size = 0;
+    switch (sl_value_type(j->value)) {
+    case SL_STRING: sl_value_get_string(j->value, &size); break;
+    case SL_BYTES: sl_value_get_bytes(j->value, &size); break;
+    case SL_LIST:
+    case SL_MAP: return false;
+    default: break;
+    }
+    return size < SL_CACHE_VALUE_MAX_BYTES / 2 &&
+           sl_value_count(j->call.args) < 1024 && !j->files &&
+           !j->outputs.count;
+}
+
+void
+sl_batch_plan_entry(executor_t *ex, job_t *j, uint64_t duration_us)
+{
+    const sl_task_call_t *t = &j->call;
+    bool is_plain = j->slot && j->slot->cache && !j->is_unstorable &&
+                    t->ttl_ms != 0 && t->ttl_ms >= SL_TTL_FOREVER;
+    if (!is_plain || !is_surely_small(j))
+        return sl_batch_encode_entry(ex, j, duration_us);
+    j->is_entry_due = true;
+    j->entry_duration_us = duration_us;
+}
+
+void
+sl_batch_encode_due(executor_t *ex, job_t **jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        job_t *j = jobs[i];
+        if (!j->is_entry_due)
+            continue;
+        j->is_entry_due = false;
+        sl_batch_encode_entry(ex, j, j->entry_duration_us);
+        if (j->needs_store)
+            continue;
+        sl_log(SL_LOG_WARN, "executor",
+               "key=%s not stored, after the answer went: %s", j->key,
+               j->cache_error);
+        sl_batch_note_trip(ex, SL_CACHE_OP_SET, sl_batch_now_us(), 0, 0, 1);
+    }
+}
+
 static void
 pause_ms(int ms)
 {

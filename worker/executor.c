@@ -276,7 +276,7 @@ compute(executor_t *ex, job_t *j)
     }
     j->outcome.is_ok = true;
     j->is_done = true;
-    sl_batch_encode_entry(ex, j, duration_us);
+    sl_batch_plan_entry(ex, j, duration_us);
 }
 
 /* ---- answers ------------------------------------------------------------ */
@@ -385,17 +385,19 @@ out:
     free(results);
 }
 
-/* Sends the answers of jobs[0..n), then their store, whose replies are
- * read by the next use of its cache (the next lookup goes behind it, in
- * the same round trip), the next flush, or once idle: an answer does not
- * wait for the store (docs/CACHING.md), nor does the next batch. The answer
- * goes first: on two cores, waking Redis before the worker thread cost the
- * answer more than the store's round trip (docs/PERFORMANCE.md). */
+/* Sends the answers of jobs[0..n), then encodes the entries left for
+ * after them (sl_batch_plan_entry) and sends their store, whose replies
+ * are read by the next use of its cache (the next lookup goes behind it,
+ * in the same round trip), the next flush, or once idle: an answer does
+ * not wait for the store (docs/CACHING.md), nor does the next batch. The
+ * answer goes first: on two cores, waking Redis before the worker thread
+ * cost the answer more than the store's round trip (docs/PERFORMANCE.md). */
 static void
 flush(executor_t *ex, job_t **jobs, size_t n)
 {
     sl_batch_store_wait(ex); /* the last flush's */
     send_results(ex, jobs, n);
+    sl_batch_encode_due(ex, jobs, n);
     sl_batch_store_send(ex, jobs, n);
 }
 

@@ -203,6 +203,45 @@ test_executor_second_worker_finds_the_key_locked(void **state)
     sl_buf_fini(&ex2.stores);
 }
 
+/* An entry sure to fit (a scalar; a string under half the cap) is encoded
+ * after the answer goes (sl_batch_encode_due); one that may not fit is
+ * encoded at once, so that the answer can say TOO_LARGE. */
+static void
+test_executor_small_entries_are_encoded_after_the_answer(void **state)
+{
+    fixture_t *f = *state;
+    job_t j[2];
+    call(&j[0], 1, "mul", 6, 7);
+    sl_batch_prepare(&f->ex, &j[0]);
+    j[0].value = sl_value_new_int(42);
+    sl_batch_plan_entry(&f->ex, &j[0], 5);
+    assert_true(j[0].is_entry_due);
+    assert_false(j[0].needs_store);
+    assert_int_equal(j[0].entry.size, 0);
+    job_t *due[] = {&j[0]};
+    sl_batch_encode_due(&f->ex, due, 1);
+    assert_false(j[0].is_entry_due);
+    assert_true(j[0].needs_store);
+    sl_entry_t e = {0};
+    assert_int_equal(sl_entry_read(j[0].entry.data, j[0].entry.size, j[0].key,
+                                   &e, NULL),
+                     SL_ENTRY_OK);
+    assert_int_equal(sl_value_get_int(e.value), 42);
+    sl_entry_fini(&e);
+
+    call(&j[1], 2, "mul", 1, 1);
+    sl_batch_prepare(&f->ex, &j[1]);
+    char *big = calloc(1, SL_CACHE_VALUE_MAX_BYTES + 1);
+    memset(big, 'x', SL_CACHE_VALUE_MAX_BYTES);
+    j[1].value = sl_value_new_string(big);
+    free(big);
+    sl_batch_plan_entry(&f->ex, &j[1], 5);
+    assert_false(j[1].is_entry_due); /* at once: it says so in the answer */
+    assert_false(j[1].needs_store);
+    assert_int_equal(j[1].outcome.cache, SL_CACHE_OUTCOME_TOO_LARGE);
+    release(f, j, 2);
+}
+
 /* A task measured here at under SL_BATCH_LOCK_MIN_US on average is looked
  * up without a lock and computed without one; one not yet measured, or
  * slower, locks. */
@@ -318,6 +357,9 @@ main(void)
             test_executor_second_worker_finds_the_key_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_cheap_tasks_take_no_lock,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_executor_small_entries_are_encoded_after_the_answer, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
             test_executor_prepare_says_what_cannot_be, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_stopped_leaves_the_queue,
