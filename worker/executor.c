@@ -110,14 +110,14 @@ sl_batch_job_fini(executor_t *ex, job_t *j)
     sl_task_call_fini(&j->call);
 }
 
-/* A job from a packed Task (decoded here, at the edge), then prepared. */
+/* A job from a decoded Task (its own from now on: made a call here, at
+ * the edge), then prepared. */
 static void
-prepare(executor_t *ex, job_t *j, zframe_t *frame)
+prepare(executor_t *ex, job_t *j, Sluice__Task *task)
 {
     sl_error_t err = {0};
     j->outcome = (sl_outcome_t){.error = "", .cache_error = ""};
-    if (sl_task_call_decode(zframe_data(frame), zframe_size(frame), &j->call,
-                            &err) < 0)
+    if (sl_task_call_take(task, &j->call, &err) < 0)
         return sl_batch_fail(j, "%s", err.msg);
     sl_batch_prepare(ex, j);
 }
@@ -495,16 +495,20 @@ compute_misses(executor_t *ex, job_t *jobs, job_t **ready, size_t n)
     flush(ex, ready, ready_count);
 }
 
+/* The tasks[0..n) taken from the queue, freed with their jobs. */
 static void
-run_batch(executor_t *ex, zframe_t **frames, size_t n)
+run_batch(executor_t *ex, Sluice__Task **tasks, size_t n)
 {
     job_t *jobs = calloc(n + 1, sizeof *jobs);
     job_t **ready = calloc(n + 1, sizeof *ready);
     size_t i = 0, ready_count = 0;
-    if (!jobs || !ready)
+    if (!jobs || !ready) { /* out of memory */
+        for (i = 0; i < n; i++)
+            sluice__task__free_unpacked(tasks[i], NULL);
         goto out;
+    }
     for (i = 0; i < n; i++)
-        prepare(ex, &jobs[i], frames[i]);
+        prepare(ex, &jobs[i], tasks[i]);
     sl_batch_lookup(ex, jobs, n); /* behind the last batch's store */
     sl_batch_store_wait(ex);      /* whose replies it read first */
     for (i = 0; i < n; i++)
@@ -536,17 +540,15 @@ out:
 static void
 run_queued(executor_t *ex)
 {
-    zframe_t *frames[SL_TASK_QUEUE_TAKE_MAX];
+    void *tasks[SL_TASK_QUEUE_TAKE_MAX];
     for (;;) {
         take_cancels(ex, NULL, 0); /* a $TERM between batches */
         size_t n =
-            ex->is_term ? 0 : sl_task_queue_take(ex->queue, ex->index, frames);
+            ex->is_term ? 0 : sl_task_queue_take(ex->queue, ex->index, tasks);
         if (n == 0)
             return;
         SL_TRACE("executor.recv");
-        run_batch(ex, frames, n);
-        for (size_t i = 0; i < n; i++)
-            zframe_destroy(&frames[i]);
+        run_batch(ex, (Sluice__Task **)tasks, n);
     }
 }
 

@@ -51,60 +51,48 @@ sl_hand_is_idle(const loop_t *l)
 }
 
 void
-sl_hand_take(loop_t *l, const Sluice__TaskBatch *batch)
+sl_hand_take(loop_t *l, Sluice__TaskBatch *batch)
 {
-    zframe_t **frames = calloc(batch->n_tasks + 1, sizeof *frames);
     uint32_t *woken = calloc(l->w->slots, sizeof *woken);
-    size_t n = 0;
-    for (size_t i = 0; frames && woken && i < batch->n_tasks; i++) {
-        size_t size = sluice__task__get_packed_size(batch->tasks[i]);
-        zframe_t *f = zframe_new(NULL, size);
-        if (!f)
-            break; /* the rest are not held: the broker requeues them */
-        sluice__task__pack(batch->tasks[i], zframe_data(f));
-        frames[n++] = f;
+    if (!woken)
+        return; /* none held: the broker requeues them */
+    for (size_t i = 0; i < batch->n_tasks; i++)
         sl_hand_hold(l, batch->tasks[i]->task_id);
-    }
-    size_t wake = n ? sl_task_queue_put(l->queue, frames, n, woken) : 0;
-    for (size_t i = 0; i < n; i++)
-        if (frames[i]) { /* not queued (out of memory): nor held, so the
-                            broker requeues it */
+    size_t wake =
+        sl_task_queue_put(l->queue, (void **)batch->tasks, batch->n_tasks,
+                          woken); /* the decoded tasks, as they are */
+    for (size_t i = 0; i < batch->n_tasks; i++)
+        if (batch->tasks[i]) { /* not queued (out of memory): nor held, so
+                                  the broker requeues it */
             sl_hand_unhold(l, batch->tasks[i]->task_id);
-            zframe_destroy(&frames[i]);
+            sluice__task__free_unpacked(batch->tasks[i], NULL);
         }
+    batch->n_tasks = 0; /* the envelope frees what is left: the array */
     for (size_t i = 0; i < wake; i++) {
         zstr_send(zactor_sock(l->execs[woken[i]]), "T");
         SL_TRACE("worker.to_executor");
     }
-    free(frames);
     free(woken);
 }
 
-/* Answers the queued tasks ids[0..n) (unpacked from their frames) as
- * cancelled, in one results message. */
+/* Answers the queued tasks[0..n) as cancelled, in one results message. */
 static void
-answer_cancelled(loop_t *l, zframe_t **frames, size_t n)
+answer_cancelled(loop_t *l, Sluice__Task **tasks, size_t n)
 {
     Sluice__Result *items = calloc(n + 1, sizeof *items);
     Sluice__Result **ptrs = calloc(n + 1, sizeof *ptrs);
     size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        sl_hand_unhold(l, tasks[i]->task_id);
     for (size_t i = 0; items && ptrs && i < n; i++) {
-        Sluice__Task *t =
-            (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor,
-                                           zframe_data(frames[i]),
-                                           zframe_size(frames[i]));
-        if (!t)
-            continue;
-        sl_hand_unhold(l, t->task_id);
         sluice__result__init(&items[count]);
-        items[count].task_id = t->task_id;
-        items[count].attempt = t->attempt;
+        items[count].task_id = tasks[i]->task_id;
+        items[count].attempt = tasks[i]->attempt;
         items[count].status = SLUICE__RESULT__STATUS__ERROR;
         items[count].failure = SLUICE__RESULT__FAILURE__CANCELLED;
         items[count].error = "cancelled before it ran";
         ptrs[count] = &items[count];
         count++;
-        sluice__task__free_unpacked(t, NULL);
     }
     Sluice__ResultBatch batch = SLUICE__RESULT_BATCH__INIT;
     batch.results = ptrs;
@@ -118,21 +106,16 @@ answer_cancelled(loop_t *l, zframe_t **frames, size_t n)
     free(ptrs);
 }
 
-/* Whether the packed Task f is one of the ids of a CancelTasks (ctx). */
+/* Whether the Task task is one of the ids of a CancelTasks (ctx). */
 static bool
-is_named(const zframe_t *f, void *ctx)
+is_named(const void *task, void *ctx)
 {
     const Sluice__CancelTasks *c = ctx;
-    Sluice__Task *t =
-        (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor,
-                                       zframe_data((zframe_t *)f),
-                                       zframe_size((zframe_t *)f));
-    bool is_named = false;
-    for (size_t i = 0; t && i < c->n_task_ids && !is_named; i++)
-        is_named = c->task_ids[i] == t->task_id;
-    if (t)
-        sluice__task__free_unpacked(t, NULL);
-    return is_named;
+    uint64_t id = ((const Sluice__Task *)task)->task_id;
+    for (size_t i = 0; i < c->n_task_ids; i++)
+        if (c->task_ids[i] == id)
+            return true;
+    return false;
 }
 
 /* The broker cancelled these tasks' runs: those still queued here are
@@ -143,13 +126,13 @@ void
 sl_hand_cancel(loop_t *l, const Sluice__CancelTasks *c)
 {
     size_t cap = sl_task_queue_size(l->queue) + 1;
-    zframe_t **dropped = calloc(cap, sizeof *dropped);
+    Sluice__Task **dropped = calloc(cap, sizeof *dropped);
     size_t n = dropped ? sl_task_queue_remove(l->queue, is_named, (void *)c,
-                                              dropped, cap)
+                                              (void **)dropped, cap)
                        : 0;
     answer_cancelled(l, dropped, n);
     for (size_t i = 0; i < n; i++)
-        zframe_destroy(&dropped[i]);
+        sluice__task__free_unpacked(dropped[i], NULL);
     free(dropped);
     for (uint32_t e = 0; e < l->w->slots; e++) {
         if (!sl_task_queue_is_busy(l->queue, e))

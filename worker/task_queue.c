@@ -1,5 +1,5 @@
-/* worker/task_queue.c: the tasks no executor has taken yet, in a ring of
- * frames behind one mutex (task_queue.h). */
+/* worker/task_queue.c: the tasks no executor has taken yet, in a ring
+ * behind one mutex (task_queue.h). */
 #include "task_queue.h"
 
 #include <pthread.h>
@@ -7,21 +7,23 @@
 
 struct sl_task_queue {
     pthread_mutex_t lock;
-    zframe_t **ring; /* cap slots; count of them from head on */
+    void **ring; /* cap slots; count of them from head on */
     size_t cap;
     size_t head;
     size_t count;
     uint32_t takers;
     bool *is_busy; /* per taker */
+    sl_task_free_fn free_task;
 };
 
 sl_task_queue_t *
-sl_task_queue_new(uint32_t takers)
+sl_task_queue_new(uint32_t takers, sl_task_free_fn free_task)
 {
     sl_task_queue_t *q = calloc(1, sizeof *q);
     if (!q)
         return NULL;
     q->takers = takers;
+    q->free_task = free_task;
     q->is_busy = calloc(takers + 1, sizeof *q->is_busy);
     if (!q->is_busy || pthread_mutex_init(&q->lock, NULL) != 0) {
         free(q->is_busy);
@@ -38,7 +40,7 @@ sl_task_queue_destroy(sl_task_queue_t **p)
     if (!q)
         return;
     for (size_t i = 0; i < q->count; i++)
-        zframe_destroy(&q->ring[(q->head + i) % q->cap]);
+        q->free_task(q->ring[(q->head + i) % q->cap]);
     pthread_mutex_destroy(&q->lock);
     free(q->ring);
     free(q->is_busy);
@@ -53,7 +55,7 @@ has_room(sl_task_queue_t *q)
     if (q->count < q->cap)
         return true;
     size_t cap = q->cap ? q->cap * 2 : 256;
-    zframe_t **ring = malloc(cap * sizeof *ring);
+    void **ring = malloc(cap * sizeof *ring);
     if (!ring)
         return false;
     for (size_t i = 0; i < q->count; i++)
@@ -66,14 +68,14 @@ has_room(sl_task_queue_t *q)
 }
 
 size_t
-sl_task_queue_put(sl_task_queue_t *q, zframe_t **frames, size_t count,
+sl_task_queue_put(sl_task_queue_t *q, void **tasks, size_t count,
                   uint32_t *woken)
 {
     size_t n = 0;
     pthread_mutex_lock(&q->lock);
     for (size_t i = 0; i < count && has_room(q); i++) {
-        q->ring[(q->head + q->count++) % q->cap] = frames[i];
-        frames[i] = NULL;
+        q->ring[(q->head + q->count++) % q->cap] = tasks[i];
+        tasks[i] = NULL;
     }
     for (uint32_t t = 0; n < q->count && t < q->takers; t++)
         if (!q->is_busy[t]) { /* no more than there are tasks */
@@ -85,7 +87,7 @@ sl_task_queue_put(sl_task_queue_t *q, zframe_t **frames, size_t count,
 }
 
 size_t
-sl_task_queue_take(sl_task_queue_t *q, uint32_t taker, zframe_t **out)
+sl_task_queue_take(sl_task_queue_t *q, uint32_t taker, void **out)
 {
     pthread_mutex_lock(&q->lock);
     size_t n = (q->count + q->takers - 1) / q->takers;
@@ -103,17 +105,17 @@ sl_task_queue_take(sl_task_queue_t *q, uint32_t taker, zframe_t **out)
 
 size_t
 sl_task_queue_remove(sl_task_queue_t *q,
-                     bool (*is_named)(const zframe_t *f, void *ctx), void *ctx,
-                     zframe_t **out, size_t cap)
+                     bool (*is_named)(const void *task, void *ctx), void *ctx,
+                     void **out, size_t cap)
 {
     size_t n = 0, kept = 0;
     pthread_mutex_lock(&q->lock);
     for (size_t i = 0; i < q->count; i++) { /* compacts what stays */
-        zframe_t *f = q->ring[(q->head + i) % q->cap];
-        if (n < cap && is_named(f, ctx))
-            out[n++] = f;
+        void *task = q->ring[(q->head + i) % q->cap];
+        if (n < cap && is_named(task, ctx))
+            out[n++] = task;
         else
-            q->ring[(q->head + kept++) % q->cap] = f;
+            q->ring[(q->head + kept++) % q->cap] = task;
     }
     q->count = kept;
     pthread_mutex_unlock(&q->lock);

@@ -32,6 +32,12 @@ sl_task_call_decode(const void *data, size_t size, sl_task_call_t *out,
         (Sluice__Task *)sl_wire_unpack(&sluice__task__descriptor, data, size);
     if (!t)
         return sl_error_set(err, SL_EINVAL, "task message does not decode");
+    return sl_task_call_take(t, out, err);
+}
+
+int
+sl_task_call_take(Sluice__Task *t, sl_task_call_t *out, sl_error_t *err)
+{
     out->wire = t; /* the strings stay where they were decoded */
     out->task_id = t->task_id;
     out->attempt = t->attempt;

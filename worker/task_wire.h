@@ -15,6 +15,10 @@
 int sl_task_call_decode(const void *data, size_t size, sl_task_call_t *out,
                         sl_error_t *err);
 
+/* The same from a Task already decoded (with the default allocator), which
+ * out owns from now on (sl_task_call_fini frees it), whatever it returns. */
+int sl_task_call_take(Sluice__Task *t, sl_task_call_t *out, sl_error_t *err);
+
 /* What goes back for one call (strings and value borrowed). */
 typedef struct sl_task_answer {
     uint64_t task_id;

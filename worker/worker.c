@@ -106,6 +106,12 @@ answer_http(const char *path, sl_http_reply_t *reply, void *ctx)
                                             : NULL);
 }
 
+static void
+free_task(void *task)
+{
+    sluice__task__free_unpacked(task, NULL);
+}
+
 static int
 loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w, sl_error_t *err)
 {
@@ -113,7 +119,7 @@ loop_init(loop_t *l, zsock_t *pipe, sl_worker_t *w, sl_error_t *err)
     l->pipe = pipe;
     l->execs = calloc(w->slots, sizeof *l->execs);
     l->boards = calloc(w->slots, sizeof *l->boards);
-    l->queue = sl_task_queue_new(w->slots);
+    l->queue = sl_task_queue_new(w->slots, free_task);
     l->poller = zpoller_new(pipe, NULL);
     l->metrics = sl_wmetrics_new();
     if (!l->execs || !l->boards || !l->queue || !l->poller || !l->metrics)

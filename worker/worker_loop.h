@@ -104,7 +104,7 @@ bool sl_link_is_connected(const loop_t *l);
 
 /* Puts a batch of tasks from the broker into the queue, and wakes idle
  * executors to take them. */
-void sl_hand_take(loop_t *l, const Sluice__TaskBatch *batch);
+void sl_hand_take(loop_t *l, Sluice__TaskBatch *batch);
 /* The broker cancelled these tasks' runs: stop them (see hand.c). */
 void sl_hand_cancel(loop_t *l, const Sluice__CancelTasks *c);
 /* A message from executor i: results to forward, or stats. */

@@ -316,6 +316,12 @@ test_executor_prepare_says_what_cannot_be(void **state)
     release(f, &j, 1);
 }
 
+static void
+free_task(void *task)
+{
+    sluice__task__free_unpacked(task, NULL);
+}
+
 /* An executor told to stop ($TERM, as a stopping worker tells it) leaves
  * the rest of the queue: it stops after the batch it is on, at most, not
  * after the queue, whose answers would go to a pipe the stopping worker
@@ -325,16 +331,17 @@ test_executor_stopped_leaves_the_queue(void **state)
 {
     enum { N = 20000 };
     fixture_t *f = *state;
-    sl_task_queue_t *q = sl_task_queue_new(1);
+    sl_task_queue_t *q = sl_task_queue_new(1, free_task);
     uint32_t woken[1];
     for (uint32_t i = 0; i < N; i++) { /* answered at once: no such task */
         Sluice__Task t = SLUICE__TASK__INIT;
+        uint8_t packed[64];
         t.task_id = i + 1;
         t.attempt = 1;
         t.name = "no_such_task";
-        zframe_t *frame = zframe_new(NULL, sluice__task__get_packed_size(&t));
-        sluice__task__pack(&t, zframe_data(frame));
-        sl_task_queue_put(q, &frame, 1, woken);
+        size_t size = sluice__task__pack(&t, packed);
+        void *task = sluice__task__unpack(NULL, size, packed);
+        sl_task_queue_put(q, &task, 1, woken);
     }
     sl_cancel_board_t board = {0};
     zactor_t *ex = sl_executor_new(&f->cfg, &board, q, 0);

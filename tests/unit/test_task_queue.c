@@ -1,13 +1,15 @@
 /* tests/unit/test_task_queue.c: the queue executors take their batches
  * from (worker/task_queue.c): fair shares, idle takers woken once, cancels
  * removing queued tasks, and two threads taking while one puts, every task
- * taken exactly once. */
+ * taken exactly once. Its tasks here are frames holding a number. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
 #include "task_queue.h"
+
+#include <czmq.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,18 +24,25 @@ frame_of(uint32_t n)
 }
 
 static uint32_t
-number_of(const zframe_t *f)
+number_of(const void *f)
 {
     uint32_t n;
     memcpy(&n, zframe_data((zframe_t *)f), sizeof n);
     return n;
 }
 
+static void
+free_frame(void *f)
+{
+    zframe_t *frame = f;
+    zframe_destroy(&frame);
+}
+
 /* Puts numbers first..first+count-1; returns how many takers it woke. */
 static size_t
 put_range(sl_task_queue_t *q, uint32_t first, size_t count, uint32_t *woken)
 {
-    zframe_t **frames = calloc(count, sizeof *frames);
+    void **frames = calloc(count, sizeof *frames);
     assert_non_null(frames);
     for (size_t i = 0; i < count; i++)
         frames[i] = frame_of(first + (uint32_t)i);
@@ -45,19 +54,19 @@ put_range(sl_task_queue_t *q, uint32_t first, size_t count, uint32_t *woken)
 }
 
 static void
-destroy_all(zframe_t **frames, size_t n)
+destroy_all(void **frames, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        zframe_destroy(&frames[i]);
+        free_frame(frames[i]);
 }
 
 static void
 test_idle_takers_are_woken_once(void **state)
 {
     (void)state;
-    sl_task_queue_t *q = sl_task_queue_new(3);
+    sl_task_queue_t *q = sl_task_queue_new(3, free_frame);
     uint32_t woken[3];
-    zframe_t *out[SL_TASK_QUEUE_TAKE_MAX];
+    void *out[SL_TASK_QUEUE_TAKE_MAX];
     assert_false(sl_task_queue_is_busy(q, 0));
     assert_int_equal(put_range(q, 0, 2, woken), 2); /* one per task */
     assert_int_equal(woken[0], 0);
@@ -93,9 +102,9 @@ static void
 test_a_take_is_a_fair_share_and_at_most_the_cap(void **state)
 {
     (void)state;
-    sl_task_queue_t *q = sl_task_queue_new(2);
+    sl_task_queue_t *q = sl_task_queue_new(2, free_frame);
     uint32_t woken[2];
-    zframe_t *out[SL_TASK_QUEUE_TAKE_MAX];
+    void *out[SL_TASK_QUEUE_TAKE_MAX];
     put_range(q, 0, 5, woken);
     size_t n = sl_task_queue_take(q, 0, out); /* half of 5, rounded up */
     assert_int_equal(n, 3);
@@ -115,7 +124,7 @@ test_a_take_is_a_fair_share_and_at_most_the_cap(void **state)
 }
 
 static bool
-is_odd(const zframe_t *f, void *ctx)
+is_odd(const void *f, void *ctx)
 {
     (void)ctx;
     return number_of(f) % 2 == 1;
@@ -125,10 +134,10 @@ static void
 test_remove_takes_out_the_named_and_keeps_the_order(void **state)
 {
     (void)state;
-    sl_task_queue_t *q = sl_task_queue_new(1);
+    sl_task_queue_t *q = sl_task_queue_new(1, free_frame);
     uint32_t woken[1];
-    zframe_t *out[SL_TASK_QUEUE_TAKE_MAX];
-    zframe_t *removed[8];
+    void *out[SL_TASK_QUEUE_TAKE_MAX];
+    void *removed[8];
     put_range(q, 0, 8, woken);
     size_t n = sl_task_queue_take(q, 0, out); /* one taker: all 8 */
     assert_int_equal(n, 8);
@@ -163,7 +172,7 @@ static void *
 take_all(void *arg)
 {
     taker_t *t = arg;
-    zframe_t *out[SL_TASK_QUEUE_TAKE_MAX];
+    void *out[SL_TASK_QUEUE_TAKE_MAX];
     while (atomic_load(t->done) < PUTS) {
         size_t n = sl_task_queue_take(t->q, t->taker, out);
         for (size_t i = 0; i < n; i++)
@@ -178,7 +187,7 @@ static void
 test_two_takers_and_a_putter_lose_and_repeat_nothing(void **state)
 {
     (void)state;
-    sl_task_queue_t *q = sl_task_queue_new(TAKERS);
+    sl_task_queue_t *q = sl_task_queue_new(TAKERS, free_frame);
     atomic_int *seen = calloc(PUTS, sizeof *seen);
     atomic_size_t done = 0;
     taker_t takers[TAKERS];
