@@ -540,15 +540,18 @@ out:
 static void
 run_queued(executor_t *ex)
 {
-    void *tasks[SL_TASK_QUEUE_TAKE_MAX];
+    void *taken[SL_TASK_QUEUE_TAKE_MAX];
+    Sluice__Task *tasks[SL_TASK_QUEUE_TAKE_MAX];
     for (;;) {
         take_cancels(ex, NULL, 0); /* a $TERM between batches */
         size_t n =
-            ex->is_term ? 0 : sl_task_queue_take(ex->queue, ex->index, tasks);
+            ex->is_term ? 0 : sl_task_queue_take(ex->queue, ex->index, taken);
         if (n == 0)
             return;
         SL_TRACE("executor.recv");
-        run_batch(ex, (Sluice__Task **)tasks, n);
+        for (size_t i = 0; i < n; i++)
+            tasks[i] = taken[i];
+        run_batch(ex, tasks, n);
     }
 }
 

@@ -53,41 +53,52 @@ sl_hand_is_idle(const loop_t *l)
 void
 sl_hand_take(loop_t *l, Sluice__TaskBatch *batch)
 {
+    size_t n = batch->n_tasks;
+    void **tasks = calloc(n + 1, sizeof *tasks);
     uint32_t *woken = calloc(l->w->slots, sizeof *woken);
-    if (!woken)
-        return; /* none held: the broker requeues them */
-    for (size_t i = 0; i < batch->n_tasks; i++)
+    if (!tasks || !woken) { /* none held: the broker requeues them */
+        free(tasks);
+        free(woken);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) { /* the decoded tasks, as they are */
         sl_hand_hold(l, batch->tasks[i]->task_id);
-    size_t wake =
-        sl_task_queue_put(l->queue, (void **)batch->tasks, batch->n_tasks,
-                          woken); /* the decoded tasks, as they are */
-    for (size_t i = 0; i < batch->n_tasks; i++)
-        if (batch->tasks[i]) { /* not queued (out of memory): nor held, so
-                                  the broker requeues it */
-            sl_hand_unhold(l, batch->tasks[i]->task_id);
-            sluice__task__free_unpacked(batch->tasks[i], NULL);
+        tasks[i] = batch->tasks[i];
+    }
+    batch->n_tasks = 0; /* the envelope frees only its array now */
+    size_t wake = sl_task_queue_put(l->queue, tasks, n, woken);
+    for (size_t i = 0; i < n; i++) { /* any not queued (out of memory) is
+                                        not held either: the broker
+                                        requeues it */
+        Sluice__Task *left = tasks[i];
+        if (left) {
+            sl_hand_unhold(l, left->task_id);
+            sluice__task__free_unpacked(left, NULL);
         }
-    batch->n_tasks = 0; /* the envelope frees what is left: the array */
+    }
     for (size_t i = 0; i < wake; i++) {
         zstr_send(zactor_sock(l->execs[woken[i]]), "T");
         SL_TRACE("worker.to_executor");
     }
+    free(tasks);
     free(woken);
 }
 
-/* Answers the queued tasks[0..n) as cancelled, in one results message. */
+/* Answers the queued Tasks tasks[0..n) as cancelled, in one results
+ * message. */
 static void
-answer_cancelled(loop_t *l, Sluice__Task **tasks, size_t n)
+answer_cancelled(loop_t *l, void *const *tasks, size_t n)
 {
     Sluice__Result *items = calloc(n + 1, sizeof *items);
     Sluice__Result **ptrs = calloc(n + 1, sizeof *ptrs);
     size_t count = 0;
     for (size_t i = 0; i < n; i++)
-        sl_hand_unhold(l, tasks[i]->task_id);
+        sl_hand_unhold(l, ((const Sluice__Task *)tasks[i])->task_id);
     for (size_t i = 0; items && ptrs && i < n; i++) {
+        const Sluice__Task *t = tasks[i];
         sluice__result__init(&items[count]);
-        items[count].task_id = tasks[i]->task_id;
-        items[count].attempt = tasks[i]->attempt;
+        items[count].task_id = t->task_id;
+        items[count].attempt = t->attempt;
         items[count].status = SLUICE__RESULT__STATUS__ERROR;
         items[count].failure = SLUICE__RESULT__FAILURE__CANCELLED;
         items[count].error = "cancelled before it ran";
@@ -126,9 +137,9 @@ void
 sl_hand_cancel(loop_t *l, const Sluice__CancelTasks *c)
 {
     size_t cap = sl_task_queue_size(l->queue) + 1;
-    Sluice__Task **dropped = calloc(cap, sizeof *dropped);
+    void **dropped = calloc(cap, sizeof *dropped);
     size_t n = dropped ? sl_task_queue_remove(l->queue, is_named, (void *)c,
-                                              (void **)dropped, cap)
+                                              dropped, cap)
                        : 0;
     answer_cancelled(l, dropped, n);
     for (size_t i = 0; i < n; i++)
