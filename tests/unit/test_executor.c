@@ -203,6 +203,60 @@ test_executor_second_worker_finds_the_key_locked(void **state)
     sl_buf_fini(&ex2.stores);
 }
 
+/* A batch over PROBE_MAX looks its keys up without locks while lookups
+ * mostly hit (a hit's lock would cost a release), and takes them in the
+ * same round trip once the last lookup mostly missed (a fan-out
+ * computing: one round trip, not two). */
+static void
+test_executor_big_batches_lock_in_the_lookup_after_misses(void **state)
+{
+    fixture_t *f = *state;
+    job_t a[10], b[10];
+    for (int i = 0; i < 10; i++) {
+        call(&a[i], 10 + i, "add", i, 100);
+        sl_batch_prepare(&f->ex, &a[i]);
+    }
+    sl_batch_lookup(&f->ex, a, 10); /* a fresh executor: no locks yet */
+    for (int i = 0; i < 10; i++) {
+        assert_false(a[i].is_done);
+        assert_false(a[i].is_locked);
+    }
+    assert_true(f->ex.is_missing);
+    for (int i = 0; i < 10; i++) {
+        call(&b[i], 30 + i, "add", i, 200);
+        sl_batch_prepare(&f->ex, &b[i]);
+    }
+    sl_batch_lookup(&f->ex, b, 10);
+    for (int i = 0; i < 10; i++)
+        assert_true(b[i].is_locked); /* taken with the lookup */
+    job_t *done[10];
+    for (int i = 0; i < 10; i++) { /* stored: the next lookup hits */
+        computed(f, &b[i], i + 200);
+        done[i] = &b[i];
+    }
+    sl_batch_store(&f->ex, done, 10);
+    release(f, a, 10);
+    release(f, b, 10);
+    for (int i = 0; i < 10; i++) {
+        call(&b[i], 50 + i, "add", i, 200);
+        sl_batch_prepare(&f->ex, &b[i]);
+    }
+    sl_batch_lookup(&f->ex, b, 10); /* after misses: probed, all hits */
+    for (int i = 0; i < 10; i++)
+        assert_true(b[i].is_done);
+    assert_false(f->ex.is_missing);
+    sl_batch_store(&f->ex, done, 10); /* releases the hits' locks */
+    release(f, b, 10);
+    for (int i = 0; i < 10; i++) {
+        call(&b[i], 70 + i, "add", i, 300);
+        sl_batch_prepare(&f->ex, &b[i]);
+    }
+    sl_batch_lookup(&f->ex, b, 10); /* after hits: no locks in it */
+    for (int i = 0; i < 10; i++)
+        assert_false(b[i].is_locked);
+    release(f, b, 10);
+}
+
 /* An entry sure to fit (a scalar; a string under half the cap) is encoded
  * after the answer goes (sl_batch_encode_due); one that may not fit is
  * encoded at once, so that the answer can say TOO_LARGE. */
@@ -366,6 +420,9 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_executor_small_entries_are_encoded_after_the_answer, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_executor_big_batches_lock_in_the_lookup_after_misses, setup,
             teardown),
         cmocka_unit_test_setup_teardown(
             test_executor_prepare_says_what_cannot_be, setup, teardown),
