@@ -339,9 +339,7 @@ redis_set_send(sl_cache_t *c, const sl_cache_item_t *items, size_t count,
     redis_cache_t *r = (redis_cache_t *)c;
     size_t replies = 0;
     int done = 0;
-    if (r->owed) /* one store at a time: the last one's replies first */
-        settle_owed(r);
-    if (connect_now(r, err) < 0)
+    if (connect_now(r, err) < 0) /* settles the last store's replies */
         return SL_ECACHE;
     for (size_t i = 0; i < count; i++) {
         const sl_cache_item_t *it = &items[i];

@@ -203,6 +203,16 @@ test_executor_second_worker_finds_the_key_locked(void **state)
     sl_buf_fini(&ex2.stores);
 }
 
+/* jobs[0..10): add(i, b) as tasks first_id + i, prepared. */
+static void
+adds(fixture_t *f, job_t *jobs, uint64_t first_id, int64_t b)
+{
+    for (int i = 0; i < 10; i++) {
+        call(&jobs[i], first_id + (uint64_t)i, "add", i, b);
+        sl_batch_prepare(&f->ex, &jobs[i]);
+    }
+}
+
 /* A batch over PROBE_MAX looks its keys up without locks while lookups
  * mostly hit (a hit's lock would cost a release), and takes them in the
  * same round trip once the last lookup mostly missed (a fan-out
@@ -212,20 +222,14 @@ test_executor_big_batches_lock_in_the_lookup_after_misses(void **state)
 {
     fixture_t *f = *state;
     job_t a[10], b[10];
-    for (int i = 0; i < 10; i++) {
-        call(&a[i], 10 + i, "add", i, 100);
-        sl_batch_prepare(&f->ex, &a[i]);
-    }
+    adds(f, a, 10, 100);
     sl_batch_lookup(&f->ex, a, 10); /* a fresh executor: no locks yet */
     for (int i = 0; i < 10; i++) {
         assert_false(a[i].is_done);
         assert_false(a[i].is_locked);
     }
     assert_true(f->ex.is_missing);
-    for (int i = 0; i < 10; i++) {
-        call(&b[i], 30 + i, "add", i, 200);
-        sl_batch_prepare(&f->ex, &b[i]);
-    }
+    adds(f, b, 30, 200);
     sl_batch_lookup(&f->ex, b, 10);
     for (int i = 0; i < 10; i++)
         assert_true(b[i].is_locked); /* taken with the lookup */
@@ -237,20 +241,14 @@ test_executor_big_batches_lock_in_the_lookup_after_misses(void **state)
     sl_batch_store(&f->ex, done, 10);
     release(f, a, 10);
     release(f, b, 10);
-    for (int i = 0; i < 10; i++) {
-        call(&b[i], 50 + i, "add", i, 200);
-        sl_batch_prepare(&f->ex, &b[i]);
-    }
+    adds(f, b, 50, 200);
     sl_batch_lookup(&f->ex, b, 10); /* after misses: probed, all hits */
     for (int i = 0; i < 10; i++)
         assert_true(b[i].is_done);
     assert_false(f->ex.is_missing);
     sl_batch_store(&f->ex, done, 10); /* releases the hits' locks */
     release(f, b, 10);
-    for (int i = 0; i < 10; i++) {
-        call(&b[i], 70 + i, "add", i, 300);
-        sl_batch_prepare(&f->ex, &b[i]);
-    }
+    adds(f, b, 70, 300);
     sl_batch_lookup(&f->ex, b, 10); /* after hits: no locks in it */
     for (int i = 0; i < 10; i++)
         assert_false(b[i].is_locked);
