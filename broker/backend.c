@@ -1,7 +1,7 @@
-/* broker/backend.c: the worker socket: hellos, heartbeats, results and
- * goodbyes; dispatch under credit; workers declared dead; cancels sent to
- * the workers that hold a cancelled run's tasks. Runs on the broker loop
- * thread.
+/* broker/backend.c: the worker socket: hellos, heartbeats, results (on
+ * the connection that said Ready, or on a lane) and goodbyes; dispatch under
+ * credit; workers declared dead; cancels sent to the workers that hold a
+ * cancelled run's tasks. Runs on the broker loop thread.
  *
  * Workers connect with routing ids that libzmq makes (never one the worker
  * chooses) and the socket has no ROUTER_HANDOVER: two connections can never
@@ -114,6 +114,7 @@ send_tasks(loop_t *l, sl_bworker_t *w, sl_job_t **jobs, size_t n)
     Sluice__TaskBatch batch = SLUICE__TASK_BATCH__INIT;
     batch.tasks = ptrs;
     batch.n_tasks = n;
+    batch.lanes = true; /* their results may come on lanes */
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_TASKS;
     env.tasks = &batch;
@@ -124,6 +125,7 @@ send_tasks(loop_t *l, sl_bworker_t *w, sl_job_t **jobs, size_t n)
         free(tasks[i].args);
         free(tasks[i].inputs);
         if (rc == 0) {
+            jobs[i]->is_unlisted = false;
             sl_run_job_started(jobs[i]->run, jobs[i], w->id);
             sl_bmetrics_dispatched(l->metrics, tasks[i].name, 1);
         }
@@ -242,8 +244,8 @@ static int
 pick_name(loop_t *l, const char *wanted, char *name, size_t size)
 {
     sl_bworker_t *holder = find_name(l, wanted);
-    if (holder && is_gone(l, holder)) {
-        drop_worker(l, holder, "restarted", true);
+    if (holder && (holder->leave_at_ms || is_gone(l, holder))) {
+        drop_worker(l, holder, "restarted", !holder->leave_at_ms);
         holder = NULL;
     }
     snprintf(name, size, "%s", wanted);
@@ -293,6 +295,7 @@ on_ready(loop_t *l, zframe_t *id, sl_bworker_t *w, const Sluice__Ready *r)
                w->in_flight);
     if (w && !strcmp(w->incarnation, r->incarnation)) {
         w->is_draining = false; /* the same process, saying hello again */
+        w->leave_at_ms = 0;
         return;
     }
     if (w) /* its routing id, another process: it cannot be, but be safe */
@@ -337,8 +340,9 @@ on_ready(loop_t *l, zframe_t *id, sl_bworker_t *w, const Sluice__Ready *r)
 /* ---- heartbeats and results ------------------------------------------- */
 
 /* A worker lists what it holds: a job it was given more than two
- * heartbeats ago and no longer lists never arrived or was lost, and is
- * given back to its run. */
+ * heartbeats ago and not listed by two heartbeats in a row never arrived
+ * or was lost, and is given back to its run. One heartbeat is not enough:
+ * the job's result may be on a lane, which the heartbeat overtook. */
 static void
 on_heartbeat(loop_t *l, sl_bworker_t *w, const Sluice__Heartbeat *hb)
 {
@@ -352,7 +356,9 @@ on_heartbeat(loop_t *l, sl_bworker_t *w, const Sluice__Heartbeat *hb)
         bool is_listed = false;
         for (size_t i = 0; i < hb->n_held_task_ids && !is_listed; i++)
             is_listed = hb->held_task_ids[i] == job->id;
-        if (!is_listed && job->dispatched_us < before * 1000)
+        bool was_unlisted = job->is_unlisted;
+        job->is_unlisted = !is_listed && job->dispatched_us < before * 1000;
+        if (job->is_unlisted && was_unlisted)
             zlistx_add_end(lost, job);
     }
     for (sl_job_t *job = lost ? zlistx_first(lost) : NULL; job;
@@ -453,6 +459,46 @@ on_result(loop_t *l, sl_bworker_t *w, const Sluice__Result *r)
     sl_buf_fini(&wire.bytes);
 }
 
+/* The worker a lane's ResultBatch names by its incarnation, or NULL (the
+ * batch is then dropped: a worker this broker does not know, or one that
+ * said Ready with another key, cannot answer for it). */
+static sl_bworker_t *
+lane_worker(loop_t *l, const Sluice__ResultBatch *batch)
+{
+    sl_bworker_t *w = find_incarnation(l, batch->incarnation);
+    if (!w) {
+        sl_log(SL_LOG_INFO, "broker",
+               "%zu results on a lane of incarnation %.64s dropped: no "
+               "worker here has it (a restart? its tasks are queued again)",
+               batch->n_results, batch->incarnation);
+        return NULL;
+    }
+    if (strcmp(w->key, l->peer_key) != 0) {
+        sl_loop_bad(l,
+                    "worker=%s refused results on a lane with key %s: the "
+                    "worker said READY with key %s",
+                    w->id, l->peer_key, w->key);
+        sl_auth_count_refused(l->auth);
+        return NULL;
+    }
+    return w;
+}
+
+/* A worker that said goodbye is dropped once it holds nothing, or when
+ * its lanes have had a heartbeat to deliver what they carried. */
+static void
+leave(loop_t *l, sl_bworker_t *w, const char *why)
+{
+    if (w->in_flight == 0)
+        return drop_worker(l, w, why, false);
+    sl_log(SL_LOG_INFO, "broker",
+           "worker=%s leaving (%s), holding %u tasks: their answers may "
+           "still be on its lanes",
+           w->id, why, w->in_flight);
+    w->is_draining = true;
+    w->leave_at_ms = zclock_mono() + l->opt->heartbeat_ms;
+}
+
 void
 sl_backend_on_message(loop_t *l)
 {
@@ -472,7 +518,11 @@ sl_backend_on_message(loop_t *l)
         w = NULL;
         env->body_case = SLUICE__ENVELOPE__BODY__NOT_SET;
     }
-    if (w)
+    bool is_lane = !w && env->body_case == SLUICE__ENVELOPE__BODY_RESULTS &&
+                   *env->results->incarnation;
+    if (is_lane && !(w = lane_worker(l, env->results)))
+        env->body_case = SLUICE__ENVELOPE__BODY__NOT_SET;
+    if (w && !is_lane) /* liveness is the Ready connection's */
         w->last_seen_ms = zclock_mono();
     switch (env->body_case) {
     case SLUICE__ENVELOPE__BODY_READY: on_ready(l, id, w, env->ready); break;
@@ -486,15 +536,21 @@ sl_backend_on_message(loop_t *l)
                                "unknown worker: send READY first",
                                SLUICE__ERROR__CODE__UNKNOWN_PEER);
         } else if (env->body_case == SLUICE__ENVELOPE__BODY_RESULTS) {
+            if (is_lane)
+                sl_log(SL_LOG_DEBUG, "broker",
+                       "worker=%s %zu results on a lane", w->id,
+                       env->results->n_results);
             for (size_t i = 0; i < env->results->n_results; i++)
                 on_result(l, w, env->results->results[i]);
+            if (w->leave_at_ms && w->in_flight == 0)
+                drop_worker(l, w, "said goodbye", false);
         } else {
             on_heartbeat(l, w, env->heartbeat);
         }
         break;
     case SLUICE__ENVELOPE__BODY_DISCONNECT:
         if (w)
-            drop_worker(l, w, env->disconnect->reason, false);
+            leave(l, w, env->disconnect->reason);
         break;
     case SLUICE__ENVELOPE__BODY__NOT_SET: break; /* refused above */
     default:
@@ -560,6 +616,13 @@ sl_backend_tick(loop_t *l)
         is_changed = false;
         for (sl_bworker_t *w = zlistx_first(workers); w;
              w = zlistx_next(workers)) {
+            if (w->leave_at_ms) { /* its connection is gone: no beat */
+                if (now < w->leave_at_ms)
+                    continue;
+                drop_worker(l, w, "said goodbye", false);
+                is_changed = true;
+                break;
+            }
             bool is_silent = w->last_seen_ms < dead_before;
             if (!is_silent &&
                 sl_loop_send(l, l->back, w->identity, &env) != SL_EIO)

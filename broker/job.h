@@ -41,6 +41,8 @@ typedef struct sl_job {
     int64_t dispatched_us; /* monotonic time of the last dispatch */
     int64_t due_ms;        /* DELAYED: when it may be queued again */
     sl_job_state_t state;  /* where it is: change it with sl_job_enter */
+    bool is_unlisted;      /* RUNNING: its holder's last heartbeat did
+                              not list it (lost at the second) */
     bool is_suspect;       /* a worker died holding it: it runs alone, so
                               that a further death is its own */
     sl_value_t *args;      /* resolved args, owned until it ends */

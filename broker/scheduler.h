@@ -48,6 +48,10 @@ struct sl_bworker {
     char *incarnation;           /* changes when the worker process restarts */
     int64_t last_seen_ms;        /* monotonic time of its last message */
     bool is_draining;            /* stopping: gets no more jobs */
+    int64_t leave_at_ms;         /* it said goodbye holding jobs, whose
+                                    answers may still be on its lanes: it
+                                    is dropped then (monotonic), or once
+                                    it holds none; 0: it did not */
     bool is_solo;                /* runs a suspect job: gets no more jobs */
     uint64_t avg_task_us;        /* moving average of its tasks' compute time */
     bool has_avg;                /* avg_task_us holds a measure */

@@ -41,6 +41,10 @@ typedef struct {
     uint32_t index;                  /* its number there */
     sl_buf_t trips;                  /* sl_exec_cache_stat_t of the cache
                                         round trips since the last "R" */
+    zsock_t *lane;                   /* its own connection to the broker,
+                                        for its answers; NULL: none */
+    sl_buf_t answered;               /* ids answered since the last "R" */
+    sl_buf_t answered_stats;         /* and their sl_exec_result_stat_t */
     sl_cancel_board_t *board;        /* shared with the worker thread */
     bool is_term;                    /* $TERM came during a batch */
     sl_digest_memo_t *memo;          /* digests of input files; NULL:

@@ -1,10 +1,12 @@
 /* worker/executor.c: an executor thread (a CZMQ actor). Owns its cache
- * connections and shares nothing with other threads but the read-only
- * registry and its cancel board; talks to the worker thread only over its
- * pipe. For each batch of tasks: decode the calls (task_wire.c), look them
- * up in one round trip per cache (exec_cache.c), answer the hits at once,
- * compute the misses one by one, answer them at least every millisecond
- * and store them right after (the store's replies are read later). A
+ * connections and its lane to the broker (lane.h), and shares nothing with
+ * other threads but the read-only registry, the task queue and its cancel
+ * board; talks to the worker thread only over its pipe. For each batch of
+ * tasks: decode the calls (task_wire.c), look them up in one round trip
+ * per cache (exec_cache.c), answer the hits at once, compute the misses
+ * one by one, answer them at least every millisecond (on the lane, else
+ * through the worker thread) and store them right after (the store's
+ * replies are read later). A
  * cache failure never fails a task: it is computed and the answer says the
  * cache failed (or, for a store, the log and /metrics do). */
 #include "batch.h"
@@ -45,6 +47,12 @@
 /* Cache round trips noted after a batch's last answers (its store) wait
  * this long for the next answers to ride with, then go on their own. */
 #define STATS_LAG_MS 20
+/* Answers sent on the lane are told to the worker thread (the ids it no
+ * longer holds, and their stats) once the executor has been idle this
+ * long, or once this many have gathered: the worker thread is not woken
+ * on the answers' way, nor for every batch. */
+#define TELL_LAG_MS    1
+#define TELL_MAX_TASKS 1024
 /* Room for everything but the values in one message. */
 #define MSG_SLACK_BYTES (64u << 10)
 
@@ -281,13 +289,16 @@ compute(executor_t *ex, job_t *j)
 
 /* ---- answers ------------------------------------------------------------ */
 
-/* Appends the frames of sl_exec_result_stat_t for jobs[0..n) and of the
- * cache round trips noted since the last results. */
-static void
-add_stats(executor_t *ex, zmsg_t *msg, job_t **jobs, size_t n)
+/* Notes jobs[0..n) answered: their ids and sl_exec_result_stat_t, for
+ * the next "R". false: out of memory (nothing noted). */
+static bool
+note_answered(executor_t *ex, job_t **jobs, size_t n)
 {
-    zframe_t *f = zframe_new(NULL, n * sizeof(sl_exec_result_stat_t));
-    for (size_t i = 0; f && i < n; i++) {
+    if (sl_buf_reserve(&ex->answered, n * sizeof(uint64_t)) < 0 ||
+        sl_buf_reserve(&ex->answered_stats, n * sizeof(sl_exec_result_stat_t)) <
+            0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
         const sl_outcome_t *o = &jobs[i]->outcome;
         sl_exec_result_stat_t st =
             {jobs[i]->def,
@@ -297,11 +308,29 @@ add_stats(executor_t *ex, zmsg_t *msg, job_t **jobs, size_t n)
              (uint8_t)o->failure,
              (uint8_t)o->cache,
              jobs[i]->rejected};
-        memcpy(zframe_data(f) + i * sizeof st, &st, sizeof st);
+        sl_buf_append(&ex->answered, &jobs[i]->call.task_id, sizeof(uint64_t));
+        sl_buf_append(&ex->answered_stats, &st, sizeof st);
     }
-    zmsg_append(msg, &f);
+    return true;
+}
+
+/* "R" to the worker thread: *frame (answers to forward; NULL: none, they
+ * went on the lane), the ids answered since the last "R" and their stats,
+ * and the cache round trips noted since. */
+static void
+tell_worker(executor_t *ex, zframe_t **frame)
+{
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, "R");
+    if (frame && *frame)
+        zmsg_append(msg, frame);
+    else
+        zmsg_addmem(msg, NULL, 0);
+    zmsg_addmem(msg, ex->answered.data, ex->answered.size);
+    zmsg_addmem(msg, ex->answered_stats.data, ex->answered_stats.size);
     zmsg_addmem(msg, ex->trips.data, ex->trips.size);
-    ex->trips.size = 0;
+    ex->answered.size = ex->answered_stats.size = ex->trips.size = 0;
+    zmsg_send(&msg, ex->pipe);
 }
 
 /* The Result of j into r; its value a view to free after sending. A value
@@ -362,22 +391,27 @@ send_results(executor_t *ex, job_t **jobs, size_t n)
     }
     batch.n_results = n;
     batch.results = results;
+    zsock_t *lane = sl_lane_is_taken(&ex->cfg->lane) ? ex->lane : NULL;
+    batch.incarnation = lane ? (char *)ex->cfg->lane.incarnation : "";
     env.body_case = SLUICE__ENVELOPE__BODY_RESULTS;
     env.results = &batch;
     env.version = SL_PROTOCOL_VERSION;
     zframe_t *frame = zframe_new(NULL, sluice__envelope__get_packed_size(&env));
     sluice__envelope__pack(&env, zframe_data(frame));
-    zframe_t *ids = zframe_new(NULL, n * sizeof(uint64_t));
-    for (size_t i = 0; i < n; i++)
-        memcpy(zframe_data(ids) + i * sizeof(uint64_t), &jobs[i]->call.task_id,
-               sizeof(uint64_t));
-    zmsg_t *msg = zmsg_new();
-    zmsg_addstr(msg, "R");
-    zmsg_append(msg, &frame);
-    zmsg_append(msg, &ids);
-    add_stats(ex, msg, jobs, n);
     SL_TRACE("executor.send");
-    zmsg_send(&msg, ex->pipe);
+    bool is_noted = note_answered(ex, jobs, n);
+    if (is_noted && sl_lane_send(lane, &frame)) {
+        if (ex->answered.size >= TELL_MAX_TASKS * sizeof(uint64_t))
+            tell_worker(ex, NULL);
+    } else {           /* no lane up: the worker thread forwards them */
+        if (!is_noted) /* without memory for the ids: the frame alone */
+            sl_log(SL_LOG_WARN, "executor",
+                   "out of memory: %zu answers stay held until the worker "
+                   "stops",
+                   n);
+        tell_worker(ex, &frame);
+    }
+    zframe_destroy(&frame);
 out:
     for (size_t i = 0; items && i < n; i++)
         free(items[i].value);
@@ -399,16 +433,6 @@ flush(executor_t *ex, job_t **jobs, size_t n)
     send_results(ex, jobs, n);
     sl_batch_encode_due(ex, jobs, n);
     sl_batch_store_send(ex, jobs, n);
-}
-
-/* The cache round trips noted since the last "R", sent on their own. */
-static void
-send_stats(executor_t *ex)
-{
-    zmsg_t *msg = zmsg_new();
-    zmsg_addstr(msg, "S");
-    add_stats(ex, msg, NULL, 0);
-    zmsg_send(&msg, ex->pipe);
 }
 
 /* Whether a message comes on the pipe within ms. */
@@ -571,14 +595,23 @@ executor_actor(zsock_t *pipe, void *args)
     ex.cost_us = calloc(sl_registry_count(ex.cfg->registry) + 1,
                         sizeof *ex.cost_us);  /* NULL: every task locks */
     ex.memo = sl_digest_memo_new(MEMO_FILES); /* NULL: inputs read each time */
+    sl_error_t err = {0};
+    ex.lane = sl_lane_open(&ex.cfg->lane, &err);
+    if (!ex.lane && ex.cfg->lane.endpoint)
+        sl_log(SL_LOG_WARN, "executor",
+               "worker=%s no lane of its own (%s): answers go by the worker "
+               "thread",
+               ex.cfg->worker_id, err.msg);
     zsock_signal(pipe, 0);
     for (;;) {
         /* the round trips noted after the last answers (their store) ride
          * with the next ones, or go on their own if none come soon */
         if (ex.stores.size && !is_coming(pipe, STORE_LAG_MS))
             sl_batch_store_wait(&ex);
+        if (ex.answered.size && !is_coming(pipe, TELL_LAG_MS))
+            tell_worker(&ex, NULL);
         if (ex.trips.size && !is_coming(pipe, STATS_LAG_MS))
-            send_stats(&ex);
+            tell_worker(&ex, NULL);
         zmsg_t *msg = zmsg_recv(pipe);
         if (!msg)
             break;
@@ -596,8 +629,11 @@ executor_actor(zsock_t *pipe, void *args)
     sl_cache_pool_destroy(&ex.caches);
     sl_digest_memo_destroy(&ex.memo);
     sl_workdir_destroy(&ex.workdir);
+    zsock_destroy(&ex.lane); /* lingers to deliver what it was given */
     sl_buf_fini(&ex.trips);
     sl_buf_fini(&ex.stores);
+    sl_buf_fini(&ex.answered);
+    sl_buf_fini(&ex.answered_stats);
     free(ex.cost_us);
 }
 

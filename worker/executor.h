@@ -5,6 +5,7 @@
 #define SL_EXECUTOR_H
 
 #include "isolate.h"
+#include "lane.h"
 #include "registry.h"
 #include "sign.h"
 #include "task_ctx.h"
@@ -40,6 +41,8 @@ typedef struct sl_executor_config {
     const sl_trust_t *trust;       /* only entries signed by these keys
                                       are hits; NULL: any entry */
     const sl_program_options_t *programs; /* never NULL */
+    sl_lane_config_t lane;                /* where each executor's lane goes; no
+                                             endpoint: answers go by the worker thread */
 } sl_executor_config_t;
 
 /* What an executor says about each result it sends, for /metrics. */

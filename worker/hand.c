@@ -1,6 +1,7 @@
 /* worker/hand.c: the tasks a worker holds: putting the broker's into the
  * queue the executors take from (task_queue.h) and waking idle ones,
- * their ids for the heartbeat, forwarding executors' results, and cancels
+ * their ids for the heartbeat, forwarding the results of executors
+ * without a lane (lane.h), and cancels
  * (queued tasks answered at once, running ones stopped through their
  * executor's board). Runs on the worker thread. */
 #include "worker_loop.h"
@@ -61,6 +62,8 @@ sl_hand_take(loop_t *l, Sluice__TaskBatch *batch)
         free(woken);
         return;
     }
+    /* before they are queued: their answers may go on lanes */
+    atomic_store(&l->w->is_lane_taken, batch->lanes);
     for (size_t i = 0; i < n; i++) { /* the decoded tasks, as they are */
         sl_hand_hold(l, batch->tasks[i]->task_id);
         tasks[i] = batch->tasks[i];
@@ -168,23 +171,14 @@ sl_hand_on_executor(loop_t *l, uint32_t i)
 {
     zmsg_t *msg = zmsg_recv(zactor_sock(l->execs[i]));
     SL_TRACE("worker.from_executor");
-    if (!msg)
-        return;
-    char *kind = zmsg_popstr(msg);
-    if (kind && kind[0] == 'S') { /* stats only: a store's round trip */
-        zframe_t *stats = zmsg_pop(msg), *trips = zmsg_pop(msg);
-        sl_wmetrics_take(l->metrics, stats, trips);
-        zframe_destroy(&stats);
-        zframe_destroy(&trips);
-    }
-    if (kind && kind[0] == 'R') {
+    char *kind = msg ? zmsg_popstr(msg) : NULL;
+    if (kind && kind[0] == 'R') { /* see tell_worker in executor.c */
         zframe_t *f = zmsg_pop(msg), *ids = zmsg_pop(msg);
         zframe_t *stats = zmsg_pop(msg), *trips = zmsg_pop(msg);
         sl_wmetrics_take(l->metrics, stats, trips);
-        zframe_destroy(&stats);
-        zframe_destroy(&trips);
         SL_TRACE("worker.send");
-        if (f && zframe_send(&f, l->dealer, ZFRAME_DONTWAIT) != 0)
+        if (f && zframe_size(f) &&
+            zframe_send(&f, l->dealer, ZFRAME_DONTWAIT) != 0)
             sl_log(SL_LOG_WARN, "worker", "worker=%s result not sent",
                    l->w->id);
         for (size_t k = 0; ids && k < zframe_size(ids) / sizeof(uint64_t);
@@ -195,6 +189,8 @@ sl_hand_on_executor(loop_t *l, uint32_t i)
         }
         zframe_destroy(&f);
         zframe_destroy(&ids);
+        zframe_destroy(&stats);
+        zframe_destroy(&trips);
     }
     free(kind);
     zmsg_destroy(&msg);

@@ -369,16 +369,20 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
         rc = load_signing(w, opt, err);
     if (rc == 0)
         rc = configure_programs(w, opt, err);
-    w->exec_cfg = (sl_executor_config_t){.registry = w->registry,
-                                         .worker_id = w->id,
-                                         .cache_url = w->cache_url,
-                                         .fallback_url = w->fallback_url,
-                                         .is_isolated = opt->is_isolated,
-                                         .limits = {opt->task_memory_bytes,
-                                                    opt->task_cpu_seconds},
-                                         .sign_key = w->sign_key,
-                                         .trust = w->trust,
-                                         .programs = &w->programs};
+    w->exec_cfg =
+        (sl_executor_config_t){.registry = w->registry,
+                               .worker_id = w->id,
+                               .cache_url = w->cache_url,
+                               .fallback_url = w->fallback_url,
+                               .is_isolated = opt->is_isolated,
+                               .limits = {opt->task_memory_bytes,
+                                          opt->task_cpu_seconds},
+                               .sign_key = w->sign_key,
+                               .trust = w->trust,
+                               .programs = &w->programs,
+                               .lane = {w->endpoint, w->key_file,
+                                        w->broker_key_file, w->incarnation,
+                                        &w->is_lane_taken}};
     return rc;
 }
 

@@ -20,6 +20,7 @@
 #include "proto/sluice.pb-c.h"
 
 #include <czmq.h>
+#include <stdatomic.h>
 
 struct sl_worker {
     char *id;                      /* routing id and producer name, owned */
@@ -35,6 +36,8 @@ struct sl_worker {
     uint32_t heartbeat_ms;         /* heartbeat interval */
     uint32_t liveness;             /* silent heartbeats before greeting again */
     char incarnation[17];          /* random, new for each sl_worker_t */
+    atomic_bool is_lane_taken;     /* the broker's last TaskBatch said it
+                                      takes answers on lanes (lane.h) */
     sl_registry_t *registry;       /* read-only once the actor runs */
     sl_executor_config_t exec_cfg; /* shared, read-only, by executors */
     sl_program_options_t programs; /* how programs run; its strings are
@@ -107,7 +110,8 @@ bool sl_link_is_connected(const loop_t *l);
 void sl_hand_take(loop_t *l, Sluice__TaskBatch *batch);
 /* The broker cancelled these tasks' runs: stop them (see hand.c). */
 void sl_hand_cancel(loop_t *l, const Sluice__CancelTasks *c);
-/* A message from executor i: results to forward, or stats. */
+/* A message from executor i: what it answered (the results to forward,
+ * unless they went on its lane) and its stats. */
 void sl_hand_on_executor(loop_t *l, uint32_t i);
 /* Task ids in hand, as the heartbeat lists them. */
 void sl_hand_hold(loop_t *l, uint64_t id);

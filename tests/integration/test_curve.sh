@@ -56,6 +56,30 @@ expect_eq "$(node "$out" add value)" 15 "add_numbers(5, 10) over CURVE"
 grep -q "curve=on" "$WORK/broker.log" || fail "broker does not say curve=on"
 pass "allowed client and workers run the seed flow over CURVE"
 
+# a lane is the worker's only with the key that said Ready: a raw worker
+# (key w1) answers on a lane keyed w2, which is refused, then on its own
+# connection (raw_worker.c, mode foreign)
+grep -q "worker=w[12] .* results on a lane" "$WORK/broker.log" ||
+    fail "the keyed workers' results did not come on their lanes"
+printf 'flow: raw\ntasks:\n  a: {run: raw_only, args: [1], cache: none}\n' \
+    >"$WORK/raw.yaml"
+mkfifo "$WORK/raw.in"
+RAW_TASK=raw_only RAW_KEY="$keys/w1.key" RAW_LANE_KEY="$keys/w2.key" \
+    "$SLUICE_BIN/tests/raw_worker" "$WORKERS_EP" foreign <"$WORK/raw.in" \
+    >"$WORK/raw.log" 2>&1 &
+PIDS+=($!)
+exec 7>"$WORK/raw.in"
+run_json "$WORK/raw.yaml" >"$WORK/raw.json" &
+run=$!
+wait_log "refused results on a lane with key" "$WORK/broker.log" \
+    "a lane with another worker's key was not refused"
+echo go >&7
+wait "$run" || fail "the raw worker's run failed"
+exec 7>&-
+expect_eq "$(node "$(cat "$WORK/raw.json")" a value)" 7 \
+    "the answer after a refused lane"
+pass "results on a lane with another key than the worker's are refused"
+
 status() { "$SLUICE" status --broker "$BROKER_EP" --json; }
 wait_log "refused this key" "$WORK/mallory.log" \
     "the refused worker does not say so"

@@ -5,8 +5,9 @@
  *   "REPLY" frames...         -> queued to answer the next message; signal
  *   "PUSH" frames...          -> sent to the last peer now; signal
  *   "TAKE" kind timeout_ms    -> the oldest kept message of that kind, at
- *                                once or when it comes; an empty frame when
- *                                the time is up */
+ *                                once or when it comes, as its sender's
+ *                                routing id and its frame; two empty
+ *                                frames when the time is up */
 #include "broker_peer.h"
 
 #include <setjmp.h>
@@ -26,7 +27,8 @@ typedef struct {
     zsock_t *pipe;
     zsock_t *router;
     zlistx_t *scripts; /* zmsg_t*: frames to answer the next messages with */
-    zlistx_t *kept;    /* zframe_t*: messages received, not taken yet */
+    zlistx_t *kept;    /* zmsg_t*: messages received, not taken yet (the
+                          sender's routing id, the frame) */
     zframe_t *peer;    /* routing id of the last sender */
     int want;          /* a TAKE waits for this body (-1: none waits) */
     int64_t want_until;
@@ -61,18 +63,18 @@ serve_take(state_t *s)
 {
     if (s->want < 0)
         return;
-    for (zframe_t *f = zlistx_first(s->kept); f; f = zlistx_next(s->kept)) {
-        int body = body_of(f);
+    for (zmsg_t *m = zlistx_first(s->kept); m; m = zlistx_next(s->kept)) {
+        int body = body_of(zmsg_last(m));
         if (s->want == 0 || body == s->want) {
             zlistx_detach_cur(s->kept);
-            zframe_send(&f, s->pipe, 0);
+            zmsg_send(&m, s->pipe);
             s->want = -1;
             return;
         }
     }
     if (zclock_mono() >= s->want_until) {
-        zframe_t *none = zframe_new(NULL, 0);
-        zframe_send(&none, s->pipe, 0);
+        zstr_sendm(s->pipe, "");
+        zstr_send(s->pipe, "");
         s->want = -1;
     }
 }
@@ -87,7 +89,10 @@ on_message(state_t *s)
         zframe_destroy(&f);
         return;
     }
-    zlistx_add_end(s->kept, f);
+    zmsg_t *m = zmsg_new();
+    zmsg_addmem(m, zframe_data(s->peer), zframe_size(s->peer));
+    zmsg_append(m, &f);
+    zlistx_add_end(s->kept, m);
     zmsg_t *script = zlistx_first(s->scripts);
     if (script) {
         zlistx_detach_cur(s->scripts);
@@ -131,12 +136,6 @@ destroy_msg(void **item)
 }
 
 static void
-destroy_frame(void **item)
-{
-    zframe_destroy((zframe_t **)item);
-}
-
-static void
 peer_actor(zsock_t *pipe, void *args)
 {
     (void)args;
@@ -146,7 +145,7 @@ peer_actor(zsock_t *pipe, void *args)
                  .kept = zlistx_new(),
                  .want = -1};
     zlistx_set_destructor(s.scripts, destroy_msg);
-    zlistx_set_destructor(s.kept, destroy_frame);
+    zlistx_set_destructor(s.kept, destroy_msg);
     zsock_set_linger(s.router, 0);
     int port = zsock_bind(s.router, "tcp://127.0.0.1:*");
     zsock_signal(pipe, 0);
@@ -233,19 +232,33 @@ sl_test_peer_push(sl_test_peer_t *p, zframe_t *first, ...)
 }
 
 Sluice__Envelope *
-sl_test_peer_take(sl_test_peer_t *p, int body_case, int timeout_ms)
+sl_test_peer_take_from(sl_test_peer_t *p, int body_case, int timeout_ms,
+                       zframe_t **from)
 {
     zstr_sendm(p->actor, "TAKE");
     zstr_sendfm(p->actor, "%d", body_case);
     zstr_sendf(p->actor, "%d", timeout_ms);
-    zframe_t *f = zframe_recv(p->actor);
+    zmsg_t *m = zmsg_recv(p->actor);
+    assert_non_null(m);
+    zframe_t *id = zmsg_pop(m), *f = zmsg_pop(m);
     assert_non_null(f);
     Sluice__Envelope *env =
         zframe_size(f)
             ? sl_envelope_decode(zframe_data(f), zframe_size(f), NULL)
             : NULL;
     zframe_destroy(&f);
+    zmsg_destroy(&m);
+    if (from && env)
+        *from = id;
+    else
+        zframe_destroy(&id);
     return env;
+}
+
+Sluice__Envelope *
+sl_test_peer_take(sl_test_peer_t *p, int body_case, int timeout_ms)
+{
+    return sl_test_peer_take_from(p, body_case, timeout_ms, NULL);
 }
 
 zframe_t *

@@ -24,7 +24,8 @@ const char *sl_test_peer_endpoint(const sl_test_peer_t *p);
  * that comes in, in order. */
 void sl_test_peer_answer_next(sl_test_peer_t *p, zframe_t *first, ...);
 
-/* Sends the frames (NULL-terminated, consumed) now to whoever spoke last. */
+/* Sends the frames (NULL-terminated, consumed) now to whoever spoke last
+ * (a worker's lane, if results came on one last: it never reads). */
 void sl_test_peer_push(sl_test_peer_t *p, zframe_t *first, ...);
 
 /* The oldest message received and not taken yet whose body is body_case
@@ -32,6 +33,11 @@ void sl_test_peer_push(sl_test_peer_t *p, zframe_t *first, ...);
  * with sl_envelope_free. */
 Sluice__Envelope *sl_test_peer_take(sl_test_peer_t *p, int body_case,
                                     int timeout_ms);
+
+/* sl_test_peer_take, and the routing id of the connection it came on
+ * into *from (the caller's to destroy), when one comes. */
+Sluice__Envelope *sl_test_peer_take_from(sl_test_peer_t *p, int body_case,
+                                         int timeout_ms, zframe_t **from);
 
 /* env packed into a frame, stamped with version (0: this side's). */
 zframe_t *sl_test_pack(Sluice__Envelope *env, uint32_t version);

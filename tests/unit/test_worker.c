@@ -67,9 +67,10 @@ take_ready(world_t *wd)
     return env;
 }
 
-/* A batch of one task: name(args...) as task id, cache: none. */
+/* A batch of one task: name(args...) as task id, cache: none; lanes:
+ * its result may come on a lane. */
 static zframe_t *
-task_batch(uint64_t id, const char *name, const sl_value_t *args)
+task_batch(uint64_t id, const char *name, const sl_value_t *args, bool lanes)
 {
     Sluice__Value *wire_args = NULL;
     assert_int_equal(sl_wire_value_view(args, &wire_args, NULL), 0);
@@ -84,6 +85,7 @@ task_batch(uint64_t id, const char *name, const sl_value_t *args)
     Sluice__TaskBatch batch = SLUICE__TASK_BATCH__INIT;
     batch.tasks = tasks;
     batch.n_tasks = 1;
+    batch.lanes = lanes;
     Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
     env.body_case = SLUICE__ENVELOPE__BODY_TASKS;
     env.tasks = &batch;
@@ -92,17 +94,25 @@ task_batch(uint64_t id, const char *name, const sl_value_t *args)
     return f;
 }
 
-/* name(a, b) as task id. */
+/* name(a, b) as task id, from a broker that may take its result on a
+ * lane or not. */
 static zframe_t *
-task2(uint64_t id, const char *name, int64_t a, int64_t b)
+task2_on(uint64_t id, const char *name, int64_t a, int64_t b, bool lanes)
 {
     sl_value_t *args = sl_value_new_list();
     sl_value_t *x = sl_value_new_int(a), *y = sl_value_new_int(b);
     sl_value_push(args, &x);
     sl_value_push(args, &y);
-    zframe_t *f = task_batch(id, name, args);
+    zframe_t *f = task_batch(id, name, args, lanes);
     sl_value_destroy(&args);
     return f;
+}
+
+/* name(a, b) as task id, from a broker without lanes. */
+static zframe_t *
+task2(uint64_t id, const char *name, int64_t a, int64_t b)
+{
+    return task2_on(id, name, a, b, false);
 }
 
 static zframe_t *
@@ -181,6 +191,7 @@ test_a_task_is_computed_and_answered_with_its_id_and_attempt(void **state)
     assert_int_equal(r->attempt, 1);
     assert_int_equal(r->status, SLUICE__RESULT__STATUS__OK);
     assert_int_equal(r->cache, SLUICE__RESULT__CACHE__SKIPPED);
+    assert_string_equal(env->results->incarnation, ""); /* no lane */
     sl_value_t *v = NULL;
     assert_int_equal(sl_wire_value_unpack(r->value, &v, NULL), 0);
     assert_int_equal(sl_value_get_int(v), 5);
@@ -215,6 +226,46 @@ test_heartbeats_list_the_tasks_in_hand_until_answered(void **state)
     assert_int_equal(env->results->results[0]->task_id, 9);
     sl_envelope_free(&env);
     assert_true(heartbeat_comes(wd, 9, false));
+}
+
+/* A broker that takes results on lanes gets them from the executor's own
+ * connection, which sends nothing else, naming the incarnation of the
+ * Ready; the heartbeat stops listing the task once the executor has told
+ * the worker thread. */
+static void
+test_results_go_on_a_lane_when_the_broker_takes_them(void **state)
+{
+    world_t *wd = *state;
+    Sluice__Envelope *ready = take_ready(wd);
+    char incarnation[17];
+    snprintf(incarnation, sizeof incarnation, "%s", ready->ready->incarnation);
+    sl_envelope_free(&ready);
+    sl_test_peer_push(wd->broker, task2_on(11, "sleep_ms", 300, 1, true), NULL);
+    zframe_t *lane = NULL, *from = NULL;
+    Sluice__Envelope *env =
+        sl_test_peer_take_from(wd->broker, SLUICE__ENVELOPE__BODY_RESULTS,
+                               10000, &lane);
+    assert_non_null(env);
+    assert_int_equal(env->results->results[0]->task_id, 11);
+    assert_string_equal(env->results->incarnation, incarnation);
+    sl_envelope_free(&env);
+    /* the heartbeats, sent while it ran and after, came on another
+       connection (the worker's own, 100 ms apart) */
+    size_t beats = 0;
+    while ((env = sl_test_peer_take_from(wd->broker,
+                                         SLUICE__ENVELOPE__BODY_HEARTBEAT, 300,
+                                         &from)) &&
+           beats < 5) {
+        assert_false(zframe_eq(from, lane));
+        beats++;
+        sl_envelope_free(&env);
+        zframe_destroy(&from);
+    }
+    sl_envelope_free(&env);
+    zframe_destroy(&from);
+    zframe_destroy(&lane);
+    assert_true(beats >= 2);
+    assert_true(heartbeat_comes(wd, 11, false));
 }
 
 static void
@@ -319,6 +370,7 @@ main(void)
         TEST(test_a_task_is_computed_and_answered_with_its_id_and_attempt),
         TEST(test_a_task_it_does_not_have_fails_naming_it),
         TEST(test_heartbeats_list_the_tasks_in_hand_until_answered),
+        TEST(test_results_go_on_a_lane_when_the_broker_takes_them),
         TEST(test_a_cancelled_task_stops_and_is_answered_as_cancelled),
         TEST(test_garbage_and_other_versions_from_the_broker_are_ignored),
         TEST(test_a_silent_broker_is_greeted_again),
