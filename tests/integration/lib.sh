@@ -152,6 +152,18 @@ wait_log() { # wait_log PATTERN FILE WHAT: up to 10 s for a line, else fail
     fail "$3 (no '$1' in $(basename "$2"))"
 }
 
+expect_lanes() { # expect_lanes WORKER-PATTERN FLOW: runs FLOW until the
+    # broker logs results that came on a lane of a matching worker, at
+    # most 20 times (a lane connects on its own time: until it does, its
+    # executor's answers go by the worker's connection), else fails
+    for _ in $(seq 20); do
+        grep -q "worker=$1 .* results on a lane" "$WORK/broker.log" &&
+            return 0
+        run_json "$2" >/dev/null || fail "$2 failed"
+    done
+    fail "no result came on a lane of worker $1"
+}
+
 expect_eq() { # expect_eq ACTUAL EXPECTED WHAT
     [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
 }

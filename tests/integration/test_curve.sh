@@ -59,8 +59,7 @@ pass "allowed client and workers run the seed flow over CURVE"
 # a lane is the worker's only with the key that said Ready: a raw worker
 # (key w1) answers on a lane keyed w2, which is refused, then on its own
 # connection (raw_worker.c, mode foreign)
-grep -q "worker=w[12] .* results on a lane" "$WORK/broker.log" ||
-    fail "the keyed workers' results did not come on their lanes"
+expect_lanes "w[12]" "$SLUICE_SRC/examples/seed.yaml"
 printf 'flow: raw\ntasks:\n  a: {run: raw_only, args: [1], cache: none}\n' \
     >"$WORK/raw.yaml"
 mkfifo "$WORK/raw.in"

@@ -60,6 +60,5 @@ start_worker w1 --slots 2
 wait_workers 1
 out=$(run_json "$SLUICE_SRC/examples/mapreduce.yaml") || fail "mapreduce"
 expect_eq "$(node "$out" total value)" 385 "mapreduce on lanes"
-grep -q "worker=w1 .* results on a lane" "$WORK/broker.log" ||
-    fail "no result came on a lane"
+expect_lanes w1 "$SLUICE_SRC/examples/mapreduce.yaml"
 pass "a worker's executors answer on their lanes"
