@@ -507,6 +507,9 @@ sl_backend_on_message(loop_t *l)
     if (!env)
         return;
     sl_bworker_t *w = sl_sched_find_worker(l->sched, id);
+    /* what to do with it: NOT_SET once refused (the envelope's own case
+     * stays, for sl_envelope_free to free what it holds) */
+    Sluice__Envelope__BodyCase body = env->body_case;
     if (w && strcmp(w->key, l->peer_key) != 0) {
         /* cannot happen (the routing id is libzmq's, per connection), but a
          * worker belongs to the key that said READY */
@@ -516,15 +519,15 @@ sl_backend_on_message(loop_t *l)
                     w->id, l->peer_key, w->key);
         sl_auth_count_refused(l->auth);
         w = NULL;
-        env->body_case = SLUICE__ENVELOPE__BODY__NOT_SET;
+        body = SLUICE__ENVELOPE__BODY__NOT_SET;
     }
-    bool is_lane = !w && env->body_case == SLUICE__ENVELOPE__BODY_RESULTS &&
+    bool is_lane = !w && body == SLUICE__ENVELOPE__BODY_RESULTS &&
                    *env->results->incarnation;
     if (is_lane && !(w = lane_worker(l, env->results)))
-        env->body_case = SLUICE__ENVELOPE__BODY__NOT_SET;
+        body = SLUICE__ENVELOPE__BODY__NOT_SET;
     if (w && !is_lane) /* liveness is the Ready connection's */
         w->last_seen_ms = zclock_mono();
-    switch (env->body_case) {
+    switch (body) {
     case SLUICE__ENVELOPE__BODY_READY: on_ready(l, id, w, env->ready); break;
     case SLUICE__ENVELOPE__BODY_RESULTS:
     case SLUICE__ENVELOPE__BODY_HEARTBEAT:
@@ -535,7 +538,7 @@ sl_backend_on_message(loop_t *l)
             sl_loop_send_error(l, l->back, id,
                                "unknown worker: send READY first",
                                SLUICE__ERROR__CODE__UNKNOWN_PEER);
-        } else if (env->body_case == SLUICE__ENVELOPE__BODY_RESULTS) {
+        } else if (body == SLUICE__ENVELOPE__BODY_RESULTS) {
             if (is_lane)
                 sl_log(SL_LOG_DEBUG, "broker",
                        "worker=%s %zu results on a lane", w->id,
