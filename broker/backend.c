@@ -459,31 +459,6 @@ on_result(loop_t *l, sl_bworker_t *w, const Sluice__Result *r)
     sl_buf_fini(&wire.bytes);
 }
 
-/* The worker a lane's ResultBatch names by its incarnation, or NULL (the
- * batch is then dropped: a worker this broker does not know, or one that
- * said Ready with another key, cannot answer for it). */
-static sl_bworker_t *
-lane_worker(loop_t *l, const Sluice__ResultBatch *batch)
-{
-    sl_bworker_t *w = find_incarnation(l, batch->incarnation);
-    if (!w) {
-        sl_log(SL_LOG_INFO, "broker",
-               "%zu results on a lane of incarnation %.64s dropped: no "
-               "worker here has it (a restart? its tasks are queued again)",
-               batch->n_results, batch->incarnation);
-        return NULL;
-    }
-    if (strcmp(w->key, l->peer_key) != 0) {
-        sl_loop_bad(l,
-                    "worker=%s refused results on a lane with key %s: the "
-                    "worker said READY with key %s",
-                    w->id, l->peer_key, w->key);
-        sl_auth_count_refused(l->auth);
-        return NULL;
-    }
-    return w;
-}
-
 /* A worker that said goodbye is dropped once it holds nothing, or when
  * its lanes have had a heartbeat to deliver what they carried. */
 static void
@@ -510,21 +485,29 @@ sl_backend_on_message(loop_t *l)
     /* what to do with it: NOT_SET once refused (the envelope's own case
      * stays, for sl_envelope_free to free what it holds) */
     Sluice__Envelope__BodyCase body = env->body_case;
+    /* results on a lane: their worker is the one of that incarnation */
+    bool is_lane = !w && body == SLUICE__ENVELOPE__BODY_RESULTS &&
+                   *env->results->incarnation;
+    if (is_lane && !(w = find_incarnation(l, env->results->incarnation))) {
+        sl_log(SL_LOG_INFO, "broker",
+               "%zu results on a lane of incarnation %.64s dropped: no "
+               "worker here has it (a restart? its tasks are queued again)",
+               env->results->n_results, env->results->incarnation);
+        body = SLUICE__ENVELOPE__BODY__NOT_SET;
+    }
     if (w && strcmp(w->key, l->peer_key) != 0) {
-        /* cannot happen (the routing id is libzmq's, per connection), but a
-         * worker belongs to the key that said READY */
+        /* a worker belongs to the key that said READY: a lane with another
+         * key cannot answer for it (on the Ready connection it cannot
+         * happen: the routing id is libzmq's, per connection) */
         sl_loop_bad(l,
-                    "worker=%s refused a message from key %s: the worker said "
-                    "READY with key %s",
-                    w->id, l->peer_key, w->key);
+                    "worker=%s refused %s with key %s: the worker said READY "
+                    "with key %s",
+                    w->id, is_lane ? "results on a lane" : "a message",
+                    l->peer_key, w->key);
         sl_auth_count_refused(l->auth);
         w = NULL;
         body = SLUICE__ENVELOPE__BODY__NOT_SET;
     }
-    bool is_lane = !w && body == SLUICE__ENVELOPE__BODY_RESULTS &&
-                   *env->results->incarnation;
-    if (is_lane && !(w = lane_worker(l, env->results)))
-        body = SLUICE__ENVELOPE__BODY__NOT_SET;
     if (w && !is_lane) /* liveness is the Ready connection's */
         w->last_seen_ms = zclock_mono();
     switch (body) {

@@ -176,11 +176,12 @@ sl_hand_on_executor(loop_t *l, uint32_t i)
         zframe_t *f = zmsg_pop(msg), *ids = zmsg_pop(msg);
         zframe_t *stats = zmsg_pop(msg), *trips = zmsg_pop(msg);
         sl_wmetrics_take(l->metrics, stats, trips);
-        SL_TRACE("worker.send");
-        if (f && zframe_size(f) &&
-            zframe_send(&f, l->dealer, ZFRAME_DONTWAIT) != 0)
-            sl_log(SL_LOG_WARN, "worker", "worker=%s result not sent",
-                   l->w->id);
+        if (f && zframe_size(f)) { /* not sent on a lane */
+            SL_TRACE("worker.send");
+            if (zframe_send(&f, l->dealer, ZFRAME_DONTWAIT) != 0)
+                sl_log(SL_LOG_WARN, "worker", "worker=%s result not sent",
+                       l->w->id);
+        }
         for (size_t k = 0; ids && k < zframe_size(ids) / sizeof(uint64_t);
              k++) {
             uint64_t id;
