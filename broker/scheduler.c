@@ -4,6 +4,7 @@
 #include "scheduler.h"
 
 #include "job.h"
+#include "leaders.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,15 +20,15 @@ struct sl_squeue {
 };
 
 struct sl_sched {
-    zhashx_t *queues;  /* key -> sl_squeue_t, owned */
-    zhashx_t *by_id;   /* hex routing id -> sl_bworker_t*, owned */
-    zlistx_t *workers; /* sl_bworker_t*, borrowed from by_id */
-    zlistx_t *delayed; /* sl_job_t* waiting out a retry, by due time */
-    zhashx_t *leaders; /* identity -> the sl_job_t* computing it */
-    uint32_t prefetch; /* jobs a worker may hold beyond its slots */
-    size_t queued;     /* jobs in the ready queues */
-    size_t held;       /* jobs held by workers */
-    zhashx_t *serving; /* queue key -> workers serving it (uintptr_t) */
+    zhashx_t *queues;      /* key -> sl_squeue_t, owned */
+    zhashx_t *by_id;       /* hex routing id -> sl_bworker_t*, owned */
+    zlistx_t *workers;     /* sl_bworker_t*, borrowed from by_id */
+    zlistx_t *delayed;     /* sl_job_t* waiting out a retry, by due time */
+    sl_leaders_t *leaders; /* identity -> the job computing it */
+    uint32_t prefetch;     /* jobs a worker may hold beyond its slots */
+    size_t queued;         /* jobs in the ready queues */
+    size_t held;           /* jobs held by workers */
+    zhashx_t *serving;     /* queue key -> workers serving it (uintptr_t) */
 };
 
 static int
@@ -72,21 +73,6 @@ destroy_worker(void **item)
     *item = NULL;
 }
 
-/* A digest is uniform already: its first bytes are a hash. */
-static size_t
-digest_hash(const void *key)
-{
-    size_t h;
-    memcpy(&h, key, sizeof h);
-    return h;
-}
-
-static int
-digest_compare(const void *a, const void *b)
-{
-    return memcmp(a, b, SL_DIGEST_BYTES);
-}
-
 sl_sched_t *
 sl_sched_new(uint32_t prefetch)
 {
@@ -97,13 +83,7 @@ sl_sched_new(uint32_t prefetch)
     s->by_id = zhashx_new();
     s->workers = zlistx_new();
     s->delayed = zlistx_new();
-    s->leaders = zhashx_new();
-    if (s->leaders) { /* keys: SL_DIGEST_BYTES in the job, not copied */
-        zhashx_set_key_hasher(s->leaders, digest_hash);
-        zhashx_set_key_comparator(s->leaders, digest_compare);
-        zhashx_set_key_duplicator(s->leaders, NULL);
-        zhashx_set_key_destructor(s->leaders, NULL);
-    }
+    s->leaders = sl_leaders_new();
     s->serving = zhashx_new();
     s->prefetch = prefetch;
     if (!s->queues || !s->by_id || !s->workers || !s->delayed || !s->leaders ||
@@ -124,7 +104,7 @@ sl_sched_destroy(sl_sched_t **p)
         return;
     zlistx_destroy(&(*p)->workers);
     zlistx_destroy(&(*p)->delayed);
-    zhashx_destroy(&(*p)->leaders);
+    sl_leaders_destroy(&(*p)->leaders);
     zhashx_destroy(&(*p)->serving);
     zhashx_destroy(&(*p)->by_id);
     zhashx_destroy(&(*p)->queues);
@@ -554,19 +534,19 @@ sl_sched_unserved(sl_sched_t *s, int64_t queued_before_ms, zlistx_t *out)
 sl_job_t *
 sl_sched_leader(sl_sched_t *s, const sl_job_t *job)
 {
-    return job->has_identity ? zhashx_lookup(s->leaders, job->identity) : NULL;
+    return job->has_identity ? sl_leaders_find(s->leaders, job->identity)
+                             : NULL;
 }
 
 void
 sl_sched_lead(sl_sched_t *s, sl_job_t *job)
 {
-    zhashx_delete(s->leaders, job->identity); /* its key is the old job's */
-    zhashx_insert(s->leaders, job->identity, job);
+    (void)sl_leaders_put(s->leaders, job); /* no memory: runs apart */
 }
 
 void
 sl_sched_unlead(sl_sched_t *s, sl_job_t *job)
 {
-    if (job->has_identity && zhashx_lookup(s->leaders, job->identity) == job)
-        zhashx_delete(s->leaders, job->identity);
+    if (job->has_identity)
+        sl_leaders_remove(s->leaders, job);
 }
