@@ -13,9 +13,11 @@
 #include "cache.h"
 #include "entry.h"
 #include "task_queue.h"
+#include "wire.h"
 
 #include "proto/sluice.pb-c.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,33 +376,60 @@ free_task(void *task)
     sluice__task__free_unpacked(task, NULL);
 }
 
+/* Held by the test: the task "gate" runs until the test lets it go. */
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+gate_task(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
+{
+    (void)ctx;
+    (void)args;
+    pthread_mutex_lock(&gate);
+    pthread_mutex_unlock(&gate);
+    *result = sl_value_new_null();
+    return 0;
+}
+
 /* An executor told to stop ($TERM, as a stopping worker tells it) leaves
  * the rest of the queue: it stops after the batch it is on, at most, not
  * after the queue, whose answers would go to a pipe the stopping worker
- * no longer reads. */
+ * no longer reads. The first batch's first task holds it until the $TERM
+ * is in its pipe, however the threads are scheduled. */
 static void
 test_executor_stopped_leaves_the_queue(void **state)
 {
     enum { N = 20000 };
     fixture_t *f = *state;
+    static const sl_task_def_t gate_def = {"gate", 1, gate_task, "waits"};
+    assert_int_equal(sl_registry_add(f->registry, &gate_def, NULL), 0);
     sl_task_queue_t *q = sl_task_queue_new(1, free_task);
     uint32_t woken[1];
-    for (uint32_t i = 0; i < N; i++) { /* answered at once: no such task */
+    sl_value_t *none = sl_value_new_list();
+    Sluice__Value *args = NULL;
+    assert_int_equal(sl_wire_value_view(none, &args, NULL), 0);
+    for (uint32_t i = 0; i <= N; i++) { /* then answered at once */
         Sluice__Task t = SLUICE__TASK__INIT;
         uint8_t packed[64];
         t.task_id = i + 1;
         t.attempt = 1;
-        t.name = "no_such_task";
+        t.name = i == 0 ? "gate" : "no_such_task";
+        t.args = i == 0 ? args : NULL;
+        t.cache = SLUICE__FLOW_NODE__CACHE_MODE__NONE;
         size_t size = sluice__task__pack(&t, packed);
         void *task = sluice__task__unpack(NULL, size, packed);
         sl_task_queue_put(q, &task, 1, woken);
     }
+    free(args);
+    sl_value_destroy(&none);
+    pthread_mutex_lock(&gate);
     sl_cancel_board_t board = {0};
     zactor_t *ex = sl_executor_new(&f->cfg, &board, q, 0);
     assert_non_null(ex);
     zstr_send(zactor_sock(ex), "T");
-    zactor_destroy(&ex); /* $TERM right behind the T */
-    assert_true(sl_task_queue_size(q) >= N - SL_TASK_QUEUE_TAKE_MAX);
+    zstr_send(zactor_sock(ex), "$TERM");
+    pthread_mutex_unlock(&gate);
+    zactor_destroy(&ex);
+    assert_true(sl_task_queue_size(q) >= N + 1 - SL_TASK_QUEUE_TAKE_MAX);
     sl_task_queue_destroy(&q);
 }
 
