@@ -4,17 +4,20 @@
 # N sluice-worker processes on free loopback ports, then the bench, then
 # everything stopped.
 #   examples/bench/cluster.sh [--workers N] [--slots N] [--prefetch N]
-#                             [--journal PATH|none] [sluice bench args]
+#                             [--journal PATH|none] [--cpu] [sluice bench args]
 #   e.g. examples/bench/cluster.sh all --json
+# --cpu: after the bench, the CPU seconds each process used during it, and
+# the host's idle CPU seconds, on stderr.
 set -euo pipefail
 BIN=${SLUICE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-workers=2 slots=2 broker_args=()
+workers=2 slots=2 broker_args=() cpu=0
 while [ $# -gt 0 ]; do
     case $1 in
     --workers) workers=$2; shift 2 ;;
     --slots) slots=$2; shift 2 ;;
     --prefetch) broker_args+=(--prefetch "$2"); shift 2 ;;
     --journal) broker_args+=(--journal "$2"); shift 2 ;;
+    --cpu) cpu=1; shift ;;
     *) break ;;
     esac
 done
@@ -46,5 +49,20 @@ until [ "$("$BIN/client/sluice" status --broker "tcp://127.0.0.1:$front" \
     --json 2>/dev/null | jq '.workers | length')" = "$workers" ]; do
     sleep 0.1
 done
+# CPU ticks of each process, then the host's idle ticks
+ticks() {
+    for pid in "${pids[@]}"; do awk '{print $14 + $15}' "/proc/$pid/stat"; done
+    awk '/^cpu /{print $5 + $6}' /proc/stat
+}
+[ "$cpu" = 1 ] && before=($(ticks))
 "$BIN/client/sluice" bench --broker "tcp://127.0.0.1:$front" \
     --cache "redis://127.0.0.1:$redis/0" "$@"
+if [ "$cpu" = 1 ]; then
+    after=($(ticks)) hz=$(getconf CLK_TCK)
+    names=(redis broker $(seq -f 'w%g' "$workers") idle)
+    for i in "${!names[@]}"; do
+        awk -v n="${names[$i]}" -v t="$((after[i] - before[i]))" -v hz="$hz" \
+            'BEGIN { printf "%s %.2f s  ", n, t / hz }'
+    done >&2
+    echo >&2
+fi
