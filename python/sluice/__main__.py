@@ -1,0 +1,44 @@
+"""python3 -m sluice worker --broker tcp://HOST:5556 --tasks MODULE ...:
+a Python worker serving the @task functions of MODULE (docs/PYTHON.md)."""
+
+import argparse
+import os
+import sys
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m sluice")
+    sub = p.add_subparsers(dest="command", required=True)
+    w = sub.add_parser("worker", help="serve Python tasks to a broker")
+    w.add_argument("--broker", default=os.environ.get("SLUICE_WORKERS",
+                                                      "tcp://127.0.0.1:5556"),
+                   help="the broker's worker socket")
+    w.add_argument("--tasks", action="append", required=True,
+                   metavar="MODULE", help="a module whose @task functions "
+                   "to serve (may repeat)")
+    w.add_argument("--id", help="the worker's name (default host-pid-random)")
+    w.add_argument("--processes", type=int, default=1,
+                   help="child processes running tasks (default 1)")
+    w.add_argument("--cache", default=os.environ.get("SLUICE_CACHE_URL"),
+                   help="the cache every task uses (default: each flow's, "
+                   "else the embedded cache)")
+    w.add_argument("--heartbeat-ms", type=int, default=1000)
+    w.add_argument("--grace-ms", type=int, default=25000,
+                   help="on SIGTERM, time to finish the tasks in hand")
+    a = p.parse_args(argv)
+    if a.processes < 1:
+        p.error(f"--processes {a.processes}: at least 1")
+    if a.heartbeat_ms < 10:
+        p.error(f"--heartbeat-ms {a.heartbeat_ms}: at least 10")
+    sys.path.insert(0, os.getcwd())
+    from .worker import Worker, registry_of
+    try:
+        registry = registry_of(a.tasks)
+    except (ImportError, ValueError) as err:
+        p.error(f"--tasks: {err}")
+    Worker(a.broker, registry, a.id, a.processes, a.cache, a.heartbeat_ms,
+           a.grace_ms).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""sluice.caches: where entries are kept. RedisCache (shared with C
+workers: same keys, same entries, SET with PX) and LmdbCache (the
+embedded cache C workers use on one machine: the same file layout).
+
+A cache failure never fails a task (docs/CACHING.md, "When the cache
+fails"): get() and put() raise CacheError, and the runner computes
+anyway and reports it.
+"""
+
+import os
+import struct
+import time
+import urllib.parse
+
+from .entries import READ_MAX_BYTES
+
+
+class CacheError(Exception):
+    pass
+
+
+class RedisCache:
+    """A Redis cache, as Prefect's RedisCache is constructed:
+    RedisCache(host="localhost", port=6379, db=0), or from a URL:
+    RedisCache.from_url("redis://[user[:password]@]host[:port][/db]").
+    The password may also come from $SLUICE_REDIS_PASSWORD."""
+
+    def __init__(self, host="localhost", port=6379, db=0, username=None,
+                 password=None, timeout=5.0):
+        import redis  # Debian's python3-redis
+        self.host, self.port, self.db = host, int(port), int(db)
+        password = password or os.environ.get("SLUICE_REDIS_PASSWORD")
+        self._redis = redis.Redis(host=host, port=self.port, db=self.db,
+                                  username=username, password=password,
+                                  socket_timeout=timeout,
+                                  socket_connect_timeout=timeout)
+        self._errors = (redis.RedisError, OSError)
+
+    @classmethod
+    def from_url(cls, url):
+        u = urllib.parse.urlparse(url)
+        if u.scheme != "redis" or not u.hostname:
+            raise ValueError(f"cache URL {url!r}: want "
+                             "redis://[user[:password]@]host[:port][/db]")
+        db = u.path.strip("/") or "0"
+        if not db.isdigit():
+            raise ValueError(f"cache URL {url!r}: db {db!r} is not a number")
+        return cls(u.hostname, u.port or 6379, int(db), u.username or None,
+                   urllib.parse.unquote(u.password) if u.password else None)
+
+    @property
+    def url(self):
+        return f"redis://{self.host}:{self.port}/{self.db}"
+
+    def get_many(self, keys):
+        """The stored bytes of each key (None: absent), in one round trip.
+        Never more than READ_MAX_BYTES + 1 of one value is read."""
+        try:
+            p = self._redis.pipeline(transaction=False)
+            for k in keys:
+                p.getrange(k, 0, READ_MAX_BYTES)
+            return [v or None for v in p.execute()]
+        except self._errors as err:
+            raise CacheError(f"{self.url}: {err}") from None
+
+    def put_many(self, items):
+        """Stores (key, data, ttl_ms) items in one round trip; ttl_ms None:
+        no expiry."""
+        try:
+            p = self._redis.pipeline(transaction=False)
+            for key, data, ttl_ms in items:
+                p.set(key, data, px=ttl_ms)
+            p.execute()
+        except self._errors as err:
+            raise CacheError(f"{self.url}: {err}") from None
+
+
+class LmdbCache:
+    """The embedded cache, shared with C workers on this machine: an LMDB
+    environment (1 GiB map) whose values are 8 bytes of big-endian expiry
+    (unix ms, 0: never) then the entry; an expired one is absent."""
+
+    MAP_SIZE = 1 << 30
+
+    def __init__(self, path=None):
+        import lmdb  # Debian's python3-lmdb
+        self.path = path or default_lmdb_dir()
+        os.makedirs(self.path, mode=0o700, exist_ok=True)
+        try:
+            self._env = lmdb.open(self.path, map_size=self.MAP_SIZE,
+                                  sync=False, mode=0o600)
+        except lmdb.Error as err:
+            raise CacheError(f"lmdb://{self.path}: {err}") from None
+        self._errors = lmdb.Error
+
+    @property
+    def url(self):
+        return f"lmdb://{self.path}"
+
+    def get_many(self, keys):
+        now = int(time.time() * 1000)
+        out = []
+        try:
+            with self._env.begin() as txn:
+                for k in keys:
+                    v = txn.get(k.encode())
+                    if v is None or len(v) <= 8:
+                        out.append(None)
+                        continue
+                    (expires,) = struct.unpack(">Q", v[:8])
+                    out.append(v[8:] if expires == 0 or expires > now
+                               else None)
+        except self._errors as err:
+            raise CacheError(f"{self.url}: {err}") from None
+        return out
+
+    def put_many(self, items):
+        now = int(time.time() * 1000)
+        try:
+            with self._env.begin(write=True) as txn:
+                for key, data, ttl_ms in items:
+                    expires = 0 if ttl_ms is None else now + ttl_ms
+                    txn.put(key.encode(), struct.pack(">Q", expires) + data)
+        except self._errors as err:
+            raise CacheError(f"{self.url}: {err}") from None
+
+
+def default_lmdb_dir():
+    """$SLUICE_CACHE_DIR, else $XDG_CACHE_HOME/sluice, else
+    ~/.cache/sluice: where C workers keep the embedded cache."""
+    d = os.environ.get("SLUICE_CACHE_DIR")
+    if d:
+        return d
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return os.path.join(xdg or os.path.expanduser("~/.cache"), "sluice")
+
+
+def from_url(url):
+    """A cache from a URL: redis://... or lmdb://PATH."""
+    if url.startswith("redis://"):
+        return RedisCache.from_url(url)
+    if url.startswith("lmdb://"):
+        return LmdbCache(url[len("lmdb://"):] or None)
+    raise ValueError(f"cache URL {url!r}: want redis://... or lmdb://PATH")

@@ -1,0 +1,283 @@
+"""sluice.worker: a Python worker (docs/PYTHON.md, "Python workers"). It
+speaks the worker side of docs/PROTOCOL.md to a broker: Ready with its
+tasks, heartbeats listing what it holds, TaskBatch in, ResultBatch out,
+CancelTasks, Disconnect. Tasks run in --processes child processes (the
+GIL), a batch at a time, each answered as it ends (sluice.serve); a
+child running a task past its timeout, or a cancelled one, is killed and
+replaced, and the rest of its batch goes back to the queue.
+
+The main thread owns the broker connection and every child's pipe; it
+polls them together, so nothing here takes a lock."""
+
+import collections
+import logging
+import multiprocessing
+import os
+import secrets
+import signal
+import socket
+import time
+
+from . import sluice_pb2 as pb
+from .client import PROTOCOL_VERSION
+from .serve import child_main
+from .tasks import RemoteTask, Task
+
+log = logging.getLogger("sluice")
+R = pb.Result
+BATCH_MAX = 64
+
+
+class Child:
+    """One child process and the batch it is on."""
+
+    def __init__(self, ctx, registry, worker_id, cache_url):
+        self.conn, theirs = ctx.Pipe()
+        self.proc = ctx.Process(target=child_main, daemon=True,
+                                args=(theirs, registry, worker_id,
+                                      cache_url))
+        self.proc.start()
+        theirs.close()
+        self.batch = collections.deque()  # Task messages not yet answered
+        self.started = 0.0                # when its first one started
+
+    def stop(self, kill=False):
+        if kill:
+            self.proc.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+        self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.conn.close()
+
+
+class Worker:
+    def __init__(self, broker, registry, worker_id=None, processes=1,
+                 cache_url=None, heartbeat_ms=1000, grace_ms=25000):
+        import zmq
+        self.zmq = zmq
+        self.broker, self.registry = broker, registry
+        self.id = worker_id or \
+            f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+        self.incarnation = secrets.token_hex(8)
+        self.processes, self.cache_url = processes, cache_url
+        self.heartbeat_s = heartbeat_ms / 1000
+        self.grace_s = grace_ms / 1000
+        self.ctx = zmq.Context.instance()
+        self.sock = None
+        self.queue = collections.deque()  # Task messages not yet in a child
+        self.cancelled = set()
+        self.draining = False
+        self._mp = multiprocessing.get_context("fork")
+        self.children = [self._child() for _ in range(processes)]
+
+    def _child(self):
+        return Child(self._mp, self.registry, self.id, self.cache_url)
+
+    # ---- the broker connection --------------------------------------------
+
+    def connect(self):
+        """A new connection, and Ready on it: how a worker recovers from
+        a stale connection or a taken-over id (a new routing id)."""
+        if self.sock is not None:
+            self.sock.close(0)
+        self.sock = self.ctx.socket(self.zmq.DEALER)
+        self.sock.setsockopt(self.zmq.LINGER, 1000)
+        self.sock.connect(self.broker)
+        ready = pb.Ready(worker_id=self.id, slots=self.processes,
+                         hostname=socket.gethostname(), pid=os.getpid(),
+                         incarnation=self.incarnation)
+        for t in self.registry.values():
+            ready.tasks.add(name=t.name, version=t.version)
+        self.send(ready=ready)
+        self.heard = time.monotonic()
+
+    def send(self, **body):
+        self.sock.send(pb.Envelope(version=PROTOCOL_VERSION, **body)
+                       .SerializeToString())
+
+    def held(self):
+        ids = [t.task_id for t in self.queue]
+        for c in self.children:
+            ids.extend(t.task_id for t in c.batch)
+        return ids
+
+    def heartbeat(self):
+        self.send(heartbeat=pb.Heartbeat(held_task_ids=self.held(),
+                                         draining=self.draining))
+
+    def on_broker(self, data):
+        env = pb.Envelope.FromString(data)
+        self.heard = time.monotonic()
+        body = env.WhichOneof("body")
+        if body == "tasks":
+            self.queue.extend(env.tasks.tasks)
+        elif body == "cancel_tasks":
+            self.cancel(set(env.cancel_tasks.task_ids))
+        elif body == "error":
+            log.warning("broker: %s", env.error.reason)
+            if env.error.code == pb.Error.UNKNOWN_PEER:
+                self.connect()
+
+    # ---- tasks ------------------------------------------------------------------
+
+    def answer(self, results):
+        if results:
+            self.send(results=pb.ResultBatch(results=results))
+
+    def cancel(self, ids):
+        """Queued ones are answered CANCELLED at once; a running one's
+        child is killed; one later in a child's batch is answered
+        CANCELLED when its result comes."""
+        out = []
+        for t in [t for t in self.queue if t.task_id in ids]:
+            self.queue.remove(t)
+            out.append(cancelled(t, "cancelled before it ran"))
+        self.answer(out)
+        for i, c in enumerate(self.children):
+            if c.batch and c.batch[0].task_id in ids:
+                self.restart(i, cancelled(c.batch[0],
+                                          "cancelled while it ran"))
+        self.cancelled |= ids & set(self.held())
+
+    def restart(self, i, result):
+        """Kills child i, answers its running task with result and puts
+        the rest of its batch back at the queue's head."""
+        c = self.children[i]
+        c.stop(kill=True)
+        c.batch.popleft()
+        self.answer([result])
+        self.queue.extendleft(reversed(c.batch))
+        self.children[i] = self._child()
+
+    def dispatch(self):
+        idle = [c for c in self.children if not c.batch]
+        for n, c in enumerate(idle):
+            if not self.queue:
+                return
+            share = -(-len(self.queue) // (len(idle) - n))
+            batch = [self.queue.popleft()
+                     for _ in range(min(share, BATCH_MAX))]
+            c.batch.extend(batch)
+            c.started = time.monotonic()
+            c.conn.send([t.SerializeToString() for t in batch])
+
+    def on_child(self, i):
+        c = self.children[i]
+        try:
+            data = c.conn.recv_bytes()
+        except (EOFError, OSError):
+            c.proc.join(1)
+            if c.batch:
+                self.restart(i, crashed(c.batch[0], c.proc.exitcode))
+            else:
+                c.stop(kill=True)
+                self.children[i] = self._child()
+            return
+        t = c.batch.popleft()
+        c.started = time.monotonic()
+        r = R.FromString(data)
+        if t.task_id in self.cancelled:
+            self.cancelled.discard(t.task_id)
+            r = cancelled(t, "cancelled while it ran")
+        self.answer([r])
+
+    def check_timeouts(self):
+        now = time.monotonic()
+        for i, c in enumerate(self.children):
+            t = c.batch[0] if c.batch else None
+            if t and t.timeout_ms and now - c.started > t.timeout_ms / 1000:
+                r = R(task_id=t.task_id, attempt=t.attempt, status=R.ERROR,
+                      failure=R.TIMEOUT,
+                      error=f"timed out after {t.timeout_ms} ms (its "
+                      "process was killed)")
+                self.restart(i, r)
+
+    # ---- the loop -----------------------------------------------------------
+
+    def run(self):
+        """Serves until SIGTERM or SIGINT; then drains: takes no more
+        tasks, finishes those in hand within the grace period, says
+        goodbye."""
+        stop = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.append(1))
+        self.connect()
+        log.info("worker %s: %d tasks, %d processes, broker %s", self.id,
+                 len(self.registry), self.processes, self.broker)
+        next_beat = time.monotonic() + self.heartbeat_s
+        deadline = None
+        while True:
+            if stop and not self.draining:
+                self.draining = True
+                deadline = time.monotonic() + self.grace_s
+                log.info("worker %s: draining (%d tasks in hand)", self.id,
+                         len(self.held()))
+                self.heartbeat()
+            if self.draining and (not self.held() or
+                                  time.monotonic() > deadline):
+                break
+            self.dispatch()
+            poller = self.zmq.Poller()
+            poller.register(self.sock, self.zmq.POLLIN)
+            for c in self.children:
+                poller.register(c.conn.fileno(), self.zmq.POLLIN)
+            wait = max(0.0, next_beat - time.monotonic())
+            if any(c.batch for c in self.children):
+                wait = min(wait, 0.05)  # timeouts are checked this often
+            events = dict(poller.poll(int(wait * 1000) + 1))
+            if self.sock in events:
+                while self.sock.poll(0):
+                    self.on_broker(self.sock.recv())
+            for i, c in enumerate(self.children):
+                if c.conn.fileno() in events:
+                    self.on_child(i)
+            self.check_timeouts()
+            now = time.monotonic()
+            if now >= next_beat:
+                next_beat = now + self.heartbeat_s
+                if now - self.heard > 3 * self.heartbeat_s:
+                    log.warning("worker %s: the broker is silent: a new "
+                                "connection", self.id)
+                    self.connect()
+                else:
+                    self.heartbeat()
+        self.send(disconnect=pb.Disconnect(reason="stopping"))
+        for c in self.children:
+            c.stop()
+        self.sock.close()
+        log.info("worker %s: stopped", self.id)
+
+
+def cancelled(t, why):
+    return R(task_id=t.task_id, attempt=t.attempt, status=R.ERROR,
+             failure=R.CANCELLED, error=why)
+
+
+def crashed(t, code):
+    return R(task_id=t.task_id, attempt=t.attempt, status=R.ERROR,
+             failure=R.CRASH,
+             error=f"its process died (exit code {code})")
+
+
+def registry_of(modules):
+    """The tasks of the named modules: every Task at their top level."""
+    import importlib
+    reg = {}
+    for name in modules:
+        mod = importlib.import_module(name)
+        for v in vars(mod).values():
+            if isinstance(v, Task) and not isinstance(v, RemoteTask):
+                if v.name in reg and reg[v.name] is not v:
+                    raise ValueError(f"task {v.name} is defined twice "
+                                     f"({name})")
+                reg[v.name] = v
+    if not reg:
+        raise ValueError(f"no tasks in {', '.join(modules)}: a task is a "
+                         "function decorated with @task")
+    return reg

@@ -1,0 +1,94 @@
+"""sluice.serve: how a Python worker answers one Task, against a real
+Redis: miss then hit, refresh, cache none, an unknown task or bad args,
+a result that is not a sluice value; and the lock: taken on a miss,
+released with the entry, an earlier attempt's taken over, another's
+waited for until its entry appears."""
+
+import threading
+import time
+
+import pytest
+
+from sluice import RedisCache, entries, keys, task, values
+from sluice import sluice_pb2 as pb
+from sluice.serve import Lock, Server
+
+R = pb.Result
+
+
+@task
+def add(a, b):
+    return a + b
+
+
+@task
+def odd():
+    return {1, 2}
+
+
+@pytest.fixture
+def server(redis_server):
+    return Server({"add": add, "odd": odd}, "py-w1", redis_server.url)
+
+
+def ask(server, name="add", args=(2, 3), **fields):
+    t = pb.Task(task_id=7, attempt=1, name=name, ttl_ms=60000,
+                args=values.to_wire(list(args)), **fields)
+    return R.FromString(server.answer(t.SerializeToString()))
+
+
+def test_a_miss_is_computed_and_stored_then_hit(server, redis_server):
+    r = ask(server)
+    assert (r.status, r.cache, values.from_wire(r.value)) == (R.OK, R.MISS,
+                                                              5)
+    key = keys.inputs_key("default", "add", keys.task_digest("add", 1,
+                                                             [2, 3]))
+    assert r.cache_key == key and r.version == 1
+    e, v = entries.decode(key, redis_server.client.get(key))
+    assert v == 5 and e.producer == "py-w1"
+    assert not redis_server.client.exists(key + ":lock")
+    hit = ask(server)
+    assert hit.cache == R.HIT and values.from_wire(hit.value) == 5
+    assert ask(server, refresh=True).cache == R.REFRESHED
+    none = ask(server, cache=pb.FlowNode.NONE)
+    assert none.cache == R.SKIPPED and not none.cache_key
+
+
+def test_what_a_worker_cannot_answer_fails_saying_why(server):
+    r = ask(server, name="nope")
+    assert r.status == R.ERROR and "no task nope" in r.error
+    r = ask(server, version=9)
+    assert "no task add@9" in r.error
+    t = pb.Task(task_id=1, attempt=1, name="add",
+                args=pb.Value(nodes=[pb.ValueNode(type=pb.ValueNode.LIST,
+                                                  count=3)]))
+    r = R.FromString(server.answer(t.SerializeToString()))
+    assert "bad args: value: node 0: count 3" in r.error
+    r = ask(server, name="odd", args=())
+    assert "task odd: result: a set is not a sluice value" in r.error
+    r = ask(server, args=(1,))
+    assert r.failure == R.TASK_ERROR and "TypeError" in r.error
+
+
+def test_the_lock_of_an_earlier_attempt_is_taken_over(redis_server):
+    cache = RedisCache(port=redis_server.port)
+    r = redis_server.client
+    r.set("k:lock", "7:1:dead-worker", px=5000)
+    lock = Lock(cache, "k", "7:2:w2")
+    assert lock.take() is False and lock.held
+    assert r.get("k:lock") == b"7:2:w2"
+    lock.release()  # no entry: compare-and-delete, its own token
+    assert not r.exists("k:lock")
+
+
+def test_another_tasks_lock_is_waited_for_until_its_entry(redis_server):
+    cache = RedisCache(port=redis_server.port)
+    r = redis_server.client
+    r.set("k:lock", "8:1:other", px=5000)
+    threading.Timer(0.1, lambda: r.set("k", b"entry")).start()
+    lock = Lock(cache, "k", "7:1:w1")
+    t0 = time.monotonic()
+    assert lock.take() is True and not lock.held
+    assert 0.05 < time.monotonic() - t0 < 2
+    lock.release()  # not held: leaves the other's lock alone
+    assert r.get("k:lock") == b"8:1:other"
