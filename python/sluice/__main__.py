@@ -31,13 +31,13 @@ def main(argv=None):
     if a.heartbeat_ms < 10:
         p.error(f"--heartbeat-ms {a.heartbeat_ms}: at least 10")
     sys.path.insert(0, os.getcwd())
-    from .worker import Worker, registry_of
+    from .worker import Worker
     try:
-        registry = registry_of(a.tasks)
+        worker = Worker(a.broker, a.tasks, a.id, a.processes, a.cache,
+                        a.heartbeat_ms, a.grace_ms)
     except (ImportError, ValueError) as err:
         p.error(f"--tasks: {err}")
-    Worker(a.broker, registry, a.id, a.processes, a.cache, a.heartbeat_ms,
-           a.grace_ms).run()
+    worker.run()
 
 
 if __name__ == "__main__":

@@ -205,17 +205,20 @@ class Lock:
             pass  # it expires by itself within LOCK_MS
 
 
-def child_main(conn, registry, worker_id, cache_url):
-    """A worker's child process: batches of packed Tasks in, one packed
-    Result out per task, in order, as each ends."""
-    server = Server(registry, worker_id, cache_url)
+def child_main(conn, modules, worker_id, cache_url):
+    """A worker's child process: imports the task modules, then takes
+    batches of packed Tasks and sends one packed Result per task, in
+    order, as each ends. It ends when the worker closes its pipe or goes
+    away."""
+    from .worker import registry_of
+    server = Server(registry_of(modules), worker_id, cache_url)
     os.environ.pop("SLUICE_BROKER", None)
-    while True:
-        try:
+    try:
+        while True:
             batch = conn.recv()
-        except EOFError:
-            return
-        if batch is None:
-            return
-        for data in batch:
-            conn.send_bytes(server.answer(data))
+            if batch is None:
+                return
+            for data in batch:
+                conn.send_bytes(server.answer(data))
+    except (EOFError, OSError):
+        return  # the worker is gone

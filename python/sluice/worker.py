@@ -4,7 +4,10 @@ tasks, heartbeats listing what it holds, TaskBatch in, ResultBatch out,
 CancelTasks, Disconnect. Tasks run in --processes child processes (the
 GIL), a batch at a time, each answered as it ends (sluice.serve); a
 child running a task past its timeout, or a cancelled one, is killed and
-replaced, and the rest of its batch goes back to the queue.
+replaced, and the rest of its batch goes back to the queue. Children
+come from a fork server started before any ZeroMQ socket exists, so no
+child holds a copy of the broker connection; each imports the task
+modules itself.
 
 The main thread owns the broker connection and every child's pipe; it
 polls them together, so nothing here takes a lock."""
@@ -31,11 +34,10 @@ BATCH_MAX = 64
 class Child:
     """One child process and the batch it is on."""
 
-    def __init__(self, ctx, registry, worker_id, cache_url):
+    def __init__(self, ctx, modules, worker_id, cache_url):
         self.conn, theirs = ctx.Pipe()
         self.proc = ctx.Process(target=child_main, daemon=True,
-                                args=(theirs, registry, worker_id,
-                                      cache_url))
+                                args=(theirs, modules, worker_id, cache_url))
         self.proc.start()
         theirs.close()
         self.batch = collections.deque()  # Task messages not yet answered
@@ -57,27 +59,30 @@ class Child:
 
 
 class Worker:
-    def __init__(self, broker, registry, worker_id=None, processes=1,
+    """Serves the tasks of the named modules to broker."""
+
+    def __init__(self, broker, modules, worker_id=None, processes=1,
                  cache_url=None, heartbeat_ms=1000, grace_ms=25000):
-        import zmq
-        self.zmq = zmq
-        self.broker, self.registry = broker, registry
+        self.broker, self.modules = broker, list(modules)
+        self.registry = registry_of(self.modules)
         self.id = worker_id or \
             f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
         self.incarnation = secrets.token_hex(8)
         self.processes, self.cache_url = processes, cache_url
         self.heartbeat_s = heartbeat_ms / 1000
         self.grace_s = grace_ms / 1000
-        self.ctx = zmq.Context.instance()
         self.sock = None
         self.queue = collections.deque()  # Task messages not yet in a child
         self.cancelled = set()
         self.draining = False
-        self._mp = multiprocessing.get_context("fork")
+        self._mp = multiprocessing.get_context("forkserver")
         self.children = [self._child() for _ in range(processes)]
+        import zmq  # after the fork server is up
+        self.zmq = zmq
+        self.ctx = zmq.Context.instance()
 
     def _child(self):
-        return Child(self._mp, self.registry, self.id, self.cache_url)
+        return Child(self._mp, self.modules, self.id, self.cache_url)
 
     # ---- the broker connection --------------------------------------------
 
