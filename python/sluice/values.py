@@ -119,7 +119,9 @@ def _fill(nodes, v, key):
     elif isinstance(v, int):
         n.type, n.i = _T.INT, v
     elif isinstance(v, float):
-        n.type, n.d = _T.DOUBLE, v
+        # -0.0 goes as 0.0, as C sends it (proto3 leaves out a double that
+        # equals 0); the two share a key anyway
+        n.type, n.d = _T.DOUBLE, 0.0 if v == 0.0 else v
     elif isinstance(v, str):
         n.type, n.s = _T.STRING, v.encode()
     elif isinstance(v, bytes):

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""tests/conformance/make_vectors.py: writes vectors.txt, the cases every
+implementation of the contract must agree on (docs/PROTOCOL.md,
+docs/CACHING.md). Run it (PYTHONPATH=build/python) only to add cases; the
+C test (tests/unit/test_conformance.c) and the Python one
+(tests/python/test_conformance.py) both check the file, so a vector that
+one implementation would write differently fails there.
+
+One case per line, fields separated by one space, bytes in hex:
+  value NAME WIRE CANONICAL DIGEST      a Value; its canonical encoding
+  bad_value NAME WIRE                   a Value every decoder refuses
+  task NAME TASK VERSION ARGS FILES DIGEST   a call's input digest
+                                        (FILES "-": none)
+  key NAME MODE NAMESPACE TASK CACHE_KEY DIGEST KEY   a cache key
+                                        (MODE inputs or key; "-": unused)
+  key_digest KEY DIGEST                 what an entry under KEY carries
+  entry NAME KEY ENTRY VALUE            an entry good under KEY, packed
+                                        as a writer packs it
+  envelope NAME ENVELOPE                an Envelope, packed
+"""
+
+import os
+import sys
+
+from sluice import keys, values
+from sluice import sluice_pb2 as pb
+
+T = pb.ValueNode
+
+VALUES = [
+    ("null", None), ("true", True), ("false", False), ("int_0", 0),
+    ("int_-1", -1), ("int_max", 2**63 - 1), ("int_min", -2**63),
+    ("double_1.5", 1.5), ("double_-0.0", -0.0), ("double_1e300", 1e300),
+    ("string", "hello"), ("string_utf8", "h\u00e9llo \u2603"),
+    ("string_empty", ""), ("bytes", b"\x00\x01\x02"), ("bytes_empty", b""),
+    ("list", [1, "a", None]), ("list_empty", []), ("map_empty", {}),
+    ("nested_map", {"b": 1, "a": [True, {"y": 2, "x": 1}]}),
+    ("map_prefix_keys", {"ab": 1, "a": 2, "b": 3}),
+    ("deep", [[[[[[[[1]]]]]]]]),
+]
+
+BAD = [
+    ("unknown_type", [pb.ValueNode(type=8)]),
+    ("count_past_end", [pb.ValueNode(type=T.LIST, count=2),
+                        pb.ValueNode(type=T.INT)]),
+    ("scalar_with_count", [pb.ValueNode(type=T.INT, count=1),
+                           pb.ValueNode(type=T.INT)]),
+    ("nodes_after_end", [pb.ValueNode(type=T.INT), pb.ValueNode(type=T.INT)]),
+    ("duplicate_key", [pb.ValueNode(type=T.MAP, count=2),
+                       pb.ValueNode(type=T.INT, key=b"a"),
+                       pb.ValueNode(type=T.INT, key=b"a")]),
+    ("nul_in_key", [pb.ValueNode(type=T.MAP, count=1),
+                    pb.ValueNode(type=T.INT, key=b"a\0b")]),
+    ("too_deep", [pb.ValueNode(type=T.LIST, count=1)] * 65 +
+     [pb.ValueNode(type=T.INT)]),
+]
+
+TASKS = [
+    ("add_numbers", "add_numbers", 1, [5, 10], None),
+    ("no_args", "now", 3, [], None),
+    ("nested_args", "merge", 2, [{"b": [1, 2.5]}, "x", None], None),
+    ("with_files", "wordcount", 1, ["a.txt"],
+     [["a.txt", keys.blake2b(b"15000 words\n")]]),
+    ("program", "exec", 1, [["wc", "-w", "a.txt"], [], {}, "json"],
+     [["$program", keys.blake2b(b"prog")],
+      ["a.txt", keys.blake2b(b"15000 words\n")]]),
+]
+
+
+def hx(b):
+    return b.hex() if b else "-"
+
+
+def envelopes():
+    flow = pb.Flow(name="f", cache_namespace="default", ttl_ms=3600000)
+    node = flow.nodes.add(name="add", task="add_numbers", version=1,
+                          cache=pb.FlowNode.KEY, cache_key="add_numbers")
+    node.args.CopyFrom(values.to_wire([5, "$params.x"]))
+    flow.params.add(name="x", value=values.to_wire(10))
+    task = pb.Task(task_id=255, attempt=2, lease_ms=3000, name="add",
+                   version=1, args=values.to_wire([1, 2]),
+                   cache=pb.FlowNode.INPUTS, cache_namespace="default",
+                   ttl_ms=-1)
+    result = pb.Result(task_id=255, attempt=2, value=values.to_wire(3),
+                       cache=pb.Result.MISS, duration_us=12,
+                       cache_key="sluice:v1:default:k", version=1)
+    failed = pb.Result(task_id=256, attempt=1, status=pb.Result.ERROR,
+                       error="ValueError: no", failure=pb.Result.TASK_ERROR)
+    return [
+        ("submit", pb.Envelope(version=1, submit=pb.Submit(
+            flow=flow, events=True, worker_wait_ms=5000))),
+        ("ready", pb.Envelope(version=1, ready=pb.Ready(
+            worker_id="w1", tasks=[pb.TaskRef(name="add", version=1)],
+            slots=2, hostname="h", pid=42, incarnation="0123456789abcdef"))),
+        ("heartbeat", pb.Envelope(version=1, heartbeat=pb.Heartbeat(
+            held_task_ids=[255, 256], draining=True))),
+        ("task_batch", pb.Envelope(version=1, tasks=pb.TaskBatch(
+            tasks=[task], lanes=True))),
+        ("result_batch", pb.Envelope(version=1, results=pb.ResultBatch(
+            results=[result, failed], incarnation="0123456789abcdef"))),
+        ("cancel_tasks", pb.Envelope(version=1, cancel_tasks=pb.CancelTasks(
+            task_ids=[255]))),
+        ("disconnect", pb.Envelope(version=1, disconnect=pb.Disconnect(
+            reason="stopping"))),
+        ("error", pb.Envelope(version=1, error=pb.Error(
+            reason="unknown worker: send READY first",
+            code=pb.Error.UNKNOWN_PEER))),
+    ]
+
+
+def main(out):
+    print("# tests/conformance/vectors.txt: written by make_vectors.py; "
+          "see there.", file=out)
+    for name, v in VALUES:
+        wire = values.to_wire(v).SerializeToString()
+        canon = values.canonical(v)
+        print("value", name, hx(wire), hx(canon), hx(keys.blake2b(canon)),
+              file=out)
+    for name, nodes in BAD:
+        print("bad_value", name, hx(pb.Value(nodes=nodes)
+                                    .SerializeToString()), file=out)
+    for name, task, version, args, files in TASKS:
+        print("task", name, task, version,
+              hx(values.to_wire(args).SerializeToString()),
+              hx(values.to_wire(files).SerializeToString()) if files
+              else "-",
+              hx(keys.task_digest(task, version, args, files)), file=out)
+    d = keys.task_digest("add_numbers", 1, [5, 10])
+    for name, mode, ns, task, ck, digest, key in [
+            ("inputs", "inputs", "default", "add_numbers", None, d,
+             keys.inputs_key("default", "add_numbers", d)),
+            ("explicit", "key", "default", None, "add_numbers", None,
+             keys.explicit_key("default", "add_numbers")),
+            ("namespace", "key", "team.a", None, "report:2026",
+             None, keys.explicit_key("team.a", "report:2026"))]:
+        print("key", name, mode, ns, task or "-", ck or "-", hx(digest),
+              key, file=out)
+    for key in ["sluice:v1:default:add_numbers",
+                keys.inputs_key("default", "add_numbers", d)]:
+        print("key_digest", key, hx(keys.key_digest(key)), file=out)
+    entry = pb.CacheEntry(
+        format=2, value=values.to_wire(15), task="add_numbers", version=1,
+        input_digest=d, arg_digests=keys.arg_digests([5, 10]),
+        created_ms=1796524443527, expires_ms=1796528043527, duration_us=2,
+        producer="w1", key_digest=keys.key_digest(
+            "sluice:v1:default:add_numbers"))
+    print("entry", "seed", "sluice:v1:default:add_numbers",
+          hx(entry.SerializeToString()),
+          hx(values.to_wire(15).SerializeToString()), file=out)
+    forever = pb.CacheEntry(
+        format=2, value=values.to_wire({"rows": [1, 2]}), task="t",
+        version=3, input_digest=keys.task_digest("t", 3, []),
+        created_ms=1, expires_ms=0, duration_us=0, producer="p",
+        key_digest=keys.key_digest("sluice:v1:ns:t:x"))
+    print("entry", "forever_no_args", "sluice:v1:ns:t:x",
+          hx(forever.SerializeToString()),
+          hx(values.to_wire({"rows": [1, 2]}).SerializeToString()),
+          file=out)
+    for name, env in envelopes():
+        print("envelope", name, hx(env.SerializeToString()), file=out)
+
+
+if __name__ == "__main__":
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "vectors.txt")
+    with open(path, "w") as f:
+        main(f)
+    print(f"wrote {path}", file=sys.stderr)

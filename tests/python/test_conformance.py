@@ -1,0 +1,89 @@
+"""The Python implementation against tests/conformance/vectors.txt, the
+cases C's tests/unit/test_conformance.c checks too: values both ways and
+canonically, refused values, input digests, keys, key digests, entries
+(read under their key, and packed to the same bytes), envelopes (parsed
+and packed to the same bytes)."""
+
+import os
+
+import pytest
+
+from conftest import SRC
+from sluice import entries, keys, values
+from sluice import sluice_pb2 as pb
+
+
+def cases(kind):
+    path = os.path.join(SRC, "tests/conformance/vectors.txt")
+    with open(path) as f:
+        rows = [line.split() for line in f if not line.startswith("#")]
+    out = [r[1:] for r in rows if r and r[0] == kind]
+    assert out, f"no {kind} vectors"
+    return out
+
+
+def unhex(s):
+    return b"" if s == "-" else bytes.fromhex(s)
+
+
+@pytest.mark.parametrize("name,wire,canon,digest", cases("value"))
+def test_value(name, wire, canon, digest):
+    v = values.from_wire(pb.Value.FromString(unhex(wire)))
+    assert values.to_wire(v).SerializeToString() == unhex(wire), name
+    assert values.canonical(v) == unhex(canon), name
+    assert keys.blake2b(unhex(canon)) == unhex(digest), name
+
+
+@pytest.mark.parametrize("name,wire", cases("bad_value"))
+def test_bad_value(name, wire):
+    with pytest.raises(ValueError):
+        values.from_wire(pb.Value.FromString(unhex(wire)))
+
+
+@pytest.mark.parametrize("name,task,version,args,files,digest",
+                         cases("task"))
+def test_task_digest(name, task, version, args, files, digest):
+    a = values.from_wire(pb.Value.FromString(unhex(args)))
+    f = values.from_wire(pb.Value.FromString(unhex(files))) \
+        if files != "-" else None
+    assert keys.task_digest(task, int(version), a, f) == unhex(digest), name
+
+
+@pytest.mark.parametrize("name,mode,ns,task,cache_key,digest,key",
+                         cases("key"))
+def test_key(name, mode, ns, task, cache_key, digest, key):
+    if mode == "inputs":
+        assert keys.inputs_key(ns, task, unhex(digest)) == key
+    else:
+        assert keys.explicit_key(ns, cache_key) == key
+
+
+@pytest.mark.parametrize("key,digest", cases("key_digest"))
+def test_key_digest(key, digest):
+    assert keys.key_digest(key) == unhex(digest)
+
+
+@pytest.mark.parametrize("name,key,entry,value", cases("entry"))
+def test_entry(name, key, entry, value):
+    e, v = entries.decode(key, unhex(entry))
+    assert values.to_wire(v).SerializeToString() == unhex(value)
+    assert e.SerializeToString() == unhex(entry)
+    with pytest.raises(entries.Rejected):
+        entries.decode(key + "x", unhex(entry))
+
+
+@pytest.mark.parametrize("name,envelope", cases("envelope"))
+def test_envelope(name, envelope):
+    env = pb.Envelope.FromString(unhex(envelope))
+    assert env.version == 1 and env.WhichOneof("body") is not None
+    assert env.SerializeToString() == unhex(envelope)
+
+
+def test_lock_token_format():
+    """docs/CACHING.md: TASK_ID (lower-case hex):ATTEMPT:WORKER_ID."""
+    from sluice.serve import Lock
+    lock = Lock(None, "k", f"{255:x}:{2}:w1")
+    assert lock.token == "ff:2:w1" and lock.key == "k:lock"
+    assert lock._is_stale_attempt(b"ff:1:dead")
+    assert not lock._is_stale_attempt(b"ff:2:other")
+    assert not lock._is_stale_attempt(b"fe:1:dead")
