@@ -4,13 +4,16 @@
 # N sluice-worker processes on free loopback ports, then the bench, then
 # everything stopped.
 #   examples/bench/cluster.sh [--workers N] [--slots N] [--prefetch N]
-#                             [--journal PATH|none] [--cpu] [sluice bench args]
+#                             [--journal PATH|none] [--cpu] [--python]
+#                             [sluice bench args]
 #   e.g. examples/bench/cluster.sh all --json
+# --python: the workers are Python workers (python3 -m sluice worker,
+# --slots child processes each) serving examples/bench/python_tasks.py.
 # --cpu: after the bench, the CPU seconds each process used during it, and
 # the host's idle CPU seconds, on stderr.
 set -euo pipefail
 BIN=${SLUICE_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-workers=2 slots=2 broker_args=() cpu=0
+workers=2 slots=2 broker_args=() cpu=0 python=0
 while [ $# -gt 0 ]; do
     case $1 in
     --workers) workers=$2; shift 2 ;;
@@ -18,6 +21,7 @@ while [ $# -gt 0 ]; do
     --prefetch) broker_args+=(--prefetch "$2"); shift 2 ;;
     --journal) broker_args+=(--journal "$2"); shift 2 ;;
     --cpu) cpu=1; shift ;;
+    --python) python=1; shift ;;
     *) break ;;
     esac
 done
@@ -39,10 +43,18 @@ SLUICE_STATE_DIR="$work/state" "$BIN/broker/sluice-broker" \
     --clients "tcp://127.0.0.1:$front" --workers "tcp://127.0.0.1:$back" \
     "${broker_args[@]}" >"$work/broker.log" 2>&1 &
 pids+=($!)
+here=$(cd "$(dirname "$0")" && pwd)
 for i in $(seq "$workers"); do
-    "$BIN/worker/sluice-worker" --broker "tcp://127.0.0.1:$back" --id "w$i" \
-        --slots "$slots" --cache "redis://127.0.0.1:$redis/0" --exec /bin/echo \
-        >"$work/w$i.log" 2>&1 &
+    if [ "$python" = 1 ]; then
+        PYTHONPATH="$BIN/python:$here" python3 -m sluice worker \
+            --broker "tcp://127.0.0.1:$back" --id "w$i" --processes "$slots" \
+            --cache "redis://127.0.0.1:$redis/0" --tasks python_tasks \
+            >"$work/w$i.log" 2>&1 &
+    else
+        "$BIN/worker/sluice-worker" --broker "tcp://127.0.0.1:$back" \
+            --id "w$i" --slots "$slots" --cache "redis://127.0.0.1:$redis/0" \
+            --exec /bin/echo >"$work/w$i.log" 2>&1 &
+    fi
     pids+=($!)
 done
 until [ "$("$BIN/client/sluice" status --broker "tcp://127.0.0.1:$front" \

@@ -19,6 +19,11 @@ class CacheError(Exception):
     pass
 
 
+# compare-and-delete of a lock: released only by the attempt holding it
+UNLOCK_SCRIPT = ("if redis.call('get', KEYS[1]) == ARGV[1] then return "
+                 "redis.call('del', KEYS[1]) else return 0 end")
+
+
 class RedisCache:
     """A Redis cache, as Prefect's RedisCache is constructed:
     RedisCache(host="localhost", port=6379, db=0), or from a URL:
@@ -66,10 +71,48 @@ class RedisCache:
     def put_many(self, items):
         """Stores (key, data, ttl_ms) items in one round trip; ttl_ms None:
         no expiry."""
+        self.store(items, [], [])
+
+    def probe(self, keys, tokens, lock_ms):
+        """Looks keys up and, where tokens[i] is not None, takes the lock
+        KEY:lock with it (SET NX PX lock_ms), all in one round trip:
+        [(stored bytes or None, whether the lock was taken)]."""
+        try:
+            p = self._redis.pipeline(transaction=False)
+            for k, token in zip(keys, tokens):
+                p.getrange(k, 0, READ_MAX_BYTES)
+                if token is not None:
+                    p.set(k + ":lock", token, nx=True, px=lock_ms)
+            replies = iter(p.execute())
+            return [(next(replies) or None,
+                     bool(next(replies)) if token is not None else False)
+                    for token in tokens]
+        except self._errors as err:
+            raise CacheError(f"{self.url}: {err}") from None
+
+    def lock_many(self, lock_keys, tokens, lock_ms):
+        """Takes each lock (SET NX PX) in one round trip: whether each was
+        taken."""
+        try:
+            p = self._redis.pipeline(transaction=False)
+            for lock, token in zip(lock_keys, tokens):
+                p.set(lock, token, nx=True, px=lock_ms)
+            return [bool(x) for x in p.execute()]
+        except self._errors as err:
+            raise CacheError(f"{self.url}: {err}") from None
+
+    def store(self, items, locks_done, locks_given_up):
+        """In one round trip: the (key, data, ttl_ms) items, a DEL of each
+        lock in locks_done (their entries are stored), and a
+        compare-and-delete of each (lock key, token) in locks_given_up."""
         try:
             p = self._redis.pipeline(transaction=False)
             for key, data, ttl_ms in items:
                 p.set(key, data, px=ttl_ms)
+            for lock in locks_done:
+                p.delete(lock)
+            for lock, token in locks_given_up:
+                p.eval(UNLOCK_SCRIPT, 1, lock, token)
             p.execute()
         except self._errors as err:
             raise CacheError(f"{self.url}: {err}") from None
@@ -113,6 +156,16 @@ class LmdbCache:
         except self._errors as err:
             raise CacheError(f"{self.url}: {err}") from None
         return out
+
+    def probe(self, keys, tokens, lock_ms):
+        """Lookups; the embedded cache is one machine's: no locks."""
+        return [(v, False) for v in self.get_many(keys)]
+
+    def lock_many(self, lock_keys, tokens, lock_ms):
+        return [False] * len(lock_keys)
+
+    def store(self, items, locks_done, locks_given_up):
+        self.put_many(items)
 
     def put_many(self, items):
         now = int(time.time() * 1000)

@@ -4,6 +4,7 @@ key, a lookup, the lock on a miss, the compute, the entry stored and the
 lock released. Runs in a worker's child process, one task after another;
 every answer is a packed Result."""
 
+import logging
 import os
 import time
 import traceback
@@ -14,21 +15,40 @@ from . import sluice_pb2 as pb
 LOCK_MS = 5000           # a lock's life (docs/CACHING.md)
 ERROR_MAX_BYTES = 16384  # a failure's text, traceback included: its tail
 R = pb.Result
+log = logging.getLogger("sluice")
 
-# compare-and-delete of a lock: released only by the attempt holding it
-_UNLOCK = ("if redis.call('get', KEYS[1]) == ARGV[1] then return "
-           "redis.call('del', KEYS[1]) else return 0 end")
+
+
+class Job:
+    """One task of a batch on its way to its Result."""
+
+    def __init__(self, t):
+        self.t = t
+        self.r = R(task_id=t.task_id, attempt=t.attempt)
+        self.task = self.args = self.key = self.cache = self.lock = None
+        self.answer = None   # the packed Result, once known
+        self.stored = None   # the entry found, when looked up
+        self.locked = False  # its lock was taken in the probe
 
 
 class Server:
-    """Answers tasks with the tasks of a registry ({name: Task}); cache:
-    the worker's --cache URL, or None (then each task's cache_url, else
-    the embedded cache)."""
+    """Answers batches of tasks with the tasks of a registry ({name:
+    Task}); cache_url: the worker's --cache, or None (then each task's
+    cache_url, else the embedded cache). As a C executor does, a batch
+    costs a few round trips to each cache, not a few per task: one that
+    looks every key up (and, for a small batch or after misses, takes the
+    locks too), one that locks the misses otherwise, and one that stores
+    the entries and releases the locks; every answer goes before its
+    store."""
+
+    PROBE_MAX = 8         # batches this small lock in their lookup
+    STORE_LAG_S = 0.001   # answered entries wait at most this long
 
     def __init__(self, registry, worker_id, cache_url=None):
         self.registry, self.worker_id = registry, worker_id
         self.cache_url = cache_url
         self._caches = {}
+        self._mostly_missed = True
 
     def cache_for(self, task_msg):
         url = self.cache_url or task_msg.cache_url or ""
@@ -38,87 +58,210 @@ class Server:
         return self._caches[url]
 
     def answer(self, data):
-        """The packed Result for a packed Task."""
-        t = pb.Task.FromString(data)
-        r = R(task_id=t.task_id, attempt=t.attempt)
+        """The packed Result for one packed Task."""
+        return list(self.answer_batch([data]))[0]
+
+    def answer_batch(self, datas):
+        """The packed Results of packed Tasks, in their order, each
+        yielded as soon as it is known."""
+        jobs = [self._prepare(pb.Task.FromString(d)) for d in datas]
+        pending = Stores()
+        self._look_up(jobs, pending)
+        try:
+            for j in jobs:
+                if j.answer is None:
+                    self._settle(j, pending)
+                yield j.answer
+                if pending.is_due(self.STORE_LAG_S):
+                    pending.flush()
+        finally:
+            pending.flush()
+
+    # ---- before the batch's lookup -----------------------------------------
+
+    def _prepare(self, t):
+        j = Job(t)
+        r = j.r
         task = self.registry.get(t.name)
         if task is None or (t.version and t.version != task.version):
-            return fail(r, f"this worker has no task {t.name}"
-                        f"{'@%d' % t.version if t.version else ''}")
-        r.version = task.version
+            j.answer = fail(r, f"this worker has no task {t.name}"
+                            f"{'@%d' % t.version if t.version else ''}")
+            return j
+        j.task, r.version = task, task.version
         try:
-            args = values.from_wire(t.args)
+            j.args = values.from_wire(t.args)
         except ValueError as err:
-            return fail(r, f"bad args: {err}")
-        if not isinstance(args, list):
-            return fail(r, "args must be a list")
+            j.answer = fail(r, f"bad args: {err}")
+            return j
+        if not isinstance(j.args, list):
+            j.answer = fail(r, "args must be a list")
+            return j
         if t.cache == pb.FlowNode.NONE:
             r.cache = R.SKIPPED
-            return self._compute(r, task, args, None, None, t)
+            return j
         try:
             ns = t.cache_namespace or keys.DEFAULT_NAMESPACE
-            key = keys.explicit_key(ns, t.cache_key) \
+            j.key = keys.explicit_key(ns, t.cache_key) \
                 if t.cache == pb.FlowNode.KEY else \
-                keys.inputs_key(ns, task.name, task.input_digest(args))
+                keys.inputs_key(ns, task.name, task.input_digest(j.args))
         except ValueError as err:
-            return fail(r, str(err))
-        r.cache_key = key
+            j.answer = fail(r, str(err))
+            return j
+        r.cache_key = j.key
+        r.cache = R.REFRESHED if t.refresh else R.MISS
         try:
-            cache = self.cache_for(t)
+            j.cache = self.cache_for(t)
         except (caches.CacheError, ValueError) as err:
             r.cache, r.cache_error = R.CACHE_ERROR, str(err)
-            return self._compute(r, task, args, None, None, t)
-        lock = Lock(cache, key, f"{t.task_id:x}:{t.attempt}:"
-                    f"{self.worker_id}")
-        try:
-            if not t.refresh:
-                hit = lookup(cache, key)
-                if hit is None and lock.take():
-                    hit = lookup(cache, key)  # stored while we waited
-                if hit is not None:
-                    lock.release()
-                    r.cache = R.HIT
-                    r.value.CopyFrom(values.to_wire(hit))
-                    return r.SerializeToString()
-            r.cache = R.REFRESHED if t.refresh else R.MISS
-        except caches.CacheError as err:
-            r.cache, r.cache_error = R.CACHE_ERROR, str(err)
-            cache = None
-        return self._compute(r, task, args, cache, lock, t, key)
+            return j
+        j.lock = Lock(j.cache, j.key, f"{t.task_id:x}:{t.attempt}:"
+                      f"{self.worker_id}")
+        return j
 
-    def _compute(self, r, task, args, cache, lock, t, key=None):
-        t0 = time.monotonic()
+    def _look_up(self, jobs, pending):
+        """Per cache, one round trip: lookups, with the locks for a small
+        batch or after mostly misses; a second one locks the misses
+        otherwise. A hit is answered here, and a lock it took is released
+        with the batch's stores."""
+        by_cache = {}
+        for j in jobs:
+            if j.answer is None and j.cache is not None and not j.t.refresh:
+                by_cache.setdefault(id(j.cache), []).append(j)
+        hits = looked = 0
+        for group in by_cache.values():
+            cache = group[0].cache
+            lock_now = len(group) <= self.PROBE_MAX or self._mostly_missed
+            try:
+                replies = cache.probe([j.key for j in group],
+                                      [j.lock.token if lock_now else None
+                                       for j in group], LOCK_MS)
+                for j, (data, locked) in zip(group, replies):
+                    j.lock.held = locked
+                    j.stored = hit_of(j.key, data)
+                    if j.stored is not None:
+                        hits += 1
+                        self._answer_hit(j)
+                        pending.give_up(j.lock)
+                misses = [j for j in group if j.answer is None]
+                if not lock_now and misses:
+                    taken = cache.lock_many([j.lock.key for j in misses],
+                                            [j.lock.token for j in misses],
+                                            LOCK_MS)
+                    for j, held in zip(misses, taken):
+                        j.lock.held = held
+            except caches.CacheError as err:
+                for j in group:
+                    if j.answer is None:
+                        j.r.cache, j.r.cache_error = R.CACHE_ERROR, str(err)
+                        j.cache = j.lock = None
+            looked += len(group)
+        if looked:
+            self._mostly_missed = hits * 2 < looked
+
+    def _answer_hit(self, j):
+        j.r.cache = R.HIT
+        j.r.value.CopyFrom(values.to_wire(j.stored))
+        j.answer = j.r.SerializeToString()
+
+    # ---- the rest, one job at a time ---------------------------------------
+
+    def _settle(self, j, pending):
+        """Computes j (after waiting for another worker's entry, if that
+        one holds the lock), answers it and queues its store."""
+        if j.lock is not None and not j.lock.held and not j.t.refresh \
+                and getattr(j.cache, "_redis", None) is not None:
+            try:
+                if j.lock.take():  # waited: the holder's entry may be there
+                    found = lookup(j.cache, j.key)
+                    if found is not None:
+                        j.stored = found
+                        return self._answer_hit(j)
+            except caches.CacheError as err:
+                j.r.cache, j.r.cache_error = R.CACHE_ERROR, str(err)
+                j.cache, j.lock = None, None
+        r, task, t0 = j.r, j.task, time.monotonic()
         try:
-            value = task.run_bound(args)
+            value = task.run_bound(j.args)
         except Exception as err:
             r.duration_us = int((time.monotonic() - t0) * 1e6)
-            if lock:
-                lock.release()
+            pending.give_up(j.lock)
             text = f"{type(err).__name__}: {err}\n{traceback.format_exc()}"
-            return fail(r, text, R.TASK_ERROR)
+            j.answer = fail(r, text, R.TASK_ERROR)
+            return
         r.duration_us = int((time.monotonic() - t0) * 1e6)
         try:
             r.value.CopyFrom(values.to_wire(value, f"task {task.name}: "
                                             "result"))
         except ValueError as err:
-            if lock:
-                lock.release()
-            return fail(r, str(err))
-        if cache is not None and key:
-            ttl = None if t.ttl_ms < 0 else t.ttl_ms
+            pending.give_up(j.lock)
+            j.answer = fail(r, str(err))
+            return
+        data = None
+        if j.cache is not None:
+            ttl = None if j.t.ttl_ms < 0 else j.t.ttl_ms
             try:
                 data = entries.encode(
-                    key, task.name, task.version, args, value,
+                    j.key, task.name, task.version, j.args, value,
                     r.duration_us, self.worker_id, ttl,
-                    input_digest=task.input_digest(args))
-                cache.put_many([(key, data, ttl)])
-                lock.release(stored=True)
+                    input_digest=task.input_digest(j.args))
             except entries.TooLarge:
                 r.cache = R.TOO_LARGE
-                lock.release()
+                pending.give_up(j.lock)
+        j.answer = r.SerializeToString()
+        if data is not None:
+            pending.add(j.cache, (j.key, data, ttl), j.lock)
+
+
+class Stores:
+    """Entries answered and not yet stored, and locks to release, per
+    cache: written in one round trip each. A store that fails is only
+    logged: its answer has gone (docs/CACHING.md)."""
+
+    def __init__(self):
+        self.by_cache = {}
+        self.since = None
+
+    def _of(self, cache):
+        if self.since is None:
+            self.since = time.monotonic()
+        return self.by_cache.setdefault(id(cache), (cache, [], [], []))
+
+    def add(self, cache, item, lock):
+        _, items, done, _ = self._of(cache)
+        items.append(item)
+        if lock is not None and lock.held:
+            lock.held = False
+            done.append(lock.key)
+
+    def give_up(self, lock):
+        if lock is not None and lock.held:
+            lock.held = False
+            self._of(lock.cache)[3].append((lock.key, lock.token))
+
+    def is_due(self, lag_s):
+        return self.since is not None and \
+            time.monotonic() - self.since >= lag_s
+
+    def flush(self):
+        for cache, items, done, given_up in self.by_cache.values():
+            try:
+                cache.store(items, done, given_up)
             except caches.CacheError as err:
-                r.cache, r.cache_error = R.CACHE_ERROR, str(err)
-        return r.SerializeToString()
+                log.warning("%d entries not stored, after their answers "
+                            "went: %s", len(items), err)
+        self.by_cache, self.since = {}, None
+
+
+def hit_of(key, data):
+    """The value an entry stored under key gives, or None (absent, or it
+    may not answer: a miss)."""
+    if data is None:
+        return None
+    try:
+        return entries.decode(key, data)[1]
+    except entries.Rejected as err:
+        log.warning("%s: entry rejected (%s): %s", key, err.reason, err)
+        return None
 
 
 def fail(r, error, failure=R.TASK_ERROR):
@@ -132,13 +275,7 @@ def fail(r, error, failure=R.TASK_ERROR):
 def lookup(cache, key):
     """The value stored under key, or None: absent, or an entry that may
     not answer (a miss, as docs/CACHING.md says)."""
-    data = cache.get_many([key])[0]
-    if data is None:
-        return None
-    try:
-        return entries.decode(key, data)[1]
-    except entries.Rejected:
-        return None
+    return hit_of(key, cache.get_many([key])[0])
 
 
 class Lock:
@@ -200,7 +337,7 @@ class Lock:
             if stored:
                 r.delete(self.key)
             else:
-                r.eval(_UNLOCK, 1, self.key, self.token)
+                r.eval(caches.UNLOCK_SCRIPT, 1, self.key, self.token)
         except self.cache._errors:
             pass  # it expires by itself within LOCK_MS
 
@@ -218,7 +355,7 @@ def child_main(conn, modules, worker_id, cache_url):
             batch = conn.recv()
             if batch is None:
                 return
-            for data in batch:
-                conn.send_bytes(server.answer(data))
+            for result in server.answer_batch(batch):
+                conn.send_bytes(result)
     except (EOFError, OSError):
         return  # the worker is gone

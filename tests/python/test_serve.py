@@ -92,3 +92,48 @@ def test_another_tasks_lock_is_waited_for_until_its_entry(redis_server):
     assert 0.05 < time.monotonic() - t0 < 2
     lock.release()  # not held: leaves the other's lock alone
     assert r.get("k:lock") == b"8:1:other"
+
+
+class Counting(RedisCache):
+    """A RedisCache that counts its round trips."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.trips = []
+
+    def probe(self, *a):
+        self.trips.append("probe")
+        return super().probe(*a)
+
+    def lock_many(self, *a):
+        self.trips.append("lock")
+        return super().lock_many(*a)
+
+    def store(self, *a):
+        self.trips.append("store")
+        return super().store(*a)
+
+
+def test_a_batch_costs_a_few_round_trips_not_a_few_per_task(redis_server):
+    cache = Counting(port=redis_server.port)
+    server = Server({"add": add}, "py-w1", None)
+    server._caches[redis_server.url] = cache
+    batch = [pb.Task(task_id=i + 1, attempt=1, name="add", ttl_ms=60000,
+                     cache_url=redis_server.url,
+                     args=values.to_wire([i, 1])).SerializeToString()
+             for i in range(20)]
+    out = [R.FromString(r) for r in server.answer_batch(batch)]
+    assert [values.from_wire(r.value) for r in out] == \
+        [i + 1 for i in range(20)]
+    assert all(r.cache == R.MISS for r in out)
+    assert cache.trips == ["probe", "store"]  # locks rode with the lookup
+    assert not redis_server.client.keys("*:lock")
+    cache.trips.clear()
+    out = [R.FromString(r) for r in server.answer_batch(batch)]
+    assert all(r.cache == R.HIT for r in out)
+    # after a batch of misses the lookup locked too: hits release them
+    assert cache.trips == ["probe", "store"]
+    assert not redis_server.client.keys("*:lock")
+    cache.trips.clear()
+    out = [R.FromString(r) for r in server.answer_batch(batch)]
+    assert cache.trips == ["probe"]  # after hits: a plain lookup
