@@ -7,8 +7,9 @@
 #                             [--journal PATH|none] [--cpu] [--python]
 #                             [sluice bench args]
 #   e.g. examples/bench/cluster.sh all --json
-# --python: the workers are Python workers (python3 -m sluice worker,
-# --slots child processes each) serving examples/bench/python_tasks.py.
+# --python: the workers are Python workers (`$SLUICE_PYTHON -m sluice
+# worker`, default python3), --slots child processes each, serving
+# examples/bench/python_tasks.py.
 # --cpu: after the bench, the CPU seconds each process used during it, and
 # the host's idle CPU seconds, on stderr.
 set -euo pipefail
@@ -46,7 +47,7 @@ pids+=($!)
 here=$(cd "$(dirname "$0")" && pwd)
 for i in $(seq "$workers"); do
     if [ "$python" = 1 ]; then
-        PYTHONPATH="$BIN/python:$here" python3 -m sluice worker \
+        PYTHONPATH="$BIN/python:$here" "${SLUICE_PYTHON:-python3}" -m sluice worker \
             --broker "tcp://127.0.0.1:$back" --id "w$i" --processes "$slots" \
             --cache "redis://127.0.0.1:$redis/0" --tasks python_tasks \
             >"$work/w$i.log" 2>&1 &
