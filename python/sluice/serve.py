@@ -19,6 +19,12 @@ log = logging.getLogger("sluice")
 
 
 
+# yielded by Server.answer_batch before anything that may take a while (a
+# compute not known to be cheap, a store's round trip): the answers so far
+# should go now
+SEND_NOW = object()
+
+
 class Job:
     """One task of a batch on its way to its Result."""
 
@@ -49,6 +55,7 @@ class Server:
         self.cache_url = cache_url
         self._caches = {}
         self._mostly_missed = True
+        self._cost_us = {}  # task name -> moving average compute time
 
     def cache_for(self, task_msg):
         url = self.cache_url or task_msg.cache_url or ""
@@ -59,7 +66,17 @@ class Server:
 
     def answer(self, data):
         """The packed Result for one packed Task."""
-        return list(self.answer_batch([data]))[0]
+        return [r for r in self.answer_batch([data])
+                if r is not SEND_NOW][0]
+
+    def _is_cheap(self, task):
+        """Measured at under 1 ms a call (its last 8, about): answers of
+        such tasks gather and go together."""
+        return task is not None and self._cost_us.get(task.name, 1e9) < 1000
+
+    def _took(self, task, us):
+        old = self._cost_us.get(task.name)
+        self._cost_us[task.name] = us if old is None else (old * 7 + us) / 8
 
     def answer_batch(self, datas):
         """The packed Results of packed Tasks, in their order, each
@@ -67,14 +84,17 @@ class Server:
         jobs = [self._prepare(pb.Task.FromString(d)) for d in datas]
         pending = Stores()
         self._look_up(jobs, pending)
-        try:
-            for j in jobs:
-                if j.answer is None:
-                    self._settle(j, pending)
-                yield j.answer
-                if pending.is_due(self.STORE_LAG_S):
-                    pending.flush()
-        finally:
+        for j in jobs:
+            if j.answer is None:
+                if not self._is_cheap(j.task):
+                    yield SEND_NOW
+                self._settle(j, pending)
+            yield j.answer
+            if pending.is_due(self.STORE_LAG_S):
+                yield SEND_NOW
+                pending.flush()
+        if pending.by_cache:
+            yield SEND_NOW
             pending.flush()
 
     # ---- before the batch's lookup -----------------------------------------
@@ -189,6 +209,7 @@ class Server:
             j.answer = fail(r, text, R.TASK_ERROR)
             return
         r.duration_us = int((time.monotonic() - t0) * 1e6)
+        self._took(task, r.duration_us)
         try:
             r.value.CopyFrom(values.to_wire(value, f"task {task.name}: "
                                             "result"))
@@ -350,12 +371,21 @@ def child_main(conn, modules, worker_id, cache_url):
     from .worker import registry_of
     server = Server(registry_of(modules), worker_id, cache_url)
     os.environ.pop("SLUICE_BROKER", None)
+    from .worker import pack_runs
     try:
         while True:
             batch = conn.recv()
             if batch is None:
                 return
+            ready = []
             for result in server.answer_batch(batch):
-                conn.send_bytes(result)
+                if result is SEND_NOW:
+                    if ready:  # what is known goes before a long compute
+                        conn.send_bytes(pack_runs(ready))
+                        ready = []
+                    continue
+                ready.append(result)
+            if ready:
+                conn.send_bytes(pack_runs(ready))
     except (EOFError, OSError):
         return  # the worker is gone

@@ -106,7 +106,10 @@ class Task:
         out = []
         for p in self._signature.parameters.values():
             v = bound.arguments[p.name]
-            out.append(list(v) if p.kind == p.VAR_POSITIONAL else v)
+            if p.kind == p.VAR_POSITIONAL:
+                out.extend(v)  # spread, as a C task's list of arguments
+            else:
+                out.append(v)
         return out, dict(bound.arguments)
 
     def key(self, namespace, args, parameters):
@@ -131,17 +134,30 @@ class Task:
         return self.fn(*args, **kwargs)
 
     def run_bound(self, bound):
-        """Calls the function with a list of arguments in parameter order
-        (what bind() made, as a task's args arrive from a broker)."""
-        params = list(self._signature.parameters.values())
-        if len(bound) > len(params):
-            raise TypeError(f"task {self.name}: {len(bound)} arguments, "
-                            f"it takes {len(params)}")
-        args, kwargs = [], {}
-        for p, v in zip(params, bound):
+        """Calls the function with a list of arguments as bind() makes
+        them (and as a task's args arrive from a broker): one per
+        positional parameter, then *args spread, then one per keyword-only
+        parameter, then **kwargs as one map."""
+        params = self._signature.parameters.values()
+        kinds = [p.kind for p in params]
+        P = inspect.Parameter
+        fixed = sum(k in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)
+                    for k in kinds)
+        tail = sum(k == P.KEYWORD_ONLY for k in kinds) + \
+            (P.VAR_KEYWORD in kinds)
+        spread = len(bound) - fixed - tail
+        if spread < 0 or (spread and P.VAR_POSITIONAL not in kinds):
+            raise TypeError(f"task {self.name}: {len(bound)} arguments do "
+                            f"not fit its parameters {self._signature}")
+        args, kwargs, i = [], {}, 0
+        for p in params:
             if p.kind == p.VAR_POSITIONAL:
-                args.extend(v)
-            elif p.kind == p.VAR_KEYWORD:
+                args.extend(bound[i:i + spread])
+                i += spread
+                continue
+            v = bound[i]
+            i += 1
+            if p.kind == p.VAR_KEYWORD:
                 kwargs.update(v)
             elif p.kind == p.KEYWORD_ONLY:
                 kwargs[p.name] = v

@@ -184,13 +184,21 @@ class Worker:
                 c.stop(kill=True)
                 self.children[i] = self._child()
             return
-        t = c.batch.popleft()
+        # a run of packed Results, in the batch's order: forwarded as one
+        # ResultBatch without decoding them (a repeated field's items are
+        # concatenated)
+        results = unpack_runs(data)
+        out = bytearray()
+        for r in results:
+            t = c.batch.popleft()
+            if t.task_id in self.cancelled:
+                self.cancelled.discard(t.task_id)
+                r = cancelled(t, "cancelled while it ran").SerializeToString()
+            out += b"\x0a" + varint(len(r)) + r
         c.started = time.monotonic()
-        r = R.FromString(data)
-        if t.task_id in self.cancelled:
-            self.cancelled.discard(t.task_id)
-            r = cancelled(t, "cancelled while it ran")
-        self.answer([r])
+        # Envelope{version: 1, results (field 13): ResultBatch}
+        self.sock.send(b"\x08" + varint(PROTOCOL_VERSION) + b"\x6a" +
+                       varint(len(out)) + bytes(out))
 
     def check_timeouts(self):
         now = time.monotonic()
@@ -286,3 +294,30 @@ def registry_of(modules):
         raise ValueError(f"no tasks in {', '.join(modules)}: a task is a "
                          "function decorated with @task")
     return reg
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def pack_runs(items):
+    """Byte strings as one: each as a 4-byte length and its bytes (what a
+    child sends up its pipe)."""
+    return b"".join(len(x).to_bytes(4, "little") + x for x in items)
+
+
+def unpack_runs(data):
+    out, i = [], 0
+    while i < len(data):
+        n = int.from_bytes(data[i:i + 4], "little")
+        out.append(data[i + 4:i + 4 + n])
+        i += 4 + n
+    return out
