@@ -8,7 +8,7 @@ share the cache."""
 import logging
 import re
 
-from . import keys, values
+from . import values
 from . import sluice_pb2 as pb
 from .client import Client
 from .engine import TaskFailed, TaskState, short
@@ -136,4 +136,4 @@ def run(flow, broker, cache_url):
     return states
 
 
-__all__ = ["run", "flow_message", "keys"]
+__all__ = ["run", "flow_message"]

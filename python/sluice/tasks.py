@@ -13,7 +13,7 @@ import functools
 import hashlib
 import inspect
 
-from . import context, keys, values
+from . import context, keys
 
 DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000  # docs/CACHING.md, "TTL"
 

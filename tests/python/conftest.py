@@ -4,7 +4,6 @@ redis-server on a free port, the C client and workers from the build
 ctest)."""
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -136,12 +135,4 @@ def sluice(*args, env=None):
                           env=e, capture_output=True, text=True, timeout=120)
 
 
-def have_lmdb():
-    try:
-        import lmdb  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
-__all__ = ["BIN", "SRC", "PLUGIN", "run_python", "sluice", "shutil"]
+__all__ = ["BIN", "SRC", "PLUGIN", "Cluster", "run_python", "sluice"]

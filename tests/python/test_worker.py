@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import BIN, Cluster, sluice
+from conftest import Cluster, sluice
 from sluice import Flow, remote_task, task
 
 HERE = os.path.dirname(__file__)
@@ -198,5 +198,3 @@ def test_a_module_without_tasks_is_refused():
                        text=True)
     assert r.returncode == 2 and "no_such_module_here" in r.stderr
 
-
-__all__ = ["BIN"]
