@@ -22,6 +22,10 @@ def main(argv=None):
     w.add_argument("--cache", default=os.environ.get("SLUICE_CACHE_URL"),
                    help="the cache every task uses (default: each flow's, "
                    "else the embedded cache)")
+    w.add_argument("--key", help="this worker's key file (sluice keygen; "
+                   "default $SLUICE_KEY): CURVE")
+    w.add_argument("--broker-key", help="the broker's public key (.pub; "
+                   "default $SLUICE_BROKER_KEY)")
     w.add_argument("--heartbeat-ms", type=int, default=1000)
     w.add_argument("--grace-ms", type=int, default=25000,
                    help="on SIGTERM, time to finish the tasks in hand")
@@ -34,9 +38,11 @@ def main(argv=None):
     from .worker import Worker
     try:
         worker = Worker(a.broker, a.tasks, a.id, a.processes, a.cache,
-                        a.heartbeat_ms, a.grace_ms)
-    except (ImportError, ValueError) as err:
+                        a.heartbeat_ms, a.grace_ms, a.key, a.broker_key)
+    except ImportError as err:
         p.error(f"--tasks: {err}")
+    except ValueError as err:
+        p.error(str(err))
     worker.run()
 
 

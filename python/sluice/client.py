@@ -3,9 +3,9 @@
 frame. It submits a flow, follows the run's events, and returns its
 RunResult."""
 
-import os
 import time
 
+from . import curve
 from . import sluice_pb2 as pb
 
 PROTOCOL_VERSION = 1
@@ -18,18 +18,21 @@ class BrokerError(Exception):
 
 
 class Client:
-    def __init__(self, broker):
+    """A DEALER to broker; with $SLUICE_KEY and $SLUICE_BROKER_KEY (or
+    key_file and broker_key_file) a CURVE client (docs/SECURITY.md)."""
+
+    def __init__(self, broker, key_file=None, broker_key_file=None):
         import zmq  # Debian's python3-zmq
         self._zmq = zmq
         self.broker = broker
         self._ctx = zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
-        key, broker_key = (os.environ.get("SLUICE_KEY"),
-                           os.environ.get("SLUICE_BROKER_KEY"))
-        if key or broker_key:
-            raise BrokerError("CURVE keys ($SLUICE_KEY, $SLUICE_BROKER_KEY) "
-                              "are not supported by the Python client yet")
+        try:
+            self.is_curve = curve.dial(self._sock, key_file, broker_key_file)
+        except ValueError as err:
+            self._sock.close(0)
+            raise BrokerError(str(err)) from None
         self._sock.connect(broker)
 
     def close(self):
@@ -55,9 +58,11 @@ class Client:
         while True:
             env = self.receive(max(0.0, deadline - time.monotonic()))
             if env is None:
-                raise BrokerError(f"{self.broker}: no answer in "
-                                  f"{ACCEPT_TIMEOUT_S:g} s (is a broker "
-                                  "running there?)")
+                raise BrokerError(
+                    f"{self.broker}: no answer in {ACCEPT_TIMEOUT_S:g} s "
+                    "(is a broker running there" +
+                    (", and does it allow this client's key?)"
+                     if self.is_curve else "?)"))
             body = env.WhichOneof("body")
             if body == "accepted":
                 return env.accepted.run_id

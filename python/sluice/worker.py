@@ -21,6 +21,7 @@ import signal
 import socket
 import time
 
+from . import curve
 from . import sluice_pb2 as pb
 from .client import PROTOCOL_VERSION
 from .serve import child_main
@@ -62,8 +63,10 @@ class Worker:
     """Serves the tasks of the named modules to broker."""
 
     def __init__(self, broker, modules, worker_id=None, processes=1,
-                 cache_url=None, heartbeat_ms=1000, grace_ms=25000):
+                 cache_url=None, heartbeat_ms=1000, grace_ms=25000,
+                 key_file=None, broker_key_file=None):
         self.broker, self.modules = broker, list(modules)
+        self.key_file, self.broker_key_file = key_file, broker_key_file
         self.registry = registry_of(self.modules)
         self.id = worker_id or \
             f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
@@ -80,6 +83,11 @@ class Worker:
         import zmq  # after the fork server is up
         self.zmq = zmq
         self.ctx = zmq.Context.instance()
+        probe = self.ctx.socket(zmq.DEALER)  # the keys, checked now
+        try:
+            curve.dial(probe, key_file, broker_key_file)
+        finally:
+            probe.close(0)
 
     def _child(self):
         return Child(self._mp, self.modules, self.id, self.cache_url)
@@ -93,6 +101,7 @@ class Worker:
             self.sock.close(0)
         self.sock = self.ctx.socket(self.zmq.DEALER)
         self.sock.setsockopt(self.zmq.LINGER, 1000)
+        curve.dial(self.sock, self.key_file, self.broker_key_file)
         self.sock.connect(self.broker)
         ready = pb.Ready(worker_id=self.id, slots=self.processes,
                          hostname=socket.gethostname(), pid=os.getpid(),
