@@ -168,24 +168,35 @@ class _MappedFuture(Future):
 
 
 def flow(fn=None, *, name=None, cache=None,
-         namespace=keys.DEFAULT_NAMESPACE):
-    """@flow or @flow(name=, cache=, namespace=), Prefect 3 style: calling
-    the function runs it, its task calls cached in cache (default: as
-    $SLUICE_CACHE_URL says, else the embedded cache)."""
+         namespace=keys.DEFAULT_NAMESPACE, broker=None):
+    """@flow or @flow(name=, cache=, namespace=, broker=), Prefect 3 style:
+    calling the function runs it. Its task calls run here, cached in cache
+    (default: as $SLUICE_CACHE_URL says, else the embedded cache), or with
+    a broker (or $SLUICE_BROKER) on its workers, one call at a time."""
     if fn is None:
-        return lambda f: flow(f, name=name, cache=cache, namespace=namespace)
+        return lambda f: flow(f, name=name, cache=cache, namespace=namespace,
+                              broker=broker)
     keys.check_name("cache namespace", namespace)
+    flow_name = name or fn.__name__
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        runner = Runner.on(cache, namespace)
+        where = broker or os.environ.get("SLUICE_BROKER")
+        if where:
+            from .remote import RemoteRunner
+            url = getattr(cache, "url", "")
+            runner = RemoteRunner(flow_name, where, url if
+                                  url.startswith("redis://") else "",
+                                  namespace)
+        else:
+            runner = Runner.on(cache, namespace)
         context.push(runner)
         try:
             return fn(*args, **kwargs)
         finally:
             context.pop(runner)
             runner.close()
-    run.name = name or fn.__name__
+    run.name = flow_name
     return run
 
 

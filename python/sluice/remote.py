@@ -11,7 +11,7 @@ import re
 from . import values
 from . import sluice_pb2 as pb
 from .client import Client
-from .engine import TaskFailed, TaskState, short
+from .engine import Runner, TaskFailed, TaskState, resolve, short
 from .tasks import DEFAULT_TTL_MS
 
 log = logging.getLogger("sluice")
@@ -136,4 +136,39 @@ def run(flow, broker, cache_url):
     return states
 
 
-__all__ = ["run", "flow_message"]
+
+
+
+class RemoteRunner(Runner):
+    """Runs the task calls of an @flow function on a broker's workers, one
+    flow of one node per call (its arguments' futures resolved first);
+    .submit() and .map() run them on the runner's threads, each with a
+    connection of its own."""
+
+    def __init__(self, flow_name, broker, cache_url, namespace):
+        super().__init__(None, namespace)
+        self.flow_name, self.broker = flow_name, broker
+        self.cache_url = cache_url
+
+    def run(self, task, args, kwargs):
+        from .flows import Flow, Node
+        try:
+            args, kwargs = resolve(list(args)), resolve(dict(kwargs))
+        except TaskFailed as err:
+            state = TaskState(task, None)
+            state.error = TaskFailed(f"not run: an upstream task failed "
+                                     f"({err})")
+            return state
+        flow = Flow(self.flow_name, namespace=self.namespace)
+        node = Node(flow, task, args, kwargs)
+        flow.nodes.append(node)
+        try:
+            return run(flow, self.broker, self.cache_url)[node]
+        except (TypeError, ValueError) as err:
+            state = TaskState(task, None)
+            state.error = TaskFailed(str(err))
+            return state
+
+
+__all__ = ["run", "flow_message", "RemoteRunner"]
+

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from conftest import SRC, run_python
-from sluice import Flow, remote_task, task
+from sluice import Flow, TaskFailed, remote_task, task
 from sluice.client import BrokerError
 
 SEED = os.path.join(SRC, "examples/python/seed.py")
@@ -110,3 +110,28 @@ def test_a_remote_task_does_not_run_here(monkeypatch, tmp_path):
         n = add(1, 2)
     state = fl.run()
     assert "served by workers only" in str(state.result[n].error)
+
+
+def test_a_flow_function_runs_its_calls_on_the_cluster(cluster):
+    from sluice import flow
+
+    mul, total = remote_task("mul"), remote_task("sum")
+
+    @task(name="add_numbers")
+    def add_numbers(a, b):
+        raise AssertionError("runs on a worker, not here")
+
+    @flow(broker=cluster.broker)
+    def pipeline(n):
+        x = add_numbers(5, 10)
+        doubled = mul.map(list(range(n)), [2] * n)
+        return x, total.submit(doubled).result()
+
+    assert pipeline(4) == (15, 12)
+
+    @flow(broker=cluster.broker)
+    def failing():
+        return remote_task("add")("a", 1)
+
+    with pytest.raises(TaskFailed, match="add"):
+        failing()
