@@ -26,24 +26,35 @@ def main(argv=None):
                    "default $SLUICE_KEY): CURVE")
     w.add_argument("--broker-key", help="the broker's public key (.pub; "
                    "default $SLUICE_BROKER_KEY)")
+    w.add_argument("--http", default=os.environ.get("SLUICE_HTTP"),
+                   metavar="[HOST:]PORT", help="serve /metrics, /healthz "
+                   "and /readyz there (default $SLUICE_HTTP)")
     w.add_argument("--heartbeat-ms", type=int, default=1000)
     w.add_argument("--grace-ms", type=int, default=25000,
                    help="on SIGTERM, time to finish the tasks in hand")
     a = p.parse_args(argv)
     if a.processes < 1:
         p.error(f"--processes {a.processes}: at least 1")
+    if a.http is not None:
+        port = a.http.rpartition(":")[2]
+        if not port.isdigit() or int(port) > 65535:
+            p.error(f"--http '{a.http}': want [HOST:]PORT")
     if a.heartbeat_ms < 10:
         p.error(f"--heartbeat-ms {a.heartbeat_ms}: at least 10")
     sys.path.insert(0, os.getcwd())
     from .worker import Worker
     try:
         worker = Worker(a.broker, a.tasks, a.id, a.processes, a.cache,
-                        a.heartbeat_ms, a.grace_ms, a.key, a.broker_key)
+                        a.heartbeat_ms, a.grace_ms, a.key, a.broker_key,
+                        a.http)
     except ImportError as err:
         p.error(f"--tasks: {err}")
     except ValueError as err:
         p.error(str(err))
-    worker.run()
+    try:
+        worker.run()
+    except OSError as err:  # the HTTP address
+        p.error(f"HTTP address '{a.http}': {err.strerror}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ key, a lookup, the lock on a miss, the compute, the entry stored and the
 lock released. Runs in a worker's child process, one task after another;
 every answer is a packed Result."""
 
+import json
 import logging
 import os
 import time
@@ -56,6 +57,17 @@ class Server:
         self._caches = {}
         self._mostly_missed = True
         self._cost_us = {}  # task name -> moving average compute time
+        self.stats = {}     # (metric, labels) -> count, since taken
+
+    def count(self, name, n=1, **labels):
+        key = (name, tuple(sorted(labels.items())))
+        self.stats[key] = self.stats.get(key, 0) + n
+
+    def take_stats(self):
+        """The counts since the last call, as [[name, {labels}, n]]."""
+        out = [[k[0], dict(k[1]), n] for k, n in self.stats.items()]
+        self.stats = {}
+        return out
 
     def cache_for(self, task_msg):
         url = self.cache_url or task_msg.cache_url or ""
@@ -68,6 +80,12 @@ class Server:
         """The packed Result for one packed Task."""
         return [r for r in self.answer_batch([data])
                 if r is not SEND_NOW][0]
+
+    def _count_answer(self, j):
+        outcome = "error" if j.r.status == R.ERROR else \
+            "cached" if j.r.cache == R.HIT else "ok"
+        self.count("sluice_worker_tasks_total", task=j.t.name,
+                   outcome=outcome)
 
     def _is_cheap(self, task):
         """Measured at under 1 ms a call (its last 8, about): answers of
@@ -82,13 +100,14 @@ class Server:
         """The packed Results of packed Tasks, in their order, each
         yielded as soon as it is known."""
         jobs = [self._prepare(pb.Task.FromString(d)) for d in datas]
-        pending = Stores()
+        pending = Stores(self)
         self._look_up(jobs, pending)
         for j in jobs:
             if j.answer is None:
                 if not self._is_cheap(j.task):
                     yield SEND_NOW
                 self._settle(j, pending)
+            self._count_answer(j)
             yield j.answer
             if pending.is_due(self.STORE_LAG_S):
                 yield SEND_NOW
@@ -157,7 +176,13 @@ class Server:
                                        for j in group], LOCK_MS)
                 for j, (data, locked) in zip(group, replies):
                     j.lock.held = locked
-                    j.stored = hit_of(j.key, data)
+                    j.stored = hit_of(j.key, data, self)
+                    self.count("sluice_cache_requests_total", op="get",
+                               result="miss" if j.stored is None else "hit")
+                    if lock_now and j.lock.token is not None and \
+                            getattr(cache, "_redis", None) is not None:
+                        self.count("sluice_cache_requests_total", op="lock",
+                                   result="taken" if locked else "busy")
                     if j.stored is not None:
                         hits += 1
                         self._answer_hit(j)
@@ -169,7 +194,13 @@ class Server:
                                             LOCK_MS)
                     for j, held in zip(misses, taken):
                         j.lock.held = held
+                        if getattr(cache, "_redis", None) is not None:
+                            self.count("sluice_cache_requests_total",
+                                       op="lock",
+                                       result="taken" if held else "busy")
             except caches.CacheError as err:
+                self.count("sluice_cache_requests_total", len(group),
+                           op="get", result="error")
                 for j in group:
                     if j.answer is None:
                         j.r.cache, j.r.cache_error = R.CACHE_ERROR, str(err)
@@ -238,7 +269,8 @@ class Stores:
     cache: written in one round trip each. A store that fails is only
     logged: its answer has gone (docs/CACHING.md)."""
 
-    def __init__(self):
+    def __init__(self, server):
+        self.server = server
         self.by_cache = {}
         self.since = None
 
@@ -267,21 +299,29 @@ class Stores:
         for cache, items, done, given_up in self.by_cache.values():
             try:
                 cache.store(items, done, given_up)
+                result = "ok"
             except caches.CacheError as err:
                 log.warning("%d entries not stored, after their answers "
                             "went: %s", len(items), err)
+                result = "error"
+            if items:
+                self.server.count("sluice_cache_requests_total", len(items),
+                                  op="set", result=result)
         self.by_cache, self.since = {}, None
 
 
-def hit_of(key, data):
+def hit_of(key, data, server=None):
     """The value an entry stored under key gives, or None (absent, or it
-    may not answer: a miss)."""
+    may not answer: a miss, counted by its reason)."""
     if data is None:
         return None
     try:
         return entries.decode(key, data)[1]
     except entries.Rejected as err:
         log.warning("%s: entry rejected (%s): %s", key, err.reason, err)
+        if server is not None:
+            server.count("sluice_cache_entries_rejected_total",
+                         reason=err.reason)
         return None
 
 
@@ -365,9 +405,10 @@ class Lock:
 
 def child_main(conn, modules, worker_id, cache_url):
     """A worker's child process: imports the task modules, then takes
-    batches of packed Tasks and sends one packed Result per task, in
-    order, as each ends. It ends when the worker closes its pipe or goes
-    away."""
+    batches of packed Tasks and sends their packed Results, in order, in
+    runs (sluice.worker.pack_runs); a run's first item is the child's
+    metric counts since the last run, as JSON. It ends when the worker
+    closes its pipe or goes away."""
     from .worker import registry_of
     server = Server(registry_of(modules), worker_id, cache_url)
     os.environ.pop("SLUICE_BROKER", None)
@@ -381,11 +422,14 @@ def child_main(conn, modules, worker_id, cache_url):
             for result in server.answer_batch(batch):
                 if result is SEND_NOW:
                     if ready:  # what is known goes before a long compute
-                        conn.send_bytes(pack_runs(ready))
+                        conn.send_bytes(pack_runs(
+                            [json.dumps(server.take_stats()).encode()] +
+                            ready))
                         ready = []
                     continue
                 ready.append(result)
             if ready:
-                conn.send_bytes(pack_runs(ready))
+                conn.send_bytes(pack_runs(
+                    [json.dumps(server.take_stats()).encode()] + ready))
     except (EOFError, OSError):
         return  # the worker is gone

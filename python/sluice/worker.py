@@ -13,6 +13,7 @@ The main thread owns the broker connection and every child's pipe; it
 polls them together, so nothing here takes a lock."""
 
 import collections
+import json
 import logging
 import multiprocessing
 import os
@@ -24,6 +25,8 @@ import time
 from . import curve
 from . import sluice_pb2 as pb
 from .client import PROTOCOL_VERSION
+from .metrics import Metrics
+from .metrics import serve as serve_http
 from .serve import child_main
 from .tasks import RemoteTask, Task
 
@@ -64,8 +67,10 @@ class Worker:
 
     def __init__(self, broker, modules, worker_id=None, processes=1,
                  cache_url=None, heartbeat_ms=1000, grace_ms=25000,
-                 key_file=None, broker_key_file=None):
+                 key_file=None, broker_key_file=None, http=None):
         self.broker, self.modules = broker, list(modules)
+        self.metrics, self.http = Metrics(), http
+        self.heard = time.monotonic()
         self.key_file, self.broker_key_file = key_file, broker_key_file
         self.registry = registry_of(self.modules)
         self.id = worker_id or \
@@ -99,6 +104,7 @@ class Worker:
         a stale connection or a taken-over id (a new routing id)."""
         if self.sock is not None:
             self.sock.close(0)
+            self.metrics.add("sluice_worker_reconnects_total")
         self.sock = self.ctx.socket(self.zmq.DEALER)
         self.sock.setsockopt(self.zmq.LINGER, 1000)
         curve.dial(self.sock, self.key_file, self.broker_key_file)
@@ -144,6 +150,13 @@ class Worker:
         if results:
             self.send(results=pb.ResultBatch(results=results))
 
+    def counted(self, r, t, outcome="error"):
+        """r, an answer made here (cancel, timeout, crash), counted."""
+        if outcome:
+            self.metrics.add("sluice_worker_tasks_total", task=t.name,
+                             outcome=outcome)
+        return r
+
     def cancel(self, ids):
         """Queued ones are answered CANCELLED at once; a running one's
         child is killed; one later in a child's batch is answered
@@ -151,12 +164,13 @@ class Worker:
         out = []
         for t in [t for t in self.queue if t.task_id in ids]:
             self.queue.remove(t)
-            out.append(cancelled(t, "cancelled before it ran"))
+            out.append(self.counted(cancelled(t, "cancelled before it ran"),
+                                    t))
         self.answer(out)
         for i, c in enumerate(self.children):
             if c.batch and c.batch[0].task_id in ids:
-                self.restart(i, cancelled(c.batch[0],
-                                          "cancelled while it ran"))
+                self.restart(i, self.counted(cancelled(
+                    c.batch[0], "cancelled while it ran"), c.batch[0]))
         self.cancelled |= ids & set(self.held())
 
     def restart(self, i, result):
@@ -188,7 +202,8 @@ class Worker:
         except (EOFError, OSError):
             c.proc.join(1)
             if c.batch:
-                self.restart(i, crashed(c.batch[0], c.proc.exitcode))
+                self.restart(i, self.counted(crashed(
+                    c.batch[0], c.proc.exitcode), c.batch[0], "crash"))
             else:
                 c.stop(kill=True)
                 self.children[i] = self._child()
@@ -196,13 +211,15 @@ class Worker:
         # a run of packed Results, in the batch's order: forwarded as one
         # ResultBatch without decoding them (a repeated field's items are
         # concatenated)
-        results = unpack_runs(data)
+        stats, *results = unpack_runs(data)
+        self.metrics.merge(json.loads(stats))
         out = bytearray()
         for r in results:
             t = c.batch.popleft()
             if t.task_id in self.cancelled:
                 self.cancelled.discard(t.task_id)
-                r = cancelled(t, "cancelled while it ran").SerializeToString()
+                r = self.counted(cancelled(t, "cancelled while it ran"),
+                                 t, None).SerializeToString()
             out += b"\x0a" + varint(len(r)) + r
         c.started = time.monotonic()
         # Envelope{version: 1, results (field 13): ResultBatch}
@@ -218,7 +235,18 @@ class Worker:
                       failure=R.TIMEOUT,
                       error=f"timed out after {t.timeout_ms} ms (its "
                       "process was killed)")
-                self.restart(i, r)
+                self.restart(i, self.counted(r, t, "timeout"))
+
+    def readiness(self):
+        """(ready, why not), for /readyz: not while draining, nor once the
+        broker has been silent for 3 heartbeats."""
+        if self.draining:
+            return False, "draining"
+        silent = time.monotonic() - self.heard
+        if silent > 3 * self.heartbeat_s:
+            return False, (f"the broker has been silent for "
+                           f"{int(silent * 1000)} ms")
+        return True, ""
 
     # ---- the loop -----------------------------------------------------------
 
@@ -229,9 +257,12 @@ class Worker:
         stop = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.append(1))
+        port = serve_http(self.http, self.metrics, self.readiness) \
+            if self.http else None
         self.connect()
-        log.info("worker %s: %d tasks, %d processes, broker %s", self.id,
-                 len(self.registry), self.processes, self.broker)
+        log.info("worker %s: %d tasks, %d processes, broker %s%s", self.id,
+                 len(self.registry), self.processes, self.broker,
+                 f", http port {port}" if port else "")
         next_beat = time.monotonic() + self.heartbeat_s
         deadline = None
         while True:

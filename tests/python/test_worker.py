@@ -198,3 +198,56 @@ def test_a_module_without_tasks_is_refused():
                        text=True)
     assert r.returncode == 2 and "no_such_module_here" in r.stderr
 
+
+
+def test_metrics_health_and_readiness_on_http(pc, tmp_path):
+    import shutil
+    import socket
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pc.start_py_worker("py1", "--http", f"127.0.0.1:{port}")
+    pc.wait_workers(1)
+    with Flow("m", broker=pc.broker) as fl:
+        add_numbers(1, 2)
+    fl.run()
+    fl.run()  # a hit
+    with Flow("b", broker=pc.broker) as fl:
+        boom(1)
+    fl.run()
+
+    def get(page):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{page}",
+                                    timeout=5) as r:
+            return r.status, r.read().decode()
+    assert get("/healthz") == (200, "ok\n")
+    assert get("/readyz") == (200, "ready\n")
+    status, text = get("/metrics")
+    lines = set(text.splitlines())
+    for want in [
+            'sluice_worker_tasks_total{outcome="ok",task="add_numbers"} 1',
+            'sluice_worker_tasks_total{outcome="cached",task="add_numbers"}'
+            ' 1',
+            'sluice_worker_tasks_total{outcome="error",task="boom"} 1',
+            'sluice_cache_requests_total{op="get",result="hit"} 1',
+            'sluice_cache_requests_total{op="get",result="miss"} 2',
+            'sluice_cache_requests_total{op="set",result="ok"} 1',
+            # small batches lock in their lookup, the hit's too (released
+            # with the batch)
+            'sluice_cache_requests_total{op="lock",result="taken"} 3']:
+        assert want in lines, text
+    promtool = shutil.which("promtool")
+    if promtool:  # CI has it (.ci/run installs prometheus)
+        r = subprocess.run([promtool, "check", "metrics"], input=text,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_bad_http_address_is_refused():
+    r = subprocess.run([sys.executable, "-m", "sluice", "worker", "--tasks",
+                        "pytasks", "--http", "nine"], capture_output=True,
+                       text=True, env=dict(os.environ, PYTHONPATH=os.pathsep
+                                           .join([HERE, os.environ.get(
+                                               "PYTHONPATH", "")])))
+    assert r.returncode == 2 and "--http 'nine': want [HOST:]PORT" in r.stderr
