@@ -3,10 +3,31 @@ add, sum), in Python, so that the bench measures Python workers:
 
     examples/bench/cluster.sh --python --workers 1 --slots 2 fanout
 
-They compute what the C built-ins of the same name and version compute,
-so they share their cache entries."""
+Each computes what the C built-in of its name and version computes
+(docs/TASKS.md, "Built-in tasks"), so they share cache entries."""
 
 from sluice import task
+
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+def fold(who, numbers, is_mul):
+    """The C built-ins' add and mul: ints stay ints and fail on 64-bit
+    overflow; any double makes the result the double accumulated over
+    every argument in order."""
+    acc, dacc, is_double = (1, 1.0, False) if is_mul else (0, 0.0, False)
+    for i, x in enumerate(numbers):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise TypeError(f"{who}: argument {i + 1} is a "
+                            f"{type(x).__name__}, not a number")
+        dacc = dacc * x if is_mul else dacc + x
+        if isinstance(x, float):
+            is_double = True
+            continue
+        acc = acc * x if is_mul else acc + x
+        if not INT_MIN <= acc <= INT_MAX:
+            raise OverflowError(f"{who}: integer overflow")
+    return dacc if is_double else acc
 
 
 @task
@@ -16,10 +37,12 @@ def echo(*args):
 
 
 @task
-def add(a, b):
-    return a + b
+def add(*numbers):
+    return fold("add", numbers, False)
 
 
 @task(name="sum")
-def total(xs):
-    return sum(xs)
+def total(numbers):
+    if not isinstance(numbers, list):
+        raise TypeError("sum takes one argument, a list of numbers")
+    return fold("sum", numbers, False)

@@ -237,6 +237,26 @@ class Worker:
                       "process was killed)")
                 self.restart(i, self.counted(r, t, "timeout"))
 
+    def poller(self):
+        """The broker socket and the children's pipes, polled together;
+        made again when either changes."""
+        now = (self.sock, tuple(c.conn.fileno() for c in self.children))
+        if getattr(self, "_polled", None) != now:
+            self._poller = self.zmq.Poller()
+            self._poller.register(self.sock, self.zmq.POLLIN)
+            for fd in now[1]:
+                self._poller.register(fd, self.zmq.POLLIN)
+            self._polled = now
+        return self._poller
+
+    def read_broker(self):
+        while True:
+            try:
+                data = self.sock.recv(self.zmq.NOBLOCK)
+            except self.zmq.Again:
+                return
+            self.on_broker(data)
+
     def readiness(self):
         """(ready, why not), for /readyz: not while draining, nor once the
         broker has been silent for 3 heartbeats."""
@@ -276,17 +296,12 @@ class Worker:
                                   time.monotonic() > deadline):
                 break
             self.dispatch()
-            poller = self.zmq.Poller()
-            poller.register(self.sock, self.zmq.POLLIN)
-            for c in self.children:
-                poller.register(c.conn.fileno(), self.zmq.POLLIN)
             wait = max(0.0, next_beat - time.monotonic())
-            if any(c.batch for c in self.children):
+            if any(c.batch and c.batch[0].timeout_ms for c in self.children):
                 wait = min(wait, 0.05)  # timeouts are checked this often
-            events = dict(poller.poll(int(wait * 1000) + 1))
+            events = dict(self.poller().poll(int(wait * 1000) + 1))
             if self.sock in events:
-                while self.sock.poll(0):
-                    self.on_broker(self.sock.recv())
+                self.read_broker()
             for i, c in enumerate(self.children):
                 if c.conn.fileno() in events:
                     self.on_child(i)
