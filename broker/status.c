@@ -34,6 +34,18 @@ add_queue(const char *key, size_t depth, size_t workers, sl_job_t *oldest,
     q->ptrs[q->count++] = s;
 }
 
+/* The name of the task whose queue key is key ("add@1"): its bare key
+ * ("add"), which the worker's keys hold too, so TaskRef.name is a name
+ * as in Ready, never name@version. */
+static char *
+bare_name(const sl_bworker_t *w, char *key, size_t len)
+{
+    for (size_t j = 0; j < w->key_count; j++)
+        if (strlen(w->keys[j]) == len && !strncmp(w->keys[j], key, len))
+            return w->keys[j];
+    return key; /* cannot happen: every task is keyed both ways */
+}
+
 static void
 fill_worker(sl_bworker_t *w, Sluice__WorkerStatus *ws, Sluice__TaskRef *refs,
             Sluice__TaskRef **ptrs)
@@ -53,10 +65,10 @@ fill_worker(sl_bworker_t *w, Sluice__WorkerStatus *ws, Sluice__TaskRef *refs,
     for (size_t k = 0; k < w->key_count; k++) {
         char *at = strchr(w->keys[k], '@');
         if (!at)
-            continue; /* every task is listed both ways: keep name@version */
+            continue; /* every task is listed both ways: once per version */
         Sluice__TaskRef *r = &refs[ws->n_tasks];
         sluice__task_ref__init(r);
-        r->name = w->keys[k];
+        r->name = bare_name(w, w->keys[k], (size_t)(at - w->keys[k]));
         r->version = (uint32_t)strtoul(at + 1, NULL, 10);
         ptrs[ws->n_tasks++] = r;
     }

@@ -9,6 +9,7 @@
 #include "trace.h"
 
 #include <czmq.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -483,7 +484,10 @@ status_value(const Sluice__StatusReply *s)
         sl_value_put_int(m, "cache_errors", (int64_t)w->cache_errors);
         sl_value_put_int(m, "last_seen_ms", (int64_t)w->last_seen_ms);
         for (size_t k = 0; k < w->n_tasks; k++) {
-            sl_value_t *t = sl_value_new_string(w->tasks[k]->name);
+            char ref[SL_NAME_MAX_BYTES + 16];
+            snprintf(ref, sizeof ref, "%s@%u", w->tasks[k]->name,
+                     w->tasks[k]->version);
+            sl_value_t *t = sl_value_new_string(ref);
             sl_value_push(tasks, &t);
         }
         put(m, "tasks", tasks);

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SRC, run_python
 from sluice import Flow, TaskFailed, remote_task, task
-from sluice.client import BrokerError
+from sluice.client import BrokerError, Client
 
 SEED = os.path.join(SRC, "examples/python/seed.py")
 
@@ -135,3 +135,19 @@ def test_a_flow_function_runs_its_calls_on_the_cluster(cluster):
 
     with pytest.raises(TaskFailed, match="add"):
         failing()
+
+
+def test_status_names_a_workers_tasks_as_ready_did(cluster):
+    """TaskRef.name in a StatusReply is a task's name, its version apart,
+    as in Ready (it was "add@1")."""
+    from sluice import sluice_pb2 as pb
+    c = Client(cluster.broker)
+    try:
+        c.send(status_request=pb.StatusRequest())
+        env = c.receive(10)
+    finally:
+        c.close()
+    assert env is not None and env.WhichOneof("body") == "status"
+    refs = {(t.name, t.version) for t in env.status.workers[0].tasks}
+    assert ("add", 1) in refs and ("add_numbers", 1) in refs
+    assert not [n for n, _ in refs if "@" in n]
