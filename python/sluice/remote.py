@@ -1,9 +1,10 @@
-"""sluice.remote: a `with Flow(...)` flow run on a broker's workers. Each
-node becomes a FlowNode (docs/PROTOCOL.md, "Flow"): its task by name and
-version, its arguments a template in which other nodes are "$name", its
-cache settings from the task's options. Any worker that serves the task
-by that name and version runs it, a C worker or a Python one, and they
-share the cache."""
+"""sluice.remote: flows run on a broker's workers. A `with Flow(...)`
+flow goes as one Flow; an @flow function's task calls go one by one, each
+a flow of one node (RemoteRunner). Each node becomes a FlowNode
+(docs/PROTOCOL.md, "Flow"): its task by name and version, its arguments
+a template in which other nodes are "$name", its cache settings from the
+task's options. Any worker that serves the task by that name and version
+runs it, a C worker or a Python one, and they share the cache."""
 
 import logging
 import re
