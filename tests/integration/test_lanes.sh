@@ -11,9 +11,11 @@ printf 'flow: one\ntasks:\n  a: {run: add, args: [1, 2], cache: none}\n' \
     >"$WORK/one.yaml"
 
 # raw MODE: a broker of its own, the raw worker in MODE, one run; prints
-# the run's value. The raw worker's log is $WORK/raw-MODE.log.
+# the run's value. The raw worker's log is $WORK/raw-MODE.log. It runs in
+# a command substitution, a subshell whose PIDS the test's cleanup never
+# sees: it stops what it started itself.
 raw() {
-    local mode=$1 fifo="$WORK/raw-$1.in" out
+    local mode=$1 fifo="$WORK/raw-$1.in" out started=${#PIDS[@]}
     start_broker --heartbeat-ms 200
     mkfifo "$fifo"
     "$RAW" "$WORKERS_EP" "$mode" <"$fifo" >"$WORK/raw-$mode.log" 2>&1 &
@@ -26,6 +28,8 @@ raw() {
     grep -q "lanes taken" "$WORK/raw-$mode.log" ||
         fail "$mode: the broker's TaskBatch did not say it takes lanes"
     node "$out" a value
+    kill "${PIDS[@]:started}" 2>/dev/null
+    wait "${PIDS[@]:started}" 2>/dev/null
 }
 
 expect_eq "$(raw lane)" 42 "an answer on a lane"
