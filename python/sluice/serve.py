@@ -20,6 +20,10 @@ log = logging.getLogger("sluice")
 
 
 
+# what a lookup finds when there is no entry that may answer (None is a
+# value: a task may return it)
+MISS = object()
+
 # yielded by Server.answer_batch before anything that may take a while (a
 # compute not known to be cheap, a store's round trip): the answers so far
 # should go now
@@ -34,7 +38,7 @@ class Job:
         self.r = R(task_id=t.task_id, attempt=t.attempt)
         self.task = self.args = self.key = self.cache = self.lock = None
         self.answer = None   # the packed Result, once known
-        self.stored = None   # the entry found, when looked up
+        self.stored = MISS   # the value found, when looked up
         self.locked = False  # its lock was taken in the probe
 
 
@@ -178,12 +182,12 @@ class Server:
                     j.lock.held = locked
                     j.stored = hit_of(j.key, data, self)
                     self.count("sluice_cache_requests_total", op="get",
-                               result="miss" if j.stored is None else "hit")
+                               result="miss" if j.stored is MISS else "hit")
                     if lock_now and j.lock.token is not None and \
                             getattr(cache, "_redis", None) is not None:
                         self.count("sluice_cache_requests_total", op="lock",
                                    result="taken" if locked else "busy")
-                    if j.stored is not None:
+                    if j.stored is not MISS:
                         hits += 1
                         self._answer_hit(j)
                         pending.give_up(j.lock)
@@ -224,7 +228,7 @@ class Server:
             try:
                 if j.lock.take():  # waited: the holder's entry may be there
                     found = lookup(j.cache, j.key)
-                    if found is not None:
+                    if found is not MISS:
                         j.stored = found
                         return self._answer_hit(j)
             except caches.CacheError as err:
@@ -311,10 +315,11 @@ class Stores:
 
 
 def hit_of(key, data, server=None):
-    """The value an entry stored under key gives, or None (absent, or it
-    may not answer: a miss, counted by its reason)."""
+    """The value an entry stored under key gives, or MISS (absent, or it
+    may not answer: a miss, counted by its reason). A stored None is a
+    hit."""
     if data is None:
-        return None
+        return MISS
     try:
         return entries.decode(key, data)[1]
     except entries.Rejected as err:
@@ -322,7 +327,7 @@ def hit_of(key, data, server=None):
         if server is not None:
             server.count("sluice_cache_entries_rejected_total",
                          reason=err.reason)
-        return None
+        return MISS
 
 
 def fail(r, error, failure=R.TASK_ERROR):
@@ -334,8 +339,8 @@ def fail(r, error, failure=R.TASK_ERROR):
 
 
 def lookup(cache, key):
-    """The value stored under key, or None: absent, or an entry that may
-    not answer (a miss, as docs/CACHING.md says)."""
+    """The value stored under key, or MISS: absent, or an entry that may
+    not answer (docs/CACHING.md)."""
     return hit_of(key, cache.get_many([key])[0])
 
 

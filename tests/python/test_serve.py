@@ -26,9 +26,15 @@ def odd():
     return {1, 2}
 
 
+@task
+def nothing(x):
+    return None
+
+
 @pytest.fixture
 def server(redis_server):
-    return Server({"add": add, "odd": odd}, "py-w1", redis_server.url)
+    return Server({"add": add, "odd": odd, "nothing": nothing}, "py-w1",
+                  redis_server.url)
 
 
 def ask(server, name="add", args=(2, 3), **fields):
@@ -142,3 +148,11 @@ def test_a_batch_costs_a_few_round_trips_not_a_few_per_task(redis_server):
     cache.trips.clear()
     out = answers(server, batch)
     assert cache.trips == ["probe"]  # after hits: a plain lookup
+
+
+def test_a_null_result_is_served_from_the_cache_too(server):
+    """None is a value like any other: its entry is a hit, not a miss."""
+    assert ask(server, name="nothing", args=(1,)).cache == R.MISS
+    hit = ask(server, name="nothing", args=(1,))
+    assert hit.cache == R.HIT and values.from_wire(hit.value) is None
+
