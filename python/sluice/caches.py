@@ -101,6 +101,27 @@ class RedisCache:
         except self._errors as err:
             raise CacheError(f"{self.url}: {err}") from None
 
+    has_locks = True
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except self._errors as err:
+            raise CacheError(f"{self.url}: {err}") from None
+
+    def lock(self, lock_key, token, lock_ms, overwrite=False):
+        """SET lock_key token PX lock_ms, NX unless overwrite: whether it
+        was taken."""
+        return bool(self._call(self._redis.set, lock_key, token,
+                               nx=not overwrite, px=lock_ms))
+
+    def holder(self, lock_key):
+        """The token holding lock_key, or b"" if none."""
+        return self._call(self._redis.get, lock_key) or b""
+
+    def exists(self, key):
+        return bool(self._call(self._redis.exists, key))
+
     def store(self, items, locks_done, locks_given_up):
         """In one round trip: the (key, data, ttl_ms) items, a DEL of each
         lock in locks_done (their entries are stored), and a
@@ -160,6 +181,8 @@ class LmdbCache:
     def probe(self, keys, tokens, lock_ms):
         """Lookups; the embedded cache is one machine's: no locks."""
         return [(v, False) for v in self.get_many(keys)]
+
+    has_locks = False  # one machine's: a worker there computes unlocked
 
     def lock_many(self, lock_keys, tokens, lock_ms):
         return [False] * len(lock_keys)

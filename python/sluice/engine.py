@@ -185,19 +185,13 @@ class Runner:
 
     def _lookup(self, state, key):
         try:
-            data = self.cache.get_many([key])[0]
+            found = entries.value_of(key, self.cache.get_many([key])[0])
         except caches.CacheError as err:
             state.cache_error = str(err)
             return False
-        if data is None:
+        if found is entries.MISS:
             return False
-        try:
-            _, state.result = entries.decode(key, data)
-        except entries.Rejected as err:
-            log.warning("%s: entry rejected (%s): %s", state.task.name,
-                        err.reason, err)
-            return False
-        state.cached = True
+        state.result, state.cached = found, True
         return True
 
     def _compute(self, state, args, kwargs):

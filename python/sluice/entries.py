@@ -2,12 +2,18 @@
 an entry"): a CacheEntry message of format 2, packed as a C worker packs
 it, and the checks a reader makes before an entry may answer a task."""
 
+import logging
 import time
 
 from . import keys, values
 from . import sluice_pb2 as pb
 
+log = logging.getLogger("sluice")
+
 FORMAT = 2
+# what a lookup finds when no entry may answer (None is a value: a task
+# may return it)
+MISS = object()
 VALUE_MAX_BYTES = 1 << 20               # larger: answered, not stored
 READ_MAX_BYTES = VALUE_MAX_BYTES + 4096  # larger stored values: a miss
 
@@ -69,3 +75,19 @@ def decode(key, data):
         return e, values.from_wire(e.value)
     except ValueError as err:
         raise Rejected("corrupt", f"{key}: {err}") from None
+
+
+def value_of(key, data, on_reject=None):
+    """The value the bytes stored under key give, or MISS: nothing stored
+    (data None), or an entry that may not answer, which is logged and
+    passed to on_reject(reason). A stored None is a value."""
+    if data is None:
+        return MISS
+    try:
+        return decode(key, data)[1]
+    except Rejected as err:
+        log.warning("%s: entry rejected (%s): %s", key, err.reason, err)
+        if on_reject:
+            on_reject(err.reason)
+        return MISS
+

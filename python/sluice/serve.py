@@ -11,6 +11,7 @@ import time
 import traceback
 
 from . import caches, entries, keys, values
+from .entries import MISS
 from . import sluice_pb2 as pb
 
 LOCK_MS = 5000           # a lock's life (docs/CACHING.md)
@@ -19,10 +20,6 @@ R = pb.Result
 log = logging.getLogger("sluice")
 
 
-
-# what a lookup finds when there is no entry that may answer (None is a
-# value: a task may return it)
-MISS = object()
 
 # yielded by Server.answer_batch before anything that may take a while (a
 # compute not known to be cheap, a store's round trip): the answers so far
@@ -84,6 +81,9 @@ class Server:
         """The packed Result for one packed Task."""
         return [r for r in self.answer_batch([data])
                 if r is not SEND_NOW][0]
+
+    def _rejected(self, reason):
+        self.count("sluice_cache_entries_rejected_total", reason=reason)
 
     def _count_answer(self, j):
         outcome = "error" if j.r.status == R.ERROR else \
@@ -180,11 +180,10 @@ class Server:
                                        for j in group], LOCK_MS)
                 for j, (data, locked) in zip(group, replies):
                     j.lock.held = locked
-                    j.stored = hit_of(j.key, data, self)
+                    j.stored = entries.value_of(j.key, data, self._rejected)
                     self.count("sluice_cache_requests_total", op="get",
                                result="miss" if j.stored is MISS else "hit")
-                    if lock_now and j.lock.token is not None and \
-                            getattr(cache, "_redis", None) is not None:
+                    if lock_now and cache.has_locks:
                         self.count("sluice_cache_requests_total", op="lock",
                                    result="taken" if locked else "busy")
                     if j.stored is not MISS:
@@ -198,7 +197,7 @@ class Server:
                                             LOCK_MS)
                     for j, held in zip(misses, taken):
                         j.lock.held = held
-                        if getattr(cache, "_redis", None) is not None:
+                        if cache.has_locks:
                             self.count("sluice_cache_requests_total",
                                        op="lock",
                                        result="taken" if held else "busy")
@@ -224,7 +223,7 @@ class Server:
         """Computes j (after waiting for another worker's entry, if that
         one holds the lock), answers it and queues its store."""
         if j.lock is not None and not j.lock.held and not j.t.refresh \
-                and getattr(j.cache, "_redis", None) is not None:
+                and j.cache.has_locks:
             try:
                 if j.lock.take():  # waited: the holder's entry may be there
                     found = lookup(j.cache, j.key)
@@ -314,22 +313,6 @@ class Stores:
         self.by_cache, self.since = {}, None
 
 
-def hit_of(key, data, server=None):
-    """The value an entry stored under key gives, or MISS (absent, or it
-    may not answer: a miss, counted by its reason). A stored None is a
-    hit."""
-    if data is None:
-        return MISS
-    try:
-        return entries.decode(key, data)[1]
-    except entries.Rejected as err:
-        log.warning("%s: entry rejected (%s): %s", key, err.reason, err)
-        if server is not None:
-            server.count("sluice_cache_entries_rejected_total",
-                         reason=err.reason)
-        return MISS
-
-
 def fail(r, error, failure=R.TASK_ERROR):
     data = error.encode()[-ERROR_MAX_BYTES:]
     r.status, r.failure = R.ERROR, failure
@@ -341,7 +324,7 @@ def fail(r, error, failure=R.TASK_ERROR):
 def lookup(cache, key):
     """The value stored under key, or MISS: absent, or an entry that may
     not answer (docs/CACHING.md)."""
-    return hit_of(key, cache.get_many([key])[0])
+    return entries.value_of(key, cache.get_many([key])[0])
 
 
 class Lock:
@@ -359,28 +342,24 @@ class Lock:
 
     def take(self):
         """Takes the lock, or waits for its holder's entry (up to the
-        lock's life, then computes anyway). Returns whether it waited."""
-        r = getattr(self.cache, "_redis", None)
-        if r is None:
+        lock's life, then computes anyway). Returns whether it waited.
+        CacheError if the cache fails."""
+        c = self.cache
+        if not c.has_locks:
             return False
-        try:
-            if r.set(self.key, self.token, nx=True, px=LOCK_MS):
-                self.held = True
-                return False
-            if self._is_stale_attempt(r.get(self.key) or b""):
-                r.set(self.key, self.token, px=LOCK_MS)
-                self.held = True
-                return False
-            deadline = time.monotonic() + LOCK_MS / 1000
-            delay = self.POLL_FIRST_S
-            while time.monotonic() < deadline:
-                time.sleep(delay)
-                delay = min(delay * 2, self.POLL_MAX_S)
-                if r.exists(self.key[:-len(":lock")]):
-                    return True
-            return True
-        except self.cache._errors as err:
-            raise caches.CacheError(f"{self.cache.url}: {err}") from None
+        if c.lock(self.key, self.token, LOCK_MS) or \
+                (self._is_stale_attempt(c.holder(self.key)) and
+                 c.lock(self.key, self.token, LOCK_MS, overwrite=True)):
+            self.held = True
+            return False
+        deadline = time.monotonic() + LOCK_MS / 1000
+        delay = self.POLL_FIRST_S
+        while time.monotonic() < deadline:
+            time.sleep(delay)
+            delay = min(delay * 2, self.POLL_MAX_S)
+            if c.exists(self.key[:-len(":lock")]):
+                break
+        return True
 
     def _is_stale_attempt(self, holder):
         """Whether the lock is an earlier attempt's of this same task (a
@@ -393,18 +372,15 @@ class Lock:
         except (UnicodeDecodeError, ValueError):
             return False
 
-    def release(self, stored=False):
-        """With its entry stored: DEL; else compare-and-delete."""
-        r = getattr(self.cache, "_redis", None)
-        if not self.held or r is None:
+    def release(self):
+        """Compare-and-delete, if held (a lock whose entry is stored goes
+        with the store: Stores)."""
+        if not self.held:
             return
         self.held = False
         try:
-            if stored:
-                r.delete(self.key)
-            else:
-                r.eval(caches.UNLOCK_SCRIPT, 1, self.key, self.token)
-        except self.cache._errors:
+            self.cache.store([], [], [(self.key, self.token)])
+        except caches.CacheError:
             pass  # it expires by itself within LOCK_MS
 
 
