@@ -369,11 +369,40 @@ parse_root(parse_t *p, const yaml_node_t *root)
     return parse_tasks(p, tasks); /* after params: refs are checked later */
 }
 
+/* Loads text's first document into *doc, with its tagged plain scalars
+ * in *tagged; errors start with where (a file, or the value itself). 0,
+ * or an error code with err set; on error nothing needs freeing. */
+static int
+load_document(const char *text, size_t size, const char *where,
+              yaml_document_t *doc, sl_yaml_tagged_t *tagged, sl_error_t *err)
+{
+    yaml_parser_t parser;
+    int rc = sl_yaml_prescan(text, size, where, tagged, err);
+    if (rc < 0) {
+        sl_yaml_tagged_free(tagged);
+        return rc;
+    }
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, size);
+    rc = 0;
+    if (!yaml_parser_load(&parser, doc)) {
+        rc = sl_error_set(err, SL_EINVAL, "%s:%zu:%zu: %s%s%s", where,
+                          parser.problem_mark.line + 1,
+                          parser.problem_mark.column + 1,
+                          parser.problem ? parser.problem : "bad YAML",
+                          parser.context ? " " : "",
+                          parser.context ? parser.context : "");
+        sl_yaml_tagged_free(tagged);
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 sl_flow_t *
 sl_flow_parse(const char *text, size_t size, const char *file, sl_error_t *err)
 {
-    yaml_parser_t parser;
     yaml_document_t doc;
+    sl_yaml_tagged_t tagged = {0};
     sl_flow_t *flow = sl_flow_new("");
     if (!flow || sl_flow_set_file(flow, file) < 0) {
         sl_flow_destroy(&flow);
@@ -386,26 +415,13 @@ sl_flow_parse(const char *text, size_t size, const char *file, sl_error_t *err)
         sl_flow_destroy(&flow);
         return NULL;
     }
-    if (sl_yaml_check_nesting(text, size, file, err) < 0) {
-        sl_flow_destroy(&flow);
-        return NULL;
-    }
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, size);
-    int rc = 0;
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = sl_error_set(err, SL_EINVAL, "%s:%zu:%zu: %s%s%s", file,
-                          parser.problem_mark.line + 1,
-                          parser.problem_mark.column + 1,
-                          parser.problem ? parser.problem : "bad YAML",
-                          parser.context ? " " : "",
-                          parser.context ? parser.context : "");
-    } else {
-        parse_t p = {&doc, flow, err, SL_YAML_VISIT_BUDGET};
+    int rc = load_document(text, size, file, &doc, &tagged, err);
+    if (rc == 0) {
+        parse_t p = {&doc, &tagged, flow, err, SL_YAML_VISIT_BUDGET};
         rc = parse_root(&p, yaml_document_get_root_node(&doc));
         yaml_document_delete(&doc);
+        sl_yaml_tagged_free(&tagged);
     }
-    yaml_parser_delete(&parser);
     if (rc == 0)
         rc = sl_flow_validate(flow, err);
     if (rc < 0)
@@ -439,33 +455,28 @@ sl_flow_load(const char *path, sl_error_t *err)
 int
 sl_flow_parse_value(const char *text, sl_value_t **out, sl_error_t *err)
 {
-    yaml_parser_t parser;
     yaml_document_t doc;
-    sl_flow_t *where = sl_flow_new("");
-    int rc = where ? sl_flow_set_file(where, "<value>") : SL_ENOMEM;
+    sl_yaml_tagged_t tagged = {0};
+    char where[80];
+    sl_flow_t *named = sl_flow_new("");
+    int shown = (int)strcspn(text, "\n");
+    snprintf(where, sizeof where, "value '%.*s%s'", shown > 60 ? 60 : shown,
+             text, text[shown] || shown > 60 ? "..." : "");
+    int rc = named ? sl_flow_set_file(named, where) : SL_ENOMEM;
     *out = NULL;
     if (rc < 0) {
-        sl_flow_destroy(&where);
+        sl_flow_destroy(&named);
         return sl_error_set(err, SL_ENOMEM, "out of memory");
     }
-    if (sl_yaml_check_nesting(text, strlen(text), "<value>", err) < 0) {
-        sl_flow_destroy(&where);
-        return SL_EINVAL;
-    }
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-                                 strlen(text));
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = sl_error_set(err, SL_EINVAL, "value '%s': %s", text,
-                          parser.problem ? parser.problem : "bad YAML");
-    } else {
-        parse_t p = {&doc, where, err, SL_YAML_VISIT_BUDGET};
+    rc = load_document(text, strlen(text), where, &doc, &tagged, err);
+    if (rc == 0) {
+        parse_t p = {&doc, &tagged, named, err, SL_YAML_VISIT_BUDGET};
         yaml_node_t *root = yaml_document_get_root_node(&doc);
         rc = root ? sl_yaml_value(&p, root, 1, out)
                   : ((*out = sl_value_new_null()) ? 0 : SL_ENOMEM);
         yaml_document_delete(&doc);
+        sl_yaml_tagged_free(&tagged);
     }
-    yaml_parser_delete(&parser);
-    sl_flow_destroy(&where);
+    sl_flow_destroy(&named);
     return rc;
 }

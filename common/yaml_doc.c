@@ -61,60 +61,203 @@ sl_yaml_is_plain(const yaml_node_t *n)
            n->data.scalar.style == YAML_ANY_SCALAR_STYLE;
 }
 
+/* The core schema's patterns (YAML 1.2.2, 10.3.2), whole text only. */
 static bool
-matches_int(const char *s)
+is_null_text(const char *s)
+{
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+           !strcmp(s, "NULL");
+}
+
+/* 1 true, 0 false, -1 neither. */
+static int
+bool_of(const char *s)
+{
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+        return 1;
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+        return 0;
+    return -1;
+}
+
+/* How many of s's first characters are in set. */
+static size_t
+span(const char *s, const char *set)
+{
+    return strspn(s, set);
+}
+
+#define DIGITS "0123456789"
+
+/* The base of an int: [-+]?[0-9]+ is 10, 0o[0-7]+ 8, 0x[0-9a-fA-F]+ 16;
+ * 0 if s is none of them. */
+static int
+int_base(const char *s)
+{
+    size_t sign = (s[0] == '-' || s[0] == '+');
+    size_t n = span(s + sign, DIGITS);
+    if (n > 0 && !s[sign + n])
+        return 10;
+    if (s[0] == '0' && s[1] == 'o' && s[2] && !s[2 + span(s + 2, "01234567")])
+        return 8;
+    if (s[0] == '0' && s[1] == 'x' && s[2] &&
+        !s[2 + span(s + 2, DIGITS "abcdefABCDEF")])
+        return 16;
+    return 0;
+}
+
+/* [-+]? ( \.[0-9]+ | [0-9]+ ( \.[0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
+static bool
+is_float_text(const char *s)
 {
     size_t i = (s[0] == '-' || s[0] == '+');
-    if (!s[i])
+    size_t whole = span(s + i, DIGITS), part = 0;
+    i += whole;
+    if (s[i] == '.') {
+        part = span(s + i + 1, DIGITS);
+        i += 1 + part;
+    }
+    if (whole == 0 && part == 0)
         return false;
-    for (; s[i]; i++)
-        if (s[i] < '0' || s[i] > '9')
+    if (s[i] == 'e' || s[i] == 'E') {
+        i += 1 + (s[i + 1] == '-' || s[i + 1] == '+');
+        size_t exp = span(s + i, DIGITS);
+        if (exp == 0)
             return false;
-    return true;
+        i += exp;
+    }
+    return !s[i];
+}
+
+/* ±.inf and .nan in their three spellings; 0 if s is neither. */
+static double
+special_float(const char *s, bool *is_special)
+{
+    const char *body = s + (s[0] == '-' || s[0] == '+');
+    *is_special = true;
+    if (!strcmp(body, ".inf") || !strcmp(body, ".Inf") || !strcmp(body, ".INF"))
+        return s[0] == '-' ? -INFINITY : INFINITY;
+    if (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN"))
+        return NAN;
+    *is_special = false;
+    return 0;
 }
 
 static bool
-matches_float(const char *s)
+is_float_or_special(const char *s)
 {
-    char *end;
-    if (!*s || strchr("+-.0123456789", s[0]) == NULL)
+    bool is_special;
+    special_float(s, &is_special);
+    return is_special || is_float_text(s);
+}
+
+/* Whether the plain scalar n carries a tag of its own. */
+static bool
+is_tagged(const parse_t *p, const yaml_node_t *n)
+{
+    if (!p->tagged)
         return false;
-    errno = 0;
-    strtod(s, &end);
-    return *end == '\0' && !strpbrk(s, "xXnNiI");
+    size_t at = n->start_mark.index, lo = 0, hi = p->tagged->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->tagged->starts[mid] < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < p->tagged->count && p->tagged->starts[lo] == at;
+}
+
+#define CORE_TAG "tag:yaml.org,2002:"
+
+/* A tag as written: !!int for the core schema's, else whole. */
+static const char *
+tag_shown(const yaml_char_t *tag, char *buf, size_t size)
+{
+    const char *t = (const char *)tag;
+    if (!strncmp(t, CORE_TAG, strlen(CORE_TAG)))
+        snprintf(buf, size, "!!%s", t + strlen(CORE_TAG));
+    else
+        snprintf(buf, size, "%s", t);
+    return buf;
+}
+
+int
+sl_yaml_type(parse_t *p, const yaml_node_t *n, sl_yaml_type_t *out)
+{
+    static const struct {
+        const char *tag;
+        sl_yaml_type_t type;
+        const char *what;
+    } tags[] = {
+        {CORE_TAG "str", SL_YAML_STR, "a string"},
+        {CORE_TAG "null", SL_YAML_NULL, "null, Null, NULL, ~ or nothing"},
+        {CORE_TAG "bool", SL_YAML_BOOL, "true or false"},
+        {CORE_TAG "int", SL_YAML_INT, "an integer (10, 0o12 or 0xA)"},
+        {CORE_TAG "float", SL_YAML_FLOAT, "a number, .inf or .nan"},
+    };
+    const char *s = sl_yaml_scalar(n);
+    const char *tag = (const char *)n->tag;
+    char shown[128];
+    if (sl_yaml_is_plain(n) && !is_tagged(p, n)) {
+        *out = is_null_text(s)          ? SL_YAML_NULL
+               : bool_of(s) >= 0        ? SL_YAML_BOOL
+               : int_base(s)            ? SL_YAML_INT
+               : is_float_or_special(s) ? SL_YAML_FLOAT
+                                        : SL_YAML_STR;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+        if (strcmp(tag, tags[i].tag) != 0)
+            continue;
+        sl_yaml_type_t t = tags[i].type;
+        bool fits = t == SL_YAML_STR ||
+                    (t == SL_YAML_NULL && is_null_text(s)) ||
+                    (t == SL_YAML_BOOL && bool_of(s) >= 0) ||
+                    (t == SL_YAML_INT && int_base(s)) ||
+                    (t == SL_YAML_FLOAT && is_float_or_special(s));
+        if (!fits)
+            return sl_yaml_fail(p, n, "'%s' is not %s, as %s asks", s,
+                                tags[i].what,
+                                tag_shown(n->tag, shown, sizeof shown));
+        *out = t;
+        return 0;
+    }
+    return sl_yaml_fail(p, n,
+                        "tag %s is not read here: flow files are YAML 1.2's "
+                        "core schema (!!str, !!int, !!float, !!bool, !!null, "
+                        "!!seq, !!map)",
+                        tag_shown(n->tag, shown, sizeof shown));
 }
 
 static sl_value_t *
 scalar_value(parse_t *p, const yaml_node_t *n)
 {
     const char *s = sl_yaml_scalar(n);
-    size_t size = n->data.scalar.length;
-    if (!sl_yaml_is_plain(n))
-        return sl_value_new_string_len(s, size);
-    if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null"))
-        return sl_value_new_null();
-    if (!strcmp(s, "true") || !strcmp(s, "True"))
-        return sl_value_new_bool(true);
-    if (!strcmp(s, "false") || !strcmp(s, "False"))
-        return sl_value_new_bool(false);
-    if (matches_int(s)) {
+    sl_yaml_type_t type;
+    if (sl_yaml_type(p, n, &type) < 0)
+        return NULL;
+    switch (type) {
+    case SL_YAML_NULL: return sl_value_new_null();
+    case SL_YAML_BOOL: return sl_value_new_bool(bool_of(s) == 1);
+    case SL_YAML_INT: {
+        int base = int_base(s);
         errno = 0;
-        long long i = strtoll(s, NULL, 10);
+        long long i = strtoll(base == 10 ? s : s + 2, NULL, base);
         if (errno == ERANGE) {
             sl_yaml_fail(p, n, "integer %s is out of the 64-bit range", s);
             return NULL;
         }
         return sl_value_new_int(i);
     }
-    if (!strcmp(s, ".inf") || !strcmp(s, "+.inf"))
-        return sl_value_new_double(INFINITY);
-    if (!strcmp(s, "-.inf"))
-        return sl_value_new_double(-INFINITY);
-    if (!strcmp(s, ".nan"))
-        return sl_value_new_double(NAN);
-    if (matches_float(s))
-        return sl_value_new_double(strtod(s, NULL));
-    return sl_value_new_string_len(s, size);
+    case SL_YAML_FLOAT: {
+        bool is_special;
+        double d = special_float(s, &is_special);
+        return sl_value_new_double(is_special ? d : strtod(s, NULL));
+    }
+    case SL_YAML_STR: break;
+    }
+    return sl_value_new_string_len(s, n->data.scalar.length);
 }
 
 static int
@@ -122,6 +265,14 @@ container_value(parse_t *p, const yaml_node_t *n, size_t depth,
                 sl_value_t **out)
 {
     bool is_map = n->type == YAML_MAPPING_NODE;
+    const char *want = is_map ? YAML_MAP_TAG : YAML_SEQ_TAG;
+    char shown[128];
+    if (strcmp((const char *)n->tag, want) != 0)
+        return sl_yaml_fail(p, n,
+                            "tag %s is not read here: flow files are YAML "
+                            "1.2's core schema (!!str, !!int, !!float, !!bool, "
+                            "!!null, !!seq, !!map)",
+                            tag_shown(n->tag, shown, sizeof shown));
     *out = is_map ? sl_value_new_map() : sl_value_new_list();
     if (!*out)
         return sl_error_set(p->err, SL_ENOMEM, "out of memory");
@@ -140,8 +291,11 @@ container_value(parse_t *p, const yaml_node_t *n, size_t depth,
     for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
          pr < n->data.mapping.pairs.top; pr++) {
         const yaml_node_t *k = sl_yaml_node(p, pr->key);
+        sl_yaml_type_t type;
         if (!sl_yaml_scalar(k))
             return sl_yaml_fail(p, k, "map keys must be strings");
+        if (sl_yaml_type(p, k, &type) < 0) /* a key is its text; its tag */
+            return SL_EINVAL;              /* must still be one we read */
         if (sl_value_lookup(*out, sl_yaml_scalar(k)))
             return sl_yaml_fail(p, k, "key '%s' appears twice",
                                 sl_yaml_scalar(k));
@@ -191,10 +345,11 @@ sl_yaml_want_string(parse_t *p, const yaml_node_t *n, const char *what,
 int
 sl_yaml_want_bool(parse_t *p, const yaml_node_t *n, const char *what, bool *out)
 {
-    const char *s = sl_yaml_scalar(n);
-    if (s && sl_yaml_is_plain(n) &&
-        (!strcmp(s, "true") || !strcmp(s, "false"))) {
-        *out = s[0] == 't';
+    sl_yaml_type_t type = SL_YAML_STR;
+    if (n->type == YAML_SCALAR_NODE && sl_yaml_type(p, n, &type) < 0)
+        return SL_EINVAL;
+    if (n->type == YAML_SCALAR_NODE && type == SL_YAML_BOOL) {
+        *out = bool_of(sl_yaml_scalar(n)) == 1;
         return 0;
     }
     return sl_yaml_fail(p, n, "%s must be true or false", what);
@@ -204,10 +359,14 @@ int
 sl_yaml_want_int(parse_t *p, const yaml_node_t *n, const char *what,
                  long long min, long long max, long long *out)
 {
-    const char *s = sl_yaml_scalar(n);
-    if (s && sl_yaml_is_plain(n) && matches_int(s)) {
+    sl_yaml_type_t type = SL_YAML_STR;
+    if (n->type == YAML_SCALAR_NODE && sl_yaml_type(p, n, &type) < 0)
+        return SL_EINVAL;
+    if (n->type == YAML_SCALAR_NODE && type == SL_YAML_INT) {
+        const char *s = sl_yaml_scalar(n);
+        int base = int_base(s);
         errno = 0;
-        *out = strtoll(s, NULL, 10);
+        *out = strtoll(base == 10 ? s : s + 2, NULL, base);
         if (errno == 0 && *out >= min && *out <= max)
             return 0;
     }
@@ -246,8 +405,11 @@ sl_yaml_want_mapping(parse_t *p, const yaml_node_t *n, const char *what)
     for (yaml_node_pair_t *a = n->data.mapping.pairs.start;
          a < n->data.mapping.pairs.top; a++) {
         const yaml_node_t *ka = sl_yaml_node(p, a->key);
+        sl_yaml_type_t type;
         if (!sl_yaml_scalar(ka))
             return sl_yaml_fail(p, ka, "%s: keys must be strings", what);
+        if (sl_yaml_type(p, ka, &type) < 0)
+            return SL_EINVAL;
         for (yaml_node_pair_t *b = n->data.mapping.pairs.start; b < a; b++)
             if (!strcmp(sl_yaml_scalar(sl_yaml_node(p, b->key)),
                         sl_yaml_scalar(ka)))
@@ -257,15 +419,29 @@ sl_yaml_want_mapping(parse_t *p, const yaml_node_t *n, const char *what)
     return 0;
 }
 
+static int
+note_tagged(sl_yaml_tagged_t *tagged, size_t at)
+{
+    if (tagged->count == tagged->cap) {
+        size_t cap = tagged->cap ? tagged->cap * 2 : 16;
+        size_t *starts = realloc(tagged->starts, cap * sizeof *starts);
+        if (!starts)
+            return SL_ENOMEM;
+        tagged->starts = starts;
+        tagged->cap = cap;
+    }
+    tagged->starts[tagged->count++] = at;
+    return 0;
+}
+
 /* Walks libyaml's event stream and stops at the first collection nested
  * deeper than NESTING_MAX: libyaml's loader (and its scanner, which looks
  * at every open flow level for each token) costs the square of the depth,
- * and 100,000 levels took 17 s to refuse. 0, SL_EINVAL naming where, or 1
- * if the text is not YAML (the loader then says why). Linear in the text
- * up to the limit. */
+ * and 100,000 levels took 17 s to refuse. On the way, notes the plain
+ * scalars that carry a tag. Linear in the text up to the limit. */
 int
-sl_yaml_check_nesting(const char *text, size_t size, const char *file,
-                      sl_error_t *err)
+sl_yaml_prescan(const char *text, size_t size, const char *file,
+                sl_yaml_tagged_t *tagged, sl_error_t *err)
 {
     yaml_parser_t parser;
     yaml_event_t event;
@@ -279,6 +455,9 @@ sl_yaml_check_nesting(const char *text, size_t size, const char *file,
         }
         yaml_event_type_t type = event.type;
         yaml_mark_t at = event.start_mark;
+        bool is_tagged_plain =
+            type == YAML_SCALAR_EVENT && event.data.scalar.tag &&
+            event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         yaml_event_delete(&event);
         if (type == YAML_SEQUENCE_START_EVENT ||
             type == YAML_MAPPING_START_EVENT)
@@ -294,9 +473,20 @@ sl_yaml_check_nesting(const char *text, size_t size, const char *file,
                               SL_VALUE_MAX_DEPTH);
             break;
         }
+        if (is_tagged_plain && note_tagged(tagged, at.index) < 0) {
+            rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+            break;
+        }
         if (type == YAML_STREAM_END_EVENT)
             break;
     }
     yaml_parser_delete(&parser);
     return rc;
+}
+
+void
+sl_yaml_tagged_free(sl_yaml_tagged_t *tagged)
+{
+    free(tagged->starts);
+    *tagged = (sl_yaml_tagged_t){0};
 }

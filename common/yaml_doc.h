@@ -12,11 +12,21 @@
 /* Nodes a document may be read through (aliases count each time). */
 #define SL_YAML_VISIT_BUDGET (4u * SL_VALUE_MAX_NODES)
 
+/* What libyaml's document drops and its event stream tells: the plain
+ * scalars written with a tag of their own ("!!str 10" or "! 10", both the
+ * string "10"; the loader tags them as it tags a bare 10), by the byte
+ * offset where each starts, ascending. */
 typedef struct {
-    yaml_document_t *doc; /* the loaded document */
-    sl_flow_t *flow;      /* being filled (names the file in errors) */
-    sl_error_t *err;      /* the first error */
-    size_t visits_left;   /* nodes that may still be visited */
+    size_t *starts;
+    size_t count, cap;
+} sl_yaml_tagged_t;
+
+typedef struct {
+    yaml_document_t *doc;           /* the loaded document */
+    const sl_yaml_tagged_t *tagged; /* its tagged plain scalars */
+    sl_flow_t *flow;    /* being filled (names the file in errors) */
+    sl_error_t *err;    /* the first error */
+    size_t visits_left; /* nodes that may still be visited */
 } parse_t;
 
 /* Where node n starts (1-based). */
@@ -34,6 +44,22 @@ const char *sl_yaml_scalar(const yaml_node_t *n);
 
 /* Whether a scalar was written without quotes (so 1 is an int). */
 bool sl_yaml_is_plain(const yaml_node_t *n);
+
+/* The types of YAML 1.2's core schema (docs/FLOWS.md, "The YAML
+ * dialect"). */
+typedef enum {
+    SL_YAML_NULL,
+    SL_YAML_BOOL,
+    SL_YAML_INT,
+    SL_YAML_FLOAT,
+    SL_YAML_STR
+} sl_yaml_type_t;
+
+/* A scalar's type: plain and untagged, by the core schema's patterns;
+ * quoted or tagged !!str or !, a string; tagged !!null, !!bool, !!int or
+ * !!float, that type. SL_EINVAL with p->err set for any other tag, or a
+ * text its tag's type does not take. */
+int sl_yaml_type(parse_t *p, const yaml_node_t *n, sl_yaml_type_t *out);
 
 /* n as a value at depth (1 at the top): scalars typed as YAML 1.2's core
  * schema, collections within the depth and visit caps. 0, or an error
@@ -69,10 +95,13 @@ typedef struct sl_yaml_program {
 int sl_yaml_program(parse_t *p, const char *name, const sl_yaml_program_t *prog,
                     sl_value_t **out);
 
-/* Walks the text's event stream and stops at the first collection nested
- * deeper than the flow allows. 0, SL_EINVAL naming where, or 1 if the
- * text is not YAML (the loader then says why). */
-int sl_yaml_check_nesting(const char *text, size_t size, const char *file,
-                          sl_error_t *err);
+/* Walks the text's event stream: stops at the first collection nested
+ * deeper than the flow allows, and notes the tagged plain scalars in
+ * *tagged (empty first; sl_yaml_tagged_free after). 0, SL_EINVAL naming
+ * where, SL_ENOMEM, or 1 if the text is not YAML (the loader then says
+ * why). */
+int sl_yaml_prescan(const char *text, size_t size, const char *file,
+                    sl_yaml_tagged_t *tagged, sl_error_t *err);
+void sl_yaml_tagged_free(sl_yaml_tagged_t *tagged);
 
 #endif

@@ -17,8 +17,16 @@ One case per line, fields separated by one space, bytes in hex:
   entry NAME KEY ENTRY VALUE            an entry good under KEY, packed
                                         as a writer packs it
   envelope NAME ENVELOPE                an Envelope, packed
+  yaml NAME TEXT WIRE                   YAML text (a flow file's dialect,
+                                        docs/FLOWS.md) read as a Value
+  bad_yaml NAME TEXT                    YAML text every reader refuses
+
+The YAML cases' values are written here by hand from YAML 1.2.2's core
+schema (10.3.2), not by either reader; most are the scalars a YAML 1.1
+parser (PyYAML) reads otherwise.
 """
 
+import math
 import os
 import sys
 
@@ -53,6 +61,62 @@ BAD = [
                     pb.ValueNode(type=T.INT, key=b"a\0b")]),
     ("too_deep", [pb.ValueNode(type=T.LIST, count=1)] * 65 +
      [pb.ValueNode(type=T.INT)]),
+]
+
+YAML = [
+    ("null_tilde", "~", None), ("null", "null", None),
+    ("null_title", "Null", None), ("null_upper", "NULL", None),
+    ("empty", "", None), ("empty_in_map", "k:\n", {"k": None}),
+    ("true", "true", True), ("true_title", "True", True),
+    ("true_upper", "TRUE", True), ("false_upper", "FALSE", False),
+    ("yes", "yes", "yes"), ("no", "no", "no"), ("on", "on", "on"),
+    ("off", "off", "off"), ("y", "y", "y"),
+    ("int", "42", 42), ("int_signed", "+5", 5), ("int_negative", "-17", -17),
+    ("int_leading_zero", "017", 17), ("octal", "0o17", 15),
+    ("hex", "0x10", 16), ("hex_mixed", "0xfF", 255),
+    ("int_max", "9223372036854775807", 2**63 - 1),
+    ("hex_upper_x", "0X10", "0X10"), ("octal_bad_digit", "0o8", "0o8"),
+    ("hex_signed", "-0x10", "-0x10"), ("binary", "0b101", "0b101"),
+    ("underscores", "1_000", "1_000"), ("sexagesimal", "12:30", "12:30"),
+    ("float", "1.5", 1.5), ("exponent", "1e3", 1000.0),
+    ("exponent_signed", "-1.5E+3", -1500.0), ("point_first", ".5", 0.5),
+    ("point_last", "1.", 1.0), ("exponent_small", "+.5e-3", 0.0005),
+    ("exponent_bare", "1e", "1e"), ("point", ".", "."),
+    ("two_points", "1.2.3", "1.2.3"),
+    ("inf", ".inf", math.inf), ("inf_neg", "-.Inf", -math.inf),
+    ("inf_pos", "+.INF", math.inf), ("nan", ".NaN", math.nan),
+    ("inf_word", "inf", "inf"), ("nan_word", "nan", "nan"),
+    ("infinity", "Infinity", "Infinity"),
+    ("date", "2024-01-01", "2024-01-01"),
+    ("timestamp", "2024-01-01T10:00:00Z", "2024-01-01T10:00:00Z"),
+    ("quoted_int", "'10'", "10"), ("quoted_true", '"true"', "true"),
+    ("tag_str", "!!str 10", "10"), ("tag_str_bool", "!!str true", "true"),
+    ("tag_nonspecific", "! 10", "10"), ("tag_int_quoted", "!!int '10'", 10),
+    ("tag_float_int", "!!float 1", 1.0), ("tag_bool", "!!bool TRUE", True),
+    ("tag_null_empty", "!!null ''", None),
+    ("tag_seq_map", "!!map {a: !!seq [1]}", {"a": [1]}),
+    ("tags_in_list", "[!!str 017, 017]", ["017", 17]),
+    ("merge_key_is_a_string", "{<<: {a: 1}, b: 2}", {"<<": {"a": 1}, "b": 2}),
+    ("keys_are_their_text", "{1: a, true: b, ~: c}",
+     {"1": "a", "true": "b", "~": "c"}),
+    ("alias", "[&a x, *a, &b [1, 2], *b]", ["x", "x", [1, 2], [1, 2]]),
+    ("json", '{"a": [1, 2.5, "x", true, null]}',
+     {"a": [1, 2.5, "x", True, None]}),
+]
+
+BAD_YAML = [
+    ("tag_timestamp", "!!timestamp 2024-01-01"),
+    ("tag_binary", "!!binary aGk="), ("tag_local", "!point 1"),
+    ("tag_int_not_int", "!!int abc"), ("tag_int_float", "!!int 1.5"),
+    ("tag_bool_yes", "!!bool yes"), ("tag_null_text", "!!null x"),
+    ("tag_float_text", "!!float abc"), ("tag_set", "!!set {a: null}"),
+    ("tag_omap", "!!omap [a: 1]"), ("tag_on_key", "{!!timestamp 1: a}"),
+    ("int_over", "9223372036854775808"),
+    ("hex_over", "0x8000000000000000"),
+    ("duplicate_key", "{a: 1, a: 2}"),
+    ("duplicate_key_by_text", "{1: a, '1': b}"),
+    ("list_key", "{[1]: a}"), ("syntax", "[1,"),
+    ("undefined_alias", "[*a]"),
 ]
 
 TASKS = [
@@ -158,6 +222,11 @@ def main(out):
           file=out)
     for name, env in envelopes():
         print("envelope", name, hx(env.SerializeToString()), file=out)
+    for name, text, v in YAML:
+        print("yaml", name, hx(text.encode()) if text else "-",
+              hx(values.to_wire(v).SerializeToString()), file=out)
+    for name, text in BAD_YAML:
+        print("bad_yaml", name, hx(text.encode()), file=out)
 
 
 if __name__ == "__main__":

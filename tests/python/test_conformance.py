@@ -2,14 +2,14 @@
 cases C's tests/unit/test_conformance.c checks too: values both ways and
 canonically, refused values, input digests, keys, key digests, entries
 (read under their key, and packed to the same bytes), envelopes (parsed
-and packed to the same bytes)."""
+and packed to the same bytes), and YAML read by the flow file's dialect."""
 
 import os
 
 import pytest
 
 from conftest import SRC
-from sluice import entries, keys, values
+from sluice import entries, keys, values, yamlcore
 from sluice import sluice_pb2 as pb
 
 
@@ -87,3 +87,17 @@ def test_lock_token_format():
     assert lock._is_stale_attempt(b"ff:1:dead")
     assert not lock._is_stale_attempt(b"ff:2:other")
     assert not lock._is_stale_attempt(b"fe:1:dead")
+
+
+@pytest.mark.parametrize("name,text,wire", cases("yaml"))
+def test_yaml(name, text, wire):
+    v = yamlcore.load(unhex(text).decode())
+    assert values.to_wire(v).SerializeToString() == unhex(wire), name
+
+
+@pytest.mark.parametrize("name,text", cases("bad_yaml"))
+def test_bad_yaml(name, text):
+    with pytest.raises(yamlcore.YamlError) as e:
+        yamlcore.load(unhex(text).decode())
+    # names where: "value 'TEXT':LINE:COLUMN: ..."
+    assert str(e.value).startswith("value '"), str(e.value)

@@ -4,7 +4,9 @@
  * decoded and encoded again to the same bytes, their canonical encoding
  * and digest; refused values; input digests; keys; key digests; entries
  * read under their key and encoded again to the same bytes; envelopes
- * unpacked and packed again to the same bytes. */
+ * unpacked and packed again to the same bytes; YAML text read by the
+ * flow file's dialect (sl_flow_parse_value) to the vector's value, or
+ * refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include "buf.h"
 #include "digest.h"
 #include "entry.h"
+#include "flow.h"
 #include "key.h"
 #include "wire.h"
 
@@ -172,6 +175,46 @@ check_envelope(char **f)
     free(data);
 }
 
+/* The vector's text, NUL-terminated. */
+static char *
+text_of(const char *hex)
+{
+    size_t size;
+    char *text = (char *)unhex(hex, &size);
+    text[size] = '\0';
+    return text;
+}
+
+static void
+check_yaml(char **f)
+{
+    char *text = text_of(f[2]);
+    sl_value_t *v = NULL;
+    sl_error_t err = {0};
+    sl_buf_t wire = {0};
+    if (sl_flow_parse_value(text, &v, &err) < 0)
+        fail_msg("yaml %s refused: %s", f[1], err.msg);
+    assert_int_equal(sl_wire_value_encode(v, &wire, NULL), 0);
+    assert_bytes(wire.data, wire.size, f[3], f[1]);
+    sl_buf_fini(&wire);
+    sl_value_destroy(&v);
+    free(text);
+}
+
+static void
+check_bad_yaml(char **f)
+{
+    char *text = text_of(f[2]);
+    sl_value_t *v = NULL;
+    sl_error_t err = {0};
+    if (sl_flow_parse_value(text, &v, &err) == 0)
+        fail_msg("bad_yaml %s was taken", f[1]);
+    assert_null(v);
+    /* names where: "value 'TEXT':LINE:COLUMN: ..." */
+    assert_true(strncmp(err.msg, "value '", 7) == 0);
+    free(text);
+}
+
 static const struct {
     const char *kind;
     size_t fields;
@@ -184,6 +227,8 @@ static const struct {
     {"key_digest", 3, check_key_digest},
     {"entry", 5, check_entry},
     {"envelope", 3, check_envelope},
+    {"yaml", 4, check_yaml},
+    {"bad_yaml", 3, check_bad_yaml},
 };
 
 static void

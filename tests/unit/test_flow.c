@@ -223,7 +223,8 @@ test_flow_deep_nesting_is_refused_where_it_passes_the_limit(void **state)
     sl_error_t err = {0};
     assert_int_equal(sl_flow_parse_value(text + at, &v, &err), SL_EINVAL);
     assert_null(v);
-    assert_non_null(strstr(err.msg, "<value>:1:73: nests deeper than 72"));
+    assert_int_equal(strncmp(err.msg, "value '[[[", 10), 0);
+    assert_non_null(strstr(err.msg, "...':1:73: nests deeper than 72"));
     /* a value just inside the cap still parses */
     memset(text, '[', 64);
     memset(text + 64, ']', 64);
@@ -308,12 +309,50 @@ test_flow_parse_value_reads_yaml_scalars_and_lists(void **state)
     assert_int_equal(sl_flow_parse_value("[1,", &v, NULL), SL_EINVAL);
 }
 
+/* The options read YAML 1.2's core schema as values do
+ * (tests/conformance/vectors.txt holds the values' cases): TRUE is true
+ * and yes is no bool, 0x3 is an int and !!str 3 is not, and a tag outside
+ * the schema is refused where it stands. */
+static void
+test_flow_options_follow_the_core_schema(void **state)
+{
+    (void)state;
+    sl_error_t err = {0};
+    const char *text = HEAD "  a: {run: echo, refresh: TRUE, retries: 0x3, "
+                            "args: [yes, 017, !!str 10, 1e3]}\n";
+    sl_flow_t *f = sl_flow_parse(text, strlen(text), "flow.yaml", &err);
+    assert_non_null(f);
+    const sl_node_t *a = sl_flow_last(f);
+    assert_true(a->opt.refresh);
+    assert_int_equal(a->opt.retries, 3);
+    const sl_value_t *args = a->args;
+    assert_int_equal(sl_value_type(sl_value_at(args, 0)), SL_STRING);
+    assert_int_equal(sl_value_get_int(sl_value_at(args, 1)), 17);
+    assert_int_equal(sl_value_type(sl_value_at(args, 2)), SL_STRING);
+    assert_int_equal(sl_value_type(sl_value_at(args, 3)), SL_DOUBLE);
+    sl_flow_destroy(&f);
+    sl_test_flow_expect(HEAD "  a: {run: echo, refresh: yes}\n",
+                        "flow.yaml:3:27", "refresh must be true or false");
+    sl_test_flow_expect(HEAD "  a: {run: echo, retries: !!str 3}\n",
+                        "flow.yaml:3:27", "retries must be an integer");
+    sl_test_flow_expect(HEAD "  a: {run: echo, args: [!!timestamp "
+                             "2024-01-01]}\n",
+                        "flow.yaml:3:25", "tag !!timestamp is not read here");
+    sl_test_flow_expect(HEAD "  a: {run: echo, args: [!!int x]}\n",
+                        "flow.yaml:3:25", "'x' is not an integer");
+    sl_test_flow_expect(HEAD "  a: {run: echo, args: [!!set {x: ~}]}\n",
+                        "flow.yaml:3:25", "tag !!set is not read here");
+    sl_test_flow_expect(HEAD "  a: {run: echo, !foo args: [1]}\n",
+                        "flow.yaml:3:18", "tag !foo is not read here");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flow_seed_parses),
         cmocka_unit_test(test_flow_unknown_keys_are_errors),
+        cmocka_unit_test(test_flow_options_follow_the_core_schema),
         cmocka_unit_test(test_flow_missing_run_is_an_error),
         cmocka_unit_test(test_flow_reference_to_a_missing_node_is_an_error),
         cmocka_unit_test(test_flow_cycles_are_errors),
