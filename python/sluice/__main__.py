@@ -1,5 +1,6 @@
 """python3 -m sluice worker --broker tcp://HOST:5556 --tasks MODULE ...:
-a Python worker serving the @task functions of MODULE (docs/PYTHON.md)."""
+a Python worker serving the @task functions of MODULE; python3 -m sluice
+run FLOW.yaml: a flow file run on a broker (docs/PYTHON.md)."""
 
 import argparse
 import os
@@ -32,7 +33,11 @@ def main(argv=None):
     w.add_argument("--heartbeat-ms", type=int, default=1000)
     w.add_argument("--grace-ms", type=int, default=25000,
                    help="on SIGTERM, time to finish the tasks in hand")
+    from . import cli_run
+    cli_run.add_parser(sub)
     a = p.parse_args(argv)
+    if a.command == "run":
+        sys.exit(cli_run.main(a))
     if a.processes < 1:
         p.error(f"--processes {a.processes}: at least 1")
     if a.http is not None:

@@ -50,10 +50,12 @@ class Client:
         env.ParseFromString(self._sock.recv())
         return env
 
-    def submit(self, flow, events=True, worker_wait_ms=0):
-        """Submits flow (a Flow message); returns the run id."""
+    def submit(self, flow, events=True, worker_wait_ms=0, params=()):
+        """Submits flow (a Flow message) with params (Param messages
+        overriding its own); returns the run id."""
         self.send(submit=pb.Submit(flow=flow, events=events,
-                                   worker_wait_ms=worker_wait_ms))
+                                   worker_wait_ms=worker_wait_ms,
+                                   params=params))
         deadline = time.monotonic() + ACCEPT_TIMEOUT_S
         while True:
             env = self.receive(max(0.0, deadline - time.monotonic()))
