@@ -19,7 +19,8 @@ def main(argv=None):
                    "to serve (may repeat)")
     w.add_argument("--id", help="the worker's name (default host-pid-random)")
     w.add_argument("--processes", type=int, default=1,
-                   help="child processes running tasks (default 1)")
+                   help="child processes running tasks (default 1); 0: "
+                   "in this process, the shortest round trip")
     w.add_argument("--cache", default=os.environ.get("SLUICE_CACHE_URL"),
                    help="the cache every task uses (default: each flow's, "
                    "else the embedded cache)")
@@ -38,8 +39,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.command == "run":
         sys.exit(cli_run.main(a))
-    if a.processes < 1:
-        p.error(f"--processes {a.processes}: at least 1")
+    if a.processes < 0:
+        p.error(f"--processes {a.processes}: 0 (tasks in this process) or more")
     if a.http is not None:
         port = a.http.rpartition(":")[2]
         if not port.isdigit() or int(port) > 65535:

@@ -23,13 +23,15 @@ class TooLarge(ValueError):
 
 
 def encode(key, task, version, args, value, duration_us, producer,
-           ttl_ms, input_digest=None, now_ms=None):
+           ttl_ms, input_digest=None, now_ms=None, value_wire=None):
     """The bytes stored under key for value, the result of task@version on
-    args. ttl_ms None: never expires."""
+    args (value_wire: value as a Value message, if made already). ttl_ms
+    None: never expires."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     e = pb.CacheEntry(
         format=FORMAT,
-        value=values.to_wire(value, "result"),
+        value=value_wire if value_wire is not None
+        else values.to_wire(value, "result"),
         task=task,
         version=version,
         input_digest=input_digest or keys.task_digest(task, version, args),

@@ -4,6 +4,7 @@ key, a lookup, the lock on a miss, the compute, the entry stored and the
 lock released. Runs in a worker's child process, one task after another;
 every answer is a packed Result."""
 
+import functools
 import json
 import logging
 import os
@@ -27,6 +28,17 @@ log = logging.getLogger("sluice")
 SEND_NOW = object()
 
 
+class Interrupted(BaseException):
+    """Raised inside a task that runs in the worker's own process
+    (--processes 0, sluice.inline) when its timeout passes or it is
+    cancelled: a BaseException, so that the task's `except Exception`
+    does not swallow it."""
+
+    def __init__(self, failure, text):
+        super().__init__(text)
+        self.failure, self.text = failure, text
+
+
 class Job:
     """One task of a batch on its way to its Result."""
 
@@ -34,6 +46,7 @@ class Job:
         self.t = t
         self.r = R(task_id=t.task_id, attempt=t.attempt)
         self.task = self.args = self.key = self.cache = self.lock = None
+        self.digest = None   # the input digest, once computed
         self.answer = None   # the packed Result, once known
         self.stored = MISS   # the value found, when looked up
         self.locked = False  # its lock was taken in the probe
@@ -52,8 +65,11 @@ class Server:
     PROBE_MAX = 8         # batches this small lock in their lookup
     STORE_LAG_S = 0.001   # answered entries wait at most this long
 
-    def __init__(self, registry, worker_id, cache_url=None):
+    def __init__(self, registry, worker_id, cache_url=None, guard=None):
         self.registry, self.worker_id = registry, worker_id
+        # arms a timeout (and a cancel) around each compute: arm(task),
+        # disarm(); None in a child, which is killed instead
+        self.guard = guard
         self.cache_url = cache_url
         self._caches = {}
         self._mostly_missed = True
@@ -86,7 +102,8 @@ class Server:
         self.count("sluice_cache_entries_rejected_total", reason=reason)
 
     def _count_answer(self, j):
-        outcome = "error" if j.r.status == R.ERROR else \
+        outcome = "timeout" if j.r.failure == R.TIMEOUT else \
+            "error" if j.r.status == R.ERROR else \
             "cached" if j.r.cache == R.HIT else "ok"
         self.count("sluice_worker_tasks_total", task=j.t.name,
                    outcome=outcome)
@@ -103,7 +120,11 @@ class Server:
     def answer_batch(self, datas):
         """The packed Results of packed Tasks, in their order, each
         yielded as soon as it is known."""
-        jobs = [self._prepare(pb.Task.FromString(d)) for d in datas]
+        return self.answer_tasks([pb.Task.FromString(d) for d in datas])
+
+    def answer_tasks(self, tasks):
+        """answer_batch for Task messages."""
+        jobs = [self._prepare(t) for t in tasks]
         pending = Stores(self)
         self._look_up(jobs, pending)
         for j in jobs:
@@ -144,9 +165,11 @@ class Server:
             return j
         try:
             ns = t.cache_namespace or keys.DEFAULT_NAMESPACE
-            j.key = keys.explicit_key(ns, t.cache_key) \
-                if t.cache == pb.FlowNode.KEY else \
-                keys.inputs_key(ns, task.name, task.input_digest(j.args))
+            if t.cache == pb.FlowNode.KEY:
+                j.key = keys.explicit_key(ns, t.cache_key)
+            else:
+                j.digest = task.input_digest(j.args)
+                j.key = keys.inputs_key(ns, task.name, j.digest)
         except ValueError as err:
             j.answer = fail(r, str(err))
             return j
@@ -234,9 +257,21 @@ class Server:
                 j.r.cache, j.r.cache_error = R.CACHE_ERROR, str(err)
                 j.cache, j.lock = None, None
         r, task, t0 = j.r, j.task, time.monotonic()
+        guard = self.guard
         try:
+            if guard:
+                guard.arm(j.t)
             value = task.run_bound(j.args)
+            if guard:
+                guard.disarm()
+        except Interrupted as why:
+            r.duration_us = int((time.monotonic() - t0) * 1e6)
+            pending.give_up(j.lock)
+            j.answer = fail(r, why.text, why.failure)
+            return
         except Exception as err:
+            if guard:
+                guard.disarm()
             r.duration_us = int((time.monotonic() - t0) * 1e6)
             pending.give_up(j.lock)
             text = f"{type(err).__name__}: {err}\n{traceback.format_exc()}"
@@ -254,14 +289,19 @@ class Server:
         data = None
         if j.cache is not None:
             ttl = None if j.t.ttl_ms < 0 else j.t.ttl_ms
-            try:
-                data = entries.encode(
-                    j.key, task.name, task.version, j.args, value,
-                    r.duration_us, self.worker_id, ttl,
-                    input_digest=task.input_digest(j.args))
-            except entries.TooLarge:
-                r.cache = R.TOO_LARGE
-                pending.give_up(j.lock)
+            data = functools.partial(
+                entries.encode, j.key, task.name, task.version, j.args,
+                value, r.duration_us, self.worker_id, ttl,
+                input_digest=j.digest or task.input_digest(j.args),
+                value_wire=r.value)
+            if r.value.ByteSize() > entries.VALUE_MAX_BYTES // 2:
+                try:  # it may be too large: the answer says so
+                    data = data()
+                except entries.TooLarge:
+                    r.cache = R.TOO_LARGE
+                    pending.give_up(j.lock)
+                    data = None
+            # else packed at the store, after the answer has gone
         j.answer = r.SerializeToString()
         if data is not None:
             pending.add(j.cache, (j.key, data, ttl), j.lock)
@@ -300,6 +340,7 @@ class Stores:
 
     def flush(self):
         for cache, items, done, given_up in self.by_cache.values():
+            items = [item for item in map(packed, items) if item]
             try:
                 cache.store(items, done, given_up)
                 result = "ok"
@@ -311,6 +352,20 @@ class Stores:
                 self.server.count("sluice_cache_requests_total", len(items),
                                   op="set", result=result)
         self.by_cache, self.since = {}, None
+
+
+def packed(item):
+    """A store's (key, data, ttl), its data packed now if it was left for
+    later (a callable); None if it is too large after all (its answer
+    said MISS: only an entry of many arguments gets here)."""
+    key, data, ttl = item
+    if not callable(data):
+        return item
+    try:
+        return key, data(), ttl
+    except entries.TooLarge as err:
+        log.warning("%s", err)
+        return None
 
 
 def fail(r, error, failure=R.TASK_ERROR):

@@ -2,7 +2,8 @@
 speaks the worker side of docs/PROTOCOL.md to a broker: Ready with its
 tasks, heartbeats listing what it holds, TaskBatch in, ResultBatch out,
 CancelTasks, Disconnect. Tasks run in --processes child processes (the
-GIL), a batch at a time, each answered as it ends (sluice.serve); a
+GIL), or with --processes 0 in this process (sluice.inline), a batch at
+a time, each answered as it ends (sluice.serve); a
 child running a task past its timeout, or a cancelled one, is killed and
 replaced, and the rest of its batch goes back to the queue. Children
 come from a fork server started before any ZeroMQ socket exists, so no
@@ -83,10 +84,15 @@ class Worker:
         self.queue = collections.deque()  # Task messages not yet in a child
         self.cancelled = set()
         self.draining = False
+        self.next_beat = 0.0
         self._mp = multiprocessing.get_context("forkserver")
         self.children = [self._child() for _ in range(processes)]
         import zmq  # after the fork server is up
         self.zmq = zmq
+        self.inline = None
+        if processes == 0:  # the tasks run here (sluice.inline)
+            from .inline import Inline
+            self.inline = Inline(self)
         self.ctx = zmq.Context.instance()
         probe = self.ctx.socket(zmq.DEALER)  # the keys, checked now
         try:
@@ -109,7 +115,7 @@ class Worker:
         self.sock.setsockopt(self.zmq.LINGER, 1000)
         curve.dial(self.sock, self.key_file, self.broker_key_file)
         self.sock.connect(self.broker)
-        ready = pb.Ready(worker_id=self.id, slots=self.processes,
+        ready = pb.Ready(worker_id=self.id, slots=max(1, self.processes),
                          hostname=socket.gethostname(), pid=os.getpid(),
                          incarnation=self.incarnation)
         for t in self.registry.values():
@@ -123,6 +129,8 @@ class Worker:
 
     def held(self):
         ids = [t.task_id for t in self.queue]
+        if self.inline:
+            ids.extend(t.task_id for t in self.inline.batch)
         for c in self.children:
             ids.extend(t.task_id for t in c.batch)
         return ids
@@ -184,6 +192,8 @@ class Worker:
         self.children[i] = self._child()
 
     def dispatch(self):
+        if self.inline:
+            return self.inline.run()
         idle = [c for c in self.children if not c.batch]
         for n, c in enumerate(idle):
             if not self.queue:
@@ -220,11 +230,9 @@ class Worker:
                 self.cancelled.discard(t.task_id)
                 r = self.counted(cancelled(t, "cancelled while it ran"),
                                  t, None).SerializeToString()
-            out += b"\x0a" + varint(len(r)) + r
+            out += result_item(r)
         c.started = time.monotonic()
-        # Envelope{version: 1, results (field 13): ResultBatch}
-        self.sock.send(b"\x08" + varint(PROTOCOL_VERSION) + b"\x6a" +
-                       varint(len(out)) + bytes(out))
+        self.sock.send(result_batch(out))
 
     def check_timeouts(self):
         now = time.monotonic()
@@ -283,7 +291,7 @@ class Worker:
         log.info("worker %s: %d tasks, %d processes, broker %s%s", self.id,
                  len(self.registry), self.processes, self.broker,
                  f", http port {port}" if port else "")
-        next_beat = time.monotonic() + self.heartbeat_s
+        self.next_beat = time.monotonic() + self.heartbeat_s
         deadline = None
         while True:
             if stop and not self.draining:
@@ -296,7 +304,7 @@ class Worker:
                                   time.monotonic() > deadline):
                 break
             self.dispatch()
-            wait = max(0.0, next_beat - time.monotonic())
+            wait = max(0.0, self.next_beat - time.monotonic())
             if any(c.batch and c.batch[0].timeout_ms for c in self.children):
                 wait = min(wait, 0.05)  # timeouts are checked this often
             events = dict(self.poller().poll(int(wait * 1000) + 1))
@@ -307,8 +315,8 @@ class Worker:
                     self.on_child(i)
             self.check_timeouts()
             now = time.monotonic()
-            if now >= next_beat:
-                next_beat = now + self.heartbeat_s
+            if now >= self.next_beat:
+                self.next_beat = now + self.heartbeat_s
                 if now - self.heard > 3 * self.heartbeat_s:
                     log.warning("worker %s: the broker is silent: a new "
                                 "connection", self.id)
@@ -316,6 +324,8 @@ class Worker:
                 else:
                     self.heartbeat()
         self.send(disconnect=pb.Disconnect(reason="stopping"))
+        if self.inline:
+            self.inline.stop()
         for c in self.children:
             c.stop()
         self.sock.close()
@@ -361,6 +371,19 @@ def varint(n):
         else:
             out.append(b)
             return bytes(out)
+
+
+def result_item(r):
+    """A packed Result as an item of ResultBatch.results (field 1)."""
+    return b"\x0a" + varint(len(r)) + r
+
+
+def result_batch(items):
+    """Envelope{version: 1, results (field 13): ResultBatch} around the
+    concatenated result_items: answers forwarded without decoding them (a
+    repeated field's items concatenate)."""
+    return b"\x08" + varint(PROTOCOL_VERSION) + b"\x6a" + \
+        varint(len(items)) + bytes(items)
 
 
 def pack_runs(items):

@@ -156,3 +156,27 @@ def test_a_null_result_is_served_from_the_cache_too(server):
     hit = ask(server, name="nothing", args=(1,))
     assert hit.cache == R.HIT and values.from_wire(hit.value) is None
 
+
+
+@task
+def blob(n):
+    return b"x" * n
+
+
+def test_large_results_are_answered_and_stored_only_if_they_fit(redis_server):
+    # an entry is packed after its answer goes, unless its value is over
+    # half the cap: then before, so that the answer can say TOO_LARGE
+    s = Server({"blob": blob}, "py-w1", redis_server.url)
+    for n, stored in ((100, True), (700 << 10, True), (entries.VALUE_MAX_BYTES,
+                                                       False)):
+        r = ask(s, name="blob", args=(n,))
+        assert r.status == R.OK and len(values.from_wire(r.value)) == n
+        assert r.cache == (R.MISS if stored else R.TOO_LARGE), n
+        data = redis_server.client.get(r.cache_key)
+        assert (data is not None) == stored, n
+        assert not redis_server.client.exists(r.cache_key + ":lock")
+        if stored:  # the bytes a packing before the answer would give
+            e, v = entries.decode(r.cache_key, data)
+            assert data == entries.encode(
+                r.cache_key, "blob", 1, [n], v, e.duration_us, "py-w1",
+                60000, now_ms=e.created_ms)
