@@ -9,6 +9,7 @@
 
 #include "entry.h"
 #include "key.h"
+#include "lock_token.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -148,9 +149,8 @@ wants_lookup(const job_t *j)
 static void
 make_token(const executor_t *ex, job_t *j)
 {
-    snprintf(j->token, sizeof j->token, "%llx:%u:%s",
-             (unsigned long long)j->call.task_id, j->call.attempt,
-             ex->cfg->worker_id);
+    sl_lock_token(j->token, sizeof j->token, j->call.task_id, j->call.attempt,
+                  ex->cfg->worker_id);
 }
 
 /* Batches this small look their keys up and take their locks in one round
@@ -396,13 +396,11 @@ static bool
 is_stale_attempt(sl_cache_t *cache, const job_t *j)
 {
     char lock[SL_KEY_MAX_BYTES + 8];
-    unsigned long long id = 0;
-    unsigned attempt = 0;
     sl_buf_t held = {0};
     snprintf(lock, sizeof lock, "%s:lock", j->key);
     bool is_stale = sl_cache_get(cache, lock, &held, NULL) == 0 &&
-                    sscanf(held.data, "%llx:%u:", &id, &attempt) == 2 &&
-                    id == j->call.task_id && attempt < j->call.attempt;
+                    sl_lock_token_is_earlier(held.data, held.size,
+                                             j->call.task_id, j->call.attempt);
     sl_buf_fini(&held);
     if (is_stale)
         sl_cache_set(cache, lock, j->token, strlen(j->token), SL_BATCH_LOCK_MS,

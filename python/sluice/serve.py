@@ -8,6 +8,7 @@ import functools
 import json
 import logging
 import os
+import re
 import time
 import traceback
 
@@ -180,8 +181,7 @@ class Server:
         except (caches.CacheError, ValueError) as err:
             r.cache, r.cache_error = R.CACHE_ERROR, str(err)
             return j
-        j.lock = Lock(j.cache, j.key, f"{t.task_id:x}:{t.attempt}:"
-                      f"{self.worker_id}")
+        j.lock = Lock(j.cache, j.key, t.task_id, t.attempt, self.worker_id)
         return j
 
     def _look_up(self, jobs, pending):
@@ -382,6 +382,27 @@ def lookup(cache, key):
     return entries.value_of(key, cache.get_many([key])[0])
 
 
+def lock_token(task_id, attempt, worker_id):
+    """A lock's value: TASK_ID:ATTEMPT:WORKER_ID, the task id in
+    lower-case hex, the attempt in decimal (docs/CACHING.md)."""
+    return f"{task_id:x}:{attempt}:{worker_id}"
+
+
+_EARLIER = re.compile(rb"([0-9a-f]+):([0-9]+):")
+
+
+def is_earlier_attempt(held, task_id, attempt):
+    """Whether held (a lock's bytes) is an earlier attempt's of this task,
+    whose lock a retry takes over: it starts HEX:DECIMAL: (at most 64 and
+    32 bits), HEX is task_id and DECIMAL is below attempt. C's
+    sl_lock_token_is_earlier; tests/conformance/vectors.txt pins both."""
+    m = _EARLIER.match(held)
+    if not m:
+        return False
+    tid, n = int(m.group(1), 16), int(m.group(2))
+    return tid < 1 << 64 and n < 1 << 32 and tid == task_id and n < attempt
+
+
 class Lock:
     """KEY:lock, taken with SET NX PX 5000 before a miss computes, so
     that workers of other brokers wait for this one's entry. A retry of
@@ -391,8 +412,10 @@ class Lock:
 
     POLL_FIRST_S, POLL_MAX_S = 0.010, 0.200
 
-    def __init__(self, cache, key, token):
-        self.cache, self.key, self.token = cache, key + ":lock", token
+    def __init__(self, cache, key, task_id, attempt, worker_id):
+        self.cache, self.key = cache, key + ":lock"
+        self.task_id, self.attempt = task_id, attempt
+        self.token = lock_token(task_id, attempt, worker_id)
         self.held = False
 
     def take(self):
@@ -403,7 +426,8 @@ class Lock:
         if not c.has_locks:
             return False
         if c.lock(self.key, self.token, LOCK_MS) or \
-                (self._is_stale_attempt(c.holder(self.key)) and
+                (is_earlier_attempt(c.holder(self.key), self.task_id,
+                                    self.attempt) and
                  c.lock(self.key, self.token, LOCK_MS, overwrite=True)):
             self.held = True
             return False
@@ -415,17 +439,6 @@ class Lock:
             if c.exists(self.key[:-len(":lock")]):
                 break
         return True
-
-    def _is_stale_attempt(self, holder):
-        """Whether the lock is an earlier attempt's of this same task (a
-        worker that died holding it): then it is ours to take."""
-        try:
-            tid, attempt = holder.decode().split(":")[:2]
-            mine, my_attempt = self.token.split(":")[:2]
-            return int(tid, 16) == int(mine, 16) and \
-                int(attempt) < int(my_attempt)
-        except (UnicodeDecodeError, ValueError):
-            return False
 
     def release(self):
         """Compare-and-delete, if held (a lock whose entry is stored goes

@@ -17,11 +17,15 @@ One case per line, fields separated by one space, bytes in hex:
   entry NAME KEY ENTRY VALUE            an entry good under KEY, packed
                                         as a writer packs it
   envelope NAME ENVELOPE                an Envelope, packed
+  lock_token NAME TASK_ID ATTEMPT WORKER TOKEN   a cache lock's value
+  lock_takeover NAME HELD TASK_ID ATTEMPT yes|no   whether a retry
+                                        (TASK_ID, ATTEMPT) takes over a
+                                        lock holding HELD (docs/CACHING.md)
   yaml NAME TEXT WIRE                   YAML text (a flow file's dialect,
                                         docs/FLOWS.md) read as a Value
   bad_yaml NAME TEXT                    YAML text every reader refuses
 
-The YAML cases' values are written here by hand from YAML 1.2.2's core
+The lock and YAML cases' answers are written here by hand from YAML 1.2.2's core
 schema (10.3.2), not by either reader; most are the scalars a YAML 1.1
 parser (PyYAML) reads otherwise.
 """
@@ -61,6 +65,32 @@ BAD = [
                     pb.ValueNode(type=T.INT, key=b"a\0b")]),
     ("too_deep", [pb.ValueNode(type=T.LIST, count=1)] * 65 +
      [pb.ValueNode(type=T.INT)]),
+]
+
+LOCK_TOKENS = [
+    ("basic", 255, 2, "w1", "ff:2:w1"),
+    ("zero", 0, 1, "host-12-ab", "0:1:host-12-ab"),
+    ("max", 2**64 - 1, 2**32 - 1, "w", "ffffffffffffffff:4294967295:w"),
+]
+
+TAKEOVERS = [
+    ("earlier", b"ff:1:dead", 255, 2, "yes"),
+    ("same_attempt", b"ff:2:other", 255, 2, "no"),
+    ("later_attempt", b"ff:3:x", 255, 2, "no"),
+    ("other_task", b"fe:1:dead", 255, 2, "no"),
+    ("no_worker", b"ff:1:", 255, 2, "yes"),
+    ("leading_zeros", b"00ff:01:d", 255, 2, "yes"),
+    ("max", b"ffffffffffffffff:4294967294:w", 2**64 - 1, 2**32 - 1, "yes"),
+    ("upper_hex", b"FF:1:dead", 255, 2, "no"),
+    ("prefix_0x", b"0xff:1:d", 255, 2, "no"),
+    ("no_third_part", b"ff:1", 255, 2, "no"),
+    ("negative", b"ff:-1:d", 255, 2, "no"),
+    ("plus", b"ff:+1:d", 255, 2, "no"),
+    ("space", b" ff:1:d", 255, 2, "no"),
+    ("empty", b"", 255, 2, "no"),
+    ("not_a_token", b"not a token", 255, 2, "no"),
+    ("id_over_64_bits", b"10000000000000000:1:d", 0, 2, "no"),
+    ("attempt_over_32_bits", b"ff:4294967296:d", 255, 2, "no"),
 ]
 
 YAML = [
@@ -222,6 +252,11 @@ def main(out):
           file=out)
     for name, env in envelopes():
         print("envelope", name, hx(env.SerializeToString()), file=out)
+    for name, task_id, attempt, worker, token in LOCK_TOKENS:
+        print("lock_token", name, task_id, attempt, worker, token, file=out)
+    for name, held, task_id, attempt, yes in TAKEOVERS:
+        print("lock_takeover", name, hx(held), task_id, attempt, yes,
+              file=out)
     for name, text, v in YAML:
         print("yaml", name, hx(text.encode()) if text else "-",
               hx(values.to_wire(v).SerializeToString()), file=out)

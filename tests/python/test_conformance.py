@@ -2,14 +2,15 @@
 cases C's tests/unit/test_conformance.c checks too: values both ways and
 canonically, refused values, input digests, keys, key digests, entries
 (read under their key, and packed to the same bytes), envelopes (parsed
-and packed to the same bytes), and YAML read by the flow file's dialect."""
+and packed to the same bytes), lock tokens and the takeover rule, and
+YAML read by the flow file's dialect."""
 
 import os
 
 import pytest
 
 from conftest import SRC
-from sluice import entries, keys, values, yamlcore
+from sluice import entries, keys, serve, values, yamlcore
 from sluice import sluice_pb2 as pb
 
 
@@ -79,14 +80,19 @@ def test_envelope(name, envelope):
     assert env.SerializeToString() == unhex(envelope)
 
 
-def test_lock_token_format():
-    """docs/CACHING.md: TASK_ID (lower-case hex):ATTEMPT:WORKER_ID."""
-    from sluice.serve import Lock
-    lock = Lock(None, "k", f"{255:x}:{2}:w1")
-    assert lock.token == "ff:2:w1" and lock.key == "k:lock"
-    assert lock._is_stale_attempt(b"ff:1:dead")
-    assert not lock._is_stale_attempt(b"ff:2:other")
-    assert not lock._is_stale_attempt(b"fe:1:dead")
+@pytest.mark.parametrize("name,task_id,attempt,worker,token",
+                         cases("lock_token"))
+def test_lock_token(name, task_id, attempt, worker, token):
+    assert serve.lock_token(int(task_id), int(attempt), worker) == token
+    lock = serve.Lock(None, "k", int(task_id), int(attempt), worker)
+    assert lock.token == token and lock.key == "k:lock"
+
+
+@pytest.mark.parametrize("name,held,task_id,attempt,yes",
+                         cases("lock_takeover"))
+def test_lock_takeover(name, held, task_id, attempt, yes):
+    assert serve.is_earlier_attempt(unhex(held), int(task_id),
+                                    int(attempt)) == (yes == "yes"), name
 
 
 @pytest.mark.parametrize("name,text,wire", cases("yaml"))

@@ -80,7 +80,7 @@ def test_the_lock_of_an_earlier_attempt_is_taken_over(redis_server):
     cache = RedisCache(port=redis_server.port)
     r = redis_server.client
     r.set("k:lock", "7:1:dead-worker", px=5000)
-    lock = Lock(cache, "k", "7:2:w2")
+    lock = Lock(cache, "k", 7, 2, "w2")
     assert lock.take() is False and lock.held
     assert r.get("k:lock") == b"7:2:w2"
     lock.release()  # no entry: compare-and-delete, its own token
@@ -92,7 +92,7 @@ def test_another_tasks_lock_is_waited_for_until_its_entry(redis_server):
     r = redis_server.client
     r.set("k:lock", "8:1:other", px=5000)
     threading.Timer(0.1, lambda: r.set("k", b"entry")).start()
-    lock = Lock(cache, "k", "7:1:w1")
+    lock = Lock(cache, "k", 7, 1, "w1")
     t0 = time.monotonic()
     assert lock.take() is True and not lock.held
     assert 0.05 < time.monotonic() - t0 < 2

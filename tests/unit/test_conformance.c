@@ -4,7 +4,8 @@
  * decoded and encoded again to the same bytes, their canonical encoding
  * and digest; refused values; input digests; keys; key digests; entries
  * read under their key and encoded again to the same bytes; envelopes
- * unpacked and packed again to the same bytes; YAML text read by the
+ * unpacked and packed again to the same bytes; lock tokens and the
+ * takeover rule (common/lock_token.c); YAML text read by the
  * flow file's dialect (sl_flow_parse_value) to the vector's value, or
  * refused. */
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include "entry.h"
 #include "flow.h"
 #include "key.h"
+#include "lock_token.h"
 #include "wire.h"
 
 #include "proto/sluice.pb-c.h"
@@ -175,6 +177,32 @@ check_envelope(char **f)
     free(data);
 }
 
+static void
+check_lock_token(char **f)
+{
+    char token[300];
+    uint64_t task_id = strtoull(f[2], NULL, 10);
+    uint32_t attempt = (uint32_t)strtoul(f[3], NULL, 10);
+    assert_true(sl_lock_token(token, sizeof token, task_id, attempt, f[4]) <
+                (int)sizeof token);
+    if (strcmp(token, f[5]) != 0)
+        fail_msg("lock_token %s: '%s', not '%s'", f[1], token, f[5]);
+}
+
+static void
+check_lock_takeover(char **f)
+{
+    size_t size;
+    uint8_t *held = unhex(f[2], &size);
+    bool is_earlier =
+        sl_lock_token_is_earlier((const char *)held, size,
+                                 strtoull(f[3], NULL, 10),
+                                 (uint32_t)strtoul(f[4], NULL, 10));
+    if (is_earlier != !strcmp(f[5], "yes"))
+        fail_msg("lock_takeover %s: %s", f[1], is_earlier ? "yes" : "no");
+    free(held);
+}
+
 /* The vector's text, NUL-terminated. */
 static char *
 text_of(const char *hex)
@@ -227,6 +255,8 @@ static const struct {
     {"key_digest", 3, check_key_digest},
     {"entry", 5, check_entry},
     {"envelope", 3, check_envelope},
+    {"lock_token", 6, check_lock_token},
+    {"lock_takeover", 6, check_lock_takeover},
     {"yaml", 4, check_yaml},
     {"bad_yaml", 3, check_bad_yaml},
 };
