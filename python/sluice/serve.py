@@ -14,6 +14,7 @@ import traceback
 
 from . import caches, entries, keys, values
 from .entries import MISS
+from .metrics import Stats
 from . import sluice_pb2 as pb
 
 LOCK_MS = 5000           # a lock's life (docs/CACHING.md)
@@ -75,17 +76,20 @@ class Server:
         self._caches = {}
         self._mostly_missed = True
         self._cost_us = {}  # task name -> moving average compute time
-        self.stats = {}     # (metric, labels) -> count, since taken
+        self.stats = Stats()  # since taken
 
     def count(self, name, n=1, **labels):
-        key = (name, tuple(sorted(labels.items())))
-        self.stats[key] = self.stats.get(key, 0) + n
+        self.stats.count(name, n, **labels)
 
     def take_stats(self):
-        """The counts since the last call, as [[name, {labels}, n]]."""
-        out = [[k[0], dict(k[1]), n] for k, n in self.stats.items()]
-        self.stats = {}
-        return out
+        """What was counted since the last call (metrics.Stats.take)."""
+        return self.stats.take()
+
+    def trip(self, op, t0, ok=True):
+        """A round trip to a cache that started at t0 (monotonic)."""
+        self.stats.observe("sluice_cache_request_duration_seconds",
+                           time.monotonic() - t0, op=op)
+        self.stats.cache_up = 1 if ok else 0
 
     def cache_for(self, task_msg):
         url = self.cache_url or task_msg.cache_url or ""
@@ -103,6 +107,9 @@ class Server:
         self.count("sluice_cache_entries_rejected_total", reason=reason)
 
     def _count_answer(self, j):
+        if j.r.duration_us:
+            self.stats.observe("sluice_worker_task_duration_seconds",
+                               j.r.duration_us / 1e6)
         outcome = "timeout" if j.r.failure == R.TIMEOUT else \
             "error" if j.r.status == R.ERROR else \
             "cached" if j.r.cache == R.HIT else "ok"
@@ -197,10 +204,12 @@ class Server:
         for group in by_cache.values():
             cache = group[0].cache
             lock_now = len(group) <= self.PROBE_MAX or self._mostly_missed
+            t0 = time.monotonic()
             try:
                 replies = cache.probe([j.key for j in group],
                                       [j.lock.token if lock_now else None
                                        for j in group], LOCK_MS)
+                self.trip("get", t0)
                 for j, (data, locked) in zip(group, replies):
                     j.lock.held = locked
                     j.stored = entries.value_of(j.key, data, self._rejected)
@@ -215,9 +224,11 @@ class Server:
                         pending.give_up(j.lock)
                 misses = [j for j in group if j.answer is None]
                 if not lock_now and misses:
+                    t0 = time.monotonic()
                     taken = cache.lock_many([j.lock.key for j in misses],
                                             [j.lock.token for j in misses],
                                             LOCK_MS)
+                    self.trip("lock", t0)
                     for j, held in zip(misses, taken):
                         j.lock.held = held
                         if cache.has_locks:
@@ -225,6 +236,7 @@ class Server:
                                        op="lock",
                                        result="taken" if held else "busy")
             except caches.CacheError as err:
+                self.trip("get", t0, ok=False)
                 self.count("sluice_cache_requests_total", len(group),
                            op="get", result="error")
                 for j in group:
@@ -254,6 +266,7 @@ class Server:
                         j.stored = found
                         return self._answer_hit(j)
             except caches.CacheError as err:
+                self.stats.cache_up = 0
                 j.r.cache, j.r.cache_error = R.CACHE_ERROR, str(err)
                 j.cache, j.lock = None, None
         r, task, t0 = j.r, j.task, time.monotonic()
@@ -341,10 +354,13 @@ class Stores:
     def flush(self):
         for cache, items, done, given_up in self.by_cache.values():
             items = [item for item in map(packed, items) if item]
+            t0 = time.monotonic()
             try:
                 cache.store(items, done, given_up)
+                self.server.trip("set", t0)
                 result = "ok"
             except caches.CacheError as err:
+                self.server.trip("set", t0, ok=False)
                 log.warning("%d entries not stored, after their answers "
                             "went: %s", len(items), err)
                 result = "error"

@@ -93,6 +93,7 @@ class Worker:
         if processes == 0:  # the tasks run here (sluice.inline)
             from .inline import Inline
             self.inline = Inline(self)
+        self.metrics.gauges = self.gauges
         self.ctx = zmq.Context.instance()
         probe = self.ctx.socket(zmq.DEALER)  # the keys, checked now
         try:
@@ -134,6 +135,19 @@ class Worker:
         for c in self.children:
             ids.extend(t.task_id for t in c.batch)
         return ids
+
+    def gauges(self):
+        """The live figures of /metrics (read from the HTTP thread: only
+        lengths, which need no lock)."""
+        batches = [len(c.batch) for c in list(self.children)]
+        if self.inline:
+            batches.append(len(self.inline.batch))
+        return {"sluice_worker_slots": max(1, self.processes),
+                "sluice_worker_slots_busy": sum(1 for n in batches if n),
+                "sluice_worker_tasks_in_flight": len(self.queue) +
+                sum(batches),
+                "sluice_worker_connected": int(self.sock is not None),
+                "sluice_worker_draining": int(self.draining)}
 
     def heartbeat(self):
         self.send(heartbeat=pb.Heartbeat(held_task_ids=self.held(),

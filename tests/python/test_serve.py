@@ -180,3 +180,19 @@ def test_large_results_are_answered_and_stored_only_if_they_fit(redis_server):
             assert data == entries.encode(
                 r.cache_key, "blob", 1, [n], v, e.duration_us, "py-w1",
                 60000, now_ms=e.created_ms)
+
+
+def test_the_cache_state_and_round_trips_are_reported():
+    from conftest import free_port
+    s = Server({"add": add}, "py-w1", f"redis://127.0.0.1:{free_port()}/0")
+    r = ask(s)
+    assert r.status == R.OK and r.cache == R.CACHE_ERROR  # computed anyway
+    report = s.take_stats()
+    assert report["up"] == 0
+    assert ["sluice_cache_requests_total", {"op": "get", "result": "error"},
+            1] in report["c"]
+    hists = {(h[0], tuple(h[1].items())): h for h in report["h"]}
+    trip = hists[("sluice_cache_request_duration_seconds", (("op", "get"),))]
+    assert trip[4] == 1 and sum(trip[2]) == 1   # one round trip, bucketed
+    assert hists[("sluice_worker_task_duration_seconds", ())][4] == 1
+    assert s.take_stats() == {"c": [], "h": [], "up": None}  # taken

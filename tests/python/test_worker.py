@@ -235,8 +235,23 @@ def test_metrics_health_and_readiness_on_http(pc, tmp_path):
             'sluice_cache_requests_total{op="set",result="ok"} 1',
             # small batches lock in their lookup, the hit's too (released
             # with the batch)
-            'sluice_cache_requests_total{op="lock",result="taken"} 3']:
+            'sluice_cache_requests_total{op="lock",result="taken"} 3',
+            # computed: add_numbers once, boom once
+            'sluice_worker_task_duration_seconds_count 2',
+            'sluice_worker_task_duration_seconds_bucket{le="+Inf"} 2',
+            # one lookup per batch; a store for the one computed, and
+            # one releasing the lock the hit took in its lookup
+            'sluice_cache_request_duration_seconds_count{op="get"} 3',
+            'sluice_cache_request_duration_seconds_count{op="set"} 2',
+            'sluice_cache_up 1', 'sluice_worker_slots 2',
+            'sluice_worker_connected 1', 'sluice_worker_draining 0',
+            'sluice_worker_tasks_in_flight 0']:
         assert want in lines, text
+    # a histogram's buckets count up to its count
+    buckets = [int(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("sluice_worker_task_duration_seconds_"
+                                  "bucket")]
+    assert len(buckets) == 20 and buckets == sorted(buckets), buckets
     promtool = shutil.which("promtool")
     if promtool:  # CI has it (.ci/run installs prometheus)
         r = subprocess.run([promtool, "check", "metrics"], input=text,
