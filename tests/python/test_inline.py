@@ -2,16 +2,16 @@
 (`--processes 0`, sluice.inline), against a real broker and Redis: it
 serves with the cache beside C, a timeout and a cancel interrupt the task
 and the same process serves on, it keeps heartbeating through a task
-longer than the broker's liveness, and it drains on SIGTERM."""
+longer than the broker's liveness. (test_worker.py drains it on SIGTERM,
+beside a worker with children.)"""
 
 import json
-import signal
 import time
 
 from conftest import sluice
 from sluice import Flow, remote_task, task
-from test_worker import (FLOW_OF_NAPS, add_numbers, calls_of, nap, pc,
-                         run_in_background, shout)
+from test_worker import (add_numbers, calls_of, nap, nap_on_a_worker, pc,
+                         shout)
 
 __all__ = ["pc"]  # the fixture, used by name
 
@@ -74,14 +74,7 @@ def test_heartbeats_go_on_through_a_long_task(pc, tmp_path):
 
 
 def test_cancel_interrupts_the_running_task(pc, tmp_path):
-    calls = tmp_path / "calls"
-    w = pc.start_py_worker("py1", processes=0, calls=calls)
-    pc.wait_workers(1)
-    p = run_in_background(pc, FLOW_OF_NAPS.format(seconds=60), tmp_path)
-    deadline = time.monotonic() + 20
-    while not calls_of(calls):
-        assert time.monotonic() < deadline, "the task never started"
-        time.sleep(0.02)
+    w, p, calls = nap_on_a_worker(pc, tmp_path, 60, processes=0)
     runs = json.loads(sluice("status", "--broker", pc.broker,
                              "--json").stdout)["runs"]
     run_id = [r["run_id"] for r in runs if r["flow"] == "naps"][0]
@@ -94,19 +87,3 @@ def test_cancel_interrupts_the_running_task(pc, tmp_path):
         n = nap(0)
     assert fl.run().result[n].result == 0
     assert pids_of(calls) == {str(w.pid)}
-
-
-def test_sigterm_drains_the_task_in_hand(pc, tmp_path):
-    calls = tmp_path / "calls"
-    w = pc.start_py_worker("py1", processes=0, calls=calls)
-    pc.wait_workers(1)
-    p = run_in_background(pc, FLOW_OF_NAPS.format(seconds=1), tmp_path)
-    deadline = time.monotonic() + 20
-    while not calls_of(calls):
-        assert time.monotonic() < deadline, "the task never started"
-        time.sleep(0.02)
-    w.send_signal(signal.SIGTERM)
-    out, err = p.communicate(timeout=30)
-    assert "RESULT 1 None" in out, err
-    assert w.wait(timeout=30) == 0
-    assert "draining" in pc.log("py1")

@@ -130,12 +130,12 @@ print("RESULT", st.result[n].result, st.result[n].error)
 """
 
 
-def nap_on_a_worker(pc, tmp_path, seconds):
+def nap_on_a_worker(pc, tmp_path, seconds, processes=2):
     """A Python worker py1, and a flow of one nap(seconds) run in the
     background until py1 has started it: (py1, the flow's process, the
     calls file)."""
     calls = tmp_path / "calls"
-    w = pc.start_py_worker("py1", calls=calls)
+    w = pc.start_py_worker("py1", processes=processes, calls=calls)
     pc.wait_workers(1)
     p = run_in_background(pc, FLOW_OF_NAPS.format(seconds=seconds), tmp_path)
     deadline = time.monotonic() + 20
@@ -145,8 +145,9 @@ def nap_on_a_worker(pc, tmp_path, seconds):
     return w, p, calls
 
 
-def test_sigterm_drains_the_task_in_hand(pc, tmp_path):
-    w, p, _ = nap_on_a_worker(pc, tmp_path, 1)
+@pytest.mark.parametrize("processes", [2, 0])  # 0: sluice.inline
+def test_sigterm_drains_the_task_in_hand(pc, tmp_path, processes):
+    w, p, _ = nap_on_a_worker(pc, tmp_path, 1, processes)
     w.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=30)
     assert "RESULT 1 None" in out, err
