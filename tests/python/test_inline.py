@@ -1,15 +1,15 @@
 """A Python worker that runs its tasks in its own process
 (`--processes 0`, sluice.inline), against a real broker and Redis: it
-serves with the cache beside C, a timeout and a cancel interrupt the task
-and the same process serves on, it keeps heartbeating through a task
-longer than the broker's liveness. (test_worker.py drains it on SIGTERM,
-beside a worker with children.)"""
+serves with the cache beside C, a cancel interrupts the task and the same
+process serves on, it keeps heartbeating through a task longer than the
+broker's liveness. (test_worker.py times its task out and drains it on
+SIGTERM, beside a worker with children.)"""
 
 import json
 import time
 
 from conftest import sluice
-from sluice import Flow, remote_task, task
+from sluice import Flow, remote_task
 from test_worker import (add_numbers, calls_of, nap, nap_on_a_worker, pc,
                          shout)
 
@@ -35,26 +35,6 @@ def test_serves_in_its_own_process_with_the_cache(pc, tmp_path):
     assert pids_of(calls) == {str(w.pid)}  # no child process
     assert all(v.cached for v in fl.run().result.values())
     assert len(calls_of(calls)) == 2
-
-
-def test_a_timeout_interrupts_the_task_and_the_process_serves_on(pc,
-                                                                  tmp_path):
-    calls = tmp_path / "calls"
-    w = pc.start_py_worker("py1", processes=0, calls=calls)
-    pc.wait_workers(1)
-    slow = task(name="nap", cache=False, timeout_seconds=0.3)(
-        lambda seconds: None)
-    with Flow("f", broker=pc.broker) as fl:
-        n = slow(30)
-        m = nap(0)
-    t0 = time.monotonic()
-    st = fl.run()
-    assert time.monotonic() - t0 < 10
-    err = str(st.result[n].error)
-    assert "timed out after 300 ms (interrupted in the worker's process)" \
-        in err, err
-    assert st.result[m].result == 0
-    assert pids_of(calls) == {str(w.pid)} and w.poll() is None
 
 
 def test_heartbeats_go_on_through_a_long_task(pc, tmp_path):

@@ -95,8 +95,12 @@ def test_a_failure_carries_the_python_traceback(pc):
     assert 'raise ValueError(f"boom {x}")' in err
 
 
-def test_a_timeout_kills_the_task(pc):
-    pc.start_py_worker("py1", processes=1)
+@pytest.mark.parametrize("processes,how", [
+    (1, "its process was killed"),
+    (0, "interrupted in the worker's process")])  # sluice.inline
+def test_a_timeout_stops_the_task(pc, tmp_path, processes, how):
+    calls = tmp_path / "calls"
+    w = pc.start_py_worker("py1", processes=processes, calls=calls)
     pc.wait_workers(1)
     slow = task(name="nap", cache=False, timeout_seconds=0.3)(
         lambda seconds: None)
@@ -106,8 +110,10 @@ def test_a_timeout_kills_the_task(pc):
     t0 = time.monotonic()
     st = fl.run()
     assert time.monotonic() - t0 < 10
-    assert "timed out after 300 ms" in str(st.result[n].error)
-    assert st.result[m].result == 0  # the replaced process serves on
+    assert f"timed out after 300 ms ({how})" in str(st.result[n].error)
+    assert st.result[m].result == 0  # a new process, or the same, serves on
+    pids = {line.split()[1] for line in calls_of(calls)}
+    assert (pids == {str(w.pid)}) == (processes == 0), pids
 
 
 def run_in_background(pc, code, tmp_path):
