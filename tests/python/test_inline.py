@@ -3,13 +3,18 @@
 serves with the cache beside C, a cancel interrupts the task and the same
 process serves on, it keeps heartbeating through a task longer than the
 broker's liveness. (test_worker.py times its task out and drains it on
-SIGTERM, beside a worker with children.)"""
+SIGTERM, beside a worker with children.) And its guard on its own, with
+no broker: a timeout and a cancel raised into the task, a task's `except
+Exception` not swallowing them, a signal between tasks ignored."""
 
 import json
 import time
 
+import pytest
+
 from conftest import sluice
-from sluice import Flow, remote_task
+from sluice import Flow, remote_task, task, values
+from sluice import sluice_pb2 as pb
 from test_worker import (add_numbers, calls_of, nap, nap_on_a_worker, pc,
                          shout)
 
@@ -67,3 +72,64 @@ def test_cancel_interrupts_the_running_task(pc, tmp_path):
         n = nap(0)
     assert fl.run().result[n].result == 0
     assert pids_of(calls) == {str(w.pid)}
+
+
+# ---- the guard on its own: sluice.inline without a broker -------------
+
+class NoBroker:
+    """What Inline needs of a worker, for answering tasks directly."""
+
+    def __init__(self, registry):
+        self.registry, self.id, self.cache_url = registry, "py-unit", None
+
+
+@pytest.fixture
+def inline():
+    import signal
+    from sluice.inline import Inline
+    saved = {s: signal.getsignal(s) for s in (signal.SIGALRM,
+                                              signal.SIGUSR1)}
+    slow = task(name="slow", cache=False)(lambda s: time.sleep(s) or s)
+    stubborn = task(name="stubborn", cache=False)(stubborn_sleep)
+    i = Inline(NoBroker({"slow": slow, "stubborn": stubborn}))
+    yield i
+    i.stop()
+    for s, h in saved.items():
+        signal.signal(s, h)
+
+
+def stubborn_sleep(s):
+    try:
+        time.sleep(s)
+    except Exception:   # Interrupted is not an Exception: not caught here
+        return "swallowed"
+    return s
+
+
+def ask(inline, name, seconds, timeout_ms=0):
+    t = pb.Task(task_id=9, attempt=1, name=name, cache=pb.FlowNode.NONE,
+                timeout_ms=timeout_ms, args=values.to_wire([seconds]))
+    return pb.Result.FromString(inline.server.answer(t.SerializeToString()))
+
+
+def test_the_guard_times_out_and_cancels_in_this_process(inline):
+    import signal
+    import threading
+    t0 = time.monotonic()
+    r = ask(inline, "stubborn", 30, timeout_ms=200)
+    assert 0.15 < time.monotonic() - t0 < 5
+    assert (r.status, r.failure) == (pb.Result.ERROR, pb.Result.TIMEOUT)
+    assert "timed out after 200 ms (interrupted" in r.error
+    assert values.from_wire(ask(inline, "slow", 0).value) == 0  # serves on
+    # a cancel: what the helper thread does on CancelTasks for the task
+    def cancel():
+        while inline.running is None:
+            time.sleep(0.01)
+        inline.interrupt = (pb.Result.CANCELLED, "cancelled while it ran")
+        signal.pthread_kill(inline.main, signal.SIGUSR1)
+    threading.Thread(target=cancel).start()
+    r = ask(inline, "slow", 30)
+    assert r.failure == pb.Result.CANCELLED and not inline.armed
+    # a signal between tasks finds nothing armed: nothing is raised
+    signal.pthread_kill(inline.main, signal.SIGUSR1)
+    assert values.from_wire(ask(inline, "slow", 0.01).value) == 0.01
