@@ -59,6 +59,10 @@ class Stats:
         h[1] += seconds
         h[2] += 1
 
+    def __bool__(self):
+        """Whether anything was counted since the last report."""
+        return bool(self.counts or self.hists or self.cache_up is not None)
+
     def take(self):
         """The report since the last one: {"c": [[name, {labels}, n]],
         "h": [[name, {labels}, buckets, sum, n]], "up": 0, 1 or None}."""

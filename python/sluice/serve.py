@@ -188,7 +188,11 @@ class Server:
         except (caches.CacheError, ValueError) as err:
             r.cache, r.cache_error = R.CACHE_ERROR, str(err)
             return j
-        j.lock = Lock(j.cache, j.key, t.task_id, t.attempt, self.worker_id)
+        # a task measured cheap takes no lock, as in a C worker
+        # (docs/CACHING.md, "A cheap task takes no lock")
+        if not self._is_cheap(task):
+            j.lock = Lock(j.cache, j.key, t.task_id, t.attempt,
+                          self.worker_id)
         return j
 
     def _look_up(self, jobs, pending):
@@ -207,22 +211,23 @@ class Server:
             t0 = time.monotonic()
             try:
                 replies = cache.probe([j.key for j in group],
-                                      [j.lock.token if lock_now else None
-                                       for j in group], LOCK_MS)
+                                      [j.lock.token if lock_now and j.lock
+                                       else None for j in group], LOCK_MS)
                 self.trip("get", t0)
                 for j, (data, locked) in zip(group, replies):
-                    j.lock.held = locked
+                    if j.lock:
+                        j.lock.held = locked
                     j.stored = entries.value_of(j.key, data, self._rejected)
                     self.count("sluice_cache_requests_total", op="get",
                                result="miss" if j.stored is MISS else "hit")
-                    if lock_now and cache.has_locks:
+                    if lock_now and j.lock and cache.has_locks:
                         self.count("sluice_cache_requests_total", op="lock",
                                    result="taken" if locked else "busy")
                     if j.stored is not MISS:
                         hits += 1
                         self._answer_hit(j)
                         pending.give_up(j.lock)
-                misses = [j for j in group if j.answer is None]
+                misses = [j for j in group if j.answer is None and j.lock]
                 if not lock_now and misses:
                     t0 = time.monotonic()
                     taken = cache.lock_many([j.lock.key for j in misses],
@@ -472,7 +477,8 @@ def child_main(conn, modules, worker_id, cache_url):
     """A worker's child process: imports the task modules, then takes
     batches of packed Tasks and sends their packed Results, in order, in
     runs (sluice.worker.pack_runs); a run's first item is the child's
-    metric counts since the last run, as JSON. It ends when the worker
+    metric counts since the last run, as JSON (a run may hold only that,
+    when no batch follows within 0.1 s). It ends when the worker
     closes its pipe or goes away."""
     from .worker import registry_of
     server = Server(registry_of(modules), worker_id, cache_url)
@@ -493,7 +499,9 @@ def child_main(conn, modules, worker_id, cache_url):
                         ready = []
                     continue
                 ready.append(result)
-            if ready:
+            # what the batch's last store counted rides with the next
+            # batch's answers, or goes alone once 0.1 s pass without one
+            if ready or (server.stats and not conn.poll(0.1)):
                 conn.send_bytes(pack_runs(
                     [json.dumps(server.take_stats()).encode()] + ready))
     except (EOFError, OSError):

@@ -237,6 +237,8 @@ class Worker:
         # concatenated)
         stats, *results = unpack_runs(data)
         self.metrics.merge(json.loads(stats))
+        if not results:  # only counts: what the batch's last store did
+            return
         out = bytearray()
         for r in results:
             t = c.batch.popleft()

@@ -107,9 +107,10 @@ class Counting(RedisCache):
         super().__init__(*a, **kw)
         self.trips = []
 
-    def probe(self, *a):
+    def probe(self, keys, tokens, lock_ms):
         self.trips.append("probe")
-        return super().probe(*a)
+        self.tokens = tokens
+        return super().probe(keys, tokens, lock_ms)
 
     def lock_many(self, *a):
         self.trips.append("lock")
@@ -138,16 +139,22 @@ def test_a_batch_costs_a_few_round_trips_not_a_few_per_task(redis_server):
         [i + 1 for i in range(20)]
     assert all(r.cache == R.MISS for r in out)
     assert cache.trips == ["probe", "store"]  # locks rode with the lookup
+    assert all(cache.tokens)   # add was not measured yet: it locks
     assert not redis_server.client.keys("*:lock")
     cache.trips.clear()
     out = answers(server, batch)
     assert all(r.cache == R.HIT for r in out)
+    # add is measured cheap now: no locks, so nothing to release
+    assert cache.trips == ["probe"] and not any(cache.tokens)
+    cache.trips.clear()
+    slow = Server({"add": add}, "py-w2", None)
+    slow._caches[redis_server.url] = cache
+    slow._cost_us["add"] = 5000   # as if measured at 5 ms: it locks
+    out = answers(slow, batch)
+    assert all(r.cache == R.HIT for r in out) and all(cache.tokens)
     # after a batch of misses the lookup locked too: hits release them
     assert cache.trips == ["probe", "store"]
     assert not redis_server.client.keys("*:lock")
-    cache.trips.clear()
-    out = answers(server, batch)
-    assert cache.trips == ["probe"]  # after hits: a plain lookup
 
 
 def test_a_null_result_is_served_from_the_cache_too(server):
