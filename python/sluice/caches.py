@@ -12,6 +12,7 @@ import struct
 import time
 import urllib.parse
 
+from . import resp
 from .entries import READ_MAX_BYTES
 
 
@@ -28,18 +29,16 @@ class RedisCache:
     """A Redis cache, as Prefect's RedisCache is constructed:
     RedisCache(host="localhost", port=6379, db=0), or from a URL:
     RedisCache.from_url("redis://[user[:password]@]host[:port][/db]").
-    The password may also come from $SLUICE_REDIS_PASSWORD."""
+    The password may also come from $SLUICE_REDIS_PASSWORD. Each call is
+    one round trip (sluice.resp), on a connection of the calling
+    thread's own."""
 
     def __init__(self, host="localhost", port=6379, db=0, username=None,
                  password=None, timeout=5.0):
-        import redis  # Debian's python3-redis
         self.host, self.port, self.db = host, int(port), int(db)
         password = password or os.environ.get("SLUICE_REDIS_PASSWORD")
-        self._redis = redis.Redis(host=host, port=self.port, db=self.db,
-                                  username=username, password=password,
-                                  socket_timeout=timeout,
-                                  socket_connect_timeout=timeout)
-        self._errors = (redis.RedisError, OSError)
+        self._redis = resp.Redis(host, self.port, self.db, username,
+                                 password, timeout)
 
     @classmethod
     def from_url(cls, url):
@@ -57,16 +56,17 @@ class RedisCache:
     def url(self):
         return f"redis://{self.host}:{self.port}/{self.db}"
 
+    def _call(self, commands):
+        try:
+            return self._redis.call(commands)
+        except resp.RespError as err:
+            raise CacheError(f"{self.url}: {err}") from None
+
     def get_many(self, keys):
         """The stored bytes of each key (None: absent), in one round trip.
         Never more than READ_MAX_BYTES + 1 of one value is read."""
-        try:
-            p = self._redis.pipeline(transaction=False)
-            for k in keys:
-                p.getrange(k, 0, READ_MAX_BYTES)
-            return [v or None for v in p.execute()]
-        except self._errors as err:
-            raise CacheError(f"{self.url}: {err}") from None
+        return [v or None for v in self._call(
+            [("GETRANGE", k, 0, READ_MAX_BYTES) for k in keys])]
 
     def put_many(self, items):
         """Stores (key, data, ttl_ms) items in one round trip; ttl_ms None:
@@ -77,66 +77,52 @@ class RedisCache:
         """Looks keys up and, where tokens[i] is not None, takes the lock
         KEY:lock with it (SET NX PX lock_ms), all in one round trip:
         [(stored bytes or None, whether the lock was taken)]."""
-        try:
-            p = self._redis.pipeline(transaction=False)
-            for k, token in zip(keys, tokens):
-                p.getrange(k, 0, READ_MAX_BYTES)
-                if token is not None:
-                    p.set(k + ":lock", token, nx=True, px=lock_ms)
-            replies = iter(p.execute())
-            return [(next(replies) or None,
-                     bool(next(replies)) if token is not None else False)
-                    for token in tokens]
-        except self._errors as err:
-            raise CacheError(f"{self.url}: {err}") from None
+        commands = []
+        for k, token in zip(keys, tokens):
+            commands.append(("GETRANGE", k, 0, READ_MAX_BYTES))
+            if token is not None:
+                commands.append(("SET", k + ":lock", token, "NX", "PX",
+                                 lock_ms))
+        replies = iter(self._call(commands))
+        return [(next(replies) or None,
+                 next(replies) is not None if token is not None else False)
+                for token in tokens]
 
     def lock_many(self, lock_keys, tokens, lock_ms):
         """Takes each lock (SET NX PX) in one round trip: whether each was
         taken."""
-        try:
-            p = self._redis.pipeline(transaction=False)
-            for lock, token in zip(lock_keys, tokens):
-                p.set(lock, token, nx=True, px=lock_ms)
-            return [bool(x) for x in p.execute()]
-        except self._errors as err:
-            raise CacheError(f"{self.url}: {err}") from None
+        return [r is not None for r in self._call(
+            [("SET", lock, token, "NX", "PX", lock_ms)
+             for lock, token in zip(lock_keys, tokens)])]
 
     has_locks = True
-
-    def _call(self, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except self._errors as err:
-            raise CacheError(f"{self.url}: {err}") from None
 
     def lock(self, lock_key, token, lock_ms, overwrite=False):
         """SET lock_key token PX lock_ms, NX unless overwrite: whether it
         was taken."""
-        return bool(self._call(self._redis.set, lock_key, token,
-                               nx=not overwrite, px=lock_ms))
+        command = ("SET", lock_key, token, "PX", lock_ms) + \
+            (() if overwrite else ("NX",))
+        return self._call([command])[0] is not None
 
     def holder(self, lock_key):
         """The token holding lock_key, or b"" if none."""
-        return self._call(self._redis.get, lock_key) or b""
+        return self._call([("GET", lock_key)])[0] or b""
 
     def exists(self, key):
-        return bool(self._call(self._redis.exists, key))
+        return bool(self._call([("EXISTS", key)])[0])
 
     def store(self, items, locks_done, locks_given_up):
         """In one round trip: the (key, data, ttl_ms) items, a DEL of each
         lock in locks_done (their entries are stored), and a
         compare-and-delete of each (lock key, token) in locks_given_up."""
-        try:
-            p = self._redis.pipeline(transaction=False)
-            for key, data, ttl_ms in items:
-                p.set(key, data, px=ttl_ms)
-            for lock in locks_done:
-                p.delete(lock)
-            for lock, token in locks_given_up:
-                p.eval(UNLOCK_SCRIPT, 1, lock, token)
-            p.execute()
-        except self._errors as err:
-            raise CacheError(f"{self.url}: {err}") from None
+        commands = [("SET", key, data) + (() if ttl_ms is None
+                                          else ("PX", ttl_ms))
+                    for key, data, ttl_ms in items]
+        commands += [("DEL", lock) for lock in locks_done]
+        commands += [("EVAL", UNLOCK_SCRIPT, 1, lock, token)
+                     for lock, token in locks_given_up]
+        if commands:
+            self._call(commands)
 
 
 class LmdbCache:

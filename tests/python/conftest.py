@@ -25,14 +25,15 @@ def free_port():
 
 
 class Redis:
-    def __init__(self, tmp):
-        self.port = free_port()
+    def __init__(self, tmp, port=None, password=None):
+        self.port = port or free_port()
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(tmp)],
+             "--save", "", "--appendonly", "no", "--dir", str(tmp)] +
+            (["--requirepass", password] if password else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         import redis
-        self.client = redis.Redis(port=self.port)
+        self.client = redis.Redis(port=self.port, password=password)
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -135,4 +136,5 @@ def sluice(*args, env=None):
                           env=e, capture_output=True, text=True, timeout=120)
 
 
-__all__ = ["BIN", "SRC", "PLUGIN", "Cluster", "run_python", "sluice"]
+__all__ = ["BIN", "SRC", "PLUGIN", "Cluster", "Redis", "free_port",
+           "run_python", "sluice"]

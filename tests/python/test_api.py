@@ -50,7 +50,7 @@ def test_a_flow_runs_its_tasks_and_the_second_call_is_a_hit(cache):
     assert calls.n == 2  # add(1, 1) and add(2, 2), once each
     key = keys.inputs_key("default", "add",
                           keys.task_digest("add", 1, [1, 1]))
-    assert cache._redis.exists(key)
+    assert cache.exists(key)
     # keyword arguments bind to the same key as positional ones
     assert pipeline.__wrapped__ and add.bind((1,), {"b": 1})[0] == [1, 1]
 
@@ -135,7 +135,8 @@ def test_retries_with_delay_then_success(cache):
     assert f() == "ok" and attempts.n == 3
 
 
-def test_a_failure_carries_the_traceback_and_is_not_cached(cache):
+def test_a_failure_carries_the_traceback_and_is_not_cached(cache,
+                                                            redis_server):
     @task
     def boom(x):
         raise ValueError(f"bad {x}")
@@ -148,7 +149,7 @@ def test_a_failure_carries_the_traceback_and_is_not_cached(cache):
         f()
     assert "ValueError: bad 3" in str(err.value)
     assert 'raise ValueError(f"bad {x}")' in err.value.traceback
-    assert cache._redis.dbsize() == 0
+    assert redis_server.client.dbsize() == 0
 
 
 def test_a_timeout_fails_the_call(cache):
