@@ -23,7 +23,8 @@ import sys as _sys
 from .caches import CacheError, LmdbCache, RedisCache
 from .engine import Future, TaskFailed, TaskState
 from .flows import Flow, FlowState, flow
-from .tasks import RemoteTask, Task, remote_task, task
+from .tasks import (ProgramTask, RemoteTask, Task, program_task,
+                    remote_task, task)
 
 
 class PrefectResult:
@@ -32,7 +33,8 @@ class PrefectResult:
     more to configure."""
 
 
-__all__ = ["task", "Task", "remote_task", "RemoteTask", "flow", "Flow", "FlowState", "RedisCache",
+__all__ = ["task", "Task", "remote_task", "RemoteTask", "program_task",
+           "ProgramTask", "flow", "Flow", "FlowState", "RedisCache",
            "LmdbCache", "CacheError", "Future", "TaskFailed", "TaskState",
            "PrefectResult"]
 

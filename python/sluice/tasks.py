@@ -189,6 +189,53 @@ class RemoteTask(Task):
         return list(args), {f"arg{i}": v for i, v in enumerate(args)}
 
 
+class ProgramTask(RemoteTask):
+    """A program as a task (docs/TASKS.md, "Programs as tasks"): a call
+    of exec@1, as a flow file's `cmd:` or `sh:` node makes it, run by a
+    worker whose --exec rules allow the program. Its arguments reach the
+    program as one line of JSON on standard input (and, for a shell
+    line, as $1, $2 ...); its standard output is the result."""
+
+    def __init__(self, cmd=None, sh=None, stdout="json", env=None,
+                 **options):
+        if (cmd is None) == (sh is None):
+            raise ValueError("program_task: give cmd=[program, arg, ...] "
+                             "or sh=\"a shell line\", not both")
+        if cmd is not None and (not isinstance(cmd, (list, tuple)) or
+                                not cmd or
+                                not all(isinstance(a, str) for a in cmd)):
+            raise ValueError(f"program_task: cmd {cmd!r}: want a non-empty "
+                             "list of strings")
+        if sh is not None and (not isinstance(sh, str) or not sh):
+            raise ValueError("program_task: sh must be a shell line")
+        if stdout not in ("json", "text", "bytes"):
+            raise ValueError(f"program_task: stdout {stdout!r}: want json, "
+                             "text or bytes")
+        env = dict(env or {})
+        for k, v in env.items():
+            if not (isinstance(k, str) and isinstance(v, str)):
+                raise ValueError(f"program_task: env {k!r}: names and "
+                                 "values are strings")
+        super().__init__("exec", 1, **options)
+        self.cmd, self.sh, self.stdout, self.env = cmd, sh, stdout, env
+
+    def bind(self, args, kwargs):
+        input_, _ = super().bind(args, kwargs)
+        argv = list(self.cmd) if self.cmd is not None else \
+            ["/bin/sh", "-c", self.sh, "sh"] + input_
+        return [argv, input_, dict(self.env), self.stdout], \
+            {f"arg{i}": v for i, v in enumerate(args)}
+
+
+def program_task(cmd=None, *, sh=None, stdout="json", env=None, **options):
+    """A program as a task, to call in a flow sent to a broker:
+    program_task(["wc", "-w"]) or program_task(sh="echo $(( $1 * 2 ))");
+    stdout json (the default), text or bytes; env {NAME: value} added to
+    the program's small default environment. The worker must allow the
+    program (sluice-worker --exec)."""
+    return ProgramTask(cmd, sh, stdout, env, **options)
+
+
 def remote_task(name, version=None, **options):
     """A task workers serve (a C built-in such as add, mul or sum, a
     plugin's, a Python worker's), to call in a flow sent to a broker."""

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import Cluster, sluice
-from sluice import Flow, remote_task, task
+from sluice import Flow, program_task, remote_task, task
 
 HERE = os.path.dirname(__file__)
 
@@ -83,6 +83,30 @@ def test_python_worker_serves_with_the_cache_and_mixes_with_c(pc, tmp_path):
     r = sluice("run", "--broker", pc.broker, "--json", "--quiet", str(flow))
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["nodes"][0]["cached"] == 1
+
+
+def test_a_program_task_mixes_with_python_and_c_tasks(pc, tmp_path):
+    pc.start_py_worker("py1")
+    pc.start_worker("c1", "--exec", "/bin/sh", "--exec", "tr",
+                    plugin=False)
+    pc.wait_workers(2)
+    double = program_task(sh="echo $(( $1 * 2 ))")   # args as $1 ...
+    upper = program_task(["tr", "a-z", "A-Z"], stdout="text")  # ... stdin
+    with Flow("programs", broker=pc.broker) as fl:
+        x = add_numbers(5, 10)                 # Python worker
+        y = double(x)                          # a program, on c1
+        z = remote_task("add")(y, 1)           # a C built-in
+        s = upper(shout("hi"))                 # stdin is the args' JSON
+    st = fl.run()
+    assert st.is_successful(), [str(v.error) for v in st.result.values()]
+    assert (st.result[y].result, st.result[z].result) == (30, 31)
+    assert st.result[s].result == '["HI!"]\n'
+    again = fl.run()                           # programs are cached too
+    assert again.result[y].cached and again.result[s].cached
+    with pytest.raises(ValueError, match="not both"):
+        program_task(["wc"], sh="wc")
+    with pytest.raises(ValueError, match="stdout 'csv'"):
+        program_task(["wc"], stdout="csv")
 
 
 def test_a_failure_carries_the_python_traceback(pc):
