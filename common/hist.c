@@ -1,11 +1,11 @@
-/* common/hist.c: the latency histogram. Values below 64 have a bucket
- * each; a value v >= 64 with highest bit e falls into one of 32 buckets
- * of width 2^(e-5) that split [2^e, 2^(e+1)). */
+/* common/hist.c: the latency histogram. Values below 256 have a bucket
+ * each; a value v >= 256 with highest bit e falls into one of 128 buckets
+ * of width 2^(e-7) that split [2^e, 2^(e+1)). */
 #include "hist.h"
 
 #include <stdlib.h>
 
-#define SUB_BITS  5
+#define SUB_BITS  7
 #define SUB_COUNT (1u << SUB_BITS) /* buckets per power of two */
 #define EXACT     (2u * SUB_COUNT) /* values with a bucket each */
 #define BUCKETS   (EXACT + (64 - SUB_BITS - 1) * SUB_COUNT)
