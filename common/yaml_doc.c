@@ -80,13 +80,6 @@ bool_of(const char *s)
     return -1;
 }
 
-/* How many of s's first characters are in set. */
-static size_t
-span(const char *s, const char *set)
-{
-    return strspn(s, set);
-}
-
 #define DIGITS "0123456789"
 
 /* The base of an int: [-+]?[0-9]+ is 10, 0o[0-7]+ 8, 0x[0-9a-fA-F]+ 16;
@@ -95,15 +88,26 @@ static int
 int_base(const char *s)
 {
     size_t sign = (s[0] == '-' || s[0] == '+');
-    size_t n = span(s + sign, DIGITS);
+    size_t n = strspn(s + sign, DIGITS);
     if (n > 0 && !s[sign + n])
         return 10;
-    if (s[0] == '0' && s[1] == 'o' && s[2] && !s[2 + span(s + 2, "01234567")])
+    if (s[0] == '0' && s[1] == 'o' && s[2] && !s[2 + strspn(s + 2, "01234567")])
         return 8;
     if (s[0] == '0' && s[1] == 'x' && s[2] &&
-        !s[2 + span(s + 2, DIGITS "abcdefABCDEF")])
+        !s[2 + strspn(s + 2, DIGITS "abcdefABCDEF")])
         return 16;
     return 0;
+}
+
+/* An int's text (int_base not 0) as its value; false if it is out of
+ * the 64-bit range. */
+static bool
+int_value(const char *s, long long *out)
+{
+    int base = int_base(s);
+    errno = 0;
+    *out = strtoll(base == 10 ? s : s + 2, NULL, base);
+    return errno != ERANGE;
 }
 
 /* [-+]? ( \.[0-9]+ | [0-9]+ ( \.[0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
@@ -111,17 +115,17 @@ static bool
 is_float_text(const char *s)
 {
     size_t i = (s[0] == '-' || s[0] == '+');
-    size_t whole = span(s + i, DIGITS), part = 0;
+    size_t whole = strspn(s + i, DIGITS), part = 0;
     i += whole;
     if (s[i] == '.') {
-        part = span(s + i + 1, DIGITS);
+        part = strspn(s + i + 1, DIGITS);
         i += 1 + part;
     }
     if (whole == 0 && part == 0)
         return false;
     if (s[i] == 'e' || s[i] == 'E') {
         i += 1 + (s[i + 1] == '-' || s[i + 1] == '+');
-        size_t exp = span(s + i, DIGITS);
+        size_t exp = strspn(s + i, DIGITS);
         if (exp == 0)
             return false;
         i += exp;
@@ -241,10 +245,8 @@ scalar_value(parse_t *p, const yaml_node_t *n)
     case SL_YAML_NULL: return sl_value_new_null();
     case SL_YAML_BOOL: return sl_value_new_bool(bool_of(s) == 1);
     case SL_YAML_INT: {
-        int base = int_base(s);
-        errno = 0;
-        long long i = strtoll(base == 10 ? s : s + 2, NULL, base);
-        if (errno == ERANGE) {
+        long long i;
+        if (!int_value(s, &i)) {
             sl_yaml_fail(p, n, "integer %s is out of the 64-bit range", s);
             return NULL;
         }
@@ -345,12 +347,14 @@ sl_yaml_want_string(parse_t *p, const yaml_node_t *n, const char *what,
 int
 sl_yaml_want_bool(parse_t *p, const yaml_node_t *n, const char *what, bool *out)
 {
-    sl_yaml_type_t type = SL_YAML_STR;
-    if (n->type == YAML_SCALAR_NODE && sl_yaml_type(p, n, &type) < 0)
-        return SL_EINVAL;
-    if (n->type == YAML_SCALAR_NODE && type == SL_YAML_BOOL) {
-        *out = bool_of(sl_yaml_scalar(n)) == 1;
-        return 0;
+    sl_yaml_type_t type;
+    if (n->type == YAML_SCALAR_NODE) {
+        if (sl_yaml_type(p, n, &type) < 0)
+            return SL_EINVAL;
+        if (type == SL_YAML_BOOL) {
+            *out = bool_of(sl_yaml_scalar(n)) == 1;
+            return 0;
+        }
     }
     return sl_yaml_fail(p, n, "%s must be true or false", what);
 }
@@ -359,15 +363,12 @@ int
 sl_yaml_want_int(parse_t *p, const yaml_node_t *n, const char *what,
                  long long min, long long max, long long *out)
 {
-    sl_yaml_type_t type = SL_YAML_STR;
-    if (n->type == YAML_SCALAR_NODE && sl_yaml_type(p, n, &type) < 0)
-        return SL_EINVAL;
-    if (n->type == YAML_SCALAR_NODE && type == SL_YAML_INT) {
-        const char *s = sl_yaml_scalar(n);
-        int base = int_base(s);
-        errno = 0;
-        *out = strtoll(base == 10 ? s : s + 2, NULL, base);
-        if (errno == 0 && *out >= min && *out <= max)
+    sl_yaml_type_t type;
+    if (n->type == YAML_SCALAR_NODE) {
+        if (sl_yaml_type(p, n, &type) < 0)
+            return SL_EINVAL;
+        if (type == SL_YAML_INT && int_value(sl_yaml_scalar(n), out) &&
+            *out >= min && *out <= max)
             return 0;
     }
     return sl_yaml_fail(p, n, "%s must be an integer from %lld to %lld", what,

@@ -10,7 +10,8 @@ import sys
 
 from . import flowfile, values
 from . import sluice_pb2 as pb
-from .client import BrokerError, Client
+from . import client
+from .client import BrokerError
 
 DEFAULT_BROKER = "tcp://127.0.0.1:5555"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_FLOW, EXIT_CONNECT, EXIT_CANCELLED = \
@@ -26,15 +27,10 @@ def run_file(path, broker=None, params=(), key_file=None,
     rejects."""
     msg = flowfile.load(path)
     overrides = [flowfile.param(p) for p in params]
-    client = Client(broker or os.environ.get("SLUICE_BROKER",
-                                             DEFAULT_BROKER),
-                    key_file, broker_key_file)
-    try:
-        run_id = client.submit(msg, params=overrides,
-                               worker_wait_ms=worker_wait_ms)
-        return client.follow(run_id, on_event)
-    finally:
-        client.close()
+    return client.run(broker or os.environ.get("SLUICE_BROKER",
+                                               DEFAULT_BROKER),
+                      msg, on_event, key_file, broker_key_file,
+                      params=overrides, worker_wait_ms=worker_wait_ms)
 
 
 def jsonable(v):

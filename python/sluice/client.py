@@ -3,6 +3,7 @@
 frame. It submits a flow, follows the run's events, and returns its
 RunResult."""
 
+import logging
 import time
 
 from . import curve
@@ -11,6 +12,7 @@ from . import sluice_pb2 as pb
 PROTOCOL_VERSION = 1
 ACCEPT_TIMEOUT_S = 10.0  # no Accepted by then: the broker is not there
 WATCH_AGAIN_S = 3.0      # silence after which a follower says Watch again
+log = logging.getLogger("sluice")
 
 
 class BrokerError(Exception):
@@ -94,3 +96,16 @@ class Client:
             elif body == "error" and "no such run" in env.error.reason:
                 raise BrokerError(f"{self.broker}: run {run_id}: "
                                   f"{env.error.reason}")
+
+
+def run(broker, flow, on_event=None, key_file=None, broker_key_file=None,
+        **submit):
+    """Submits flow on a connection of its own, follows it to its end and
+    returns the RunResult (submit: Client.submit's options)."""
+    client = Client(broker, key_file, broker_key_file)
+    try:
+        run_id = client.submit(flow, **submit)
+        log.info("flow %s: run %s on %s", flow.name, run_id, broker)
+        return client.follow(run_id, on_event)
+    finally:
+        client.close()

@@ -110,7 +110,7 @@ class _Reader:
         return v
 
     def integer(self, node, what, lo, hi):
-        v = self.typed(node, "int") if node.kind == "scalar" else None
+        v = self.typed(node, "int")
         if v is None or not lo <= v <= hi:
             self.fail(node, f"{what} must be an integer from {lo} to {hi}")
         return v

@@ -23,6 +23,7 @@ import time
 
 from . import sluice_pb2 as pb
 from .serve import SEND_NOW, Interrupted, Server
+from .worker import BATCH_MAX, cancelled, result_batch, result_item
 
 R = pb.Result
 BUSY_S = 0.05  # a compute this long lets the helper thread speak
@@ -81,7 +82,6 @@ class Inline:
     def run(self):
         """Answers every queued task, a batch at a time, each answer sent
         in runs as the child mode sends them."""
-        from .worker import BATCH_MAX, cancelled, result_batch, result_item
         w = self.w
         while w.queue:
             for _ in range(min(len(w.queue), BATCH_MAX)):

@@ -3,6 +3,7 @@
 worker does. Counters are added to by the worker's main thread only; the
 HTTP server's thread renders a copy."""
 
+import bisect
 import http.server
 import threading
 
@@ -51,9 +52,7 @@ class Stats:
         h = self.hists.get(key)
         if h is None:
             h = self.hists[key] = [[0] * len(BUCKETS), 0.0, 0]
-        i = 0
-        while i < len(BUCKETS) and seconds > BUCKETS[i]:
-            i += 1
+        i = bisect.bisect_left(BUCKETS, seconds)  # first le >= seconds
         if i < len(BUCKETS):
             h[0][i] += 1
         h[1] += seconds

@@ -11,7 +11,7 @@ import re
 
 from . import values
 from . import sluice_pb2 as pb
-from .client import Client
+from . import client
 from .engine import Runner, TaskFailed, TaskState, resolve, short
 from .tasks import DEFAULT_TTL_MS
 
@@ -103,19 +103,13 @@ def flow_message(flow, cache_url):
 def run(flow, broker, cache_url):
     """Runs flow on broker; returns {node: TaskState}."""
     msg, names = flow_message(flow, cache_url)
-    client = Client(broker)
-    try:
-        run_id = client.submit(msg)
-        log.info("flow %s: run %s on %s", flow.name, run_id, broker)
 
-        def on_event(e):
-            if e.kind == pb.Event.WAITING:
-                log.warning("%s: %s", e.node, e.error)
-            elif e.kind == pb.Event.FAILED:
-                log.warning("%s[%d]: failed: %s", e.node, e.index, e.error)
-        result = client.follow(run_id, on_event)
-    finally:
-        client.close()
+    def on_event(e):
+        if e.kind == pb.Event.WAITING:
+            log.warning("%s: %s", e.node, e.error)
+        elif e.kind == pb.Event.FAILED:
+            log.warning("%s[%d]: failed: %s", e.node, e.index, e.error)
+    result = client.run(broker, msg, on_event)
     by_name = {r.name: r for r in result.nodes}
     states = {}
     for node in flow.nodes:
