@@ -94,6 +94,10 @@ sl_node_t *sl_flow_last(sl_flow_t *flow);
  * with the same rules as values in flow files. */
 int sl_flow_parse_value(const char *text, sl_value_t **out, sl_error_t *err);
 
+/* A YAML file (one document, the flow files' dialect) as a value, for
+ * `sluice load`'s scenarios; errors say "FILE:LINE:COL: ...". */
+int sl_yaml_load_value(const char *path, sl_value_t **out, sl_error_t *err);
+
 /* Formats "file:line:col: " for pos into buf. */
 const char *sl_flow_where(const sl_flow_t *flow, sl_pos_t pos, char *buf,
                           size_t size);

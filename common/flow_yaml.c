@@ -452,23 +452,21 @@ sl_flow_load(const char *path, sl_error_t *err)
     return flow;
 }
 
-int
-sl_flow_parse_value(const char *text, sl_value_t **out, sl_error_t *err)
+/* text (one YAML document) as a value; errors start with where. */
+static int
+parse_value(const char *text, size_t size, const char *where, sl_value_t **out,
+            sl_error_t *err)
 {
     yaml_document_t doc;
     sl_yaml_tagged_t tagged = {0};
-    char where[80];
     sl_flow_t *named = sl_flow_new("");
-    int shown = (int)strcspn(text, "\n");
-    snprintf(where, sizeof where, "value '%.*s%s'", shown > 60 ? 60 : shown,
-             text, text[shown] || shown > 60 ? "..." : "");
     int rc = named ? sl_flow_set_file(named, where) : SL_ENOMEM;
     *out = NULL;
     if (rc < 0) {
         sl_flow_destroy(&named);
         return sl_error_set(err, SL_ENOMEM, "out of memory");
     }
-    rc = load_document(text, strlen(text), where, &doc, &tagged, err);
+    rc = load_document(text, size, where, &doc, &tagged, err);
     if (rc == 0) {
         parse_t p = {&doc, &tagged, named, err, SL_YAML_VISIT_BUDGET};
         yaml_node_t *root = yaml_document_get_root_node(&doc);
@@ -478,5 +476,36 @@ sl_flow_parse_value(const char *text, sl_value_t **out, sl_error_t *err)
         sl_yaml_tagged_free(&tagged);
     }
     sl_flow_destroy(&named);
+    return rc;
+}
+
+int
+sl_flow_parse_value(const char *text, sl_value_t **out, sl_error_t *err)
+{
+    char where[80];
+    int shown = (int)strcspn(text, "\n");
+    snprintf(where, sizeof where, "value '%.*s%s'", shown > 60 ? 60 : shown,
+             text, text[shown] || shown > 60 ? "..." : "");
+    return parse_value(text, strlen(text), where, out, err);
+}
+
+int
+sl_yaml_load_value(const char *path, sl_value_t **out, sl_error_t *err)
+{
+    FILE *fp = fopen(path, "rb");
+    *out = NULL;
+    if (!fp)
+        return sl_error_set(err, SL_ENOTFOUND, "%s: %s", path, strerror(errno));
+    char *text = malloc(SL_FLOW_MAX_BYTES + 1);
+    size_t size = text ? fread(text, 1, SL_FLOW_MAX_BYTES + 1, fp) : 0;
+    bool is_error = ferror(fp);
+    fclose(fp);
+    int rc = !text      ? sl_error_set(err, SL_ENOMEM, "out of memory")
+             : is_error ? sl_error_set(err, SL_EIO, "%s: read error", path)
+             : size > SL_FLOW_MAX_BYTES
+                 ? sl_error_set(err, SL_ETOOBIG, "%s: over the cap of %u bytes",
+                                path, SL_FLOW_MAX_BYTES)
+                 : parse_value(text, size, path, out, err);
+    free(text);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include "hist.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define SUB_BITS  7
 #define SUB_COUNT (1u << SUB_BITS) /* buckets per power of two */
@@ -143,4 +144,118 @@ sl_hist_each(const sl_hist_t *h, sl_hist_bucket_fn fn, void *ctx)
     for (size_t b = 0; b < BUCKETS; b++)
         if (h->counts[b])
             fn(low_of(b), high_of(b), h->counts[b], ctx);
+}
+
+static void
+push_bucket(uint64_t low, uint64_t high, uint64_t count, void *ctx)
+{
+    (void)high;
+    sl_value_t *list = ctx, *a = sl_value_new_int((int64_t)low),
+               *b = sl_value_new_int((int64_t)count);
+    sl_value_push(list, &a); /* consumes, or frees on failure */
+    sl_value_push(list, &b);
+}
+
+sl_value_t *
+sl_hist_to_value(const sl_hist_t *h)
+{
+    sl_value_t *v = sl_value_new_map(), *buckets = sl_value_new_list(),
+               *sum = sl_value_new_double(h->sum);
+    if (v && buckets)
+        sl_hist_each(h, push_bucket, buckets);
+    size_t pairs = 0;
+    for (size_t b = 0; b < BUCKETS; b++)
+        pairs += h->counts[b] != 0;
+    if (!v || !buckets || !sum || sl_value_count(buckets) != 2 * pairs ||
+        sl_value_put_int(v, "count", (int64_t)h->count) < 0 ||
+        sl_value_put_int(v, "min", (int64_t)sl_hist_min(h)) < 0 ||
+        sl_value_put_int(v, "max", (int64_t)h->max) < 0 ||
+        sl_value_put(v, "sum", &sum) < 0 ||
+        sl_value_put(v, "buckets", &buckets) < 0) {
+        sl_value_destroy(&v);
+        sl_value_destroy(&buckets);
+        sl_value_destroy(&sum);
+    }
+    return v;
+}
+
+/* v[key] as an int >= 0, or SL_EINVAL naming key. */
+static int
+want_count(const sl_value_t *v, const char *key, uint64_t *out, sl_error_t *err)
+{
+    const sl_value_t *f = sl_value_lookup(v, key);
+    if (sl_value_type(f) != SL_INT || sl_value_get_int(f) < 0)
+        return sl_error_set(err, SL_EINVAL,
+                            "histogram: '%s' must be an integer >= 0", key);
+    *out = (uint64_t)sl_value_get_int(f);
+    return 0;
+}
+
+int
+sl_hist_merge_value(sl_hist_t *h, const sl_value_t *v, sl_error_t *err)
+{
+    uint64_t count, min, max, total = 0;
+    const sl_value_t *sum = sl_value_lookup(v, "sum"),
+                     *buckets = sl_value_lookup(v, "buckets");
+    if (sl_value_type(v) != SL_MAP)
+        return sl_error_set(err, SL_EINVAL, "histogram: must be a map");
+    if (want_count(v, "count", &count, err) < 0 ||
+        want_count(v, "min", &min, err) < 0 ||
+        want_count(v, "max", &max, err) < 0)
+        return SL_EINVAL;
+    if (sl_value_type(sum) != SL_DOUBLE || !(sl_value_get_double(sum) >= 0))
+        return sl_error_set(err, SL_EINVAL,
+                            "histogram: 'sum' must be a number >= 0");
+    size_t n = sl_value_count(buckets);
+    if (sl_value_type(buckets) != SL_LIST || n % 2)
+        return sl_error_set(err, SL_EINVAL,
+                            "histogram: 'buckets' must be a list of pairs "
+                            "[low, count, ...]");
+    for (size_t i = 0; i < n; i += 2) {
+        const sl_value_t *lv = sl_value_at(buckets, i),
+                         *cv = sl_value_at(buckets, i + 1);
+        if (sl_value_type(lv) != SL_INT || sl_value_type(cv) != SL_INT ||
+            sl_value_get_int(lv) < 0 || sl_value_get_int(cv) <= 0)
+            return sl_error_set(err, SL_EINVAL,
+                                "histogram: bucket %zu must be a low >= 0 and "
+                                "a count >= 1",
+                                i / 2);
+        uint64_t low = (uint64_t)sl_value_get_int(lv);
+        size_t b = bucket_of(low);
+        if (low_of(b) != low)
+            return sl_error_set(err, SL_EINVAL,
+                                "histogram: bucket %zu: %llu starts no bucket",
+                                i / 2, (unsigned long long)low);
+        if (i > 0 && bucket_of((uint64_t)sl_value_get_int(
+                         sl_value_at(buckets, i - 2))) >= b)
+            return sl_error_set(err, SL_EINVAL,
+                                "histogram: bucket %zu is out of order", i / 2);
+        total += (uint64_t)sl_value_get_int(cv);
+    }
+    if (total != count)
+        return sl_error_set(err, SL_EINVAL,
+                            "histogram: its buckets hold %llu values, its "
+                            "count says %llu",
+                            (unsigned long long)total,
+                            (unsigned long long)count);
+    if (count == 0)
+        return 0;
+    uint64_t first = (uint64_t)sl_value_get_int(sl_value_at(buckets, 0)),
+             last = (uint64_t)sl_value_get_int(sl_value_at(buckets, n - 2));
+    if (bucket_of(min) != bucket_of(first) || bucket_of(max) != bucket_of(last))
+        return sl_error_set(err, SL_EINVAL,
+                            "histogram: its min %llu and max %llu must fall in "
+                            "its first and last buckets",
+                            (unsigned long long)min, (unsigned long long)max);
+    for (size_t i = 0; i < n; i += 2)
+        h->counts[bucket_of(
+            (uint64_t)sl_value_get_int(sl_value_at(buckets, i)))] +=
+            (uint64_t)sl_value_get_int(sl_value_at(buckets, i + 1));
+    if (h->count == 0 || min < h->min)
+        h->min = min;
+    if (max > h->max)
+        h->max = max;
+    h->count += count;
+    h->sum += sl_value_get_double(sum);
+    return 0;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "value.h"
+
 typedef struct sl_hist sl_hist_t;
 
 /* An empty histogram, or NULL when memory runs out. */
@@ -38,5 +40,17 @@ uint64_t sl_hist_quantile(const sl_hist_t *h, double q);
 typedef void (*sl_hist_bucket_fn)(uint64_t low, uint64_t high, uint64_t count,
                                   void *ctx);
 void sl_hist_each(const sl_hist_t *h, sl_hist_bucket_fn fn, void *ctx);
+
+/* h as a value, to send elsewhere and merge there (docs/LOAD.md, "The
+ * histogram on the wire"): {count, min, max, sum, buckets: [low, count,
+ * ...]}, a bucket named by the lowest value it holds, ascending. NULL when
+ * memory runs out. */
+sl_value_t *sl_hist_to_value(const sl_hist_t *h);
+
+/* Adds the histogram v (sl_hist_to_value's form) to h, exactly as merging
+ * the histogram it came from. SL_EINVAL saying what is wrong (a field
+ * missing or of the wrong type, a low that starts no bucket, buckets out
+ * of order, counts that do not add up); h is unchanged on error. */
+int sl_hist_merge_value(sl_hist_t *h, const sl_value_t *v, sl_error_t *err);
 
 #endif
