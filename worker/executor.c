@@ -591,6 +591,7 @@ executor_actor(zsock_t *pipe, void *args)
     free(start);
     ex.ctx.worker_id = ex.cfg->worker_id;
     ex.ctx.board = ex.board;
+    ex.ctx.http_rules = ex.cfg->http_rules;
     ex.caches = sl_cache_pool_new(KEEP_CACHES); /* NULL: tasks run uncached */
     ex.cost_us = calloc(sl_registry_count(ex.cfg->registry) + 1,
                         sizeof *ex.cost_us);  /* NULL: every task locks */

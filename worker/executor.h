@@ -40,9 +40,10 @@ typedef struct sl_executor_config {
                                       entries go unsigned */
     const sl_trust_t *trust;       /* only entries signed by these keys
                                       are hits; NULL: any entry */
-    const sl_program_options_t *programs; /* never NULL */
-    sl_lane_config_t lane;                /* where each executor's lane goes; no
-                                             endpoint: answers go by the worker thread */
+    const sl_program_options_t *programs;   /* never NULL */
+    const struct sl_http_rules *http_rules; /* --http-allow; NULL: none */
+    sl_lane_config_t lane; /* where each executor's lane goes; no
+                              endpoint: answers go by the worker thread */
 } sl_executor_config_t;
 
 /* What an executor says about each result it sends, for /metrics. */

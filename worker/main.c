@@ -2,6 +2,7 @@
  * options, starts the worker, waits for SIGINT or SIGTERM, stops it. */
 #include "cache.h"
 #include "caps.h"
+#include "http_request.h"
 #include "log.h"
 #include "service.h"
 #include "worker.h"
@@ -56,7 +57,12 @@ usage(FILE *out)
                  "                     (default /usr/local/bin:/usr/bin:/bin)\n"
                  "  --exec-env NAME    pass this variable of the worker's "
                  "environment\n                     to programs "
-                 "(repeatable)\n  --workspace DIR    where relative inputs "
+                 "(repeatable)\n  --http-allow RULE  run http and load "
+                 "tasks that send where this rule\n                     allows "
+                 "(repeatable): HOST, HOST:PORT,\n                     "
+                 "*.DOMAIN[:PORT], or '*' for anywhere; none:\n              "
+                 "       no http tasks\n  --workspace DIR    where relative "
+                 "inputs "
                  "are found (default: here)\n  --work-dir DIR     where "
                  "programs' working folders go\n                     "
                  "(default $TMPDIR/sluice-UID/work)\n  --max-stdout-mb N  a "
@@ -128,12 +134,15 @@ main(int argc, char **argv)
          {"work-dir", required_argument, NULL, 'D'},
          {"max-stdout-mb", required_argument, NULL, 'O'},
          {"blob-dir", required_argument, NULL, 'L'},
+         {"http-allow", required_argument, NULL, 'A'},
          {"help", no_argument, NULL, 'h'},
          {NULL, 0, NULL, 0}};
-    const char *plugins[MAX_PLUGINS], *rules[MAX_EXEC], *env[MAX_EXEC];
+    const char *plugins[MAX_PLUGINS], *rules[MAX_EXEC], *env[MAX_EXEC],
+        *allow[SL_HTTP_RULES_MAX_COUNT];
     sl_worker_options_t opt = {.plugins = plugins,
                                .exec_rules = rules,
-                               .exec_env = env};
+                               .exec_env = env,
+                               .http_allow = allow};
     uint32_t grace_ms = 25000, memory_mb = 4096, stdout_mb = 16;
     sl_error_t err = {0};
     sl_log_set_level(SL_LOG_INFO);
@@ -177,6 +186,14 @@ main(int argc, char **argv)
             (c == 'x' ? rules : env)[(*count)++] = optarg;
             break;
         }
+        case 'A':
+            if (opt.http_allow_count == SL_HTTP_RULES_MAX_COUNT) {
+                fprintf(stderr, "sluice-worker: at most %d --http-allow\n",
+                        SL_HTTP_RULES_MAX_COUNT);
+                return 2;
+            }
+            allow[opt.http_allow_count++] = optarg;
+            break;
         case 'X': opt.exec_path = optarg; break;
         case 'L': opt.blob_dir = optarg; break;
         case 'W': opt.workspace = optarg; break;

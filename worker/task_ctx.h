@@ -17,9 +17,12 @@ typedef struct sl_cancel_board {
     atomic_uint_fast64_t cancel_id; /* stop this task if it runs */
 } sl_cancel_board_t;
 
+struct sl_http_rules;
+
 struct sl_task_ctx {
-    const char *worker_id;    /* borrowed from the worker */
-    uint64_t task_id;         /* of the task running now */
+    const char *worker_id;                  /* borrowed from the worker */
+    const struct sl_http_rules *http_rules; /* --http-allow; NULL: none */
+    uint64_t task_id;                       /* of the task running now */
     sl_cancel_board_t *board; /* the executor's; NULL: never cancelled */
     bool has_failed;          /* sl_task_fail was called */
     char error[512];          /* its message */

@@ -13,6 +13,7 @@
 #include "program.h"
 #include "random_id.h"
 #include "http.h"
+#include "http_tasks.h"
 #include "log.h"
 #include "registry.h"
 #include "wire.h"
@@ -333,6 +334,23 @@ configure_programs(sl_worker_t *w, const sl_worker_options_t *opt,
     return rc;
 }
 
+/* The http tasks: registered only with --http-allow rules. */
+static int
+configure_http(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
+{
+    w->http_allow = copy_strings(opt->http_allow, opt->http_allow_count);
+    if (!w->http_allow)
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    w->http_rules = (sl_http_rules_t){w->http_allow, opt->http_allow_count};
+    if (opt->http_allow_count > SL_HTTP_RULES_MAX_COUNT)
+        return sl_error_set(err, SL_EINVAL, "at most %d --http-allow rules",
+                            SL_HTTP_RULES_MAX_COUNT);
+    for (size_t i = 0; i < opt->http_allow_count; i++)
+        if (sl_http_rule_check(opt->http_allow[i], err) < 0)
+            return SL_EINVAL;
+    return opt->http_allow_count ? sl_http_tasks_register(w->registry, err) : 0;
+}
+
 static int
 configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
 {
@@ -369,6 +387,8 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
         rc = load_signing(w, opt, err);
     if (rc == 0)
         rc = configure_programs(w, opt, err);
+    if (rc == 0)
+        rc = configure_http(w, opt, err);
     w->exec_cfg =
         (sl_executor_config_t){.registry = w->registry,
                                .worker_id = w->id,
@@ -380,6 +400,7 @@ configure(sl_worker_t *w, const sl_worker_options_t *opt, sl_error_t *err)
                                .sign_key = w->sign_key,
                                .trust = w->trust,
                                .programs = &w->programs,
+                               .http_rules = &w->http_rules,
                                .lane = {w->endpoint, w->key_file,
                                         w->broker_key_file, w->incarnation,
                                         &w->is_lane_taken}};
@@ -446,6 +467,7 @@ sl_worker_destroy(sl_worker_t **p)
     sl_sign_key_destroy(&w->sign_key);
     sl_trust_destroy(&w->trust);
     free_strings(&w->exec_rules);
+    free_strings(&w->http_allow);
     free_strings(&w->exec_env);
     free(w->exec_path);
     free(w->workspace);

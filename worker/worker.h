@@ -50,14 +50,18 @@ typedef struct sl_worker_options {
     const char *const *exec_env; /* --exec-env: variables of the worker's
                                     environment its programs get */
     size_t exec_env_count;
-    const char *workspace;     /* relative inputs resolve here; NULL:
-                                  the current folder */
-    const char *work_dir;      /* attempts' working folders go here;
-                                  NULL: $TMPDIR/sluice-UID/work */
-    uint64_t max_stdout_bytes; /* a program's output cap; 0:
-                                  SL_STDOUT_MAX_BYTES */
-    const char *blob_dir;      /* where outputs over 1 MiB are stored (made
-                                  if need be); NULL: they are not cached */
+    const char *workspace;         /* relative inputs resolve here; NULL:
+                                      the current folder */
+    const char *work_dir;          /* attempts' working folders go here;
+                                      NULL: $TMPDIR/sluice-UID/work */
+    uint64_t max_stdout_bytes;     /* a program's output cap; 0:
+                                      SL_STDOUT_MAX_BYTES */
+    const char *blob_dir;          /* where outputs over 1 MiB are stored (made
+                                      if need be); NULL: they are not cached */
+    const char *const *http_allow; /* --http-allow: where http@1 and
+                                      load@1 may send (docs/LOAD.md);
+                                      none: no http tasks */
+    size_t http_allow_count;
 } sl_worker_options_t;
 
 /* Builds the task registry (built-ins and plugins), then starts the worker

@@ -12,6 +12,7 @@
 #include "curve.h"
 #include "executor.h"
 #include "http.h"
+#include "http_request.h"
 #include "registry.h"
 #include "sign.h"
 #include "task_queue.h"
@@ -43,6 +44,8 @@ struct sl_worker {
     sl_program_options_t programs; /* how programs run; its strings are
                                       the owned copies below */
     char **exec_rules;             /* --exec rules, owned */
+    char **http_allow;             /* --http-allow rules, owned */
+    sl_http_rules_t http_rules;    /* them, for the http tasks */
     char **exec_env;               /* --exec-env names, owned */
     char *exec_path;               /* owned */
     char *workspace;               /* absolute, owned */
