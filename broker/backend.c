@@ -12,6 +12,8 @@
  * again is known by its incarnation and keeps what it held. */
 #include "loop.h"
 
+#include "load_stats.h"
+
 #include "caps.h"
 #include "log.h"
 #include "outcome_wire.h"
@@ -144,6 +146,7 @@ sl_backend_dispatch(loop_t *l)
     bool is_progress = true;
     while (is_progress) {
         is_progress = false;
+        sl_sched_round(l->sched);
         for (sl_bworker_t *w = zlistx_first(workers); w;
              w = zlistx_next(workers)) {
             uint32_t credit = sl_sched_credit(l->sched, w);
@@ -157,6 +160,7 @@ sl_backend_dispatch(loop_t *l)
             }
             is_progress = is_progress || credit > MAX_BATCH;
         }
+        is_progress = is_progress || sl_sched_took_spread(l->sched);
     }
 }
 
@@ -416,6 +420,36 @@ serve_followers(loop_t *l, sl_job_t *job, const sl_value_t *value,
     zlistx_destroy(&followers);
 }
 
+/* /metrics counts what a load share's figures grew by since it last
+ * reported (a retried share starts again from its own zero). */
+static void
+count_load(loop_t *l, sl_job_t *job, const sl_value_t *value)
+{
+    uint64_t now[3];
+    if (strcmp(task_of(job), "load") || !sl_load_stats_counts(value, now))
+        return;
+    uint64_t d[3];
+    for (int i = 0; i < 3; i++) {
+        d[i] = now[i] > job->load_seen[i] ? now[i] - job->load_seen[i] : 0;
+        job->load_seen[i] = now[i];
+    }
+    sl_bmetrics_load(l->metrics, d[0], d[1], d[2]);
+}
+
+/* A running task's figures so far: to the run's followers. */
+static void
+on_progress(loop_t *l, sl_bworker_t *w, const Sluice__Progress *p)
+{
+    sl_job_t *job = sl_runbook_job(l->runbook, p->task_id);
+    sl_value_t *value = NULL;
+    if (!job || job->worker != w || job->attempt != p->attempt ||
+        sl_wire_value_unpack(p->value, &value, NULL) < 0)
+        return; /* progress information: dropped */
+    count_load(l, job, value);
+    sl_run_job_progress(job->run, job, &value, w->id);
+    sl_loop_touch(l, job->run);
+}
+
 static void
 on_result(loop_t *l, sl_bworker_t *w, const Sluice__Result *r)
 {
@@ -449,6 +483,8 @@ on_result(loop_t *l, sl_bworker_t *w, const Sluice__Result *r)
         sl_run_keep_logs(run, job, r->attempt, o.error, w->id,
                          r->stdout_tail.data, r->stdout_tail.len,
                          r->stderr_tail.data, r->stderr_tail.len);
+    if (o.is_ok && was_running)
+        count_load(l, job, value);
     sl_run_job_result(run, l->sched, job, &o, &value, w->id);
     if (was_running)
         sl_bmetrics_result(l->metrics, task_of(job), job, &o);
@@ -514,6 +550,7 @@ sl_backend_on_message(loop_t *l)
     case SLUICE__ENVELOPE__BODY_READY: on_ready(l, id, w, env->ready); break;
     case SLUICE__ENVELOPE__BODY_RESULTS:
     case SLUICE__ENVELOPE__BODY_HEARTBEAT:
+    case SLUICE__ENVELOPE__BODY_PROGRESS:
         if (!w) {
             sl_log(SL_LOG_INFO, "broker",
                    "an unknown worker's %s refused, asked to send READY",
@@ -530,6 +567,8 @@ sl_backend_on_message(loop_t *l)
                 on_result(l, w, env->results->results[i]);
             if (w->leave_at_ms && w->in_flight == 0)
                 drop_worker(l, w, "said goodbye", false);
+        } else if (body == SLUICE__ENVELOPE__BODY_PROGRESS) {
+            on_progress(l, w, env->progress);
         } else {
             on_heartbeat(l, w, env->heartbeat);
         }

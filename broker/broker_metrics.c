@@ -19,6 +19,7 @@ struct sl_bmetrics {
     sl_metric_t *queued, *delayed, *in_flight, *outstanding, *queues;
     sl_metric_t *workers, *draining, *slots, *runs;
     sl_metric_t *duration, *latency, *run_duration;
+    sl_metric_t *load; /* sluice load's requests, by what became of them */
     sl_bmetrics_totals_t totals;
 };
 
@@ -100,11 +101,18 @@ add_all(sl_bmetrics_t *m)
     m->run_duration =
         sl_metrics_add(s, HISTOGRAM, "sluice_run_duration_seconds",
                        "From submit to the run's end.", NULL);
-    return m->submitted && m->rejected && m->finished && m->dispatched &&
-           m->completed && m->failed && m->retried && m->shared && m->cache &&
-           m->workers_lost && m->bad && m->queued && m->queues && m->delayed &&
-           m->in_flight && m->outstanding && m->workers && m->draining &&
-           m->slots && m->runs && m->duration && m->latency && m->run_duration;
+    m->load = sl_metrics_add(s, COUNTER, "sluice_load_requests_total",
+                             "Requests of `sluice load` tests, as their "
+                             "shares report them about once a second: sent, "
+                             "answered, failed (no response or a status of "
+                             "400 or more).",
+                             "outcome");
+    return m->load && m->submitted && m->rejected && m->finished &&
+           m->dispatched && m->completed && m->failed && m->retried &&
+           m->shared && m->cache && m->workers_lost && m->bad && m->queued &&
+           m->queues && m->delayed && m->in_flight && m->outstanding &&
+           m->workers && m->draining && m->slots && m->runs && m->duration &&
+           m->latency && m->run_duration;
 }
 
 /* The CURVE families, added at the first scrape that has CURVE on, so a
@@ -211,6 +219,15 @@ sl_bmetrics_shared(sl_bmetrics_t *m, const char *task)
 {
     sl_series_add(sl_metric_at(m->shared, task), 1);
     m->totals.shared++;
+}
+
+void
+sl_bmetrics_load(sl_bmetrics_t *m, uint64_t sent, uint64_t answered,
+                 uint64_t failed)
+{
+    sl_series_add(sl_metric_at(m->load, "sent"), (double)sent);
+    sl_series_add(sl_metric_at(m->load, "answered"), (double)answered);
+    sl_series_add(sl_metric_at(m->load, "failed"), (double)failed);
 }
 
 void

@@ -66,6 +66,11 @@ void sl_bmetrics_lost(sl_bmetrics_t *m, const char *task, const sl_job_t *job);
 /* A job was answered by the identical job it followed. */
 void sl_bmetrics_shared(sl_bmetrics_t *m, const char *task);
 
+/* A load test's shares sent, had answered and saw fail this many more
+ * requests (docs/LOAD.md). */
+void sl_bmetrics_load(sl_bmetrics_t *m, uint64_t sent, uint64_t answered,
+                      uint64_t failed);
+
 /* A worker died or missed its heartbeats. */
 void sl_bmetrics_worker_lost(sl_bmetrics_t *m);
 

@@ -55,6 +55,9 @@ typedef struct sl_job {
     uint8_t identity[SL_DIGEST_BYTES]; /* BLAKE2b of task, args and cache
                                           settings */
     struct sl_job *leader; /* FOLLOWING: the identical job in flight */
+    uint64_t load_seen[3]; /* a load share: sent, answered and failed as
+                              its last report said (/metrics counts the
+                              growth) */
     zlistx_t *followers;   /* jobs following this one, owned list */
     int64_t queued_ms;     /* monotonic time it was last queued */
     sl_squeue_t *queue;    /* its ready queue while QUEUED or DELAYED

@@ -310,6 +310,21 @@ sl_run_emit(sl_run_t *run, const sl_job_t *job, uint32_t node,
     return e;
 }
 
+void
+sl_run_job_progress(sl_run_t *run, const sl_job_t *job, sl_value_t **value,
+                    const char *worker_id)
+{
+    sl_run_event_t *e = job->state == SL_JOB_RUNNING
+                            ? sl_run_emit(run, job, job->node,
+                                          SL_EVENT_PROGRESS, worker_id, NULL)
+                            : NULL;
+    if (e) {
+        e->value = *value;
+        *value = NULL;
+    }
+    sl_value_destroy(value);
+}
+
 size_t
 sl_run_events(const sl_run_t *run, const sl_run_event_t **events)
 {
@@ -329,6 +344,7 @@ sl_run_events_sent(sl_run_t *run)
         free(run->events[i].error);
         free(run->events[i].cache_error);
         free(run->events[i].cache_key);
+        sl_value_destroy(&run->events[i].value);
     }
     run->event_count = 0;
     if (run->event_cap > EVENTS_KEPT) {

@@ -43,6 +43,7 @@ typedef struct sl_run_event {
     uint64_t duration_us;     /* DONE: compute time */
     uint32_t total;           /* jobs of the run known so far */
     uint32_t done;            /* of which finished */
+    sl_value_t *value;        /* PROGRESS: what the task reported, owned */
 } sl_run_event_t;
 
 /* What the last failed attempt of a task wrote (a program task's). */
@@ -210,6 +211,11 @@ bool sl_run_is_finished(const sl_run_t *run);
 bool sl_run_take_finish(sl_run_t *run);
 /* Whether sl_run_take_finish said so already: its result went out. */
 bool sl_run_is_reported(const sl_run_t *run);
+
+/* A running job's figures so far (Progress from its worker): an event
+ * for the followers, taking *value; dropped if job is not running. */
+void sl_run_job_progress(sl_run_t *run, const sl_job_t *job, sl_value_t **value,
+                         const char *worker_id);
 
 /* The pending events (borrowed until sl_run_events_sent frees them). */
 size_t sl_run_events(const sl_run_t *run, const sl_run_event_t **events);

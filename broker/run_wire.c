@@ -44,6 +44,8 @@ sl_run_wire_events(const sl_run_t *run, Sluice__EventBatch *batch)
         m->duration_us = e->duration_us;
         m->total = e->total;
         m->done = e->done;
+        if (e->value && sl_wire_value_view(e->value, &m->value, NULL) < 0)
+            m->value = NULL; /* progress information: dropped */
         ptrs[i] = m;
     }
     if (n == 0)
@@ -57,6 +59,8 @@ void
 sl_run_wire_events_free(Sluice__EventBatch *batch)
 {
     if (batch->events) {
+        for (size_t i = 0; i < batch->n_events; i++)
+            free(batch->events[i]->value); /* a view: one allocation */
         free(batch->events[0]); /* the items: the first is their start */
         free(batch->events);
     }

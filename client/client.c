@@ -18,6 +18,8 @@ struct sl_client {
     zpoller_t *poller;       /* on sock, for timeouts */
     char *endpoint;          /* for error messages, owned */
     Sluice__Envelope *batch; /* events being handed out, owned */
+    sl_value_t *progress;    /* the value of the PROGRESS event handed out
+                                last, owned */
     size_t next_event;       /* index into batch */
     zlistx_t *following;     /* ids of runs not yet finished, owned */
     zlistx_t *pending;       /* envelopes (events, results) that came
@@ -86,6 +88,7 @@ sl_client_destroy(sl_client_t **p)
         return;
     sl_client_t *c = *p;
     sl_envelope_free(&c->batch);
+    sl_value_destroy(&c->progress);
     zlistx_destroy(&c->following);
     for (Sluice__Envelope *env = c->pending ? zlistx_first(c->pending) : NULL;
          env; env = zlistx_next(c->pending))
@@ -368,9 +371,14 @@ result_value(const Sluice__RunResult *r)
     return map;
 }
 
+/* e for the caller; a PROGRESS event's value is decoded into c (one that
+ * does not decode is handed out as NULL). */
 static void
-fill_event(const Sluice__Event *e, sl_event_t *out)
+fill_event(sl_client_t *c, const Sluice__Event *e, sl_event_t *out)
 {
+    sl_value_destroy(&c->progress);
+    if (e->kind == SLUICE__EVENT__KIND__PROGRESS && e->value)
+        sl_wire_value_unpack(e->value, &c->progress, NULL);
     *out = (sl_event_t){
         .kind = (sl_event_kind_t)e->kind,
         .run_id = e->run_id,
@@ -384,6 +392,7 @@ fill_event(const Sluice__Event *e, sl_event_t *out)
         .total = e->total,
         .done = e->done,
         .cache_key = e->cache_key,
+        .value = c->progress,
     };
 }
 
@@ -398,7 +407,7 @@ sl_client_wait(sl_client_t *c, sl_event_t *event, sl_value_t **result,
         err = &local;
     for (;;) {
         if (c->batch && c->next_event < c->batch->events->n_events) {
-            fill_event(c->batch->events->events[c->next_event++], event);
+            fill_event(c, c->batch->events->events[c->next_event++], event);
             return 1;
         }
         sl_envelope_free(&c->batch);

@@ -109,6 +109,7 @@ sl_envelope_kind(const Sluice__Envelope *env)
     case SLUICE__ENVELOPE__BODY_ERROR: return "error";
     case SLUICE__ENVELOPE__BODY_WATCH: return "watch";
     case SLUICE__ENVELOPE__BODY_CANCEL_TASKS: return "cancel_tasks";
+    case SLUICE__ENVELOPE__BODY_PROGRESS: return "progress";
     default: return "unknown";
     }
 }

@@ -174,6 +174,27 @@ sl_load_stats_to_value(const sl_load_stats_t *s)
     return v;
 }
 
+bool
+sl_load_stats_counts(const sl_value_t *v, uint64_t counts[3])
+{
+    const sl_value_t *sent = sl_value_lookup(v, "sent"),
+                     *answered = sl_value_lookup(v, "answered"),
+                     *status = sl_value_lookup(v, "status"),
+                     *errors = sl_value_lookup(v, "errors");
+    if (sl_value_type(sent) != SL_INT || sl_value_type(answered) != SL_INT ||
+        sl_value_type(status) != SL_MAP || sl_value_type(errors) != SL_MAP)
+        return false;
+    counts[0] = (uint64_t)sl_value_get_int(sent);
+    counts[1] = (uint64_t)sl_value_get_int(answered);
+    counts[2] = 0;
+    for (size_t i = 0; i < sl_value_count(errors); i++)
+        counts[2] += (uint64_t)sl_value_get_int(sl_value_at(errors, i));
+    for (size_t i = 0; i < sl_value_count(status); i++)
+        if (atoi(sl_value_key_at(status, i)) >= 400)
+            counts[2] += (uint64_t)sl_value_get_int(sl_value_at(status, i));
+    return true;
+}
+
 static int
 read_count(const sl_value_t *v, const char *key, uint64_t *out, sl_error_t *err)
 {

@@ -80,6 +80,11 @@ uint32_t sl_load_stats_seconds_used(const sl_load_stats_t *s);
 /* Requests that failed: no response, or a status of 400 or more. */
 uint64_t sl_load_stats_failed(const sl_load_stats_t *s);
 
+/* From a share's figures as a value: requests sent, answered and failed
+ * (counts[0..3)); false when v is not such a value. For the broker's
+ * /metrics, without reading the whole histogram. */
+bool sl_load_stats_counts(const sl_value_t *v, uint64_t counts[3]);
+
 /* s as a value, or NULL when memory runs out. */
 sl_value_t *sl_load_stats_to_value(const sl_load_stats_t *s);
 

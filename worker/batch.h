@@ -54,6 +54,8 @@ typedef struct {
     sl_buf_t stores;                 /* store_t of the stores sent and not
                                         yet waited for (exec_cache.c) */
     bool is_missing;                 /* the last lookup mostly missed */
+    pid_t pid;                       /* its process: a forked child sends
+                                        no progress on its sockets */
     uint32_t *cost_us;               /* per task of the registry, its average
                                         compute time here; 0: none measured
                                         yet. NULL: unknown, all lock */

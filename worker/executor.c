@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Idle cache connections an executor keeps between batches. A batch
  * that names more URLs opens more: none of its jobs' connections changes
@@ -236,6 +237,7 @@ compute(executor_t *ex, job_t *j)
     uint64_t start = sl_batch_now_us();
     sl_isolate_outcome_t outcome = SL_ISOLATE_OK;
     ex->ctx.task_id = t->task_id;
+    ex->ctx.attempt = t->attempt;
     atomic_store(&ex->board->running, t->task_id);
     if (j->is_program) {
         sl_batch_run_program(ex, j);
@@ -331,6 +333,31 @@ tell_worker(executor_t *ex, zframe_t **frame)
     zmsg_addmem(msg, ex->trips.data, ex->trips.size);
     ex->answered.size = ex->answered_stats.size = ex->trips.size = 0;
     zmsg_send(&msg, ex->pipe);
+}
+
+/* ctx->progress: a Progress envelope of the running task, through the
+ * worker thread (never on a lane: a lane carries answers only). */
+static void
+send_progress(sl_task_ctx_t *ctx, const sl_value_t *value)
+{
+    executor_t *ex = ctx->owner;
+    Sluice__Envelope env = SLUICE__ENVELOPE__INIT;
+    Sluice__Progress p = SLUICE__PROGRESS__INIT;
+    if (getpid() != ex->pid || sl_wire_value_view(value, &p.value, NULL) < 0)
+        return;
+    p.task_id = ctx->task_id;
+    p.attempt = ctx->attempt;
+    env.version = SL_PROTOCOL_VERSION;
+    env.body_case = SLUICE__ENVELOPE__BODY_PROGRESS;
+    env.progress = &p;
+    size_t size = sluice__envelope__get_packed_size(&env);
+    zframe_t *frame = size <= SL_MSG_MAX_BYTES ? zframe_new(NULL, size) : NULL;
+    if (frame) {
+        sluice__envelope__pack(&env, zframe_data(frame));
+        tell_worker(ex, &frame);
+    }
+    zframe_destroy(&frame);
+    free(p.value);
 }
 
 /* The Result of j into r; its value a view to free after sending. A value
@@ -592,6 +619,9 @@ executor_actor(zsock_t *pipe, void *args)
     ex.ctx.worker_id = ex.cfg->worker_id;
     ex.ctx.board = ex.board;
     ex.ctx.http_rules = ex.cfg->http_rules;
+    ex.ctx.progress = send_progress;
+    ex.ctx.owner = &ex;
+    ex.pid = getpid();
     ex.caches = sl_cache_pool_new(KEEP_CACHES); /* NULL: tasks run uncached */
     ex.cost_us = calloc(sl_registry_count(ex.cfg->registry) + 1,
                         sizeof *ex.cost_us);  /* NULL: every task locks */

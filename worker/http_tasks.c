@@ -68,6 +68,16 @@ is_cancelled(void *ctx)
     return sl_task_is_cancelled(ctx);
 }
 
+/* A share's figures so far, to the broker and on to `sluice load`. */
+static void
+report(void *ctx, const sl_load_stats_t *so_far)
+{
+    sl_value_t *v = sl_load_stats_to_value(so_far);
+    if (v)
+        sl_task_progress(ctx, v);
+    sl_value_destroy(&v);
+}
+
 /* Fails the task unless the rules allow url's origin. */
 static int
 check_allowed(sl_task_ctx_t *ctx, const char *task, const char *url)
@@ -285,6 +295,9 @@ task_load(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
         return sl_task_fail(ctx, "load: takes a scenario, the share's index, "
                                  "the number of shares and its start (unix "
                                  "us)");
+    if (ctx->attempt > 1) /* its requests would go twice, and late */
+        return sl_task_fail(ctx, "load: a share runs once: its attempt 1 "
+                                 "was lost (its worker died or left)");
     if (sl_load_spec_read(&spec, sl_value_at(args, 0), "load", &err) < 0)
         return sl_task_fail(ctx, "%s", err.msg);
     const char *origins[SL_LOAD_MAX_REQUESTS];
@@ -301,6 +314,7 @@ task_load(sl_task_ctx_t *ctx, const sl_value_t *args, sl_value_t **result)
         .connections = (spec.connections + shares - 1) / shares,
         .multi = thread_multi(),
         .stop = is_cancelled,
+        .progress = report,
         .ctx = ctx,
     };
     sl_load_stats_t stats;

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECK_MS    20 /* how often stop() is asked at least */
-#define EVENTS      64 /* epoll events taken at once */
-#define PROGRESS_NS 1000000000ull
+#define CHECK_MS    20           /* how often stop() is asked at least */
+#define EVENTS      64           /* epoll events taken at once */
+#define PROGRESS_NS 500000000ull /* how often progress() is called */
 
 /* A transfer and what it was made of. */
 typedef struct slot {

@@ -28,3 +28,10 @@ sl_task_is_cancelled(const sl_task_ctx_t *ctx)
     return ctx->board && ctx->task_id &&
            atomic_load(&ctx->board->cancel_id) == ctx->task_id;
 }
+
+void
+sl_task_progress(sl_task_ctx_t *ctx, const sl_value_t *value)
+{
+    if (ctx->progress && ctx->task_id)
+        ctx->progress(ctx, value);
+}

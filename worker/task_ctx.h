@@ -23,9 +23,20 @@ struct sl_task_ctx {
     const char *worker_id;                  /* borrowed from the worker */
     const struct sl_http_rules *http_rules; /* --http-allow; NULL: none */
     uint64_t task_id;                       /* of the task running now */
+    uint32_t attempt;                       /* and its attempt */
+    /* Sends a Progress of the running task to the broker (executor.c);
+     * NULL: none can be sent. */
+    void (*progress)(struct sl_task_ctx *ctx, const sl_value_t *value);
+    void *owner;              /* the executor, for progress */
     sl_cancel_board_t *board; /* the executor's; NULL: never cancelled */
     bool has_failed;          /* sl_task_fail was called */
     char error[512];          /* its message */
 };
+
+/* Reports the running task's figures so far (docs/PROTOCOL.md,
+ * "Progress"): streamed to the run's followers. Not part of the public
+ * task API yet; load@1 uses it. No-op where none can be sent (a child of
+ * --isolate). */
+void sl_task_progress(sl_task_ctx_t *ctx, const sl_value_t *value);
 
 #endif

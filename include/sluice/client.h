@@ -21,7 +21,8 @@ typedef enum {
     SL_EVENT_DONE = 2,    /* computed */
     SL_EVENT_CACHED = 3,  /* served from the cache */
     SL_EVENT_FAILED = 4,  /* failed: error says why */
-    SL_EVENT_WAITING = 5  /* no connected worker has this task */
+    SL_EVENT_WAITING = 5, /* no connected worker has this task */
+    SL_EVENT_PROGRESS = 6 /* a running task's figures so far: value */
 } sl_event_kind_t;
 
 typedef enum {
@@ -48,6 +49,9 @@ typedef struct sl_event {
     uint32_t done;            /* of which finished (done or failed) */
     const char *cache_key;    /* DONE / CACHED: the key its result is
                                  under ("" if none) */
+    const sl_value_t *value;  /* PROGRESS: what the task reported so far
+                                 (borrowed until the next call); else
+                                 NULL */
 } sl_event_t;
 
 /* Connects (lazily: a broker that is not up yet is waited for). NULL, with

@@ -24,6 +24,10 @@ One case per line, fields separated by one space, bytes in hex:
   yaml NAME TEXT WIRE                   YAML text (a flow file's dialect,
                                         docs/FLOWS.md) read as a Value
   bad_yaml NAME TEXT                    YAML text every reader refuses
+  hist NAME SAMPLES WIRE                a latency histogram of SAMPLES
+                                        (comma-separated) as a Value on
+                                        the wire: how load shares send
+                                        theirs (docs/LOAD.md)
 
 The lock and YAML cases' answers are written here by hand from YAML 1.2.2's core
 schema (10.3.2), not by either reader; most are the scalars a YAML 1.1
@@ -161,6 +165,36 @@ TASKS = [
 ]
 
 
+# Histograms: exact below 256; above, 128 buckets per power of two
+# (docs/LOAD.md, "The histogram on the wire"). Written here from that
+# text, not from common/hist.c.
+HISTS = [
+    ("empty", []),
+    ("exact", [0, 1, 1, 255]),
+    ("log_linear", [256, 257, 258, 259, 1000, 1003, 1004, 65535, 65536,
+                    10 ** 6, 10 ** 9, 2 ** 62 + 12345]),
+]
+
+
+def bucket_low(v):
+    if v < 256:
+        return v
+    shift = v.bit_length() - 1 - 7
+    return (v >> shift) << shift
+
+
+def hist_value(samples):
+    lows = {}
+    for v in samples:
+        lows[bucket_low(v)] = lows.get(bucket_low(v), 0) + 1
+    buckets = []
+    for low in sorted(lows):
+        buckets += [low, lows[low]]
+    return {"count": len(samples), "min": min(samples, default=0),
+            "max": max(samples, default=0), "sum": float(sum(samples)),
+            "buckets": buckets}
+
+
 def hx(b):
     return b.hex() if b else "-"
 
@@ -180,7 +214,14 @@ def envelopes():
                        cache_key="sluice:v1:default:k", version=1)
     failed = pb.Result(task_id=256, attempt=1, status=pb.Result.ERROR,
                        error="ValueError: no", failure=pb.Result.TASK_ERROR)
+    progress = values.to_wire({"sent": 3, "answered": 2})
+    event = pb.Event(run_id="r1", node="share-0", kind=pb.Event.PROGRESS,
+                     worker_id="w1", total=2, value=progress)
     return [
+        ("progress", pb.Envelope(version=1, progress=pb.Progress(
+            task_id=255, attempt=2, value=progress))),
+        ("events_progress", pb.Envelope(version=1, events=pb.EventBatch(
+            events=[event]))),
         ("submit", pb.Envelope(version=1, submit=pb.Submit(
             flow=flow, events=True, worker_wait_ms=5000))),
         ("ready", pb.Envelope(version=1, ready=pb.Ready(
@@ -252,6 +293,10 @@ def main(out):
           file=out)
     for name, env in envelopes():
         print("envelope", name, hx(env.SerializeToString()), file=out)
+    for name, samples in HISTS:
+        print("hist", name, ",".join(str(s) for s in samples) or "-",
+              hx(values.to_wire(hist_value(samples)).SerializeToString()),
+              file=out)
     for name, task_id, attempt, worker, token in LOCK_TOKENS:
         print("lock_token", name, task_id, attempt, worker, token, file=out)
     for name, held, task_id, attempt, yes in TAKEOVERS:

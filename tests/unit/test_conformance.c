@@ -17,6 +17,7 @@
 #include "digest.h"
 #include "entry.h"
 #include "flow.h"
+#include "hist.h"
 #include "key.h"
 #include "lock_token.h"
 #include "wire.h"
@@ -243,11 +244,43 @@ check_bad_yaml(char **f)
     free(text);
 }
 
+/* A histogram of the samples goes on the wire as the vector has it, and
+ * comes back from it as the same histogram. */
+static void
+check_hist(char **f)
+{
+    sl_hist_t *h = sl_hist_new(), *back = sl_hist_new();
+    sl_buf_t wire = {0}, again = {0};
+    sl_error_t err = {0};
+    for (char *p = f[2]; *p && *p != '-';) {
+        char *end;
+        sl_hist_add(h, strtoull(p, &end, 10));
+        p = *end == ',' ? end + 1 : end;
+    }
+    sl_value_t *v = sl_hist_to_value(h), *w = NULL;
+    assert_int_equal(sl_wire_value_encode(v, &wire, NULL), 0);
+    assert_bytes(wire.data, wire.size, f[3], f[1]);
+    assert_int_equal(sl_wire_value_decode(wire.data, wire.size, &w, NULL), 0);
+    if (sl_hist_merge_value(back, w, &err) < 0)
+        fail_msg("hist %s: %s", f[1], err.msg);
+    sl_value_t *x = sl_hist_to_value(back);
+    assert_int_equal(sl_wire_value_encode(x, &again, NULL), 0);
+    assert_bytes(again.data, again.size, f[3], f[1]);
+    sl_value_destroy(&v);
+    sl_value_destroy(&w);
+    sl_value_destroy(&x);
+    sl_buf_fini(&wire);
+    sl_buf_fini(&again);
+    sl_hist_destroy(&h);
+    sl_hist_destroy(&back);
+}
+
 static const struct {
     const char *kind;
     size_t fields;
     void (*check)(char **f);
 } kinds[] = {
+    {"hist", 4, check_hist},
     {"value", 5, check_value},
     {"bad_value", 3, check_bad_value},
     {"task", 7, check_task},

@@ -332,6 +332,39 @@ test_node_pending_and_running_fail_on_cancel(void **state)
     world_end(&wd);
 }
 
+/* A running job's progress is an event for the followers, its value
+ * taken; once the job is no longer running (its run cancelled), progress
+ * is dropped. */
+static void
+test_job_progress_is_an_event_only_while_it_runs(void **state)
+{
+    (void)state;
+    world_t wd;
+    world_start(&wd, "flow: f\ntasks:\n  a: {run: sleep_ms, args: [1, 2]}\n");
+    sl_job_t *jobs[4];
+    assert_int_equal(take(&wd, jobs, 4), 1);
+    sl_run_events_sent(wd.run);
+    sl_value_t *v = sl_value_new_int(7);
+    sl_run_job_progress(wd.run, jobs[0], &v, "w1");
+    assert_null(v);
+    const sl_run_event_t *e;
+    assert_int_equal(sl_run_events(wd.run, &e), 1);
+    assert_int_equal(e[0].kind, SL_EVENT_PROGRESS);
+    assert_int_equal(sl_value_get_int(e[0].value), 7);
+    assert_string_equal(e[0].worker_id, "w1");
+    sl_run_events_sent(wd.run);
+    zlistx_t *held = zlistx_new();
+    sl_run_cancel(wd.run, wd.sched, "cancelled", held);
+    assert_int_equal(zlistx_size(held), 1);
+    sl_run_events_sent(wd.run);
+    v = sl_value_new_int(8);
+    sl_run_job_progress(wd.run, jobs[0], &v, "w1");
+    assert_null(v); /* taken, and freed */
+    assert_int_equal(sl_run_events(wd.run, &e), 0);
+    zlistx_destroy(&held);
+    world_end(&wd);
+}
+
 /* Arguments a worker could never receive fail the node at once, saying
  * which cap; on fdda4fe the worker was sent none and answered "args must
  * be a list". */
@@ -716,6 +749,7 @@ main(void)
         cmocka_unit_test(
             test_node_fails_when_a_job_fails_for_good_and_cancels_the_rest),
         cmocka_unit_test(test_node_pending_and_running_fail_on_cancel),
+        cmocka_unit_test(test_job_progress_is_an_event_only_while_it_runs),
         cmocka_unit_test(
             test_node_whose_arguments_pass_the_value_caps_fails_saying_so),
         cmocka_unit_test(
