@@ -29,7 +29,31 @@ struct sl_sched {
     size_t queued;         /* jobs in the ready queues */
     size_t held;           /* jobs held by workers */
     zhashx_t *serving;     /* queue key -> workers serving it (uintptr_t) */
+    bool took_spread;      /* a take since sl_sched_round took a job of a
+                              spread queue */
 };
+
+/* The queues of load shares (docs/LOAD.md) spread over the workers: a
+ * take gives a worker at most one of them, so a dispatch round gives
+ * every load worker one before any gets a second, and each share starts
+ * at once rather than behind another in a worker's prefetch. */
+static bool
+is_spread(const char *key)
+{
+    return !strcmp(key, "load") || !strncmp(key, "load@", 5);
+}
+
+void
+sl_sched_round(sl_sched_t *s)
+{
+    s->took_spread = false;
+}
+
+bool
+sl_sched_took_spread(const sl_sched_t *s)
+{
+    return s->took_spread;
+}
 
 static int
 compare_due(const void *a, const void *b)
@@ -444,14 +468,16 @@ sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out, size_t max)
         share = w->slots;
     if (max > share)
         max = share;
-    bool is_progress = true;
+    bool is_progress = true, took_spread = false;
     while (n < max && is_progress) { /* round robin over w's queues */
         is_progress = false;
         for (size_t k = 0; k < w->key_count && n < max; k++) {
             sl_squeue_t *q = zhashx_lookup(s->queues, w->keys[k]);
             sl_job_t *job = q ? zlistx_first(q->jobs) : NULL;
-            if (!job)
+            if (!job || (took_spread && is_spread(w->keys[k])))
                 continue;
+            if (is_spread(w->keys[k]))
+                took_spread = s->took_spread = true;
             if (job->is_suspect && (n > 0 || w->in_flight > 0))
                 return n;
             zlistx_delete(q->jobs, job->queue_handle);

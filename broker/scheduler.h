@@ -123,10 +123,16 @@ sl_bworker_t *sl_sched_find_worker(sl_sched_t *s, zframe_t *identity);
  * the caller gives each back to its run (sl_run_job_lost). */
 void sl_sched_remove_worker(sl_sched_t *s, sl_bworker_t *w, zlistx_t *released);
 
+/* Dispatch rounds: sl_sched_round starts one; sl_sched_took_spread says
+ * whether a take since then gave a worker a load share, which it gives
+ * one at a time (so another round is due). */
+void sl_sched_round(sl_sched_t *s);
+bool sl_sched_took_spread(const sl_sched_t *s);
+
 /* Takes up to max jobs that w can run, oldest first (no more than w's
  * fair share of the queued and held jobs, less what it holds, and at least
- * its slots when it holds none), and marks them RUNNING with w as holder.
- * Returns how many. A suspect job at the front
+ * its slots when it holds none), and marks them RUNNING with w as holder;
+ * at most one load share (a spread queue's job). Returns how many. A suspect job at the front
  * of one of w's queues is taken only by an idle worker, alone; until then
  * w takes nothing, so that it drains. */
 size_t sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out,

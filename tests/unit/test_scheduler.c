@@ -197,6 +197,43 @@ test_two_workers_share_the_queue_fairly(void **state)
     world_end(&wd);
 }
 
+/* Load shares spread: a take gives a worker one, so every load worker
+ * gets one before any gets two; a lone worker takes them one per take,
+ * each take saying another round is due. */
+static void
+test_load_shares_go_one_per_worker_per_take(void **state)
+{
+    (void)state;
+    world_t wd;
+    world_start(&wd, 2);
+    sl_bworker_t *a = add_worker(&wd, "a", 2, "load add");
+    sl_bworker_t *b = add_worker(&wd, "b", 2, "load add");
+    for (size_t i = 0; i < 3; i++)
+        sl_sched_enqueue(wd.s, &wd.jobs[i], "load", false);
+    sl_sched_enqueue(wd.s, &wd.jobs[3], "add", false);
+    sl_job_t *out[16];
+    sl_sched_round(wd.s);
+    assert_false(sl_sched_took_spread(wd.s));
+    assert_int_equal(sl_sched_take(wd.s, a, out, 16), 2); /* a share, add */
+    assert_ptr_equal(out[0], &wd.jobs[0]);
+    assert_ptr_equal(out[1], &wd.jobs[3]);
+    assert_true(sl_sched_took_spread(wd.s));
+    assert_int_equal(sl_sched_take(wd.s, b, out, 16), 1);
+    assert_ptr_equal(out[0], &wd.jobs[1]);
+    sl_sched_round(wd.s); /* the next round: the third share, to b, which
+                             holds less than its fair share */
+    assert_false(sl_sched_took_spread(wd.s));
+    assert_int_equal(sl_sched_take(wd.s, a, out, 16), 0);
+    assert_int_equal(sl_sched_take(wd.s, b, out, 16), 1);
+    assert_ptr_equal(out[0], &wd.jobs[2]);
+    assert_true(sl_sched_took_spread(wd.s));
+    sl_sched_round(wd.s);
+    assert_int_equal(sl_sched_take(wd.s, a, out, 16), 0);
+    assert_int_equal(sl_sched_take(wd.s, b, out, 16), 0);
+    assert_false(sl_sched_took_spread(wd.s)); /* nothing left: rounds end */
+    world_end(&wd);
+}
+
 static void
 test_a_delayed_job_is_queued_when_it_is_due(void **state)
 {
@@ -450,6 +487,7 @@ main(void)
         cmocka_unit_test(
             test_prefetch_grows_for_short_tasks_and_not_for_long_ones),
         cmocka_unit_test(test_two_workers_share_the_queue_fairly),
+        cmocka_unit_test(test_load_shares_go_one_per_worker_per_take),
         cmocka_unit_test(test_a_delayed_job_is_queued_when_it_is_due),
         cmocka_unit_test(test_delayed_jobs_come_back_in_due_order),
         cmocka_unit_test(test_a_queue_is_freed_once_nothing_waits_in_it),
