@@ -9,12 +9,13 @@
 
 /* Exit codes of every subcommand. */
 enum {
-    SL_EXIT_OK = 0,       /* everything succeeded */
-    SL_EXIT_FAILED = 1,   /* the run (or the command) failed */
-    SL_EXIT_USAGE = 2,    /* bad arguments or a bad flow file */
-    SL_EXIT_CONNECT = 3,  /* no broker or no cache to talk to, or the
-                             broker refused or cut this client */
-    SL_EXIT_CANCELLED = 4 /* the run was cancelled (sluice cancel) */
+    SL_EXIT_OK = 0,        /* everything succeeded */
+    SL_EXIT_FAILED = 1,    /* the run (or the command) failed */
+    SL_EXIT_USAGE = 2,     /* bad arguments or a bad flow file */
+    SL_EXIT_CONNECT = 3,   /* no broker or no cache to talk to, or the
+                              broker refused or cut this client */
+    SL_EXIT_CANCELLED = 4, /* the run was cancelled (sluice cancel) */
+    SL_EXIT_THRESHOLD = 5  /* sluice load: a --threshold was broken */
 };
 
 #define SL_CLI_BROKER "tcp://127.0.0.1:5555"
@@ -34,6 +35,7 @@ int sl_cli_bench(int argc, char **argv);
 int sl_cli_keygen(int argc, char **argv);
 int sl_cli_health(int argc, char **argv);
 int sl_cli_logs(int argc, char **argv);
+int sl_cli_load(int argc, char **argv);
 
 /* Parses a whole decimal number from min to max for option opt of command
  * cmd into *out; on anything else says so on stderr and returns -1. */

@@ -96,6 +96,8 @@ sl_local_start(const sl_local_options_t *opt, sl_error_t *err)
             .blob_dir = l->blob_dir,
             .exec_rules = opt->exec_rule_count ? opt->exec_rules : any,
             .exec_rule_count = opt->exec_rule_count ? opt->exec_rule_count : 1,
+            .http_allow = opt->http_allow,
+            .http_allow_count = opt->http_allow_count,
         };
         if (!(l->workers[i] = sl_worker_new(&wopt, err)))
             break;

@@ -22,6 +22,9 @@ typedef struct sl_local_options {
                                       any (the user runs their own flow,
                                       as make does) */
     size_t exec_rule_count;
+    const char *const *http_allow; /* where http and load tasks may send;
+                                      none: no http tasks */
+    size_t http_allow_count;
 } sl_local_options_t;
 
 /* Starts them; NULL, with err, if one cannot start (nothing is left). */

@@ -22,7 +22,10 @@ usage(FILE *out)
                  "RUN NODE[I]   what a failed program attempt wrote\n  cache "
                  "get|del|stats|ls|explain   look at the result cache\n  bench "
                  "WORKLOAD     measure throughput and latency against this "
-                 "host's limits\n  keygen NAME...     make CURVE key pairs "
+                 "host's limits\n  load URL|FILE      an open-loop HTTP load "
+                 "test "
+                 "(--local, or on the workers)\n  keygen NAME...     make "
+                 "CURVE key pairs "
                  "(NAME.key, NAME.pub)\n  health [HOST:]PORT is a broker's or "
                  "worker's --http port healthy (exit 0)\nRun `sluice COMMAND "
                  "--help` for a command's options.\n");
@@ -49,6 +52,8 @@ main(int argc, char **argv)
         return sl_cli_cache(argc - 1, argv + 1);
     if (!strcmp(argv[1], "bench"))
         return sl_cli_bench(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "load"))
+        return sl_cli_load(argc - 1, argv + 1);
     if (!strcmp(argv[1], "keygen"))
         return sl_cli_keygen(argc - 1, argv + 1);
     if (!strcmp(argv[1], "health"))

@@ -167,3 +167,84 @@ expect_lanes() { # expect_lanes WORKER-PATTERN FLOW: runs FLOW until the
 expect_eq() { # expect_eq ACTUAL EXPECTED WHAT
     [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
 }
+
+start_nginx() { # sets NGINX_PORT, NGINX_PID, NGINX_URL, NGINX_ACCESS: a
+    # real HTTP server on loopback (Debian's nginx-light) as one process
+    # (master_process off: a SIGSTOP stops all of it), logging each request
+    # to NGINX_ACCESS (a line each: what tests wait on). / answers 200
+    # "hello", /fail 500, /echo the method, URI and X-User header.
+    local nginx
+    nginx=$(command -v nginx || echo /usr/sbin/nginx)
+    [ -x "$nginx" ] || fail "nginx is not installed (nginx-light)"
+    NGINX_PORT=$(ports 1)
+    NGINX_URL="http://127.0.0.1:$NGINX_PORT"
+    NGINX_ACCESS="$WORK/nginx/access.log"
+    mkdir -p "$WORK/nginx"
+    cat >"$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx.log;
+events { worker_connections 4096; }
+http {
+  access_log $NGINX_ACCESS;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / { return 200 "hello\n"; }
+    location /fail { return 500 "no\n"; }
+    location /echo { return 200 "\$request_method \$request_uri \$http_x_user\n"; }
+  }
+}
+CONF
+    "$nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx.log" \
+        >>"$WORK/nginx.log" 2>&1 &
+    NGINX_PID=$!
+    PIDS+=("$NGINX_PID")
+    for _ in $(seq 100); do
+        curl -sf "$NGINX_URL/" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    fail "nginx did not start on port $NGINX_PORT"
+}
+
+start_silent() { # sets SILENT_PORT: a listener that takes connections and
+    # never answers (a server that hangs: requests time out)
+    SILENT_PORT=$(ports 1)
+    python3 -c 'import signal, socket, sys, time
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(4096)
+kept = []
+while True:
+    c, _ = s.accept()
+    kept.append(c)' "$SILENT_PORT" >>"$WORK/silent.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do
+        python3 -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+            "$SILENT_PORT" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    fail "the silent listener did not start"
+}
+
+access_lines() { # access_lines: requests nginx has logged so far
+    [ -f "$NGINX_ACCESS" ] && wc -l <"$NGINX_ACCESS" | tr -d ' ' || echo 0
+}
+
+wait_requests() { # wait_requests N: up to 20 s until nginx logged N
+    for _ in $(seq 400); do
+        [ "$(access_lines)" -ge "$1" ] && return 0
+        sleep 0.05
+    done
+    fail "nginx logged only $(access_lines) of $1 requests"
+}
