@@ -132,9 +132,9 @@ bool sl_sched_took_spread(const sl_sched_t *s);
 /* Takes up to max jobs that w can run, oldest first (no more than w's
  * fair share of the queued and held jobs, less what it holds, and at least
  * its slots when it holds none), and marks them RUNNING with w as holder;
- * at most one load share (a spread queue's job). Returns how many. A suspect job at the front
- * of one of w's queues is taken only by an idle worker, alone; until then
- * w takes nothing, so that it drains. */
+ * at most one load share (a spread queue's job). Returns how many. A suspect
+ * job at the front of one of w's queues is taken only by an idle worker, alone;
+ * until then w takes nothing, so that it drains. */
 size_t sl_sched_take(sl_sched_t *s, sl_bworker_t *w, sl_job_t **out,
                      size_t max);
 

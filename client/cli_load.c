@@ -230,6 +230,11 @@ parse_args(load_args_t *a, int argc, char **argv)
         usage(stderr);
         return -1;
     }
+    if (a->workers && !a->is_local) {
+        fprintf(stderr, "sluice load: --workers goes with --local (on a "
+                        "cluster, --shares N)\n");
+        return -1;
+    }
     a->target = argv[optind];
     return 0;
 }

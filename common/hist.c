@@ -179,18 +179,6 @@ sl_hist_to_value(const sl_hist_t *h)
     return v;
 }
 
-/* v[key] as an int >= 0, or SL_EINVAL naming key. */
-static int
-want_count(const sl_value_t *v, const char *key, uint64_t *out, sl_error_t *err)
-{
-    const sl_value_t *f = sl_value_lookup(v, key);
-    if (sl_value_type(f) != SL_INT || sl_value_get_int(f) < 0)
-        return sl_error_set(err, SL_EINVAL,
-                            "histogram: '%s' must be an integer >= 0", key);
-    *out = (uint64_t)sl_value_get_int(f);
-    return 0;
-}
-
 int
 sl_hist_merge_value(sl_hist_t *h, const sl_value_t *v, sl_error_t *err)
 {
@@ -199,9 +187,9 @@ sl_hist_merge_value(sl_hist_t *h, const sl_value_t *v, sl_error_t *err)
                      *buckets = sl_value_lookup(v, "buckets");
     if (sl_value_type(v) != SL_MAP)
         return sl_error_set(err, SL_EINVAL, "histogram: must be a map");
-    if (want_count(v, "count", &count, err) < 0 ||
-        want_count(v, "min", &min, err) < 0 ||
-        want_count(v, "max", &max, err) < 0)
+    if (sl_value_want_count(v, "count", "histogram", &count, err) < 0 ||
+        sl_value_want_count(v, "min", "histogram", &min, err) < 0 ||
+        sl_value_want_count(v, "max", "histogram", &max, err) < 0)
         return SL_EINVAL;
     if (sl_value_type(sum) != SL_DOUBLE || !(sl_value_get_double(sum) >= 0))
         return sl_error_set(err, SL_EINVAL,

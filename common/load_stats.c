@@ -195,17 +195,6 @@ sl_load_stats_counts(const sl_value_t *v, uint64_t counts[3])
     return true;
 }
 
-static int
-read_count(const sl_value_t *v, const char *key, uint64_t *out, sl_error_t *err)
-{
-    const sl_value_t *f = sl_value_lookup(v, key);
-    if (sl_value_type(f) != SL_INT || sl_value_get_int(f) < 0)
-        return sl_error_set(err, SL_EINVAL,
-                            "load stats: '%s' must be an integer >= 0", key);
-    *out = (uint64_t)sl_value_get_int(f);
-    return 0;
-}
-
 /* map's entries into counts: keys are status codes (names NULL) or
  * names[i]. */
 static int
@@ -246,7 +235,7 @@ read_stats(sl_load_stats_t *s, const sl_value_t *v, sl_error_t *err)
     int rc = 0;
 #define READ(name)                                                             \
     if (rc == 0)                                                               \
-        rc = read_count(v, #name, &s->name, err);
+        rc = sl_value_want_count(v, #name, "load stats", &s->name, err);
     COUNTERS(READ)
     READ(max_lag_us)
 #undef READ

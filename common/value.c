@@ -566,6 +566,18 @@ sl_value_put_int(sl_value_t *map, const char *key, int64_t i)
     return v ? sl_value_put(map, key, &v) : SL_ENOMEM;
 }
 
+int
+sl_value_want_count(const sl_value_t *map, const char *key, const char *what,
+                    uint64_t *out, sl_error_t *err)
+{
+    const sl_value_t *f = sl_value_lookup(map, key);
+    if (sl_value_type(f) != SL_INT || sl_value_get_int(f) < 0)
+        return sl_error_set(err, SL_EINVAL, "%s: '%s' must be an integer >= 0",
+                            what, key);
+    *out = (uint64_t)sl_value_get_int(f);
+    return 0;
+}
+
 /* Counts v's nodes into *count; SL_ETOOBIG past a cap (depth first). */
 static int
 count_capped(const sl_value_t *v, size_t depth, size_t *count, bool *is_deep)

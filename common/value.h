@@ -29,4 +29,9 @@ bool sl_value_is_utf8(const char *s, size_t size);
 int sl_value_put_string(sl_value_t *map, const char *key, const char *s);
 int sl_value_put_int(sl_value_t *map, const char *key, int64_t i);
 
+/* map[key] as an int >= 0 into *out, for decoding reports; else SL_EINVAL
+ * with err "WHAT: 'KEY' must be an integer >= 0". */
+int sl_value_want_count(const sl_value_t *map, const char *key,
+                        const char *what, uint64_t *out, sl_error_t *err);
+
 #endif

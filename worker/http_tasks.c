@@ -114,7 +114,32 @@ keep_body(char *data, size_t size, size_t n, void *p)
     return sl_buf_append(&r->body, data, size * n) == 0 ? size * n : 0;
 }
 
-/* The request's fields, checked; SL_EINVAL with the task failed. */
+/* The headers map as "Name: value" lines; -1 with the task failed. */
+static int
+read_headers(sl_task_ctx_t *ctx, const sl_value_t *map,
+             struct curl_slist **headers)
+{
+    for (size_t h = 0; h < sl_value_count(map); h++) {
+        const char *name = sl_value_key_at(map, h),
+                   *v = sl_value_get_string(sl_value_at(map, h), NULL);
+        sl_buf_t line = {0};
+        if (!v || !*name || strpbrk(v, "\r\n") || strpbrk(name, " :\r\n"))
+            return sl_task_fail(ctx,
+                                "http: header '%s' must be a name and a "
+                                "string of one line",
+                                name);
+        sl_buf_printf(&line, "%s: %s", name, v);
+        struct curl_slist *more =
+            line.data ? curl_slist_append(*headers, line.data) : NULL;
+        sl_buf_fini(&line);
+        if (!more)
+            return sl_task_fail(ctx, "http: out of memory");
+        *headers = more;
+    }
+    return 0;
+}
+
+/* The request's fields, checked; -1 with the task failed. */
 static int
 read_call(sl_task_ctx_t *ctx, const sl_value_t *args, sl_http_request_t *q,
           struct curl_slist **headers, bool *ok_any_status)
@@ -153,26 +178,17 @@ read_call(sl_task_ctx_t *ctx, const sl_value_t *args, sl_http_request_t *q,
             if (sl_value_type(f) != SL_BOOL)
                 return sl_task_fail(ctx, "http: '%s' must be true or false",
                                     key);
-            *(key[0] == 'i' ? &q->is_insecure : ok_any_status) =
-                sl_value_get_bool(f);
-        } else if (!strcmp(key, "headers") && sl_value_type(f) == SL_MAP) {
-            for (size_t h = 0; h < sl_value_count(f); h++) {
-                const char *v = sl_value_get_string(sl_value_at(f, h), NULL);
-                sl_buf_t line = {0};
-                if (!v || strpbrk(v, "\r\n") ||
-                    strpbrk(sl_value_key_at(f, h), " :\r\n"))
-                    return sl_task_fail(ctx,
-                                        "http: header '%s' must be a name "
-                                        "and a string of one line",
-                                        sl_value_key_at(f, h));
-                sl_buf_printf(&line, "%s: %s", sl_value_key_at(f, h), v);
-                struct curl_slist *more =
-                    line.data ? curl_slist_append(*headers, line.data) : NULL;
-                sl_buf_fini(&line);
-                if (!more)
-                    return sl_task_fail(ctx, "http: out of memory");
-                *headers = more;
-            }
+            if (!strcmp(key, "insecure"))
+                q->is_insecure = sl_value_get_bool(f);
+            else
+                *ok_any_status = sl_value_get_bool(f);
+        } else if (!strcmp(key, "headers")) {
+            if (sl_value_type(f) != SL_MAP)
+                return sl_task_fail(ctx, "http: 'headers' must be a map of "
+                                         "Name: value");
+            int rc = read_headers(ctx, f, headers);
+            if (rc < 0)
+                return rc;
         } else {
             return sl_task_fail(ctx,
                                 "http: unknown field '%s' (url, method, "

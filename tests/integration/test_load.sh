@@ -168,5 +168,11 @@ bad "--method, --header and --body go with a URL" "$WORK/typo.yaml" \
 bad "no-such.yaml: No such file" "$WORK/no-such.yaml"
 bad "--header 'nocolon': must be 'Name: value'" "$NGINX_URL/" \
     --header nocolon
+rc=0
+"$SLUICE" load "$NGINX_URL/" --workers 2 --rate 1 --duration 1s \
+    2>"$WORK/bad.err" || rc=$?
+expect_eq "$rc" 2 "exit code of --workers without --local"
+grep -q -- "--workers goes with --local" "$WORK/bad.err" ||
+    fail "--workers without --local: $(cat "$WORK/bad.err")"
 expect_eq "$(access_lines)" "$before" "requests sent by refused commands"
 pass "bad input refused, naming what is wrong, before anything is sent"

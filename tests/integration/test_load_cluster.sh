@@ -140,3 +140,37 @@ expect_eq "$(node "$out" get value | jq .status)" 200 "the call's status"
 node "$out" fail error | grep -q "answered 500" || fail "500 not an error"
 expect_eq "$(node "$out" any value | jq .status)" 500 "any_status: true"
 pass "http@1 in a flow: status and body; a 500 fails unless any_status"
+
+# 7. http@1's bad arguments fail their task, naming what is wrong.
+cat >"$WORK/badcall.yaml" <<EOF
+flow: badcall
+tasks:
+  nourl: {run: http, args: [{method: GET}], cache: none}
+  field: {run: http, args: [{url: '$NGINX_URL/', verb: GET}], cache: none}
+  heads: {run: http, args: [{url: '$NGINX_URL/', headers: [a]}], cache: none}
+  crlf: {run: http, args: [{url: '$NGINX_URL/', headers: {X: "a\nb"}}], cache: none}
+  body: {run: http, args: [{url: '$NGINX_URL/', body: 5}], cache: none}
+  wait: {run: http, args: [{url: '$NGINX_URL/', timeout_ms: 0}], cache: none}
+  flag: {run: http, args: [{url: '$NGINX_URL/', insecure: 1}], cache: none}
+  where: {run: http, args: [{url: 'file:///etc/passwd'}], cache: none}
+  two: {run: http, args: [{url: '$NGINX_URL/'}, 2], cache: none}
+  share: {run: load, args: [{}, 0, 1], cache: none}
+  scenario: {run: load, args: [{rate: 1, duration: 1s}, 0, 1, 0], cache: none}
+EOF
+out=$(run_json "$WORK/badcall.yaml") || true
+check_error() { # check_error NODE TEXT
+    node "$out" "$1" error | grep -qF -- "$2" ||
+        fail "node $1 said $(node "$out" "$1" error), not '$2'"
+}
+check_error nourl "http: 'url' is missing or not a string"
+check_error field "http: unknown field 'verb'"
+check_error heads "http: 'headers' must be a map"
+check_error crlf "http: header 'X' must be a name and a string of one line"
+check_error body "http: 'body' must be a string or bytes"
+check_error wait "http: 'timeout_ms' must be an integer >= 1"
+check_error flag "http: 'insecure' must be true or false"
+check_error where "must start with http:// or https://"
+check_error two "http: takes one argument"
+check_error share "load: takes a scenario, the share's index"
+check_error scenario "load: requests: missing"
+pass "http@1's and load@1's bad arguments: each fails naming what is wrong"
