@@ -309,7 +309,7 @@ read_vars(reader_t *r, sl_load_spec_t *s, const sl_value_t *vars)
         s->var_count = i + 1;
         const sl_value_t *range = sl_value_lookup(v, "range");
         if (sl_value_type(v) == SL_MAP) {
-            int64_t lo, hi;
+            int64_t lo = 0, hi = 0;
             if (sl_value_count(v) != 1 || sl_value_type(range) != SL_LIST ||
                 sl_value_count(range) != 2)
                 return fail(r, field, "must be {range: [LOW, HIGH]}");
@@ -366,7 +366,7 @@ read_headers(reader_t *r, sl_load_spec_t *s, sl_load_request_t *q,
     if (!q->headers)
         return sl_error_set(r->err, SL_ENOMEM, "out of memory");
     for (size_t i = 0; i < sl_value_count(h); i++) {
-        const char *name = sl_value_key_at(h, i), *value;
+        const char *name = sl_value_key_at(h, i), *value = NULL;
         sl_buf_t line = {0};
         snprintf(field, sizeof field, "%s.headers.%s", at, name);
         if (!is_token(name, 256))
@@ -395,7 +395,7 @@ read_request(reader_t *r, sl_load_spec_t *s, sl_load_request_t *q,
     static const char *const known[] = {"name", "method", "url", "headers",
                                         "body", "weight", NULL};
     char field[160];
-    const char *url, *method = "GET", *name = NULL, *body = NULL;
+    const char *url = NULL, *method = "GET", *name = NULL, *body = NULL;
     int64_t weight = 1;
     if (sl_value_type(v) != SL_MAP)
         return fail(r, at, "must be a map with a url");
@@ -579,7 +579,7 @@ sl_load_spec_read(sl_load_spec_t *s, const sl_value_t *v, const char *where,
                       "name)");
     }
     const sl_value_t *f;
-    int64_t n;
+    int64_t n = 0;
     if (rc == 0)
         rc = read_vars(&r, s, sl_value_lookup(v, "vars"));
     if (rc == 0)
