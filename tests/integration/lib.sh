@@ -172,14 +172,22 @@ start_nginx() { # sets NGINX_PORT, NGINX_PID, NGINX_URL, NGINX_ACCESS: a
     # real HTTP server on loopback (Debian's nginx-light) as one process
     # (master_process off: a SIGSTOP stops all of it), logging each request
     # to NGINX_ACCESS (a line each: what tests wait on). / answers 200
-    # "hello", /fail 500, /echo the method, URI and X-User header.
-    local nginx
+    # "hello", /fail 500, /echo the method, URI and X-User header. The same
+    # on NGINX_TLS_URL, over TLS (HTTP/2 offered) with a self-signed
+    # certificate for 127.0.0.1 that nothing trusts.
+    local nginx tls_port
     nginx=$(command -v nginx || echo /usr/sbin/nginx)
     [ -x "$nginx" ] || fail "nginx is not installed (nginx-light)"
     NGINX_PORT=$(ports 1)
     NGINX_URL="http://127.0.0.1:$NGINX_PORT"
     NGINX_ACCESS="$WORK/nginx/access.log"
+    tls_port=$(ports 1)
+    NGINX_TLS_URL="https://127.0.0.1:$tls_port"
     mkdir -p "$WORK/nginx"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/nginx/tls.key" \
+        -out "$WORK/nginx/tls.crt" >>"$WORK/nginx.log" 2>&1 ||
+        fail "openssl could not make a certificate"
     cat >"$WORK/nginx/nginx.conf" <<CONF
 daemon off;
 master_process off;
@@ -197,6 +205,9 @@ http {
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:$NGINX_PORT;
+    listen 127.0.0.1:$tls_port ssl http2;
+    ssl_certificate $WORK/nginx/tls.crt;
+    ssl_certificate_key $WORK/nginx/tls.key;
     location / { return 200 "hello\n"; }
     location /fail { return 500 "no\n"; }
     location /echo { return 200 "\$request_method \$request_uri \$http_x_user\n"; }

@@ -120,7 +120,19 @@ for n in 0 17 49; do
 done
 pass "templates filled per request; the CSV timeline adds up"
 
-# 5. Ctrl-C stops every share within a second and still prints what was
+# 5. TLS is checked: a certificate nothing trusts fails every request
+#    (error kind tls) unless --insecure; HTTP/2 is spoken where offered.
+load "$NGINX_TLS_URL/" --rate 20 --duration 1s
+out=$(cat "$WORK/out.json")
+expect_eq "$(jq .errors.tls <<<"$out")" 20 "requests refused for TLS"
+expect_eq "$(jq .answered <<<"$out")" 0 "answers from an untrusted server"
+load "$NGINX_TLS_URL/?insecure" --rate 20 --duration 1s --insecure
+expect_eq "$(jq '.status["200"]' "$WORK/out.json")" 20 "answers with --insecure"
+expect_eq "$(grep -c '"GET /?insecure HTTP/2.0"' "$NGINX_ACCESS")" 20 \
+    "requests over HTTP/2"
+pass "TLS verified by default (20 tls errors), --insecure over HTTP/2"
+
+# 6. Ctrl-C stops every share within a second and still prints what was
 #    measured, exit 4.
 before=$(access_lines)
 "$SLUICE" load --local --json "$NGINX_URL/" --rate 500 --duration 60s \
@@ -143,7 +155,7 @@ sleep 0.5 # nothing more may come
 expect_eq "$(access_lines)" "$after" "requests after the test stopped"
 pass "Ctrl-C: stopped in $took ms, $sent requests in the partial figures"
 
-# 6. Bad input: a clear error naming what is wrong, exit 2, nothing sent.
+# 7. Bad input: a clear error naming what is wrong, exit 2, nothing sent.
 before=$(access_lines)
 bad() { # bad EXPECTED-MESSAGE ARGS...
     local want=$1 rc=0
