@@ -212,6 +212,10 @@ test_load_spec_refuses_bad_scenarios_naming_the_field(void **state)
             "stages[0].target: must be a number");
     refused("{url: 'http://a/', rate: 0, duration: 1s}", "the schedule sends "
                                                          "no request");
+    refused("{url: 'http://a/', rate: 1, duration: 25h}", "duration: the test "
+                                                          "would last 90000 s, "
+                                                          "over the cap of "
+                                                          "86400 s");
     refused("{url: 'http://a/', rate: 1, duration: 1s, connections: 0}",
             "connections: must be an integer from 1");
     refused("{url: 'http://a/', rate: 1, duration: 1s, timeout: 0s}", "timeout:"
