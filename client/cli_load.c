@@ -544,6 +544,7 @@ run(load_args_t *a, const sl_value_t *scenario, const sl_load_spec_t *spec,
                                             cancelled, &stats, lost)
                                    : 0;
         sl_load_report_t r = {.target = a->target,
+                              .spec = spec,
                               .shares = shares,
                               .seconds = cancelled ? ran_for(start_us, seconds)
                                                    : seconds,

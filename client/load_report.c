@@ -75,6 +75,27 @@ threshold_figure(const sl_load_threshold_t *t, double actual, char *buf,
         snprintf(buf, size, "%.1f", actual);
 }
 
+/* A line per request of the scenario: its count, failures, latency. */
+static void
+print_requests(FILE *out, const sl_load_report_t *r)
+{
+    const sl_load_stats_t *s = r->stats;
+    char a[32], b[32], c[32];
+    fprintf(out, "  by request%28s %8s %8s %10s %10s %10s\n", "", "sent",
+            "failed", "p50", "p99", "max");
+    for (uint32_t i = 0; i < s->request_count && i < r->spec->request_count;
+         i++) {
+        const sl_load_request_stats_t *q = &s->requests[i];
+        const sl_hist_t *h = q->answered ? q->latency_us : NULL;
+        fprintf(out, "    %-36.36s %8llu %8llu %10s %10s %10s\n",
+                r->spec->requests[i].name, (unsigned long long)q->sent,
+                (unsigned long long)q->failed,
+                h ? latency(sl_hist_quantile(h, 0.5), a, sizeof a) : "-",
+                h ? latency(sl_hist_quantile(h, 0.99), b, sizeof b) : "-",
+                h ? latency(sl_hist_max(h), c, sizeof c) : "-");
+    }
+}
+
 void
 sl_load_report_print(FILE *out, const sl_load_report_t *r)
 {
@@ -120,6 +141,8 @@ sl_load_report_print(FILE *out, const sl_load_report_t *r)
     }
     fprintf(out, "  bytes     %s out, %s in\n",
             bytes(s->bytes_out, a, sizeof a), bytes(s->bytes_in, b, sizeof b));
+    if (s->request_count > 1)
+        print_requests(out, r);
     if (unreported(s))
         fprintf(out,
                 "  UNREPORTED %llu requests: their shares stopped or were "
@@ -152,6 +175,32 @@ static void
 put(sl_value_t *map, const char *key, sl_value_t *v)
 {
     sl_value_put(map, key, &v); /* consumes v */
+}
+
+/* A map per request of the scenario: name, counts, latency. */
+static sl_value_t *
+requests_value(const sl_load_report_t *r)
+{
+    const sl_load_stats_t *s = r->stats;
+    sl_value_t *list = sl_value_new_list();
+    for (uint32_t i = 0;
+         list && i < s->request_count && i < r->spec->request_count; i++) {
+        const sl_load_request_stats_t *q = &s->requests[i];
+        sl_value_t *m = sl_value_new_map(), *lat = sl_value_new_map();
+        sl_value_put_string(m, "name", r->spec->requests[i].name);
+        put_count(m, "sent", q->sent);
+        put_count(m, "answered", q->answered);
+        put_count(m, "failed", q->failed);
+        for (size_t k = 0; k < QUANTILES; k++)
+            put_count(lat, quantiles[k].name,
+                      q->latency_us
+                          ? sl_hist_quantile(q->latency_us, quantiles[k].q)
+                          : 0);
+        put_count(lat, "max", q->latency_us ? sl_hist_max(q->latency_us) : 0);
+        put(m, "latency_us", lat);
+        sl_value_push(list, &m);
+    }
+    return list;
 }
 
 sl_value_t *
@@ -208,6 +257,7 @@ sl_load_report_value(const sl_load_report_t *r)
         sl_value_push(lost, &m);
     }
     put(v, "lost_shares", lost);
+    put(v, "requests", requests_value(r));
     for (size_t i = 0; i < r->threshold_count; i++) {
         const sl_load_threshold_t *t = &r->thresholds[i];
         double actual = sl_load_threshold_actual(t, s, r->seconds);

@@ -3,6 +3,7 @@
 #ifndef SL_LOAD_REPORT_H
 #define SL_LOAD_REPORT_H
 
+#include "load_spec.h"
 #include "load_stats.h"
 #include "load_threshold.h"
 
@@ -19,7 +20,8 @@ typedef struct {
 } sl_load_lost_t;
 
 typedef struct {
-    const char *target; /* the URL or scenario file */
+    const char *target;         /* the URL or scenario file */
+    const sl_load_spec_t *spec; /* its requests' names */
     uint32_t shares;
     double seconds;               /* the schedule's length */
     const sl_load_stats_t *stats; /* every share that answered, merged */

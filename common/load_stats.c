@@ -31,6 +31,9 @@ void
 sl_load_stats_fini(sl_load_stats_t *s)
 {
     sl_hist_destroy(&s->latency_us);
+    for (uint32_t i = 0; i < s->request_count; i++)
+        sl_hist_destroy(&s->requests[i].latency_us);
+    free(s->requests);
     free(s->seconds);
     *s = (sl_load_stats_t){0};
 }
@@ -61,10 +64,32 @@ sl_load_stats_second(sl_load_stats_t *s, uint64_t sec)
     return &s->seconds[sec];
 }
 
+sl_load_request_stats_t *
+sl_load_stats_request(sl_load_stats_t *s, uint32_t req)
+{
+    if (req >= SL_LOAD_MAX_SPLIT)
+        return NULL;
+    if (req >= s->request_count) {
+        sl_load_request_stats_t *grown =
+            realloc(s->requests, (req + 1) * sizeof *grown);
+        if (!grown)
+            return NULL;
+        memset(grown + s->request_count, 0,
+               (req + 1 - s->request_count) * sizeof *grown);
+        s->requests = grown;
+        s->request_count = req + 1;
+    }
+    return &s->requests[req];
+}
+
 void
-sl_load_stats_sent(sl_load_stats_t *s, uint64_t sec, uint64_t lag_us)
+sl_load_stats_sent(sl_load_stats_t *s, uint32_t req, uint64_t sec,
+                   uint64_t lag_us)
 {
     sl_load_second_t *at = sl_load_stats_second(s, sec);
+    sl_load_request_stats_t *q = sl_load_stats_request(s, req);
+    if (q)
+        q->sent++;
     s->sent++;
     s->late += lag_us >= SL_LOAD_LATE_US;
     if (lag_us > s->max_lag_us)
@@ -74,12 +99,18 @@ sl_load_stats_sent(sl_load_stats_t *s, uint64_t sec, uint64_t lag_us)
 }
 
 void
-sl_load_stats_answered(sl_load_stats_t *s, uint64_t sec, long status,
-                       uint64_t latency_us, uint64_t bytes)
+sl_load_stats_answered(sl_load_stats_t *s, uint32_t req, uint64_t sec,
+                       long status, uint64_t latency_us, uint64_t bytes)
 {
     sl_load_second_t *at = sl_load_stats_second(s, sec);
+    sl_load_request_stats_t *q = sl_load_stats_request(s, req);
     if (status < 0 || status >= SL_LOAD_STATUS_LIMIT)
         status = 0;
+    if (q && (q->latency_us || (q->latency_us = sl_hist_new()))) {
+        q->answered++;
+        q->failed += status >= 400;
+        sl_hist_add(q->latency_us, latency_us);
+    }
     s->answered++;
     s->by_status[status]++;
     s->bytes_in += bytes;
@@ -91,9 +122,13 @@ sl_load_stats_answered(sl_load_stats_t *s, uint64_t sec, long status,
 }
 
 void
-sl_load_stats_error(sl_load_stats_t *s, uint64_t sec, sl_load_error_t kind)
+sl_load_stats_error(sl_load_stats_t *s, uint32_t req, uint64_t sec,
+                    sl_load_error_t kind)
 {
     sl_load_second_t *at = sl_load_stats_second(s, sec);
+    sl_load_request_stats_t *q = sl_load_stats_request(s, req);
+    if (q)
+        q->failed++;
     s->errors[kind < SL_LOAD_ERR_COUNT ? kind : SL_LOAD_ERR_OTHER]++;
     if (at)
         at->failed++;
@@ -138,6 +173,38 @@ put_counts(sl_value_t *v, const char *key, const uint64_t *counts, size_t n,
     return rc == 0 ? sl_value_put(v, key, &map) : (sl_value_destroy(&map), rc);
 }
 
+/* The figures of each request, in the scenario's order: a list of
+ * {sent, answered, failed, latency_us}. */
+static sl_value_t *
+requests_value(const sl_load_stats_t *s)
+{
+    sl_value_t *list = sl_value_new_list();
+    sl_hist_t *none = sl_hist_new();
+    int rc = list && none ? 0 : SL_ENOMEM;
+    for (uint32_t i = 0; rc == 0 && i < s->request_count; i++) {
+        const sl_load_request_stats_t *q = &s->requests[i];
+        sl_value_t *m = sl_value_new_map(),
+                   *h = sl_hist_to_value(q->latency_us ? q->latency_us : none);
+        rc = m && h ? 0 : SL_ENOMEM;
+        if (rc == 0)
+            rc = sl_value_put_int(m, "sent", (int64_t)q->sent);
+        if (rc == 0)
+            rc = sl_value_put_int(m, "answered", (int64_t)q->answered);
+        if (rc == 0)
+            rc = sl_value_put_int(m, "failed", (int64_t)q->failed);
+        if (rc == 0)
+            rc = sl_value_put(m, "latency_us", &h);
+        if (rc == 0)
+            rc = sl_value_push(list, &m);
+        sl_value_destroy(&h);
+        sl_value_destroy(&m);
+    }
+    sl_hist_destroy(&none);
+    if (rc < 0)
+        sl_value_destroy(&list);
+    return list;
+}
+
 sl_value_t *
 sl_load_stats_to_value(const sl_load_stats_t *s)
 {
@@ -167,6 +234,9 @@ sl_load_stats_to_value(const sl_load_stats_t *s)
         rc = sl_value_put(v, "latency_us", &hist);
     if (rc == 0)
         rc = sl_value_put(v, "timeline", &timeline);
+    sl_value_t *requests = rc == 0 ? requests_value(s) : NULL;
+    if (rc == 0)
+        rc = requests ? sl_value_put(v, "requests", &requests) : SL_ENOMEM;
     sl_value_destroy(&hist);
     sl_value_destroy(&timeline);
     if (rc < 0)
@@ -227,6 +297,41 @@ read_counts(const sl_value_t *v, const char *key, uint64_t *counts, size_t n,
     return 0;
 }
 
+/* The figures of each request (requests_value's form) into s. */
+static int
+read_requests(sl_load_stats_t *s, const sl_value_t *list, sl_error_t *err)
+{
+    size_t n = sl_value_count(list);
+    if (sl_value_type(list) != SL_LIST || n > SL_LOAD_MAX_SPLIT)
+        return sl_error_set(err, SL_EINVAL,
+                            "load stats: 'requests' must be a list of at most "
+                            "%d requests' figures",
+                            SL_LOAD_MAX_SPLIT);
+    for (size_t i = 0; i < n; i++) {
+        const sl_value_t *m = sl_value_at(list, i);
+        sl_load_request_stats_t *q = sl_load_stats_request(s, (uint32_t)i);
+        if (!q || (!q->latency_us && !(q->latency_us = sl_hist_new())))
+            return sl_error_set(err, SL_ENOMEM, "out of memory");
+        if (sl_value_type(m) != SL_MAP)
+            return sl_error_set(err, SL_EINVAL,
+                                "load stats: requests[%zu] must be a map", i);
+        int rc = sl_value_want_count(m, "sent", "load stats: a request",
+                                     &q->sent, err);
+        if (rc == 0)
+            rc = sl_value_want_count(m, "answered", "load stats: a request",
+                                     &q->answered, err);
+        if (rc == 0)
+            rc = sl_value_want_count(m, "failed", "load stats: a request",
+                                     &q->failed, err);
+        if (rc == 0)
+            rc = sl_hist_merge_value(q->latency_us,
+                                     sl_value_lookup(m, "latency_us"), err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int
 read_stats(sl_load_stats_t *s, const sl_value_t *v, sl_error_t *err)
 {
@@ -269,7 +374,7 @@ read_stats(sl_load_stats_t *s, const sl_value_t *v, sl_error_t *err)
             *(uint64_t *[]){&at->sent, &at->answered, &at->failed}[i % 3] +=
                 (uint64_t)sl_value_get_int(c);
     }
-    return rc;
+    return rc == 0 ? read_requests(s, sl_value_lookup(v, "requests"), err) : rc;
 }
 
 int
@@ -283,6 +388,11 @@ sl_load_stats_merge_value(sl_load_stats_t *s, const sl_value_t *v,
     if (rc == 0 && from.second_count &&
         !sl_load_stats_second(s, from.second_count - 1))
         rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+    for (uint32_t i = 0; rc == 0 && i < from.request_count; i++) {
+        sl_load_request_stats_t *q = sl_load_stats_request(s, i);
+        if (!q || (!q->latency_us && !(q->latency_us = sl_hist_new())))
+            rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+    }
     if (rc == 0) {
 #define ADD(name) s->name += from.name;
         COUNTERS(ADD)
@@ -299,6 +409,13 @@ sl_load_stats_merge_value(sl_load_stats_t *s, const sl_value_t *v,
             s->seconds[i].failed += from.seconds[i].failed;
         }
         sl_hist_merge(s->latency_us, from.latency_us);
+        for (uint32_t i = 0; i < from.request_count; i++) {
+            sl_load_request_stats_t *q = &s->requests[i];
+            q->sent += from.requests[i].sent;
+            q->answered += from.requests[i].answered;
+            q->failed += from.requests[i].failed;
+            sl_hist_merge(q->latency_us, from.requests[i].latency_us);
+        }
     }
     sl_load_stats_fini(&from);
     return rc;

@@ -35,6 +35,14 @@ typedef struct {
     uint64_t sent, answered, failed; /* failed: no response, or >= 400 */
 } sl_load_second_t;
 
+/* One request of the scenario (by its index): its share of the figures. */
+typedef struct {
+    uint64_t sent, answered, failed;
+    sl_hist_t *latency_us; /* NULL until its first answer */
+} sl_load_request_stats_t;
+
+#define SL_LOAD_MAX_SPLIT 1000 /* requests with figures of their own */
+
 typedef struct {
     sl_hist_t *latency_us; /* answered requests: intended send to the
                               response's end */
@@ -52,6 +60,8 @@ typedef struct {
     uint64_t errors[SL_LOAD_ERR_COUNT];
     sl_load_second_t *seconds; /* by second from the test's start */
     uint32_t second_count;
+    sl_load_request_stats_t *requests; /* by the scenario's request */
+    uint32_t request_count;
 } sl_load_stats_t;
 
 /* 0, or SL_ENOMEM. */
@@ -65,17 +75,23 @@ const char *sl_load_error_name(sl_load_error_t kind);
  * memory runs out or sec is past SL_LOAD_MAX_SECONDS. */
 sl_load_second_t *sl_load_stats_second(sl_load_stats_t *s, uint64_t sec);
 
-/* A request sent lag_us after its due time, at second sec (its bytes are
- * added to bytes_out when it ends). */
-void sl_load_stats_sent(sl_load_stats_t *s, uint64_t sec, uint64_t lag_us);
+/* The figures of the scenario's request req (grown as needed), or NULL
+ * when memory runs out or req is SL_LOAD_MAX_SPLIT or more. */
+sl_load_request_stats_t *sl_load_stats_request(sl_load_stats_t *s,
+                                               uint32_t req);
 
-/* A response with this status (0 .. 999), latency_us after the request
- * was due, ending at second sec. */
-void sl_load_stats_answered(sl_load_stats_t *s, uint64_t sec, long status,
-                            uint64_t latency_us, uint64_t bytes);
+/* Request req of the scenario sent lag_us after its due time, at second
+ * sec (its bytes are added to bytes_out when it ends). */
+void sl_load_stats_sent(sl_load_stats_t *s, uint32_t req, uint64_t sec,
+                        uint64_t lag_us);
 
-/* A request that got no response, ending at second sec. */
-void sl_load_stats_error(sl_load_stats_t *s, uint64_t sec,
+/* A response to request req with this status (0 .. 999), latency_us
+ * after it was due, ending at second sec. */
+void sl_load_stats_answered(sl_load_stats_t *s, uint32_t req, uint64_t sec,
+                            long status, uint64_t latency_us, uint64_t bytes);
+
+/* Request req got no response, ending at second sec. */
+void sl_load_stats_error(sl_load_stats_t *s, uint32_t req, uint64_t sec,
                          sl_load_error_t kind);
 
 /* The timeline's seconds up to the last one with anything in it. */

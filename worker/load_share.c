@@ -28,6 +28,7 @@ typedef struct slot {
     struct curl_slist *headers;
     uint64_t due_ns; /* monotonic: when it was meant to go */
     uint64_t bytes_in;
+    uint32_t req;                  /* which of the scenario's requests */
     bool is_busy;                  /* on the multi handle */
     const sl_load_request_t *last; /* what the easy handle is set up for */
     struct slot *next_free;
@@ -155,6 +156,7 @@ start(run_t *r, slot_t *s, uint64_t k, uint64_t due_ns, sl_error_t *err)
     }
     s->due_ns = due_ns;
     s->bytes_in = 0;
+    s->req = (uint32_t)(q - spec->requests);
     CURLMcode mc = curl_multi_add_handle(r->share->multi, s->easy);
     if (mc != CURLM_OK)
         return sl_error_set(err, SL_EINVAL, "libcurl: %s",
@@ -163,7 +165,7 @@ start(run_t *r, slot_t *s, uint64_t k, uint64_t due_ns, sl_error_t *err)
     s->is_busy = true;
     r->in_flight++;
     uint64_t now = now_ns(CLOCK_MONOTONIC);
-    sl_load_stats_sent(r->stats, second_of(r, now),
+    sl_load_stats_sent(r->stats, s->req, second_of(r, now),
                        now > due_ns ? (now - due_ns) / 1000 : 0);
     return 0;
 }
@@ -189,12 +191,12 @@ reap(run_t *r)
         if (msg->data.result == CURLE_OK) {
             long status = 0;
             curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-            sl_load_stats_answered(r->stats, sec, status,
+            sl_load_stats_answered(r->stats, s->req, sec, status,
                                    now > s->due_ns ? (now - s->due_ns) / 1000
                                                    : 0,
                                    (uint64_t)head_in + s->bytes_in);
         } else {
-            sl_load_stats_error(r->stats, sec,
+            sl_load_stats_error(r->stats, s->req, sec,
                                 sl_http_error_kind(msg->data.result));
         }
         curl_multi_remove_handle(r->share->multi, s->easy);

@@ -87,6 +87,12 @@ expect_eq "$(jq .failed <<<"$out")" "$((bad + refused + timeout))" \
     "failed: 500s, refusals and timeouts"
 expect_eq "$(jq -c '[.thresholds[].ok]' <<<"$out")" '[false,true]' \
     "which thresholds held"
+expect_eq "$(jq -c '[.requests[].failed]' <<<"$out")" \
+    "[0,$bad,$refused,$timeout]" "failures by request"
+expect_eq "$(jq -c '[.requests[].sent] | add' <<<"$out")" 200 \
+    "requests sent, added over the scenario's requests"
+expect_eq "$(jq -r '.requests[1].name' <<<"$out")" "GET $NGINX_URL/fail" \
+    "a request's name, when none is given"
 grep -q "errors<1%" "$WORK/out.json" || fail "the broken threshold unnamed"
 "$SLUICE" load --local "$WORK/mixed.yaml" --threshold 'errors<1%' \
     >"$WORK/table.txt" 2>&1 || true

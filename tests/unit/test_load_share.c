@@ -195,6 +195,14 @@ test_load_share_sends_its_share_and_counts_statuses(void **state)
     for (uint64_t k = 1; k < 400; k += 2)
         fail += sl_load_pick(&spec, k) == &spec.requests[1];
     assert_int_equal(st.by_status[503], fail);
+    /* and by request: the 503s are all /fail's */
+    assert_int_equal(st.request_count, 2);
+    assert_int_equal(st.requests[1].sent, fail);
+    assert_int_equal(st.requests[1].failed, fail);
+    assert_int_equal(st.requests[0].failed, 0);
+    assert_int_equal(st.requests[0].answered + st.requests[1].answered, 200);
+    assert_int_equal(sl_hist_count(st.requests[0].latency_us),
+                     st.requests[0].answered);
     assert_int_equal(sl_load_stats_failed(&st), fail);
     assert_int_equal(sl_hist_count(st.latency_us), 200);
     assert_true(sl_hist_max(st.latency_us) < 1000000);

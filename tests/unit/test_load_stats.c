@@ -29,19 +29,20 @@ static void
 record(sl_load_stats_t *s, sl_load_stats_t *all, uint64_t i)
 {
     uint64_t sec = i / 1000, lag = next() % 3000;
-    sl_load_stats_sent(s, sec, lag);
-    sl_load_stats_sent(all, sec, lag);
+    uint32_t req = (uint32_t)(i % 3);
+    sl_load_stats_sent(s, req, sec, lag);
+    sl_load_stats_sent(all, req, sec, lag);
     s->bytes_out += 100, all->bytes_out += 100;
     if (next() % 50 == 0) {
         sl_load_error_t kind = (sl_load_error_t)(next() % SL_LOAD_ERR_COUNT);
-        sl_load_stats_error(s, sec, kind);
-        sl_load_stats_error(all, sec, kind);
+        sl_load_stats_error(s, req, sec, kind);
+        sl_load_stats_error(all, req, sec, kind);
         return;
     }
     long status = next() % 20 == 0 ? 500 : 200;
     uint64_t us = 50 + next() % 100000; /* spread over many buckets */
-    sl_load_stats_answered(s, sec, status, us, 300);
-    sl_load_stats_answered(all, sec, status, us, 300);
+    sl_load_stats_answered(s, req, sec, status, us, 300);
+    sl_load_stats_answered(all, req, sec, status, us, 300);
 }
 
 /* v through the wire, as it travels from a worker. */
@@ -92,7 +93,7 @@ test_load_stats_of_two_shares_merge_exactly(void **state)
                                                                          "s")));
     const char *same[] = {"scheduled", "sent",     "answered",   "late",
                           "bytes_out", "bytes_in", "max_lag_us", "status",
-                          "errors",    "timeline"};
+                          "errors",    "timeline", "requests"};
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
         if (!sl_value_equal(sl_value_lookup(x, same[i]),
                             sl_value_lookup(y, same[i])))
@@ -132,8 +133,8 @@ test_load_stats_refuse_malformed_values_and_change_nothing(void **state)
     sl_load_stats_t s, into;
     sl_load_stats_init(&s);
     sl_load_stats_init(&into);
-    sl_load_stats_sent(&s, 0, 0);
-    sl_load_stats_answered(&s, 0, 200, 1000, 10);
+    sl_load_stats_sent(&s, 0, 0, 0);
+    sl_load_stats_answered(&s, 0, 0, 200, 1000, 10);
     sl_value_t *good = sl_load_stats_to_value(&s);
     sl_value_t *hist = sl_value_copy(sl_value_lookup(good, "latency_us"));
     struct {
@@ -146,6 +147,7 @@ test_load_stats_refuse_malformed_values_and_change_nothing(void **state)
         {"status", sl_value_new_list(), "'status' must be a map"},
         {"timeline", sl_value_new_int(3), "'timeline' must be a list"},
         {"latency_us", sl_value_new_map(), "histogram: 'count'"},
+        {"requests", sl_value_new_map(), "'requests' must be a list"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sl_value_t *v = spoiled(good, bad[i].key, bad[i].with);
@@ -220,11 +222,11 @@ test_load_thresholds_parse_and_judge(void **state)
     sl_error_t err = {0};
     sl_load_stats_init(&s);
     for (int i = 0; i < 1000; i++) {
-        sl_load_stats_sent(&s, 0, i < 10 ? 5000 : 0); /* 1 % late */
+        sl_load_stats_sent(&s, 0, 0, i < 10 ? 5000 : 0); /* 1 % late */
         if (i < 2)
-            sl_load_stats_error(&s, 0, SL_LOAD_ERR_TIMEOUT);
+            sl_load_stats_error(&s, 0, 0, SL_LOAD_ERR_TIMEOUT);
         else
-            sl_load_stats_answered(&s, 0, i < 5 ? 503 : 200,
+            sl_load_stats_answered(&s, 0, 0, i < 5 ? 503 : 200,
                                    (uint64_t)(i + 1) * 100, 10);
     }
     const struct {
