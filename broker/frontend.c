@@ -387,11 +387,12 @@ on_cancel(loop_t *l, zframe_t *client, const Sluice__Cancel *c)
     if (!sl_run_is_finished(run)) {
         zlistx_t *held = zlistx_new();
         sl_run_cancel(run, l->sched, "cancelled", held);
+        size_t told = held ? zlistx_size(held) : 0; /* the call empties it */
         if (held)
             sl_backend_cancel_held(l, held);
         sl_log(SL_LOG_INFO, "broker",
                "run=%s cancelled, %zu running tasks told to stop",
-               sl_run_id(run), held ? zlistx_size(held) : 0);
+               sl_run_id(run), told);
         zlistx_destroy(&held);
         sl_loop_touch(l, run);
     }

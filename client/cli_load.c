@@ -27,6 +27,9 @@
  * reach its worker. */
 #define LEAD_LOCAL_MS   100
 #define LEAD_CLUSTER_MS 1000
+/* --local, cancelled: how long the workers get to let go of their shares
+ * before they are stopped. */
+#define IDLE_WAIT_MS 2000
 
 typedef struct {
     const char *target; /* URL or scenario file */
@@ -310,6 +313,29 @@ ran_for(int64_t start_us, double seconds)
     return ran < 0 ? 0 : ran < seconds ? ran : seconds;
 }
 
+/* --local, cancelled: the broker answered at once, but the worker may
+ * not have read the cancel yet. Stopping it now would drain it, and a
+ * share in hand would run to its schedule's end: wait (up to
+ * IDLE_WAIT_MS) until the workers hold nothing. */
+static void
+wait_idle(sl_client_t *c)
+{
+    int64_t deadline = zclock_mono() + IDLE_WAIT_MS;
+    while (zclock_mono() < deadline) {
+        sl_value_t *status = NULL;
+        int64_t held = 0;
+        if (sl_client_status(c, NULL, IDLE_WAIT_MS, &status, NULL) < 0)
+            return;
+        const sl_value_t *workers = sl_value_lookup(status, "workers");
+        for (size_t i = 0; i < sl_value_count(workers); i++)
+            held += sl_cli_int(sl_value_at(workers, i), "in_flight");
+        sl_value_destroy(&status);
+        if (held == 0)
+            return;
+        zclock_sleep(5);
+    }
+}
+
 /* The workers of the broker that run load@1; -1 after saying why. */
 static int
 count_load_workers(sl_client_t *c, const char *broker)
@@ -578,6 +604,8 @@ run(load_args_t *a, const sl_value_t *scenario, const sl_load_spec_t *spec,
     free(state);
     free(lost);
     sl_flow_destroy(&flow);
+    if (a->is_local && cancelled)
+        wait_idle(c);
     sl_client_destroy(&c);
     return code;
 }
