@@ -277,6 +277,36 @@ test_load_share_counts_refusals_and_timeouts(void **state)
     server_stop(&silent);
 }
 
+/* One connection held by a server that never answers: the requests due
+ * meanwhile wait, and those still waiting 100 ms after the schedule's end
+ * are counted unsent rather than sent after the test. */
+static void
+test_load_share_drops_what_is_still_unsent_after_the_end(void **state)
+{
+    (void)state;
+    server_t silent;
+    server_start(&silent, true);
+    char yaml[256];
+    snprintf(yaml, sizeof yaml,
+             "{url: 'http://127.0.0.1:%u/', rate: 100, duration: 500ms, "
+             "timeout: 250ms, connections: 1}",
+             silent.port);
+    sl_load_spec_t spec;
+    spec_of(&spec, yaml);
+    sl_load_stats_t st;
+    int64_t began = mono_ms();
+    run_share(&spec, 0, 1, NULL, NULL, &st);
+    int64_t took = mono_ms() - began;
+    assert_true(took < 1500); /* the end, a grace, the last timeout */
+    assert_int_equal(st.sent + st.unsent, 50);
+    assert_true(st.sent >= 2 && st.sent <= 4); /* one per 250 ms */
+    assert_int_equal(st.errors[SL_LOAD_ERR_TIMEOUT], st.sent);
+    assert_true(st.late >= st.sent - 1); /* each waited for the one before */
+    sl_load_stats_fini(&st);
+    sl_load_spec_fini(&spec);
+    server_stop(&silent);
+}
+
 int
 main(void)
 {
@@ -286,6 +316,8 @@ main(void)
         cmocka_unit_test(
             test_load_share_stops_when_told_and_counts_what_it_never_sent),
         cmocka_unit_test(test_load_share_counts_refusals_and_timeouts),
+        cmocka_unit_test(
+            test_load_share_drops_what_is_still_unsent_after_the_end),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
