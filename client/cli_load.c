@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include "flow.h"
+#include "http_request.h"
 #include "load_report.h"
 #include "load_spec.h"
 #include "local.h"
@@ -296,14 +297,6 @@ scenario_value(load_args_t *a)
     return v;
 }
 
-/* The schedule's length in seconds. */
-static double
-schedule_seconds(const sl_arrival_t *s)
-{
-    const sl_arrival_segment_t *last = &s->seg[s->count - 1];
-    return (double)(last->start_ns + last->duration_ns) / 1e9;
-}
-
 /* A cancelled test's length: from its start to now, at most its
  * schedule's. */
 static double
@@ -558,7 +551,7 @@ run(load_args_t *a, const sl_value_t *scenario, const sl_load_spec_t *spec,
         code = SL_EXIT_CONNECT;
         sl_load_stats_fini(&stats);
     } else {
-        double seconds = schedule_seconds(&spec->schedule);
+        double seconds = (double)sl_arrival_length_ns(&spec->schedule) / 1e9;
         sl_value_t *result =
             follow(c, run_id, state, shares, seconds,
                    !a->is_quiet && !a->is_json && isatty(STDERR_FILENO),
@@ -620,14 +613,11 @@ start_local(const load_args_t *a, const sl_load_spec_t *spec)
     char rules[SL_LOAD_MAX_REQUESTS][300];
     const char *allow[SL_LOAD_MAX_REQUESTS];
     for (size_t i = 0; i < n; i++) {
-        bool is_tls = !strncmp(origins[i], "https://", 8);
-        const char *host = origins[i] + (is_tls ? 8 : 7);
-        const char *close = strrchr(host, ']'), *colon = strrchr(host, ':');
-        bool has_port = colon && (!close || colon > close);
-        snprintf(rules[i], sizeof rules[i], "%s%s", host,
-                 has_port ? ""
-                 : is_tls ? ":443"
-                          : ":80");
+        if (!sl_http_origin_rule(origins[i], rules[i], sizeof rules[i])) {
+            fprintf(stderr, "sluice load: %s: not a host and port\n",
+                    origins[i]);
+            return NULL;
+        }
         allow[i] = rules[i];
     }
     sl_error_t err = {0};

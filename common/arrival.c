@@ -116,6 +116,14 @@ sl_arrival_at(const sl_arrival_t *a, uint64_t k)
 }
 
 uint64_t
+sl_arrival_length_ns(const sl_arrival_t *a)
+{
+    if (a->count == 0)
+        return 0;
+    return a->seg[a->count - 1].start_ns + a->seg[a->count - 1].duration_ns;
+}
+
+uint64_t
 sl_arrival_share(const sl_arrival_t *a, uint64_t w, uint64_t n)
 {
     if (n == 0 || w >= n || w >= a->total)

@@ -45,6 +45,9 @@ int sl_arrival_init(sl_arrival_t *a, double start_rps,
  * schedule sends fewer than k + 1. */
 uint64_t sl_arrival_at(const sl_arrival_t *a, uint64_t k);
 
+/* How long the schedule lasts, in ns: the end of its last segment. */
+uint64_t sl_arrival_length_ns(const sl_arrival_t *a);
+
 /* Requests worker w of n sends: those k < total with k % n == w. */
 uint64_t sl_arrival_share(const sl_arrival_t *a, uint64_t w, uint64_t n);
 

@@ -146,28 +146,21 @@ sl_hist_each(const sl_hist_t *h, sl_hist_bucket_fn fn, void *ctx)
             fn(low_of(b), high_of(b), h->counts[b], ctx);
 }
 
-static void
-push_bucket(uint64_t low, uint64_t high, uint64_t count, void *ctx)
-{
-    (void)high;
-    sl_value_t *list = ctx, *a = sl_value_new_int((int64_t)low),
-               *b = sl_value_new_int((int64_t)count);
-    sl_value_push(list, &a); /* consumes, or frees on failure */
-    sl_value_push(list, &b);
-}
-
 sl_value_t *
 sl_hist_to_value(const sl_hist_t *h)
 {
     sl_value_t *v = sl_value_new_map(), *buckets = sl_value_new_list(),
                *sum = sl_value_new_double(h->sum);
-    if (v && buckets)
-        sl_hist_each(h, push_bucket, buckets);
-    size_t pairs = 0;
-    for (size_t b = 0; b < BUCKETS; b++)
-        pairs += h->counts[b] != 0;
-    if (!v || !buckets || !sum || sl_value_count(buckets) != 2 * pairs ||
-        sl_value_put_int(v, "count", (int64_t)h->count) < 0 ||
+    int rc = v && buckets && sum ? 0 : SL_ENOMEM;
+    for (size_t b = 0; rc == 0 && b < BUCKETS; b++) {
+        if (!h->counts[b])
+            continue;
+        sl_value_t *low = sl_value_new_int((int64_t)low_of(b)),
+                   *n = sl_value_new_int((int64_t)h->counts[b]);
+        rc = sl_value_push(buckets, &low); /* consumes, even on failure */
+        rc = rc == 0 ? sl_value_push(buckets, &n) : (sl_value_destroy(&n), rc);
+    }
+    if (rc < 0 || sl_value_put_int(v, "count", (int64_t)h->count) < 0 ||
         sl_value_put_int(v, "min", (int64_t)sl_hist_min(h)) < 0 ||
         sl_value_put_int(v, "max", (int64_t)h->max) < 0 ||
         sl_value_put(v, "sum", &sum) < 0 ||

@@ -549,13 +549,11 @@ read_schedule(reader_t *r, sl_load_spec_t *s, const sl_value_t *top)
     sl_error_t why = {0};
     if (sl_arrival_init(&s->schedule, start, st, count, cap, &why) < 0)
         return fail(r, stages ? "stages" : "rate", "%s", why.msg);
-    const sl_arrival_segment_t *last = &s->schedule.seg[s->schedule.count - 1];
-    if (last->start_ns + last->duration_ns >
-        (uint64_t)SL_LOAD_MAX_TEST_S * 1000000000ull)
+    uint64_t length_ns = sl_arrival_length_ns(&s->schedule);
+    if (length_ns > (uint64_t)SL_LOAD_MAX_TEST_S * 1000000000ull)
         return fail(r, stages ? "stages" : "duration",
                     "the test would last %.0f s, over the cap of %u s (24 h)",
-                    (double)(last->start_ns + last->duration_ns) / 1e9,
-                    SL_LOAD_MAX_TEST_S);
+                    (double)length_ns / 1e9, SL_LOAD_MAX_TEST_S);
     if (s->schedule.total == 0)
         return fail(r, stages ? "stages" : "rate",
                     "the schedule sends no request");

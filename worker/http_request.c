@@ -39,6 +39,18 @@ split_origin(const char *origin, char *host, size_t size, long *port)
 }
 
 bool
+sl_http_origin_rule(const char *origin, char *out, size_t size)
+{
+    char host[256];
+    long port;
+    if (!split_origin(origin, host, sizeof host, &port))
+        return false;
+    int n = snprintf(out, size, strchr(host, ':') ? "[%s]:%ld" : "%s:%ld", host,
+                     port);
+    return n > 0 && (size_t)n < size;
+}
+
+bool
 sl_http_origin(const char *url, char *out, size_t size)
 {
     size_t skip = !strncmp(url, "http://", 7)    ? 7

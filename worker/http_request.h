@@ -27,6 +27,10 @@ int sl_http_rule_check(const char *rule, sl_error_t *err);
 /* Whether origin (scheme://host[:port]) is one the rules allow. */
 bool sl_http_allowed(const sl_http_rules_t *r, const char *origin);
 
+/* The rule that allows exactly origin (HOST:PORT, the port the scheme's
+ * default if not written; [V6]:PORT) into out; false for a bad origin. */
+bool sl_http_origin_rule(const char *origin, char *out, size_t size);
+
 /* The origin url starts with (scheme://host[:port]) into out; false when
  * url is not http:// or https:// with a host. */
 bool sl_http_origin(const char *url, char *out, size_t size);

@@ -239,14 +239,6 @@ arm(int fd, uint64_t t)
     timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-/* The schedule's length. */
-static uint64_t
-schedule_ns(const sl_arrival_t *a)
-{
-    const sl_arrival_segment_t *last = &a->seg[a->count - 1];
-    return last->start_ns + last->duration_ns;
-}
-
 /* Counts this share's requests from k on as never sent; returns how far
  * k moves to pass them all. */
 static uint64_t
@@ -316,7 +308,7 @@ loop(run_t *r, sl_error_t *err)
     const sl_load_share_t *sh = r->share;
     const sl_arrival_t *a = &sh->spec->schedule;
     uint64_t k = sh->worker, next_check = 0, next_progress = 0;
-    uint64_t armed = 0, end = r->start_ns + schedule_ns(a) + GRACE_NS;
+    uint64_t armed = 0, end = r->start_ns + sl_arrival_length_ns(a) + GRACE_NS;
     for (;;) {
         uint64_t now = now_ns(CLOCK_MONOTONIC);
         if (now >= end && k < a->total) /* what is still unsent is dropped */

@@ -76,6 +76,17 @@ test_http_origin_and_error_kinds(void **state)
     assert_false(sl_http_origin("http:///x", o, sizeof o));
     assert_false(sl_http_origin("http://u@evil.com/", o, sizeof o));
     assert_false(sl_http_origin("file:///etc/passwd", o, sizeof o));
+    /* the rule --local gives its worker for a scenario's origin */
+    assert_true(sl_http_origin_rule("http://a.b", o, sizeof o));
+    assert_string_equal(o, "a.b:80");
+    assert_true(sl_http_origin_rule("https://a.b", o, sizeof o));
+    assert_string_equal(o, "a.b:443");
+    assert_true(sl_http_origin_rule("http://127.0.0.1:8080", o, sizeof o));
+    assert_string_equal(o, "127.0.0.1:8080");
+    assert_true(sl_http_origin_rule("http://[::1]:81", o, sizeof o));
+    assert_string_equal(o, "[::1]:81");
+    assert_true(allowed(o, "http://[::1]:81"));
+    assert_false(sl_http_origin_rule("http://a:99999", o, sizeof o));
     assert_int_equal(sl_http_error_kind(CURLE_COULDNT_CONNECT),
                      SL_LOAD_ERR_REFUSED);
     assert_int_equal(sl_http_error_kind(CURLE_OPERATION_TIMEDOUT),
